@@ -1,0 +1,112 @@
+/* Image calls other than build (build.c): inspect, remove, list. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "docker_internal.h"
+#include "util.h"
+
+/* "/images/<escaped name><suffix>" into *out (caller frees). */
+static int image_path(const char *name, const char *suffix, char **out, struct isol8_error *err)
+{
+	_cleanup_free_ char *escaped = NULL;
+	int r;
+
+	*out = NULL;
+	r = isol8_docker_check_ref("image name", name, err);
+	if (r < 0)
+		return r;
+	escaped = isol8_docker_url_escape(name);
+	if (escaped != NULL)
+		*out = isol8_docker_format(NULL, "/images/%s%s", escaped, suffix);
+	if (*out == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "docker: out of memory");
+	return 0;
+}
+
+static const char *image_label(const cJSON *image, const char *label)
+{
+	const cJSON *config = cJSON_GetObjectItemCaseSensitive(image, "Config");
+	const cJSON *labels = cJSON_IsObject(config) ? cJSON_GetObjectItemCaseSensitive(config, "Labels") : NULL;
+	const char *value = isol8_json_string(labels, label);
+
+	return value ? value : "";
+}
+
+int isol8_docker_image_inspect(struct isol8_docker *d, const char *name, char *id_buf, size_t id_size,
+			       const char *label, char *label_buf, size_t label_size, struct isol8_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_cjson_ cJSON *json = NULL;
+	const char *id;
+	int r;
+
+	if (id_buf != NULL && id_size > 0)
+		id_buf[0] = '\0';
+	if (label_buf != NULL && label_size > 0)
+		label_buf[0] = '\0';
+	r = image_path(name, "/json", &path, err);
+	if (r < 0)
+		return r;
+	const struct isol8_docker_request req = {.method = "GET", .path = path};
+	r = isol8_docker_request_json(d, &req, &json, err);
+	if (r < 0)
+		return r;
+	id = isol8_json_string(json, "Id");
+	if (id == NULL)
+		return isol8_error_set(err, ISOL8_E_PROTOCOL, "docker: inspect of image \"%s\" lacks Id", name);
+	if (id_buf != NULL && (r = isol8_json_copy(id_buf, id_size, id, "image id", err)) < 0)
+		return r;
+	if (label != NULL && label_buf != NULL)
+		return isol8_json_copy(label_buf, label_size, image_label(json, label), "image label", err);
+	return 0;
+}
+
+int isol8_docker_image_remove(struct isol8_docker *d, const char *name, bool force, struct isol8_error *err)
+{
+	_cleanup_response_ struct isol8_docker_response resp = {0};
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = image_path(name, force ? "?force=1" : "", &path, err);
+	if (r < 0)
+		return r;
+	const struct isol8_docker_request req = {.method = "DELETE", .path = path};
+	r = isol8_docker_http(d, &req, &resp, err);
+	if (r < 0)
+		return r;
+	return isol8_docker_check_status(&resp, err);
+}
+
+/* The first of RepoTags, "" if none (RepoTags may be null). */
+static const char *first_tag(const cJSON *image)
+{
+	const cJSON *tags = cJSON_GetObjectItemCaseSensitive(image, "RepoTags");
+	const cJSON *first = cJSON_IsArray(tags) ? cJSON_GetArrayItem(tags, 0) : NULL;
+
+	return cJSON_IsString(first) ? first->valuestring : "";
+}
+
+int isol8_docker_image_list(struct isol8_docker *d, const char *label_filter, isol8_docker_container_fn cb,
+			    void *userdata, struct isol8_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_cjson_ cJSON *json = NULL;
+	const cJSON *item;
+	int r;
+
+	r = isol8_docker_list_path("/images/json", label_filter, &path, err);
+	if (r < 0)
+		return r;
+	const struct isol8_docker_request req = {.method = "GET", .path = path};
+	r = isol8_docker_request_json(d, &req, &json, err);
+	if (r < 0)
+		return r;
+	if (!cJSON_IsArray(json))
+		return isol8_error_set(err, ISOL8_E_PROTOCOL, "docker: image list is not an array");
+	cJSON_ArrayForEach(item, json) {
+		const char *id = isol8_json_string(item, "Id");
+		if (id != NULL && cb != NULL)
+			cb(id, first_tag(item), userdata);
+	}
+	return 0;
+}

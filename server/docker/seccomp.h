@@ -1,0 +1,16 @@
+/*
+ * The built-in seccomp profile (seccomp/strict.json, Docker's profile format),
+ * compiled into the library. Pass it as isol8_container_spec.seccomp.
+ *
+ * Default allow; EPERM for the kernel-facing calls a sandbox never needs
+ * (mount family, namespaces incl. clone with CLONE_NEW* flags, module and
+ * kexec loading, bpf, ptrace and process_vm_*, keyrings, io_uring, clock
+ * setting, swap, reboot, ...); ENOSYS for clone3 so libc falls back to clone.
+ */
+#ifndef ISOL8_DOCKER_SECCOMP_H
+#define ISOL8_DOCKER_SECCOMP_H
+
+/* NUL-terminated JSON text of the profile. */
+extern const char isol8_seccomp_strict_profile[];
+
+#endif
