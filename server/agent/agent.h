@@ -1,0 +1,66 @@
+/*
+ * isol8-agent internals: the pieces of the in-sandbox agent (main.c is the
+ * PID 1 loop; handler.c dispatches one connection; exec*.c, reset.c and
+ * files.c serve the requests). See main.c for the design.
+ */
+#ifndef ISOL8_AGENT_H
+#define ISOL8_AGENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "frame.h"
+
+#define ISOL8_AGENT_VERSION "0.1.0"
+
+/* How long a connection may take to send its first frame, or the next chunk
+ * of a file, before the handler gives up. */
+#define AGENT_REQUEST_TIMEOUT_MS 30000
+/* Bytes of a file sent per FileData frame. */
+#define AGENT_FILE_CHUNK (256u * 1024u)
+
+struct agent_config {
+	const char *socket_path;
+	const char *sandbox_dir; /* default cwd of an exec */
+	uid_t uid;               /* sandbox identity: default of exec and put_file, used by get_file */
+	gid_t gid;
+	pid_t agent_pid;         /* the PID 1 process, reported in Pong */
+};
+
+/* Serves one connection in a handler process; returns the process exit status. */
+int agent_handle_connection(const struct agent_config *cfg, int conn);
+
+/* Request handlers: each gets the first frame and owns the conversation. */
+int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame *first);
+int agent_serve_reset(const struct agent_config *cfg, int conn, const isol8_frame *first);
+int agent_serve_put_file(const struct agent_config *cfg, int conn, const isol8_frame *first);
+int agent_serve_get_file(const struct agent_config *cfg, int conn, const isol8_frame *first);
+
+/* Sends an Error frame (errno-style code, formatted message); best effort. */
+void agent_send_error(int conn, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Sends an Ack frame; negative on a write error. */
+int agent_send_ack(int conn);
+
+/* Path checks. A path is acceptable when it is not empty, shorter than
+ * PATH_MAX, and has no empty, "." or ".." component (so it is normalized);
+ * agent_path_absolute also wants a leading '/' and refuses "/" itself. */
+bool agent_path_valid(const char *path);
+bool agent_path_absolute(const char *path);
+
+/* Creates the missing parent directories of path (mode 0755, owned by the
+ * caller, so call it after dropping privileges). Returns 0 or -errno. */
+int agent_make_parents(const char *path);
+
+/* Drops to uid:gid with no supplementary groups. Returns 0 or -errno. */
+int agent_drop_privileges(uid_t uid, gid_t gid);
+
+/* Kills every process of uid (never the agent itself). Returns 0 or -errno. */
+int agent_kill_uid(uid_t uid);
+
+/* Removes the contents of dir, not dir itself, without following symlinks
+ * or leaving dir's filesystem. Returns 0 or -errno (the first failure). */
+int agent_wipe_dir(const char *dir);
+
+#endif

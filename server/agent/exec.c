@@ -1,0 +1,242 @@
+/*
+ * The exec conversation, in the connection's handler process. One poll loop
+ * over: the host connection (Stdin and Signal frames in, queued frames out;
+ * non-blocking), the program's stdin/stdout/stderr pipes, and a signalfd
+ * (SIGCHLD for the program, SIGTERM when the agent stops).
+ *
+ * - Output is forwarded as it is read, one Output frame per read. While the
+ *   queue to the host is above EXEC_OUTQ_HIGH the pipes are not read, so a
+ *   slow host slows the program instead of growing memory. Timeouts are
+ *   enforced regardless, since no write to the host ever blocks.
+ * - Past max_output_bytes only the bytes up to the cap are sent; the group is
+ *   killed and the exit says truncated. At timeout_ms the group is killed and
+ *   the exit says timed_out.
+ * - When the program's main process exits (seen with WNOWAIT, so its pid,
+ *   which names the group, stays reserved) the group is killed, then pipes
+ *   are drained until EOF or EXEC_DRAIN_MS, so a background process holding
+ *   a pipe, even one that left the group, cannot hang the request.
+ * - When the host goes away the group is killed and nothing more is sent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "util.h"
+
+static void exec_on_child(struct exec_run *run)
+{
+	siginfo_t info = {0};
+
+	if (run->exited)
+		return;
+	if (waitid(P_PID, (id_t)run->proc.pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0)
+		return;
+	exec_kill_group(run);
+	wait4(run->proc.pid, &run->status, 0, &run->usage);
+	run->exited = true;
+	run->end_us = isol8_now_us();
+	run->drain_until_ms = isol8_now_ms() + EXEC_DRAIN_MS;
+}
+
+static void exec_on_signals(struct exec_run *run)
+{
+	struct signalfd_siginfo info;
+
+	while (read(run->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
+		if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
+			run->terminating = true;
+			exec_kill_group(run);
+		}
+	}
+	exec_on_child(run);
+}
+
+static int exec_poll_timeout(const struct exec_run *run)
+{
+	int64_t now = isol8_now_ms();
+	int64_t until = -1;
+
+	if (run->exited && exec_bytes_pending(&run->outq) >= EXEC_OUTQ_HIGH)
+		return -1; /* drained only once the host takes more (POLLOUT wakes us) */
+	if (run->exited)
+		until = run->drain_until_ms;
+	else if (run->deadline_ms >= 0 && !run->timed_out)
+		until = run->deadline_ms;
+	if (until < 0)
+		return -1;
+	return until <= now ? 0 : (int)(until - now > 60000 ? 60000 : until - now);
+}
+
+static int exec_check_time(struct exec_run *run)
+{
+	int64_t now = isol8_now_ms();
+	int ret = 0;
+
+	if (!run->exited && run->deadline_ms >= 0 && !run->timed_out && now >= run->deadline_ms) {
+		run->timed_out = true;
+		exec_kill_group(run);
+	}
+	if (exec_bytes_pending(&run->stdin_q) == 0 && !run->stdin_open)
+		exec_close(&run->proc.stdin_fd);
+	/* Past the drain time, and only once the host has room again. */
+	if (run->exited && now >= run->drain_until_ms && exec_bytes_pending(&run->outq) < EXEC_OUTQ_HIGH) {
+		ret = exec_drain_close(run, &run->proc.stdout_fd, ISOL8__AGENT__V1__OUTPUT__STREAM__STDOUT);
+		if (ret == 0)
+			ret = exec_drain_close(run, &run->proc.stderr_fd, ISOL8__AGENT__V1__OUTPUT__STREAM__STDERR);
+	}
+	return ret;
+}
+
+static bool exec_done(const struct exec_run *run)
+{
+	return run->exited && run->proc.stdout_fd < 0 && run->proc.stderr_fd < 0;
+}
+
+enum { PFD_SIGNAL, PFD_HOST, PFD_STDIN, PFD_STDOUT, PFD_STDERR, PFD_COUNT };
+
+static void exec_fill_pollfds(const struct exec_run *run, struct pollfd *pfd)
+{
+	bool out_room = exec_bytes_pending(&run->outq) < EXEC_OUTQ_HIGH;
+	bool read_host = !run->host_gone && exec_bytes_pending(&run->stdin_q) < EXEC_STDIN_HIGH;
+
+	pfd[PFD_SIGNAL] = (struct pollfd){.fd = run->signal_fd, .events = POLLIN};
+	pfd[PFD_HOST] = (struct pollfd){.fd = run->host_gone ? -1 : run->conn,
+					.events = (short)((read_host ? POLLIN : POLLRDHUP) |
+							  (exec_bytes_pending(&run->outq) ? POLLOUT : 0))};
+	pfd[PFD_STDIN] = (struct pollfd){.fd = exec_bytes_pending(&run->stdin_q) ? run->proc.stdin_fd : -1,
+					 .events = POLLOUT};
+	pfd[PFD_STDOUT] = (struct pollfd){.fd = out_room ? run->proc.stdout_fd : -1, .events = POLLIN};
+	pfd[PFD_STDERR] = (struct pollfd){.fd = out_room ? run->proc.stderr_fd : -1, .events = POLLIN};
+}
+
+/* Runs the loop until the program is gone and its output drained.
+ * Negative on a protocol or memory error (the group is killed). */
+static int exec_loop(struct exec_run *run)
+{
+	struct pollfd pfd[PFD_COUNT];
+	int ret = 0;
+
+	while (!exec_done(run)) {
+		exec_fill_pollfds(run, pfd);
+		if (poll(pfd, PFD_COUNT, exec_poll_timeout(run)) < 0 && errno != EINTR)
+			return exec_fail(run, errno, "exec: poll: %s", strerror(errno));
+		if (pfd[PFD_SIGNAL].revents)
+			exec_on_signals(run);
+		if (pfd[PFD_HOST].revents & POLLOUT)
+			exec_flush(run);
+		if (pfd[PFD_HOST].revents & (POLLIN | POLLHUP | POLLERR))
+			ret = exec_on_host(run);
+		else if (pfd[PFD_HOST].revents & POLLRDHUP) {
+			run->host_gone = true;
+			exec_kill_group(run);
+		}
+		if (pfd[PFD_STDIN].revents)
+			exec_on_stdin_writable(run);
+		if (ret == 0 && pfd[PFD_STDOUT].revents)
+			ret = exec_on_output(run, &run->proc.stdout_fd, ISOL8__AGENT__V1__OUTPUT__STREAM__STDOUT);
+		if (ret == 0 && pfd[PFD_STDERR].revents)
+			ret = exec_on_output(run, &run->proc.stderr_fd, ISOL8__AGENT__V1__OUTPUT__STREAM__STDERR);
+		if (ret == 0)
+			ret = exec_check_time(run);
+		if (ret < 0)
+			return ret;
+		exec_flush(run);
+	}
+	return 0;
+}
+static int exec_signals_open(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -1;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void exec_run_release(struct exec_run *run)
+{
+	exec_close(&run->proc.stdin_fd);
+	exec_close(&run->proc.stdout_fd);
+	exec_close(&run->proc.stderr_fd);
+	exec_close(&run->signal_fd);
+	isol8_frame_reader_release(&run->reader);
+	free(run->outq.data);
+	free(run->stdin_q.data);
+}
+
+/* Kills what is left and reaps the main process after an error. */
+static void exec_abort(struct exec_run *run)
+{
+	exec_kill_group(run);
+	if (!run->exited)
+		waitpid(run->proc.pid, NULL, 0);
+	run->exited = true;
+}
+
+/* The last frame: Error after a failure or when the agent stops, else Exit. */
+static void exec_finish(struct exec_run *run)
+{
+	if (run->host_gone)
+		return;
+	if (run->fail_code == 0 && run->terminating)
+		exec_fail(run, ECANCELED, "exec: the agent is stopping");
+	if (run->fail_code != 0)
+		exec_queue_error(run, run->fail_code, run->fail_message);
+	else if (exec_queue_exit(run) < 0)
+		return;
+	exec_flush_all(run);
+}
+
+int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame *first)
+{
+	const Isol8__Agent__V1__Exec *req = first->exec;
+	struct exec_run run = {
+		.conn = conn,
+		.signal_fd = -1,
+		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1},
+		.deadline_ms = -1,
+	};
+	char msg[ISOL8_ERROR_MESSAGE_MAX];
+	int ret;
+
+	run.signal_fd = exec_signals_open();
+	if (run.signal_fd < 0) {
+		agent_send_error(conn, errno, "exec: signalfd: %s", strerror(errno));
+		return 1;
+	}
+	run.start_us = isol8_now_us();
+	ret = agent_spawn(cfg, req, &run.proc, msg, sizeof(msg));
+	if (ret < 0) {
+		agent_send_error(conn, -ret, "%s", msg);
+		exec_run_release(&run);
+		return 1;
+	}
+	if (req->timeout_ms > 0)
+		run.deadline_ms = isol8_now_ms() + req->timeout_ms;
+	run.cap = req->max_output_bytes;
+	run.stdin_open = req->stdin_open;
+	fcntl(conn, F_SETFL, O_NONBLOCK);
+	if (exec_bytes_append(&run.stdin_q, req->stdin.data, req->stdin.len) < 0)
+		exec_fail(&run, ENOMEM, "exec: out of memory queueing stdin");
+	else
+		exec_loop(&run);
+	if (!run.exited)
+		exec_abort(&run);
+	exec_finish(&run);
+	exec_run_release(&run);
+	return run.fail_code != 0 ? 1 : 0;
+}

@@ -1,0 +1,96 @@
+/*
+ * The exec request: exec_spawn.c starts the program (the child side:
+ * session, identity, files, limits, fds, PATH lookup); exec.c runs the
+ * conversation's loop (signals, timeout, drain, the end); exec_io.c moves
+ * the bytes (frames from and to the host, stdin, output and its cap).
+ * Everything here lives in one handler process and one thread.
+ */
+#ifndef ISOL8_AGENT_EXEC_H
+#define ISOL8_AGENT_EXEC_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/resource.h>
+#include <sys/types.h>
+
+#include "agent.h"
+#include "frame_reader.h"
+
+/* A started program: its pid (also its process group and session id) and
+ * the handler's ends of its standard streams (non-blocking, close-on-exec). */
+struct agent_process {
+	pid_t pid;
+	int stdin_fd;
+	int stdout_fd;
+	int stderr_fd;
+};
+
+/* Starts req's program. On failure returns -errno and writes a one-line
+ * message to msg; nothing is left running. */
+int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *req, struct agent_process *proc,
+		char *msg, size_t msg_len);
+
+#define EXEC_OUTQ_HIGH (256u * 1024u)   /* above it, output pipes are not read */
+#define EXEC_STDIN_HIGH (1024u * 1024u) /* above it, the host's frames are not read */
+#define EXEC_READ_CHUNK (64u * 1024u)   /* bytes per read of a pipe, per Output frame */
+#define EXEC_DRAIN_MS 250               /* after the main process exits */
+#define EXEC_DRAIN_MAX (1024u * 1024u)  /* per pipe, read at the end of the drain */
+#define EXEC_EXIT_FLUSH_MS 60000
+
+/* A byte queue with a read offset. */
+struct exec_bytes {
+	uint8_t *data;
+	size_t len;
+	size_t off;
+};
+
+/* One run: the loop's whole state. */
+struct exec_run {
+	int conn;
+	int signal_fd;
+	struct agent_process proc;
+	struct isol8_frame_reader reader;
+	struct exec_bytes outq;
+	struct exec_bytes stdin_q;
+	bool stdin_open;         /* more Stdin frames may come */
+	bool host_gone;
+	bool exited;
+	bool terminating;        /* the agent got SIGTERM */
+	bool timed_out;
+	bool truncated;
+	int status;
+	struct rusage usage;
+	uint64_t cap;
+	uint64_t sent;
+	int64_t start_us;
+	int64_t end_us;
+	int64_t deadline_ms;     /* -1: none */
+	int64_t drain_until_ms;
+	int fail_code;           /* errno-style; set: the run ends with an Error frame */
+	char fail_message[ISOL8_ERROR_MESSAGE_MAX];
+};
+
+int exec_bytes_append(struct exec_bytes *q, const uint8_t *data, size_t len);
+size_t exec_bytes_pending(const struct exec_bytes *q);
+
+void exec_kill_group(struct exec_run *run);
+void exec_close(int *fd);
+
+/* Ends the run with an Error frame (the first failure wins) and kills the
+ * group; returns -code. */
+int exec_fail(struct exec_run *run, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* Handlers for the loop's ready fds; negative after exec_fail. */
+int exec_on_host(struct exec_run *run);
+void exec_on_stdin_writable(struct exec_run *run);
+int exec_on_output(struct exec_run *run, int *fd, int stream);
+int exec_drain_close(struct exec_run *run, int *fd, int stream);
+
+/* The queue to the host: sent without blocking by exec_flush; at the end
+ * exec_flush_all waits for the host up to EXEC_EXIT_FLUSH_MS. */
+void exec_flush(struct exec_run *run);
+void exec_flush_all(struct exec_run *run);
+int exec_queue_error(struct exec_run *run, int code, const char *message);
+int exec_queue_exit(struct exec_run *run);
+
+#endif

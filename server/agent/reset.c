@@ -1,0 +1,249 @@
+/*
+ * reset: kill every process of the sandbox uid and wipe directories, so a
+ * pooled sandbox can be reused. Killing: a helper process that has become
+ * the uid sends kill(-1, SIGKILL) (every process that uid may signal, in one
+ * system call, so a fork loop cannot outrun it), then /proc is scanned and
+ * any survivor of that uid is killed directly; repeated until none is left.
+ * Wiping: see agent_wipe_dir.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "util.h"
+
+#define RESET_KILL_ROUNDS 200
+#define WIPE_MAX_DEPTH 32
+#define WIPE_MAX_PASSES 10000
+
+/* A helper takes the uid and signals every process that uid may signal. */
+static void reset_kill_as_uid(uid_t uid)
+{
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		if (setgroups(0, NULL) == 0 && setuid(uid) == 0)
+			kill(-1, SIGKILL);
+		_exit(0);
+	}
+	if (pid > 0)
+		waitpid(pid, NULL, 0);
+}
+
+/* Whether /proc/<pid>/status says a live (not zombie) process of uid. */
+static bool reset_process_of_uid(int proc_fd, const char *pid, uid_t uid)
+{
+	char path[64], buf[4096];
+	unsigned long real, effective, saved;
+	const char *line;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/status", pid);
+	fd = openat(proc_fd, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = isol8_read_full(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	line = strstr(buf, "\nState:");
+	if (line != NULL && strncmp(line + 7, "\tZ", 2) == 0)
+		return false;
+	line = strstr(buf, "\nUid:");
+	if (line == NULL || sscanf(line + 5, "%lu %lu %lu", &real, &effective, &saved) != 3)
+		return false;
+	return real == uid || effective == uid || saved == uid;
+}
+
+/* Kills the live processes of uid found in /proc; returns how many. */
+static int reset_kill_scan(uid_t uid)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	int found = 0;
+
+	if (proc == NULL)
+		return -errno;
+	while ((de = readdir(proc)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end != '\0' || pid <= 1 || pid == getpid())
+			continue;
+		if (reset_process_of_uid(dirfd(proc), de->d_name, uid)) {
+			kill((pid_t)pid, SIGKILL);
+			found++;
+		}
+	}
+	closedir(proc);
+	return found;
+}
+
+int agent_kill_uid(uid_t uid)
+{
+	if (uid == 0)
+		return -EINVAL;
+	for (int round = 0; round < RESET_KILL_ROUNDS; round++) {
+		int found;
+
+		reset_kill_as_uid(uid);
+		found = reset_kill_scan(uid);
+		if (found <= 0)
+			return found;
+		usleep(1000u * (unsigned)(round < 10 ? round + 1 : 10));
+	}
+	return -EBUSY;
+}
+
+struct wipe {
+	int top_fd;
+	dev_t dev;
+	unsigned moved;  /* directories moved up to the top in this pass */
+	unsigned serial; /* for the names of moved directories */
+	int first_err;
+};
+
+static void wipe_note(struct wipe *w, int err)
+{
+	if (w->first_err == 0)
+		w->first_err = err;
+}
+
+/* A directory too deep to descend into goes up to the top, to be wiped in
+ * a later pass, so the fds held stay bounded by WIPE_MAX_DEPTH. */
+static void wipe_move_up(struct wipe *w, int dir_fd, const char *name)
+{
+	char target[64];
+
+	for (int tries = 0; tries < 1000; tries++) {
+		snprintf(target, sizeof(target), ".isol8-wipe-%u", w->serial++);
+		if (renameat2(dir_fd, name, w->top_fd, target, RENAME_NOREPLACE) == 0) {
+			w->moved++;
+			return;
+		}
+		if (errno != EEXIST) {
+			wipe_note(w, -errno);
+			return;
+		}
+	}
+	wipe_note(w, -EEXIST);
+}
+
+static void wipe_contents(struct wipe *w, int dir_fd, int depth);
+
+static void wipe_entry(struct wipe *w, int dir_fd, const char *name, int depth)
+{
+	struct stat st;
+	int sub;
+
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+		if (errno != ENOENT)
+			wipe_note(w, -errno);
+		return;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		if (unlinkat(dir_fd, name, 0) < 0 && errno != ENOENT)
+			wipe_note(w, -errno);
+		return;
+	}
+	if (st.st_dev != w->dev)
+		return; /* another filesystem mounted here: left alone */
+	if (depth + 1 >= WIPE_MAX_DEPTH) {
+		wipe_move_up(w, dir_fd, name);
+		return;
+	}
+	sub = openat(dir_fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (sub < 0) {
+		wipe_note(w, -errno);
+		return;
+	}
+	wipe_contents(w, sub, depth + 1);
+	close(sub);
+	if (unlinkat(dir_fd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+		wipe_note(w, -errno);
+}
+
+static void wipe_contents(struct wipe *w, int dir_fd, int depth)
+{
+	int fd = fcntl(dir_fd, F_DUPFD_CLOEXEC, 0);
+	DIR *dir = fd >= 0 ? fdopendir(fd) : NULL;
+	struct dirent *de;
+
+	if (dir == NULL) {
+		wipe_note(w, -errno);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	rewinddir(dir); /* the dup shares its offset with dir_fd, which an earlier pass moved */
+	while ((de = readdir(dir)) != NULL) {
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+			wipe_entry(w, dir_fd, de->d_name, depth);
+	}
+	closedir(dir);
+}
+
+int agent_wipe_dir(const char *dir)
+{
+	struct wipe w = {.top_fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)};
+	struct stat st;
+
+	if (w.top_fd < 0)
+		return -errno;
+	if (fstat(w.top_fd, &st) < 0) {
+		close(w.top_fd);
+		return -errno;
+	}
+	w.dev = st.st_dev;
+	for (int pass = 0; pass < WIPE_MAX_PASSES; pass++) {
+		w.moved = 0;
+		wipe_contents(&w, w.top_fd, 0);
+		if (w.moved == 0)
+			break;
+	}
+	close(w.top_fd);
+	return w.first_err;
+}
+
+int agent_serve_reset(const struct agent_config *cfg, int conn, const isol8_frame *first)
+{
+	const Isol8__Agent__V1__Reset *req = first->reset;
+	int ret;
+
+	(void)cfg;
+	if (req->uid == 0) {
+		agent_send_error(conn, EINVAL, "reset: uid must be a non-root uid");
+		return 1;
+	}
+	for (size_t i = 0; i < req->n_wipe; i++) {
+		if (!agent_path_absolute(req->wipe[i])) {
+			agent_send_error(conn, EINVAL, "reset: wipe[%zu] \"%s\" is not an absolute normalized path", i,
+					 req->wipe[i]);
+			return 1;
+		}
+	}
+	ret = agent_kill_uid(req->uid);
+	if (ret < 0) {
+		agent_send_error(conn, -ret, "reset: kill the processes of uid %u: %s", req->uid, strerror(-ret));
+		return 1;
+	}
+	for (size_t i = 0; i < req->n_wipe; i++) {
+		ret = agent_wipe_dir(req->wipe[i]);
+		if (ret < 0) {
+			agent_send_error(conn, -ret, "reset: wipe \"%s\": %s", req->wipe[i], strerror(-ret));
+			return 1;
+		}
+	}
+	return agent_send_ack(conn) < 0 ? 1 : 0;
+}
