@@ -44,6 +44,17 @@ int isol8_error_errno(struct isol8_error *err, int code, int errnum, const char 
 	return -code;
 }
 
+/* Appends text to the NUL-terminated buf, cutting it at the buffer's end. */
+static void append(char *buf, size_t size, const char *text)
+{
+	size_t used = strlen(buf), len = strlen(text);
+
+	if (len > size - 1 - used)
+		len = size - 1 - used;
+	memcpy(buf + used, text, len);
+	buf[used + len] = '\0';
+}
+
 int isol8_error_prefix(struct isol8_error *err, const char *fmt, ...)
 {
 	char prefix[ISOL8_ERROR_MESSAGE_MAX];
@@ -58,7 +69,10 @@ int isol8_error_prefix(struct isol8_error *err, const char *fmt, ...)
 	vsnprintf(prefix, sizeof(prefix), fmt, ap);
 	va_end(ap);
 	memcpy(old, err->message, sizeof(old));
-	snprintf(err->message, sizeof(err->message), "%s: %s", prefix, old);
+	err->message[0] = '\0';
+	append(err->message, sizeof(err->message), prefix);
+	append(err->message, sizeof(err->message), ": ");
+	append(err->message, sizeof(err->message), old);
 	return -err->code;
 }
 

@@ -1,0 +1,105 @@
+/*
+ * The execution engine: turns an ExecuteRequest into a sandbox run and its
+ * result. It owns the Docker client, the sandboxes of this daemon, and the
+ * image set-up. Thread model: isol8_engine_execute and the image functions
+ * are called from many worker threads at once; the engine's own state (the
+ * active count, the shutdown flag, the live sandbox list) is guarded by its
+ * mutex. Callbacks run on the calling thread.
+ */
+#ifndef ISOL8_ENGINE_H
+#define ISOL8_ENGINE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "isol8/error.h"
+#include "isol8/v1/admin.pb-c.h"
+#include "isol8/v1/isol8.pb-c.h"
+
+struct isol8_engine;
+
+struct isol8_engine_config {
+	const char *docker_socket;  /* NULL: $DOCKER_HOST or /var/run/docker.sock */
+	const char *run_dir;        /* host dir for sandbox sockets (created 0700) */
+	const char *agent_path;     /* host path of isol8-agent */
+	const char *images_dir;     /* folder with base/ and one folder per runtime */
+	const char *image_prefix;   /* "isol8" */
+	const char *base_image;     /* "isol8:base" (built locally) or e.g. "debian:bookworm-slim" */
+	const char *owner;          /* identity of this daemon for labels, e.g. its socket path */
+	int max_concurrent;         /* executions at once; past it RESOURCE_EXHAUSTED */
+};
+
+/* Receives an execution's output (secrets already masked) as it is produced. */
+struct isol8_exec_sink {
+	/* stream 1 = stdout, 2 = stderr. Nonzero stops the execution. */
+	int (*on_output)(void *userdata, int stream, const uint8_t *data, size_t len);
+	/* Polled while the program runs; true stops it (the client went away). */
+	bool (*cancelled)(void *userdata);
+	void *userdata;
+};
+
+struct isol8_exec_result {
+	char execution_id[33];
+	char container_id[65];
+	char timestamp[64];        /* RFC 3339, UTC */
+	const char *runtime;       /* static name */
+	int exit_code;
+	int signal;
+	bool timed_out;
+	bool truncated;
+	int64_t duration_ms;
+	int64_t cpu_user_ms;
+	int64_t cpu_system_ms;
+	int64_t max_rss_kb;
+};
+
+/* Called for each set-up event (image may be "" for the whole set-up). */
+typedef void (*isol8_setup_fn)(void *userdata, const char *image, Isol8__V1__SetupEvent__Phase phase,
+			       const char *message);
+
+int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config *cfg, struct isol8_error *err);
+
+/* Cancels running executions, waits for them, removes every container of this
+ * daemon, frees the engine. */
+void isol8_engine_free(struct isol8_engine *e);
+
+/* Removes containers left by an earlier run of this daemon (same owner).
+ * The caller guarantees no other live daemon has the same owner. */
+int isol8_engine_remove_orphans(struct isol8_engine *e, int *removed, struct isol8_error *err);
+
+/* Runs one request. Validation errors are ISOL8_E_INVALID naming the field;
+ * missing images ISOL8_E_PRECONDITION; Docker down ISOL8_E_UNAVAILABLE. A
+ * program that fails or times out is a result, not an error. */
+int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
+			 const struct isol8_exec_sink *sink, struct isol8_exec_result *res,
+			 struct isol8_error *err);
+
+/* Executions running now. */
+int isol8_engine_active(struct isol8_engine *e);
+
+/* Builds missing or changed images (all with force), reporting progress. */
+int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *req, isol8_setup_fn cb,
+		       void *userdata, struct isol8_error *err);
+
+struct isol8_image_status {
+	char image[256];
+	bool present;
+	bool up_to_date;   /* its input hash matches the current build inputs */
+};
+
+/* The state of the image of one runtime ("python", ...). */
+int isol8_engine_image_status(struct isol8_engine *e, const char *runtime, struct isol8_image_status *out,
+			      struct isol8_error *err);
+
+/* Docker's version and API version. */
+int isol8_engine_docker_version(struct isol8_engine *e, char *version, size_t vsize, char *api,
+				size_t asize, struct isol8_error *err);
+
+/* Removes isol8 containers (all daemons'; not the running ones of this daemon)
+ * and, with images, isol8 images. */
+int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers,
+			 int *removed_images, struct isol8_error *err);
+
+const char *isol8_engine_instance_id(const struct isol8_engine *e);
+
+#endif

@@ -1,0 +1,66 @@
+/* Internals shared by the engine's files. Not for use outside server/engine. */
+#ifndef ISOL8_ENGINE_INTERNAL_H
+#define ISOL8_ENGINE_INTERNAL_H
+
+#include <pthread.h>
+
+#include "engine.h"
+#include "isol8/agent/v1/agent.pb-c.h"
+#include "options.h"
+#include "sandbox.h"
+
+
+struct isol8_engine {
+	pthread_mutex_t lock;          /* guards active, shutting_down */
+	pthread_cond_t idle;           /* signalled when active drops to 0 */
+	int active;
+	bool shutting_down;
+	int max_concurrent;
+	char *run_dir, *agent_path, *images_dir, *image_prefix, *base_image, *owner;
+	char instance_id[17];
+	struct isol8_docker *docker;
+	struct isol8_sandbox_env env;
+	pthread_mutex_t setup_lock;    /* one image set-up at a time */
+};
+
+/* The agent Exec request of one execution, with the storage it points into. */
+struct isol8_exec_spec {
+	Isol8__Agent__V1__Exec exec;
+	const char *argv[ISOL8_RUNTIME_ARGV_MAX + 1];
+	char **env;                       /* "K=V", owned */
+	size_t n_env;
+	Isol8__Agent__V1__File *files;    /* owned array; paths owned, contents borrowed */
+	Isol8__Agent__V1__File **file_ptrs;
+	size_t n_files;
+};
+
+/* Builds the Exec for req (code file, argv, environment, files, stdin, limits).
+ * Environment names are checked (ISOL8_E_INVALID naming the variable). */
+int isol8_exec_spec_build(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
+			  struct isol8_exec_spec *spec, struct isol8_error *err);
+void isol8_exec_spec_release(struct isol8_exec_spec *spec);
+
+/* Turns a failed sandbox creation because of a missing image into
+ * ISOL8_E_PRECONDITION telling to run `isol8 setup`. Returns -err->code. */
+int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8_exec_options *opts,
+				      struct isol8_error *err);
+
+/* Removes isol8 images. */
+int isol8_images_remove_all(struct isol8_engine *e, int *removed, struct isol8_error *err);
+
+/* Removes every isol8 container not belonging to this daemon's running instance. */
+int isol8_engine_cleanup_containers(struct isol8_engine *e, int *removed, struct isol8_error *err);
+
+
+/* A growing list of ids or names filled by Docker list callbacks. */
+struct isol8_id_list {
+	char (*items)[256];
+	size_t n, cap;
+	bool oom;
+};
+
+/* An isol8_docker_container_fn that appends the id to an isol8_id_list. */
+void isol8_id_list_collect(const char *id, const char *name, void *userdata);
+bool isol8_id_list_has(const struct isol8_id_list *l, const char *id);
+
+#endif

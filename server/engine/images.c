@@ -1,0 +1,387 @@
+/*
+ * Sandbox images: one per runtime, built FROM the base image out of the
+ * files in images/<runtime>/. Each carries the label isol8.inputs, a SHA-256
+ * of its build inputs (file names and contents, and the base image's id), so
+ * set-up rebuilds only what changed. The local base image (<prefix>:base) is
+ * made by images/base/build-base.sh when missing.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "engine_internal.h"
+#include "sha256.h"
+#include "util.h"
+
+#define INPUT_MAX_FILES 32
+#define INPUT_MAX_SIZE (1u << 20)
+#define INPUTS_LABEL "isol8.inputs"
+
+struct image_inputs {
+	struct isol8_build_file files[INPUT_MAX_FILES];
+	char *names[INPUT_MAX_FILES];
+	char *data[INPUT_MAX_FILES];
+	size_t n;
+	char hash[65];
+};
+
+static void inputs_release(struct image_inputs *in)
+{
+	for (size_t i = 0; i < in->n; i++) {
+		free(in->names[i]);
+		free(in->data[i]);
+	}
+	in->n = 0;
+}
+
+static int compare_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int read_file(const char *path, char **out, size_t *len, struct isol8_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	ssize_t n;
+
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot read \"%s\"", path);
+	if (st.st_size > INPUT_MAX_SIZE)
+		return isol8_error_set(err, ISOL8_E_EXHAUSTED, "\"%s\" is larger than %u bytes", path,
+				       INPUT_MAX_SIZE);
+	*out = malloc((size_t)st.st_size + 1);
+	if (*out == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	n = isol8_read_full(fd, *out, (size_t)st.st_size);
+	if (n < 0) {
+		free(*out);
+		*out = NULL;
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot read \"%s\"", path);
+	}
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Reads the build context of a runtime and hashes it with the base id. */
+static int inputs_read(struct isol8_engine *e, const char *runtime, const char *base_id,
+		       struct image_inputs *in, struct isol8_error *err)
+{
+	char dir[PATH_MAX], path[PATH_MAX * 2];
+	struct isol8_sha256 h;
+	struct dirent *d;
+	DIR *dp;
+	int ret = 0;
+
+	memset(in, 0, sizeof(*in));
+	snprintf(dir, sizeof(dir), "%s/%s", e->images_dir, runtime);
+	dp = opendir(dir);
+	if (dp == NULL)
+		return isol8_error_errno(err, ISOL8_E_PRECONDITION, errno, "image folder \"%s\"", dir);
+	while ((d = readdir(dp)) != NULL && ret == 0) {
+		if (d->d_name[0] == '.' || d->d_type == DT_DIR)
+			continue;
+		if (in->n == INPUT_MAX_FILES)
+			ret = isol8_error_set(err, ISOL8_E_EXHAUSTED, "\"%s\" holds more than %d files", dir,
+					      INPUT_MAX_FILES);
+		else if ((in->names[in->n++] = strdup(d->d_name)) == NULL)
+			ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	}
+	closedir(dp);
+	if (ret < 0) {
+		inputs_release(in);
+		return ret;
+	}
+	qsort(in->names, in->n, sizeof(char *), compare_names);
+	isol8_sha256_init(&h);
+	isol8_sha256_update(&h, base_id, strlen(base_id) + 1);
+	for (size_t i = 0; i < in->n && ret == 0; i++) {
+		size_t len = 0;
+		snprintf(path, sizeof(path), "%s/%s", dir, in->names[i]);
+		ret = read_file(path, &in->data[i], &len, err);
+		if (ret < 0)
+			break;
+		in->files[i] = (struct isol8_build_file){in->names[i], in->data[i], len, 0644};
+		isol8_sha256_update(&h, in->names[i], strlen(in->names[i]) + 1);
+		isol8_sha256_update(&h, &len, sizeof(len));
+		isol8_sha256_update(&h, in->data[i], len);
+	}
+	if (ret < 0) {
+		inputs_release(in);
+		return ret;
+	}
+	isol8_sha256_hex(&h, in->hash);
+	return 0;
+}
+
+static bool base_is_local(struct isol8_engine *e)
+{
+	char local[256];
+
+	snprintf(local, sizeof(local), "%s:base", e->image_prefix);
+	return strcmp(local, e->base_image) == 0;
+}
+
+/* Runs images/base/build-base.sh, each output line reported as progress. */
+static int build_base(struct isol8_engine *e, isol8_setup_fn cb, void *ud, struct isol8_error *err)
+{
+	char script[PATH_MAX], line[1024];
+	int pipefd[2], status;
+	pid_t pid;
+	FILE *out;
+
+	snprintf(script, sizeof(script), "%s/base/build-base.sh", e->images_dir);
+	if (pipe2(pipefd, O_CLOEXEC) < 0)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "pipe");
+	pid = fork();
+	if (pid < 0) {
+		close(pipefd[0]);
+		close(pipefd[1]);
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "fork");
+	}
+	if (pid == 0) {
+		int devnull = open("/dev/null", O_RDONLY);
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		dup2(devnull, 0);
+		dup2(pipefd[1], 1);
+		dup2(pipefd[1], 2);
+		execl("/bin/bash", "bash", script, e->base_image, (char *)NULL);
+		_exit(127);
+	}
+	close(pipefd[1]);
+	out = fdopen(pipefd[0], "r");
+	while (out != NULL && fgets(line, sizeof(line), out) != NULL) {
+		line[strcspn(line, "\n")] = '\0';
+		cb(ud, e->base_image, ISOL8__V1__SETUP_EVENT__PHASE__BUILDING, line);
+	}
+	if (out != NULL)
+		fclose(out);
+	else
+		close(pipefd[0]);
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return isol8_error_set(err, ISOL8_E_INTERNAL, "building the base image \"%s\" with %s failed",
+				       e->base_image, script);
+	return 0;
+}
+
+/* The base image's id, building the local base first when it is missing. */
+static int ensure_base(struct isol8_engine *e, bool build, isol8_setup_fn cb, void *ud, char id[128],
+		       struct isol8_error *err)
+{
+	int ret = isol8_docker_image_inspect(e->docker, e->base_image, id, 128, NULL, NULL, 0, err);
+
+	if (ret == 0 || err->code != ISOL8_E_NOT_FOUND || !build)
+		return ret;
+	isol8_error_clear(err);
+	if (!base_is_local(e))
+		return isol8_error_set(err, ISOL8_E_PRECONDITION,
+				       "base image \"%s\" is missing: pull or load it, then run `isol8 setup`",
+				       e->base_image);
+	cb(ud, e->base_image, ISOL8__V1__SETUP_EVENT__PHASE__BUILDING, "building the base image");
+	ret = build_base(e, cb, ud, err);
+	if (ret == 0)
+		ret = isol8_docker_image_inspect(e->docker, e->base_image, id, 128, NULL, NULL, 0, err);
+	if (ret == 0)
+		cb(ud, e->base_image, ISOL8__V1__SETUP_EVENT__PHASE__BUILT, "");
+	return ret;
+}
+
+struct progress {
+	isol8_setup_fn cb;
+	void *ud;
+	const char *image;
+};
+
+static void build_progress(const char *line, void *userdata)
+{
+	struct progress *p = userdata;
+	p->cb(p->ud, p->image, ISOL8__V1__SETUP_EVENT__PHASE__BUILDING, line);
+}
+
+static int setup_one(struct isol8_engine *e, const struct isol8_runtime *rt, const char *base_id, bool force,
+		     isol8_setup_fn cb, void *ud, struct isol8_error *err)
+{
+	char image[256], id[128], have[128] = "";
+	struct image_inputs in;
+	struct isol8_error probe = ISOL8_ERROR_INIT;
+	struct progress p = {cb, ud, image};
+	int ret;
+
+	snprintf(image, sizeof(image), "%s:%s", e->image_prefix, rt->image_suffix);
+	cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__CHECKING, "");
+	ret = inputs_read(e, rt->name, base_id, &in, err);
+	if (ret < 0)
+		return ret;
+	if (isol8_docker_image_inspect(e->docker, image, id, sizeof(id), INPUTS_LABEL, have, sizeof(have),
+				       &probe) == 0 &&
+	    strcmp(have, in.hash) == 0 && !force) {
+		cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE, "");
+		inputs_release(&in);
+		return 0;
+	}
+	const struct isol8_label labels[] = {
+		{"isol8.managed", "true"}, {INPUTS_LABEL, in.hash}, {"isol8.runtime", rt->name}};
+	const struct isol8_label args[] = {{"BASE", e->base_image}};
+	ret = isol8_docker_image_build(e->docker, image, in.files, in.n, labels, ISOL8_ARRAY_LEN(labels), args,
+				       ISOL8_ARRAY_LEN(args), build_progress, &p, err);
+	inputs_release(&in);
+	if (ret < 0)
+		return isol8_error_prefix(err, "building %s", image);
+	cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__BUILT, "");
+	return 0;
+}
+
+static bool wanted(const Isol8__V1__SetupRequest *req, const char *name)
+{
+	if (req->n_runtimes == 0)
+		return true;
+	for (size_t i = 0; i < req->n_runtimes; i++)
+		if (strcmp(req->runtimes[i], name) == 0)
+			return true;
+	return false;
+}
+
+int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *req, isol8_setup_fn cb,
+		       void *userdata, struct isol8_error *err)
+{
+	const struct isol8_runtime *all;
+	char base_id[128];
+	size_t count;
+	int failed = 0, ret;
+
+	for (size_t i = 0; i < req->n_runtimes; i++)
+		if (isol8_runtime_find(req->runtimes[i]) == NULL)
+			return isol8_error_set(err, ISOL8_E_INVALID, "runtimes: unknown runtime \"%s\" (valid: %s)",
+					       req->runtimes[i], isol8_runtime_names());
+	pthread_mutex_lock(&e->setup_lock);
+	ret = ensure_base(e, true, cb, userdata, base_id, err);
+	all = isol8_runtime_all(&count);
+	for (size_t i = 0; ret == 0 && i < count; i++) {
+		struct isol8_error one = ISOL8_ERROR_INIT;
+		if (!wanted(req, all[i].name))
+			continue;
+		if (setup_one(e, &all[i], base_id, req->force, cb, userdata, &one) < 0) {
+			char image[256];
+			snprintf(image, sizeof(image), "%s:%s", e->image_prefix, all[i].image_suffix);
+			cb(userdata, image, ISOL8__V1__SETUP_EVENT__PHASE__FAILED, one.message);
+			if (failed++ == 0)
+				*err = one;
+		}
+	}
+	pthread_mutex_unlock(&e->setup_lock);
+	if (ret < 0)
+		return ret;
+	return failed ? -err->code : 0;
+}
+
+int isol8_engine_image_status(struct isol8_engine *e, const char *runtime, struct isol8_image_status *out,
+			      struct isol8_error *err)
+{
+	const struct isol8_runtime *rt = isol8_runtime_find(runtime);
+	char id[128], have[128] = "", base_id[128];
+	struct image_inputs in;
+	struct isol8_error probe = ISOL8_ERROR_INIT;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	if (rt == NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "unknown runtime \"%s\"", runtime);
+	snprintf(out->image, sizeof(out->image), "%s:%s", e->image_prefix, rt->image_suffix);
+	ret = isol8_docker_image_inspect(e->docker, out->image, id, sizeof(id), INPUTS_LABEL, have, sizeof(have),
+					 &probe);
+	if (ret < 0) {
+		if (probe.code == ISOL8_E_NOT_FOUND)
+			return 0;
+		*err = probe;
+		return ret;
+	}
+	out->present = true;
+	if (ensure_base(e, false, NULL, NULL, base_id, &probe) == 0 &&
+	    inputs_read(e, rt->name, base_id, &in, &probe) == 0) {
+		out->up_to_date = strcmp(have, in.hash) == 0;
+		inputs_release(&in);
+	}
+	return 0;
+}
+
+int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8_exec_options *opts,
+				      struct isol8_error *err)
+{
+	char image[256];
+
+	if (err->code != ISOL8_E_NOT_FOUND)
+		return -err->code;
+	isol8_sandbox_image(&e->env, opts, image, sizeof(image));
+	isol8_error_clear(err);
+	if (opts->image != NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "options.image: image \"%s\" is not on this Docker engine (isol8 does not pull images)",
+				       image);
+	return isol8_error_set(err, ISOL8_E_PRECONDITION, "image \"%s\" is missing: run `isol8 setup`", image);
+}
+
+int isol8_images_remove_all(struct isol8_engine *e, int *removed, struct isol8_error *err)
+{
+	struct isol8_id_list l = {0};
+	int ret;
+
+	ret = isol8_docker_image_list(e->docker, "isol8.managed=true", isol8_id_list_collect, &l, err);
+	for (size_t i = 0; ret == 0 && i < l.n; i++)
+		if ((ret = isol8_docker_image_remove(e->docker, l.items[i], true, err)) == 0)
+			(*removed)++;
+	free(l.items);
+	if (ret == 0 && base_is_local(e)) {
+		struct isol8_error probe = ISOL8_ERROR_INIT;
+		if (isol8_docker_image_remove(e->docker, e->base_image, true, &probe) == 0)
+			(*removed)++;
+		else if (probe.code != ISOL8_E_NOT_FOUND)
+			ret = isol8_error_set(err, probe.code, "%s", probe.message);
+	}
+	return ret;
+}
+
+int isol8_engine_cleanup_containers(struct isol8_engine *e, int *removed, struct isol8_error *err)
+{
+	struct isol8_id_list mine = {0}, all = {0};
+	char filter[64];
+	int ret;
+
+	snprintf(filter, sizeof(filter), "isol8.instance=%s", e->instance_id);
+	ret = isol8_docker_container_list(e->docker, filter, isol8_id_list_collect, &mine, err);
+	if (ret == 0)
+		ret = isol8_docker_container_list(e->docker, "isol8.managed=true", isol8_id_list_collect, &all, err);
+	if (ret == 0 && (mine.oom || all.oom))
+		ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory listing containers");
+	for (size_t i = 0; ret == 0 && i < all.n; i++)
+		if (!isol8_id_list_has(&mine, all.items[i]) &&
+		    (ret = isol8_docker_container_remove(e->docker, all.items[i], true, err)) == 0)
+			(*removed)++;
+	free(mine.items);
+	free(all.items);
+	return ret;
+}
+
+int isol8_engine_docker_version(struct isol8_engine *e, char *version, size_t vsize, char *api, size_t asize,
+				struct isol8_error *err)
+{
+	struct isol8_docker_version v;
+	int ret = isol8_docker_version(e->docker, &v, err);
+
+	if (ret == 0) {
+		snprintf(version, vsize, "%s", v.version);
+		snprintf(api, asize, "%s", v.api_version);
+	}
+	return ret;
+}

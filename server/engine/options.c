@@ -1,0 +1,236 @@
+/* Resolution of an ExecuteRequest into checked options: see options.h. */
+#include "options.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+int isol8_parse_size(const char *text, int64_t *out)
+{
+	static const struct {
+		char suffix;
+		int shift;
+	} units[] = {{'b', 0}, {'k', 10}, {'m', 20}, {'g', 30}, {'t', 40}};
+	char *end;
+	int shift = 0;
+	unsigned long long value;
+
+	if (text == NULL || !isdigit((unsigned char)text[0]))
+		return -1;
+	errno = 0;
+	value = strtoull(text, &end, 10);
+	if (errno != 0)
+		return -1;
+	if (*end != '\0') {
+		bool found = false;
+		for (size_t i = 0; i < ISOL8_ARRAY_LEN(units); i++) {
+			if (tolower((unsigned char)*end) == units[i].suffix) {
+				shift = units[i].shift;
+				found = true;
+			}
+		}
+		if (!found)
+			return -1;
+		end++;
+		if (*end == 'b' || *end == 'B')
+			end++;
+		if (*end != '\0')
+			return -1;
+	}
+	if (value > (unsigned long long)(INT64_MAX >> shift))
+		return -1;
+	*out = (int64_t)(value << shift);
+	return 0;
+}
+
+/* Size field: empty means the default; otherwise parsed and kept in [min, max]. */
+static int resolve_size(const char *field, const char *text, int64_t def, int64_t min, int64_t max,
+			int64_t *out, struct isol8_error *err)
+{
+	if (text == NULL || text[0] == '\0') {
+		*out = def;
+		return 0;
+	}
+	if (isol8_parse_size(text, out) < 0)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: \"%s\" is not a size (use a number with k, m or g, e.g. 512m)",
+				       field, text);
+	if (*out < min || *out > max)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: %s is out of range (%lld MiB to %lld MiB)", field, text,
+				       (long long)(min >> 20), (long long)(max >> 20));
+	return 0;
+}
+
+static const struct {
+	const char *name;
+	enum isol8_network value;
+} network_names[] = {{"none", ISOL8_NET_NONE}, {"host", ISOL8_NET_HOST}, {"filtered", ISOL8_NET_FILTERED}};
+
+static const struct {
+	const char *name;
+	enum isol8_seccomp value;
+} seccomp_names[] = {{"strict", ISOL8_SECCOMP_STRICT},
+		     {"unconfined", ISOL8_SECCOMP_UNCONFINED},
+		     {"custom", ISOL8_SECCOMP_CUSTOM}};
+
+static int resolve_network(const Isol8__V1__ExecutionOptions *o, struct isol8_exec_options *opts,
+			   struct isol8_error *err)
+{
+	const char *name = (o && o->network && o->network[0]) ? o->network : "none";
+
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(network_names); i++) {
+		if (strcmp(network_names[i].name, name) == 0) {
+			opts->network = network_names[i].value;
+			if (opts->network == ISOL8_NET_FILTERED)
+				return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
+						       "options.network: \"filtered\" is not served yet "
+						       "(use \"none\" or \"host\")");
+			return 0;
+		}
+	}
+	return isol8_error_set(err, ISOL8_E_INVALID,
+			       "options.network: unknown mode \"%s\" (valid: none, host, filtered)", name);
+}
+
+static int resolve_seccomp(const Isol8__V1__ExecutionOptions *o, struct isol8_exec_options *opts,
+			   struct isol8_error *err)
+{
+	const char *name = (o && o->seccomp && o->seccomp[0]) ? o->seccomp : "strict";
+	bool found = false;
+
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(seccomp_names); i++) {
+		if (strcmp(seccomp_names[i].name, name) == 0) {
+			opts->seccomp = seccomp_names[i].value;
+			found = true;
+		}
+	}
+	if (!found)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "options.seccomp: unknown mode \"%s\" (valid: strict, unconfined, custom)",
+				       name);
+	if (opts->seccomp == ISOL8_SECCOMP_CUSTOM) {
+		if (o->seccomp_profile == NULL || o->seccomp_profile[0] != '{')
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "options.seccomp_profile: seccomp \"custom\" needs the profile's "
+					       "JSON object");
+		opts->seccomp_profile = o->seccomp_profile;
+	}
+	return 0;
+}
+
+static int resolve_limits(const Isol8__V1__ExecutionOptions *o, struct isol8_exec_options *opts,
+			  struct isol8_error *err)
+{
+	int ret;
+
+	ret = resolve_size("options.memory_limit", o ? o->memory_limit : NULL, ISOL8_DEFAULT_MEMORY,
+			   ISOL8_MIN_MEMORY, 64LL << 30, &opts->memory_bytes, err);
+	if (ret == 0)
+		ret = resolve_size("options.sandbox_size", o ? o->sandbox_size : NULL,
+				   ISOL8_DEFAULT_SANDBOX_SIZE, 1LL << 20, 64LL << 30, &opts->sandbox_size, err);
+	if (ret == 0)
+		ret = resolve_size("options.tmp_size", o ? o->tmp_size : NULL, ISOL8_DEFAULT_TMP_SIZE,
+				   1LL << 20, 64LL << 30, &opts->tmp_size, err);
+	if (ret < 0)
+		return ret;
+
+	opts->nano_cpus = ISOL8_DEFAULT_NANO_CPUS;
+	if (o && o->cpu_limit != 0) {
+		if (!isfinite(o->cpu_limit) || o->cpu_limit < 0.01 || o->cpu_limit > 1024)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "options.cpu_limit: %g is out of range (0.01 to 1024 cores)",
+					       o->cpu_limit);
+		opts->nano_cpus = (int64_t)llround(o->cpu_limit * 1e9);
+	}
+	opts->pids_limit = ISOL8_DEFAULT_PIDS;
+	if (o && o->pids_limit != 0) {
+		if (o->pids_limit < 4 || o->pids_limit > ISOL8_MAX_PIDS)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "options.pids_limit: %d is out of range (4 to %d)",
+					       (int)o->pids_limit, ISOL8_MAX_PIDS);
+		opts->pids_limit = o->pids_limit;
+	}
+	opts->max_output = ISOL8_DEFAULT_MAX_OUTPUT;
+	if (o && o->max_output_size != 0) {
+		if (o->max_output_size < 1 || o->max_output_size > ISOL8_MAX_OUTPUT_LIMIT)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "options.max_output_size: %lld is out of range (1 to %lld bytes)",
+					       (long long)o->max_output_size, (long long)ISOL8_MAX_OUTPUT_LIMIT);
+		opts->max_output = o->max_output_size;
+	}
+	return 0;
+}
+
+/* Requested features whose issue has not landed: refused by name, never ignored. */
+static int refuse_unserved(const Isol8__V1__ExecuteRequest *req, struct isol8_error *err)
+{
+	if (req->session_id && req->session_id[0])
+		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED, "session_id: persistent sessions are not served yet");
+	if (req->n_install_packages > 0)
+		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
+				       "install_packages: runtime package installation is not served yet");
+	if (req->code_url && req->code_url[0])
+		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED, "code_url: remote code is not served yet");
+	if (req->n_output_paths > 0)
+		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
+				       "output_paths: output file collection is not served yet");
+	return 0;
+}
+
+static int resolve_runtime(const Isol8__V1__ExecuteRequest *req, struct isol8_exec_options *opts,
+			   struct isol8_error *err)
+{
+	if (req->runtime == NULL || req->runtime[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID, "runtime: required (valid: %s)",
+				       isol8_runtime_names());
+	opts->runtime = isol8_runtime_find(req->runtime);
+	if (opts->runtime == NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "runtime: unknown runtime \"%s\" (valid: %s)",
+				       req->runtime, isol8_runtime_names());
+	return isol8_runtime_code_path(opts->runtime, req->file_extension, opts->code_path,
+				       sizeof(opts->code_path), err);
+}
+
+int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exec_options *opts,
+			  struct isol8_error *err)
+{
+	const Isol8__V1__ExecutionOptions *o = req->options;
+	int ret;
+
+	memset(opts, 0, sizeof(*opts));
+	ret = refuse_unserved(req, err);
+	if (ret == 0)
+		ret = resolve_runtime(req, opts, err);
+	if (ret < 0)
+		return ret;
+	if (req->code == NULL || req->code[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID, "code: empty (give the source to run)");
+	if (strlen(req->code) > ISOL8_MAX_CODE_SIZE)
+		return isol8_error_set(err, ISOL8_E_EXHAUSTED, "code: larger than %u bytes",
+				       ISOL8_MAX_CODE_SIZE);
+
+	opts->timeout_ms = ISOL8_DEFAULT_TIMEOUT_MS;
+	if (req->timeout_ms != 0) {
+		if (req->timeout_ms < 1 || req->timeout_ms > ISOL8_MAX_TIMEOUT_MS)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "timeout_ms: %lld is out of range (1 to %lld)",
+					       (long long)req->timeout_ms, (long long)ISOL8_MAX_TIMEOUT_MS);
+		opts->timeout_ms = req->timeout_ms;
+	}
+	ret = resolve_limits(o, opts, err);
+	if (ret == 0)
+		ret = resolve_network(o, opts, err);
+	if (ret == 0)
+		ret = resolve_seccomp(o, opts, err);
+	if (ret < 0)
+		return ret;
+	opts->readonly_rootfs = !(o && o->readonly_root_fs && !o->readonly_root_fs->value);
+	opts->image = (o && o->image && o->image[0]) ? o->image : NULL;
+	opts->persist = o && o->persist;
+	return 0;
+}

@@ -1,0 +1,187 @@
+/* Sandbox containers: settings and lifecycle. See sandbox.h. */
+#include "sandbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "agent_client.h"
+#include "seccomp.h"
+#include "util.h"
+
+/* Capabilities the agent itself needs (user code runs as uid 1000 and keeps none). */
+static const char *const agent_caps[] = {"SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER", NULL};
+
+int isol8_random_hex(char *buf, size_t bytes, struct isol8_error *err)
+{
+	unsigned char raw[32];
+
+	if (bytes > sizeof(raw))
+		return isol8_error_set(err, ISOL8_E_INTERNAL, "random id of %zu bytes is too long", bytes);
+	if (getrandom(raw, bytes, 0) != (ssize_t)bytes)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "getrandom");
+	for (size_t i = 0; i < bytes; i++)
+		snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+	return 0;
+}
+
+void isol8_sandbox_image(const struct isol8_sandbox_env *env, const struct isol8_exec_options *opts,
+			 char *buf, size_t size)
+{
+	if (opts->image != NULL)
+		snprintf(buf, size, "%s", opts->image);
+	else
+		snprintf(buf, size, "%s:%s", env->image_prefix, opts->runtime->image_suffix);
+}
+
+static const char *seccomp_option(const struct isol8_exec_options *opts)
+{
+	switch (opts->seccomp) {
+	case ISOL8_SECCOMP_UNCONFINED:
+		return "unconfined";
+	case ISOL8_SECCOMP_CUSTOM:
+		return opts->seccomp_profile;
+	case ISOL8_SECCOMP_STRICT:
+		break;
+	}
+	return isol8_seccomp_strict_profile;
+}
+
+int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct isol8_exec_options *opts,
+			     const char *image, const char *id, const char *dir,
+			     struct isol8_sandbox_spec *out, struct isol8_error *err)
+{
+	struct isol8_container_spec *s = &out->spec;
+	int n;
+
+	memset(out, 0, sizeof(*out));
+	n = snprintf(out->bind_agent, sizeof(out->bind_agent), "%s:%s:ro", env->agent_path, ISOL8_AGENT_MOUNT);
+	if (n < 0 || (size_t)n >= sizeof(out->bind_agent))
+		return isol8_error_set(err, ISOL8_E_INVALID, "agent path \"%s\" is too long", env->agent_path);
+	n = snprintf(out->bind_run, sizeof(out->bind_run), "%s:%s", dir, ISOL8_RUN_MOUNT);
+	if (n < 0 || (size_t)n >= sizeof(out->bind_run))
+		return isol8_error_set(err, ISOL8_E_INVALID, "run dir \"%s\" is too long", dir);
+	out->binds[0] = out->bind_agent;
+	out->binds[1] = out->bind_run;
+	snprintf(out->tmpfs_sandbox, sizeof(out->tmpfs_sandbox), "rw,exec,nosuid,nodev,size=%lld",
+		 (long long)opts->sandbox_size);
+	snprintf(out->tmpfs_tmp, sizeof(out->tmpfs_tmp), "rw,noexec,nosuid,nodev,size=%lld,mode=1777",
+		 (long long)opts->tmp_size);
+	out->tmpfs[0] = (struct isol8_tmpfs){"/sandbox", out->tmpfs_sandbox};
+	out->tmpfs[1] = (struct isol8_tmpfs){"/tmp", out->tmpfs_tmp};
+	snprintf(out->created, sizeof(out->created), "%lld", (long long)time(NULL));
+	out->labels[0] = (struct isol8_label){"isol8.managed", "true"};
+	out->labels[1] = (struct isol8_label){"isol8.runtime", opts->runtime->name};
+	out->labels[2] = (struct isol8_label){"isol8.owner", env->owner};
+	out->labels[3] = (struct isol8_label){"isol8.instance", env->instance_id};
+	out->labels[4] = (struct isol8_label){"isol8.sandbox", id};
+	out->labels[5] = (struct isol8_label){"isol8.created", out->created};
+	out->entrypoint[0] = ISOL8_AGENT_MOUNT;
+
+	s->image = image;
+	s->entrypoint = out->entrypoint;
+	s->user = "0:0";
+	s->working_dir = "/sandbox";
+	s->binds = out->binds;
+	s->tmpfs = out->tmpfs;
+	s->n_tmpfs = ISOL8_ARRAY_LEN(out->tmpfs);
+	s->memory_bytes = opts->memory_bytes;
+	s->memory_swap_bytes = opts->memory_bytes;
+	s->nano_cpus = opts->nano_cpus;
+	s->pids_limit = opts->pids_limit;
+	s->readonly_rootfs = opts->readonly_rootfs;
+	s->network_mode = opts->network == ISOL8_NET_HOST ? "host" : "none";
+	s->no_new_privileges = true;
+	s->seccomp = seccomp_option(opts);
+	s->cap_drop_all = true;
+	s->cap_add = agent_caps;
+	s->labels = out->labels;
+	s->n_labels = ISOL8_ARRAY_LEN(out->labels);
+	return 0;
+}
+
+/* Removes the files of a sandbox's run dir (only the agent's sockets live
+ * there, no subdirectories) and the dir itself. */
+static void remove_run_dir(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+
+	if (d != NULL) {
+		while ((e = readdir(d)) != NULL)
+			if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0)
+				unlinkat(dirfd(d), e->d_name, 0);
+		closedir(d);
+	}
+	rmdir(dir);
+}
+
+static int make_run_dir(const struct isol8_sandbox_env *env, struct isol8_sandbox *sb,
+			struct isol8_error *err)
+{
+	char parent[PATH_MAX];
+
+	snprintf(parent, sizeof(parent), "%s/sandboxes", env->run_dir);
+	if (mkdir(parent, 0700) < 0 && errno != EEXIST)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot create \"%s\"", parent);
+	if ((size_t)snprintf(sb->dir, sizeof(sb->dir), "%s/%s", parent, sb->id) >= sizeof(sb->dir) ||
+	    (size_t)snprintf(sb->socket, sizeof(sb->socket), "%s/agent.sock", sb->dir) >= sizeof(sb->socket))
+		return isol8_error_set(err, ISOL8_E_INVALID, "run dir \"%s\" is too long", env->run_dir);
+	if (strlen(sb->socket) >= 108)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "agent socket path \"%s\" is longer than a unix socket allows",
+				       sb->socket);
+	if (mkdir(sb->dir, 0700) < 0)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot create \"%s\"", sb->dir);
+	return 0;
+}
+
+int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8_exec_options *opts,
+			 struct isol8_sandbox *out, struct isol8_error *err)
+{
+	struct isol8_sandbox_spec spec;
+	int ret;
+
+	memset(out, 0, sizeof(*out));
+	isol8_sandbox_image(env, opts, out->image, sizeof(out->image));
+	ret = isol8_random_hex(out->id, 16, err);
+	if (ret == 0)
+		ret = make_run_dir(env, out, err);
+	if (ret < 0)
+		return ret;
+	ret = isol8_sandbox_spec_build(env, opts, out->image, out->id, out->dir, &spec, err);
+	if (ret == 0)
+		ret = isol8_docker_container_create(env->docker, &spec.spec, out->container_id, err);
+	if (ret < 0) {
+		remove_run_dir(out->dir);
+		return isol8_error_prefix(err, "cannot create the sandbox from image \"%s\"", out->image);
+	}
+	ret = isol8_docker_container_start(env->docker, out->container_id, err);
+	if (ret == 0)
+		ret = isol8_agent_wait_ready(out->socket, ISOL8_AGENT_READY_MS, err);
+	if (ret < 0) {
+		struct isol8_error ignored = ISOL8_ERROR_INIT;
+		isol8_error_prefix(err, "sandbox %.12s did not start", out->container_id);
+		isol8_sandbox_destroy(env, out, &ignored);
+		return ret;
+	}
+	return 0;
+}
+
+int isol8_sandbox_destroy(const struct isol8_sandbox_env *env, struct isol8_sandbox *sb,
+			  struct isol8_error *err)
+{
+	int ret = 0;
+
+	if (sb->container_id[0] != '\0')
+		ret = isol8_docker_container_remove(env->docker, sb->container_id, true, err);
+	if (sb->dir[0] != '\0')
+		remove_run_dir(sb->dir);
+	return ret;
+}

@@ -1,0 +1,380 @@
+/* Unit tests of the engine's pure parts: options and their defaults, the
+ * runtime table and argv, the container settings, secret masking, SHA-256. */
+#include <CUnit/Basic.h>
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "engine_internal.h"
+#include "mask.h"
+#include "options.h"
+#include "runtime.h"
+#include "sandbox.h"
+#include "seccomp.h"
+#include "sha256.h"
+
+static Isol8__V1__ExecuteRequest request(const char *runtime, const char *code)
+{
+	Isol8__V1__ExecuteRequest req;
+	isol8__v1__execute_request__init(&req);
+	req.runtime = (char *)runtime;
+	req.code = (char *)code;
+	return req;
+}
+
+static void test_option_defaults(void)
+{
+	Isol8__V1__ExecuteRequest req = request("python", "print(1)");
+	struct isol8_exec_options o;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	CU_ASSERT_STRING_EQUAL(o.runtime->name, "python");
+	CU_ASSERT_STRING_EQUAL(o.code_path, "/sandbox/main.py");
+	CU_ASSERT_EQUAL(o.timeout_ms, 30000);
+	CU_ASSERT_EQUAL(o.memory_bytes, 512LL << 20);
+	CU_ASSERT_EQUAL(o.nano_cpus, 1000000000LL);
+	CU_ASSERT_EQUAL(o.pids_limit, 64);
+	CU_ASSERT_TRUE(o.readonly_rootfs);
+	CU_ASSERT_EQUAL(o.max_output, 1 << 20);
+	CU_ASSERT_EQUAL(o.sandbox_size, 512LL << 20);
+	CU_ASSERT_EQUAL(o.tmp_size, 256LL << 20);
+	CU_ASSERT_EQUAL(o.network, ISOL8_NET_NONE);
+	CU_ASSERT_EQUAL(o.seccomp, ISOL8_SECCOMP_STRICT);
+	CU_ASSERT_PTR_NULL(o.image);
+}
+
+static void test_option_values(void)
+{
+	Isol8__V1__ExecuteRequest req = request("node", "console.log(1)");
+	Isol8__V1__ExecutionOptions opts;
+	Google__Protobuf__BoolValue ro;
+	struct isol8_exec_options o;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	isol8__v1__execution_options__init(&opts);
+	google__protobuf__bool_value__init(&ro);
+	ro.value = false;
+	opts.readonly_root_fs = &ro;
+	opts.memory_limit = "1g";
+	opts.cpu_limit = 0.5;
+	opts.pids_limit = 100;
+	opts.network = "host";
+	opts.seccomp = "unconfined";
+	opts.max_output_size = 2048;
+	req.options = &opts;
+	req.timeout_ms = 1500;
+	req.file_extension = "cjs";
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	CU_ASSERT_STRING_EQUAL(o.code_path, "/sandbox/main.cjs");
+	CU_ASSERT_EQUAL(o.timeout_ms, 1500);
+	CU_ASSERT_EQUAL(o.memory_bytes, 1LL << 30);
+	CU_ASSERT_EQUAL(o.nano_cpus, 500000000LL);
+	CU_ASSERT_EQUAL(o.pids_limit, 100);
+	CU_ASSERT_FALSE(o.readonly_rootfs);
+	CU_ASSERT_EQUAL(o.network, ISOL8_NET_HOST);
+	CU_ASSERT_EQUAL(o.seccomp, ISOL8_SECCOMP_UNCONFINED);
+	CU_ASSERT_EQUAL(o.max_output, 2048);
+}
+
+/* Resolves req and expects an error of `code` whose message contains `text`. */
+static void expect_error(Isol8__V1__ExecuteRequest *req, int code, const char *text)
+{
+	struct isol8_exec_options o;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL(isol8_options_resolve(req, &o, &err), -code);
+	CU_ASSERT_EQUAL(err.code, code);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, text));
+}
+
+static void test_option_errors(void)
+{
+	Isol8__V1__ExecuteRequest req = request("ruby", "puts 1");
+	Isol8__V1__ExecutionOptions opts;
+
+	expect_error(&req, ISOL8_E_INVALID, "runtime: unknown runtime \"ruby\" (valid: python, node, bun, deno, bash)");
+	req = request("", "x");
+	expect_error(&req, ISOL8_E_INVALID, "runtime: required");
+	req = request("python", "");
+	expect_error(&req, ISOL8_E_INVALID, "code: empty");
+	req = request("python", "x");
+	req.timeout_ms = -5;
+	expect_error(&req, ISOL8_E_INVALID, "timeout_ms");
+	req = request("python", "x");
+	req.file_extension = "rb";
+	expect_error(&req, ISOL8_E_INVALID, "file_extension: \"rb\" is not a python extension");
+	isol8__v1__execution_options__init(&opts);
+	req = request("python", "x");
+	req.options = &opts;
+	opts.memory_limit = "lots";
+	expect_error(&req, ISOL8_E_INVALID, "options.memory_limit: \"lots\" is not a size");
+	opts.memory_limit = "";
+	opts.cpu_limit = -1;
+	expect_error(&req, ISOL8_E_INVALID, "options.cpu_limit");
+	opts.cpu_limit = 0;
+	opts.pids_limit = 1;
+	expect_error(&req, ISOL8_E_INVALID, "options.pids_limit");
+	opts.pids_limit = 0;
+	opts.network = "wifi";
+	expect_error(&req, ISOL8_E_INVALID, "options.network: unknown mode \"wifi\"");
+	opts.network = "filtered";
+	expect_error(&req, ISOL8_E_UNIMPLEMENTED, "options.network");
+	opts.network = "";
+	opts.seccomp = "custom";
+	expect_error(&req, ISOL8_E_INVALID, "options.seccomp_profile");
+	opts.seccomp = "";
+	req.session_id = "s1";
+	expect_error(&req, ISOL8_E_UNIMPLEMENTED, "session_id");
+}
+
+static void test_parse_size(void)
+{
+	int64_t v;
+
+	CU_ASSERT_EQUAL(isol8_parse_size("512m", &v), 0);
+	CU_ASSERT_EQUAL(v, 512LL << 20);
+	CU_ASSERT_EQUAL(isol8_parse_size("1G", &v), 0);
+	CU_ASSERT_EQUAL(v, 1LL << 30);
+	CU_ASSERT_EQUAL(isol8_parse_size("64kb", &v), 0);
+	CU_ASSERT_EQUAL(v, 64LL << 10);
+	CU_ASSERT_EQUAL(isol8_parse_size("1048576", &v), 0);
+	CU_ASSERT_EQUAL(v, 1048576);
+	CU_ASSERT_EQUAL(isol8_parse_size("", &v), -1);
+	CU_ASSERT_EQUAL(isol8_parse_size("12x", &v), -1);
+	CU_ASSERT_EQUAL(isol8_parse_size("-1m", &v), -1);
+	CU_ASSERT_EQUAL(isol8_parse_size("99999999999999999999t", &v), -1);
+	CU_ASSERT_EQUAL(isol8_parse_size("9000000000t", &v), -1);
+}
+
+static void test_runtime_argv(void)
+{
+	static const struct {
+		const char *runtime, *ext, *argv;
+	} cases[] = {
+		{"python", "", "python3 /sandbox/main.py"},
+		{"node", "", "node /sandbox/main.mjs"},
+		{"node", "cjs", "node /sandbox/main.cjs"},
+		{"bun", "", "bun run /sandbox/main.ts"},
+		{"deno", "", "deno run --quiet --allow-all /sandbox/main.ts"},
+		{"bash", "", "bash /sandbox/main.sh"},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const struct isol8_runtime *rt = isol8_runtime_find(cases[i].runtime);
+		const char *argv[ISOL8_RUNTIME_ARGV_MAX + 1];
+		char path[64], joined[256] = "";
+		struct isol8_error err = ISOL8_ERROR_INIT;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(rt);
+		CU_ASSERT_EQUAL_FATAL(isol8_runtime_code_path(rt, cases[i].ext, path, sizeof(path), &err), 0);
+		isol8_runtime_argv(rt, path, argv);
+		for (size_t k = 0; argv[k]; k++)
+			snprintf(joined + strlen(joined), sizeof(joined) - strlen(joined), "%s%s", k ? " " : "", argv[k]);
+		CU_ASSERT_STRING_EQUAL(joined, cases[i].argv);
+	}
+	CU_ASSERT_PTR_NULL(isol8_runtime_find("ruby"));
+}
+
+static void test_exec_spec(void)
+{
+	Isol8__V1__ExecuteRequest req = request("python", "print(1)");
+	Isol8__V1__ExecuteRequest__EnvEntry env = ISOL8__V1__EXECUTE_REQUEST__ENV_ENTRY__INIT, *envs[] = {&env};
+	Isol8__V1__ExecuteRequest__FilesEntry file = ISOL8__V1__EXECUTE_REQUEST__FILES_ENTRY__INIT, *files[] = {&file};
+	struct isol8_exec_options o;
+	struct isol8_exec_spec spec;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	bool has_env = false, has_home = false;
+
+	env.key = "GREETING";
+	env.value = "hi";
+	req.env = envs;
+	req.n_env = 1;
+	file.key = "data/in.txt";
+	file.value = (ProtobufCBinaryData){3, (uint8_t *)"abc"};
+	req.files = files;
+	req.n_files = 1;
+	req.stdin = (ProtobufCBinaryData){2, (uint8_t *)"x\n"};
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_exec_spec_build(&req, &o, &spec, &err), 0);
+	CU_ASSERT_EQUAL(spec.exec.n_argv, 2);
+	CU_ASSERT_STRING_EQUAL(spec.exec.argv[0], "python3");
+	CU_ASSERT_EQUAL(spec.exec.uid, 1000);
+	CU_ASSERT_EQUAL(spec.exec.gid, 1000);
+	CU_ASSERT_STRING_EQUAL(spec.exec.cwd, "/sandbox");
+	CU_ASSERT_EQUAL(spec.exec.timeout_ms, 30000);
+	CU_ASSERT_EQUAL(spec.exec.max_output_bytes, 1 << 20);
+	CU_ASSERT_EQUAL(spec.exec.stdin.len, 2);
+	CU_ASSERT_EQUAL_FATAL(spec.exec.n_files, 2);
+	CU_ASSERT_STRING_EQUAL(spec.exec.files[0]->path, "/sandbox/main.py");
+	CU_ASSERT_EQUAL(spec.exec.files[0]->content.len, 8);
+	CU_ASSERT_STRING_EQUAL(spec.exec.files[1]->path, "/sandbox/data/in.txt");
+	for (size_t i = 0; i < spec.exec.n_env; i++) {
+		has_env |= strcmp(spec.exec.env[i], "GREETING=hi") == 0;
+		has_home |= strcmp(spec.exec.env[i], "HOME=/sandbox") == 0;
+	}
+	CU_ASSERT_TRUE(has_env);
+	CU_ASSERT_TRUE(has_home);
+	isol8_exec_spec_release(&spec);
+
+	env.key = "BAD-NAME";
+	CU_ASSERT_EQUAL(isol8_exec_spec_build(&req, &o, &spec, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "env: \"BAD-NAME\""));
+	isol8_error_clear(&err);
+	env.key = "OK";
+	file.key = "../etc/passwd";
+	CU_ASSERT_EQUAL(isol8_exec_spec_build(&req, &o, &spec, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "files: \"../etc/passwd\""));
+	isol8_error_clear(&err);
+	file.key = "/etc/passwd";
+	CU_ASSERT_EQUAL(isol8_exec_spec_build(&req, &o, &spec, &err), -ISOL8_E_INVALID);
+}
+
+static cJSON *json_array_item_string(cJSON *arr, const char *s)
+{
+	cJSON *it;
+	cJSON_ArrayForEach(it, arr)
+		if (cJSON_IsString(it) && strcmp(it->valuestring, s) == 0)
+			return it;
+	return NULL;
+}
+
+static void test_container_spec(void)
+{
+	Isol8__V1__ExecuteRequest req = request("python", "print(1)");
+	struct isol8_sandbox_env env = {NULL, "/run/isol8", "/opt/isol8/isol8-agent", "/run/isol8/isol8.sock",
+					"abcd1234abcd1234", "isol8"};
+	struct isol8_exec_options o;
+	struct isol8_sandbox_spec spec;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char image[256];
+
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	isol8_sandbox_image(&env, &o, image, sizeof(image));
+	CU_ASSERT_STRING_EQUAL(image, "isol8:python");
+	CU_ASSERT_EQUAL_FATAL(isol8_sandbox_spec_build(&env, &o, image, "0011", "/run/isol8/sandboxes/0011", &spec, &err), 0);
+	char *text = isol8_docker_container_spec_json(&spec.spec, &err);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
+	cJSON *root = cJSON_Parse(text);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(root);
+	cJSON *host = cJSON_GetObjectItem(root, "HostConfig");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(host);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(root, "Image")->valuestring, "isol8:python");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(root, "User")->valuestring, "0:0");
+	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(root, "Entrypoint"), "/.isol8/agent"));
+	CU_ASSERT_EQUAL(cJSON_GetObjectItem(host, "Memory")->valuedouble, 512.0 * 1024 * 1024);
+	CU_ASSERT_EQUAL(cJSON_GetObjectItem(host, "MemorySwap")->valuedouble, 512.0 * 1024 * 1024);
+	CU_ASSERT_EQUAL(cJSON_GetObjectItem(host, "NanoCpus")->valuedouble, 1e9);
+	CU_ASSERT_EQUAL(cJSON_GetObjectItem(host, "PidsLimit")->valuedouble, 64);
+	CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(host, "ReadonlyRootfs")));
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(host, "NetworkMode")->valuestring, "none");
+	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapDrop"), "ALL"));
+	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapAdd"), "SETUID"));
+	CU_ASSERT_PTR_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapAdd"), "SYS_ADMIN"));
+	CU_ASSERT_PTR_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapAdd"), "NET_ADMIN"));
+	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "SecurityOpt"), "no-new-privileges"));
+	char seccomp[8192];
+	snprintf(seccomp, sizeof(seccomp), "seccomp=%s", isol8_seccomp_strict_profile);
+	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "SecurityOpt"), seccomp));
+	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "Binds"),
+						      "/opt/isol8/isol8-agent:/.isol8/agent:ro"));
+	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "Binds"),
+						      "/run/isol8/sandboxes/0011:/.isol8/run"));
+	cJSON *tmpfs = cJSON_GetObjectItem(host, "Tmpfs");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(tmpfs, "/sandbox")->valuestring,
+			       "rw,exec,nosuid,nodev,size=536870912");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(tmpfs, "/tmp")->valuestring,
+			       "rw,noexec,nosuid,nodev,size=268435456,mode=1777");
+	cJSON *labels = cJSON_GetObjectItem(root, "Labels");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(labels, "isol8.managed")->valuestring, "true");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(labels, "isol8.runtime")->valuestring, "python");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(labels, "isol8.owner")->valuestring, "/run/isol8/isol8.sock");
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(labels, "isol8.instance")->valuestring, "abcd1234abcd1234");
+	cJSON_Delete(root);
+	free(text);
+}
+
+struct sink {
+	char out[256];
+	size_t len;
+};
+
+static int sink_emit(void *ud, const uint8_t *data, size_t len)
+{
+	struct sink *s = ud;
+	memcpy(s->out + s->len, data, len);
+	s->len += len;
+	s->out[s->len] = '\0';
+	return 0;
+}
+
+static void test_mask_split(void)
+{
+	struct isol8_mask m = {0};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct sink s = {{0}, 0};
+	const char *chunks[] = {"key is hun", "ter2 and ", "again h", "unter", "2!", " hunt"};
+
+	CU_ASSERT_EQUAL(isol8_mask_add(&m, "hunter2", &err), 0);
+	CU_ASSERT_EQUAL(isol8_mask_add(&m, "", &err), 0);
+	for (size_t i = 0; i < sizeof(chunks) / sizeof(chunks[0]); i++)
+		CU_ASSERT_EQUAL(isol8_mask_feed(&m, (const uint8_t *)chunks[i], strlen(chunks[i]), sink_emit, &s), 0);
+	CU_ASSERT_EQUAL(isol8_mask_flush(&m, sink_emit, &s), 0);
+	CU_ASSERT_STRING_EQUAL(s.out, "key is *** and again ***! hunt");
+	isol8_mask_release(&m);
+}
+
+static void test_mask_none(void)
+{
+	struct isol8_mask m = {0};
+	struct sink s = {{0}, 0};
+
+	CU_ASSERT_EQUAL(isol8_mask_feed(&m, (const uint8_t *)"plain", 5, sink_emit, &s), 0);
+	CU_ASSERT_EQUAL(isol8_mask_flush(&m, sink_emit, &s), 0);
+	CU_ASSERT_STRING_EQUAL(s.out, "plain");
+	isol8_mask_release(&m);
+}
+
+static void test_sha256(void)
+{
+	struct isol8_sha256 h;
+	char hex[65];
+
+	isol8_sha256_init(&h);
+	isol8_sha256_hex(&h, hex);
+	CU_ASSERT_STRING_EQUAL(hex, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+	isol8_sha256_init(&h);
+	isol8_sha256_update(&h, "abc", 3);
+	isol8_sha256_hex(&h, hex);
+	CU_ASSERT_STRING_EQUAL(hex, "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+	isol8_sha256_init(&h);
+	for (int i = 0; i < 1000; i++)
+		isol8_sha256_update(&h, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", 100);
+	isol8_sha256_update(&h, "", 0);
+	isol8_sha256_hex(&h, hex);
+	/* one hundred thousand 'a's */
+	CU_ASSERT_STRING_EQUAL(hex, "6d1cf22d7cc09b085dfc25ee1a1f3ae0265804c607bc2074ad253bcc82fd81ee");
+}
+
+int main(void)
+{
+	CU_pSuite suite;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("engine", NULL, NULL);
+	CU_add_test(suite, "option defaults", test_option_defaults);
+	CU_add_test(suite, "option values", test_option_values);
+	CU_add_test(suite, "option errors name the field", test_option_errors);
+	CU_add_test(suite, "size parsing", test_parse_size);
+	CU_add_test(suite, "argv per runtime", test_runtime_argv);
+	CU_add_test(suite, "agent exec request", test_exec_spec);
+	CU_add_test(suite, "container settings", test_container_spec);
+	CU_add_test(suite, "secret split across chunks", test_mask_split);
+	CU_add_test(suite, "no secrets", test_mask_none);
+	CU_add_test(suite, "sha256", test_sha256);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed ? 1 : 0;
+}
