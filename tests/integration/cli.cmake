@@ -1,0 +1,14 @@
+# End-to-end tests with the real binaries and the real Docker engine. They
+# need the sandbox images (deploy/setup.sh builds them through `isol8 setup`).
+set(ISOL8_IT_ENV
+  "ISOL8=$<TARGET_FILE:isol8>"
+  "ISOL8D=$<TARGET_FILE:isol8d>"
+  "ISOL8_SOURCE_DIR=${ISOL8_SOURCE_DIR}")
+foreach(script cli_run cli_daemon)
+  add_test(NAME integration_${script} COMMAND bash ${CMAKE_CURRENT_LIST_DIR}/${script}.sh)
+  set_tests_properties(integration_${script} PROPERTIES LABELS integration TIMEOUT 900
+                       ENVIRONMENT "${ISOL8_IT_ENV}" RUN_SERIAL TRUE)
+endforeach()
+add_test(NAME integration_grpc_python COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/grpc_python.py)
+set_tests_properties(integration_grpc_python PROPERTIES LABELS integration TIMEOUT 900
+                     ENVIRONMENT "${ISOL8_IT_ENV}" RUN_SERIAL TRUE)

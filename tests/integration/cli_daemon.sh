@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The CLI and the daemon's life: start on demand (once, even when raced),
+# idle exit, missing images, TCP with an API key.
+. "$(dirname "$0")/lib.sh"
+cd "$TEST_DIR"
+export ISOL8_IDLE_EXIT=30
+
+# No daemon yet: two CLIs at once start exactly one.
+"$ISOL8" run -e 'print("a")' -r python >a.out 2>a.err &
+first=$!
+"$ISOL8" run -e 'print("b")' -r python >b.out 2>b.err &
+second=$!
+wait $first; s1=$?
+wait $second; s2=$?
+expect_eq "first racing CLI succeeds" "0 a" "$s1 $(cat a.out)"
+expect_eq "second racing CLI succeeds" "0 b" "$s2 $(cat b.out)"
+daemons=$(pgrep -f -- "--socket $ISOL8_SOCKET" | wc -l)
+expect_eq "one daemon started" 1 "$daemons"
+DAEMON_PID=$(pgrep -f -- "--socket $ISOL8_SOCKET" | head -n1)
+expect_eq "a started daemon is reused" "c" "$("$ISOL8" run -e 'print("c")' -r python)"
+expect_eq "still one daemon" 1 "$(pgrep -f -- "--socket $ISOL8_SOCKET" | wc -l)"
+stop_daemon
+expect_eq "no container left after the started daemon stops" "" "$(owned_containers "$ISOL8_SOCKET")"
+
+# A started daemon exits by itself when idle.
+ISOL8_IDLE_EXIT=2 "$ISOL8" run -e 'print(1)' -r python >/dev/null
+pid=$(pgrep -f -- "--socket $ISOL8_SOCKET" | head -n1)
+check "daemon is running after the call" test -n "$pid"
+for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+check "idle daemon exited" bash -c "! kill -0 $pid 2>/dev/null"
+
+# Missing images: FAILED_PRECONDITION telling to run setup.
+start_daemon --image-prefix isol8-absent || exit 1
+err=$("$ISOL8" run -e 'print(1)' -r python 2>&1)
+expect_eq "missing image exits 125" 125 $?
+expect_contains "missing image says to run setup" "isol8 setup" "$err"
+stop_daemon
+
+# TCP with an API key.
+port=$(( 20000 + RANDOM % 20000 ))
+err=$("$ISOL8D" --socket "$TEST_DIR/other.sock" --listen 127.0.0.1:$port 2>&1)
+expect_contains "TCP without a key is refused" "API key" "$err"
+start_daemon --listen 127.0.0.1:$port --key test-key || exit 1
+expect_eq "remote run with the key" "remote" "$("$ISOL8" run -e 'print("remote")' -r python --host 127.0.0.1:$port --key test-key)"
+expect_eq "remote exit code" "3" "$("$ISOL8" run -e 'exit 3' -r bash --host http://127.0.0.1:$port --key test-key; echo $?)"
+err=$("$ISOL8" run -e 'print(1)' -r python --host 127.0.0.1:$port --key wrong 2>&1)
+expect_eq "wrong key exits 125" 125 $?
+expect_contains "wrong key is UNAUTHENTICATED" "API key" "$err"
+err=$(ISOL8_API_KEY= "$ISOL8" run -e 'print(1)' -r python --host 127.0.0.1:$port 2>&1)
+expect_contains "missing key is UNAUTHENTICATED" "API key" "$err"
+
+finish

@@ -1,0 +1,159 @@
+#!/usr/bin/python3
+"""isol8d from another language: Python grpcio over TCP with an API key.
+
+Generates the Python message modules from api/ with protoc into a temporary
+directory, starts a private isol8d listening on 127.0.0.1, and calls it the
+way any gRPC user would.
+"""
+import importlib.util
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import unittest
+
+import grpc
+
+SOURCE = os.environ["ISOL8_SOURCE_DIR"]
+ISOL8D = os.environ["ISOL8D"]
+KEY = "python-test-key"
+
+
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Isol8dOverTcp(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix="isol8-py.")
+        subprocess.run(
+            ["protoc", "-I", os.path.join(SOURCE, "api"), "-I", "/usr/include",
+             "-I", "/usr/share/grpc-proto", "--python_out", cls.tmp,
+             "isol8/v1/isol8.proto", "grpc/health/v1/health.proto"], check=True)
+        cls.pb = load(os.path.join(cls.tmp, "isol8/v1/isol8_pb2.py"), "isol8_pb2")
+        cls.health = load(os.path.join(cls.tmp, "grpc/health/v1/health_pb2.py"), "health_pb2")
+        cls.port = free_port()
+        cls.socket = os.path.join(cls.tmp, "isol8.sock")
+        cls.log = open(os.path.join(cls.tmp, "isol8d.log"), "w")
+        cls.daemon = subprocess.Popen(
+            [ISOL8D, "--socket", cls.socket, "--listen", "127.0.0.1:%d" % cls.port, "--key", KEY],
+            stdout=cls.log, stderr=subprocess.STDOUT)
+        cls.channel = grpc.insecure_channel("127.0.0.1:%d" % cls.port)
+        grpc.channel_ready_future(cls.channel).result(timeout=15)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.channel.close()
+        cls.daemon.send_signal(signal.SIGTERM)
+        code = cls.daemon.wait(timeout=60)
+        cls.log.close()
+        left = subprocess.run(["docker", "ps", "-aq", "--filter", "label=isol8.owner=" + cls.socket],
+                              capture_output=True, text=True, check=True).stdout.strip()
+        assert code == 0, "isol8d exited %d" % code
+        assert left == "", "containers left behind: " + left
+
+    def call(self, method, request, response_type, key=KEY, stream=False):
+        path = "/isol8.v1.Isol8/" + method
+        kind = self.channel.unary_stream if stream else self.channel.unary_unary
+        rpc = kind(path, request_serializer=lambda m: m.SerializeToString(),
+                   response_deserializer=response_type.FromString)
+        metadata = [("authorization", "Bearer " + key)] if key is not None else []
+        return rpc(request, metadata=metadata, timeout=60)
+
+    def execute(self, **fields):
+        return self.call("Execute", self.pb.ExecuteRequest(**fields), self.pb.ExecuteResult)
+
+    def test_execute_hello(self):
+        result = self.execute(code="print('hello isol8')", runtime="python")
+        self.assertEqual(result.stdout, b"hello isol8\n")
+        self.assertEqual(result.exit_code, 0)
+        self.assertEqual(result.runtime, "python")
+        self.assertTrue(result.execution_id)
+        self.assertTrue(result.container_id)
+        self.assertTrue(result.timestamp.endswith("Z"))
+
+    def test_exit_code_and_stderr(self):
+        result = self.execute(code="import sys; print('e', file=sys.stderr); sys.exit(42)", runtime="python")
+        self.assertEqual(result.exit_code, 42)
+        self.assertEqual(result.stderr, b"e\n")
+        self.assertEqual(result.stdout, b"")
+
+    def test_stdin(self):
+        result = self.execute(code="cat", runtime="bash", stdin=b"from stdin")
+        self.assertEqual(result.stdout, b"from stdin")
+
+    def test_timeout_is_a_result(self):
+        result = self.execute(code="while True: pass", runtime="python", timeout_ms=1000)
+        self.assertTrue(result.timed_out)
+        self.assertLess(result.duration_ms, 5000)
+
+    def test_sandbox_identity(self):
+        result = self.execute(code="id -u; grep -E '^(NoNewPrivs|CapEff)' /proc/self/status; ls /sys/class/net",
+                              runtime="bash")
+        lines = result.stdout.decode().splitlines()
+        self.assertEqual(lines[0], "1000")
+        self.assertIn("NoNewPrivs:\t1", lines)
+        self.assertIn("CapEff:\t0000000000000000", lines)
+        self.assertEqual(lines[-1], "lo")
+
+    def test_stream(self):
+        events = list(self.call("ExecuteStream",
+                                self.pb.ExecuteRequest(code="for i in range(3): print(i)", runtime="python"),
+                                self.pb.ExecuteEvent, stream=True))
+        out = b"".join(e.stdout for e in events if e.WhichOneof("event") == "stdout")
+        self.assertEqual(out, b"0\n1\n2\n")
+        self.assertEqual(events[-1].WhichOneof("event"), "exit")
+        self.assertEqual(events[-1].exit.exit_code, 0)
+
+    def test_bad_runtime_is_invalid_argument(self):
+        with self.assertRaises(grpc.RpcError) as ctx:
+            self.execute(code="x", runtime="ruby")
+        self.assertEqual(ctx.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+        self.assertIn("python, node, bun, deno, bash", ctx.exception.details())
+
+    def test_wrong_key(self):
+        with self.assertRaises(grpc.RpcError) as ctx:
+            self.call("Execute", self.pb.ExecuteRequest(code="print(1)", runtime="python"),
+                      self.pb.ExecuteResult, key="wrong")
+        self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+
+    def test_missing_key(self):
+        with self.assertRaises(grpc.RpcError) as ctx:
+            self.call("Execute", self.pb.ExecuteRequest(code="print(1)", runtime="python"),
+                      self.pb.ExecuteResult, key=None)
+        self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
+
+    def test_unserved_methods(self):
+        with self.assertRaises(grpc.RpcError) as ctx:
+            self.call("DestroySession", self.pb.DestroySessionRequest(session_id="s"),
+                      self.pb.DestroySessionResult)
+        self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
+    def test_health(self):
+        rpc = self.channel.unary_unary("/grpc.health.v1.Health/Check",
+                                       request_serializer=lambda m: m.SerializeToString(),
+                                       response_deserializer=self.health.HealthCheckResponse.FromString)
+        response = rpc(self.health.HealthCheckRequest(service=""), timeout=10)
+        self.assertEqual(response.status, self.health.HealthCheckResponse.SERVING)
+
+
+if __name__ == "__main__":
+    result = unittest.main(exit=False, verbosity=2).result
+    failed = len(result.failures) + len(result.errors)
+    print("%d passed, %d failed" % (result.testsRun - failed, failed))
+    sys.exit(1 if failed or result.testsRun == 0 else 0)

@@ -1,0 +1,68 @@
+# Shared helpers of the integration tests: a private isol8d on its own socket,
+# assertions that count, and a check that the daemon leaves no container.
+# Needs: ISOL8 (the CLI), ISOL8D (the daemon) in the environment, a Docker
+# engine, and the sandbox images (`isol8 setup`).
+set -u
+
+PASSED=0
+FAILED=0
+TEST_DIR=$(mktemp -d /tmp/isol8-it.XXXXXX)
+export ISOL8_SOCKET="$TEST_DIR/isol8.sock"
+DAEMON_PID=
+
+pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
+fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [ $# -gt 1 ] && printf '  %s\n' "${@:2}"; }
+
+# check NAME CMD...: passes when CMD succeeds.
+check() { local name=$1; shift; if "$@"; then pass "$name"; else fail "$name"; fi; }
+
+# expect_eq NAME WANT GOT
+expect_eq() {
+	if [ "$2" == "$3" ]; then pass "$1"; else fail "$1" "want: $(printf %q "$2")" "got:  $(printf %q "$3")"; fi
+}
+
+# expect_contains NAME NEEDLE HAYSTACK
+expect_contains() {
+	case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "want to contain: $2" "got: $3" ;; esac
+}
+
+# Containers of a daemon serving socket $1 (any state).
+owned_containers() { docker ps -aq --no-trunc --filter "label=isol8.owner=$1"; }
+
+start_daemon() {
+	"$ISOL8D" --socket "$ISOL8_SOCKET" "$@" >"$TEST_DIR/isol8d.log" 2>&1 &
+	DAEMON_PID=$!
+	for _ in $(seq 1 100); do
+		[ -S "$ISOL8_SOCKET" ] && return 0
+		sleep 0.1
+	done
+	echo "isol8d did not start:"; cat "$TEST_DIR/isol8d.log"
+	return 1
+}
+
+stop_daemon() {
+	[ -n "$DAEMON_PID" ] || return 0
+	kill -TERM "$DAEMON_PID" 2>/dev/null
+	local status=0
+	wait "$DAEMON_PID" || status=$?
+	DAEMON_PID=
+	return $status
+}
+
+# Ends the test file: stops the daemon, checks it exited 0 and left no
+# container, prints the counts and exits non-zero on any failure.
+finish() {
+	local status=0
+	stop_daemon || status=$?
+	expect_eq "isol8d exits 0 on SIGTERM" 0 "$status"
+	expect_eq "no container of the test daemon remains" "" "$(owned_containers "$ISOL8_SOCKET")"
+	if [ "$FAILED" -gt 0 ]; then
+		echo "--- isol8d log"; tail -n 40 "$TEST_DIR/isol8d.log"
+	fi
+	rm -rf "$TEST_DIR"
+	echo "$PASSED passed, $FAILED failed"
+	[ "$FAILED" -eq 0 ]
+}
+
+on_exit() { [ -n "$DAEMON_PID" ] && kill -KILL "$DAEMON_PID" 2>/dev/null; }
+trap on_exit EXIT
