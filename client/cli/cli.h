@@ -1,0 +1,70 @@
+/*
+ * The isol8 CLI's verbs and its connection to isol8d (the executable's own
+ * header; the RPC-free parts are in isol8_cli_core's headers).
+ *
+ * Each verb is `int isol8_cli_VERB_main(int argc, char **argv)` with argv[0]
+ * the verb; it returns the process exit status and prints its own messages.
+ */
+#ifndef ISOL8_CLI_H
+#define ISOL8_CLI_H
+
+#include <stdbool.h>
+#include <stdio.h>
+
+#include "rpc.h"
+
+int isol8_cli_run_main(int argc, char **argv);
+int isol8_cli_setup_main(int argc, char **argv);
+int isol8_cli_cleanup_main(int argc, char **argv);
+int isol8_cli_info_main(int argc, char **argv);
+
+void isol8_cli_setup_usage(FILE *out);
+void isol8_cli_cleanup_usage(FILE *out);
+void isol8_cli_info_usage(FILE *out);
+
+/* Where to connect: --host (NULL = the local daemon, started on demand) and
+ * the API key sent with --host. */
+struct isol8_cli_conn {
+	const char *host;
+	const char *key;
+	bool debug;
+};
+
+/* Opens a ready channel to isol8d. On failure prints why (with the daemon
+ * log's last lines when a daemon it started did not come up) and returns
+ * ISOL8_CLI_EXIT_ERROR; 0 with *out set on success. */
+int isol8_cli_open(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn);
+
+/* Help lines for --host and --key, shared by the verbs that connect. */
+#define ISOL8_CLI_CONN_HELP                                                                        \
+	"  --host HOST:PORT   remote isol8d (also http://HOST:PORT, unix:/PATH;\n"               \
+	"                     default: the local daemon, started when none answers)\n"            \
+	"  --key KEY          API key for --host (default $ISOL8_API_KEY)\n"
+
+/* Frees a channel on scope exit. */
+static inline void isol8_cli_channel_freep(struct isol8_rpc_channel **ch)
+{
+	if (*ch != NULL)
+		isol8_rpc_channel_free(*ch);
+}
+
+/* Frees a protobuf-c message (any generated type) on scope exit. */
+static inline void isol8_cli_message_freep(void *p)
+{
+	ProtobufCMessage *msg = *(ProtobufCMessage **)p;
+
+	if (msg != NULL)
+		protobuf_c_message_free_unpacked(msg, NULL);
+}
+
+static inline void isol8_cli_stream_freep(struct isol8_rpc_stream **st)
+{
+	if (*st != NULL)
+		isol8_rpc_stream_free(*st);
+}
+
+#define _cleanup_channel_ __attribute__((cleanup(isol8_cli_channel_freep)))
+#define _cleanup_message_ __attribute__((cleanup(isol8_cli_message_freep)))
+#define _cleanup_stream_ __attribute__((cleanup(isol8_cli_stream_freep)))
+
+#endif

@@ -1,0 +1,98 @@
+/* The CLI's channel to isol8d: --host, or the local daemon (started on demand). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "autostart.h"
+#include "cli.h"
+#include "output.h"
+
+/* How long a daemon that answers may take to complete the gRPC handshake. */
+#define READY_MS 5000
+#define LOG_TAIL_LINES 15
+
+static int open_channel(struct isol8_rpc_channel **out, const char *target, const char *key,
+			const char *tls_ca, struct isol8_error *err)
+{
+	struct isol8_rpc_channel_config cfg = {.target = target, .api_key = key, .tls_ca = tls_ca};
+	struct isol8_rpc_channel *ch = NULL;
+	int ret;
+
+	ret = isol8_rpc_channel_new(&ch, &cfg, err);
+	if (ret < 0)
+		return ret;
+	ret = isol8_rpc_channel_wait_ready(ch, READY_MS, err);
+	if (ret < 0) {
+		isol8_rpc_channel_free(ch);
+		return ret;
+	}
+	*out = ch;
+	return 0;
+}
+
+static int open_remote(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	const char *tls_ca = NULL;
+	char target[512];
+	bool tls;
+
+	if (isol8_cli_host_target(conn->host, target, sizeof(target), &tls, &err) < 0)
+		return isol8_cli_fail(&err);
+	if (tls) {
+		tls_ca = getenv("ISOL8_TLS_CA");
+		if (tls_ca == NULL || tls_ca[0] == '\0') {
+			isol8_cli_say("--host %s: https needs ISOL8_TLS_CA, the PEM file of the CA "
+				      "to trust",
+				      conn->host);
+			return ISOL8_CLI_EXIT_ERROR;
+		}
+	}
+	if (conn->debug)
+		isol8_cli_say("debug: connecting to %s%s", target, tls ? " (TLS)" : "");
+	if (open_channel(out, target, conn->key, tls_ca, &err) < 0) {
+		isol8_cli_say("cannot reach isol8d at %s: %s", target, err.message);
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	return 0;
+}
+
+static int open_local(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_cli_daemon_status status;
+	char path[ISOL8_CLI_SOCKET_PATH_MAX + 1];
+	char target[ISOL8_CLI_SOCKET_PATH_MAX + 8];
+	bool private_dir;
+
+	if (isol8_cli_socket_path(path, sizeof(path), getuid(), getenv("ISOL8_SOCKET"),
+				  getenv("XDG_RUNTIME_DIR"), &private_dir, &err) < 0)
+		return isol8_cli_fail(&err);
+	if (isol8_cli_daemon_ensure(path, private_dir, &status, &err) < 0) {
+		isol8_cli_fail(&err);
+		if (status.started)
+			isol8_cli_daemon_log_tail(status.log_path, LOG_TAIL_LINES);
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	if (conn->debug)
+		isol8_cli_say("debug: connecting to unix:%s%s", path,
+			      status.started ? " (started isol8d)" : "");
+	snprintf(target, sizeof(target), "unix:%s", path);
+	if (open_channel(out, target, NULL, NULL, &err) < 0) {
+		isol8_cli_say("cannot reach isol8d at %s: %s", target, err.message);
+		if (status.started)
+			isol8_cli_daemon_log_tail(status.log_path, LOG_TAIL_LINES);
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	return 0;
+}
+
+int isol8_cli_open(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn)
+{
+	*out = NULL;
+	if (conn->host != NULL)
+		return open_remote(out, conn);
+	return open_local(out, conn);
+}

@@ -1,0 +1,31 @@
+/*
+ * Runtime detection for `isol8 run`: the --runtime flag wins; otherwise the
+ * extension of the code's file name (or URL path) picks the runtime, from one
+ * table. Node code also gets a file extension so the daemon runs .cjs as
+ * CommonJS and everything else as ES modules.
+ */
+#ifndef ISOL8_CLI_DETECT_H
+#define ISOL8_CLI_DETECT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "isol8/error.h"
+
+struct isol8_cli_runtime_choice {
+	const char *runtime;        /* "python", "node", "bun", "deno" or "bash" */
+	const char *file_extension; /* "cjs" / "mjs" for node files, else NULL */
+};
+
+/* True when name is one of the runtimes. */
+bool isol8_cli_runtime_valid(const char *name);
+
+/* Writes "python, node, bun, deno, bash" (from the table) into buf. */
+void isol8_cli_runtime_names(char *buf, size_t size);
+
+/* source_name: the file name or URL the code comes from, NULL for -e or
+ * stdin. forced: the --runtime value or NULL. Fills *out with static strings. */
+int isol8_cli_detect_runtime(const char *source_name, const char *forced,
+			     struct isol8_cli_runtime_choice *out, struct isol8_error *err);
+
+#endif

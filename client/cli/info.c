@@ -1,0 +1,89 @@
+/* `isol8 info`: what the daemon and its Docker engine are. */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cli.h"
+#include "isol8/v1/admin.rpc.h"
+#include "options.h"
+#include "output.h"
+
+#define INFO_TIMEOUT_MS 10000
+
+enum { OPT_HOST = 256, OPT_KEY };
+
+void isol8_cli_info_usage(FILE *out)
+{
+	fprintf(out, "usage: isol8 info\n\n"
+		     "Shows the daemon's version, its Docker engine and the state of each image.\n\n"
+		     "flags:\n" ISOL8_CLI_CONN_HELP "  -h, --help         show this help\n");
+}
+
+static int parse(struct isol8_cli_conn *conn, bool *help, int argc, char **argv,
+		 struct isol8_error *err)
+{
+	static const struct option longopts[] = {
+		{"host", required_argument, NULL, OPT_HOST},
+		{"key", required_argument, NULL, OPT_KEY},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	isol8_cli_flags_reset();
+	while ((c = isol8_cli_flags_next(argc, argv, ":h", longopts, "info", err)) != -1) {
+		if (c == '?')
+			return -ISOL8_E_INVALID;
+		if (c == 'h')
+			*help = true;
+		else if (c == OPT_HOST)
+			conn->host = optarg;
+		else if (c == OPT_KEY)
+			conn->key = optarg;
+	}
+	if (optind < argc)
+		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"",
+				       argv[optind]);
+	if (conn->key == NULL)
+		conn->key = getenv("ISOL8_API_KEY");
+	return 0;
+}
+
+static void print_info(const Isol8__V1__InfoResult *res)
+{
+	printf("isol8d       %s (instance %s)\n", res->version, res->instance_id);
+	printf("docker       %s (API %s)\n", res->docker_version, res->docker_api_version);
+	printf("executions   %d running\n", res->active_executions);
+	printf("images\n");
+	for (size_t i = 0; i < res->n_images; i++) {
+		const Isol8__V1__InfoResult__Image *img = res->images[i];
+		printf("  %-8s %-24s %s\n", img->runtime, img->image,
+		       !img->present ? "missing (run `isol8 setup`)"
+		       : img->up_to_date ? "ready"
+					 : "out of date (run `isol8 setup`)");
+	}
+}
+
+int isol8_cli_info_main(int argc, char **argv)
+{
+	struct isol8_cli_conn conn = {0};
+	Isol8__V1__InfoRequest req = ISOL8__V1__INFO_REQUEST__INIT;
+	_cleanup_message_ Isol8__V1__InfoResult *res = NULL;
+	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	bool help = false;
+	int status;
+
+	if (parse(&conn, &help, argc, argv, &err) < 0)
+		return isol8_cli_fail(&err);
+	if (help) {
+		isol8_cli_info_usage(stdout);
+		return 0;
+	}
+	status = isol8_cli_open(&ch, &conn);
+	if (status != 0)
+		return status;
+	if (isol8__v1__admin__info__call(ch, &req, &res, INFO_TIMEOUT_MS, &err) < 0)
+		return isol8_cli_fail(&err);
+	print_info(res);
+	return 0;
+}

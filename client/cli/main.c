@@ -1,0 +1,108 @@
+/* isol8: the command-line client of isol8d. Dispatches a table of verbs. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "output.h"
+#include "run_args.h"
+#include "util.h"
+
+#ifndef ISOL8_VERSION
+#define ISOL8_VERSION "0.0.0"
+#endif
+
+struct verb {
+	const char *name;
+	int (*main)(int argc, char **argv);
+	void (*usage)(FILE *out);
+	const char *summary;
+};
+
+static int version_main(int argc, char **argv);
+static int help_main(int argc, char **argv);
+static void version_usage(FILE *out);
+static void help_usage(FILE *out);
+
+static const struct verb verbs[] = {
+	{"run", isol8_cli_run_main, isol8_cli_run_usage, "run code in a sandbox"},
+	{"setup", isol8_cli_setup_main, isol8_cli_setup_usage, "build the sandbox images"},
+	{"cleanup", isol8_cli_cleanup_main, isol8_cli_cleanup_usage,
+	 "remove isol8 containers (and images)"},
+	{"info", isol8_cli_info_main, isol8_cli_info_usage, "show the daemon and its images"},
+	{"version", version_main, version_usage, "print the version"},
+	{"help", help_main, help_usage, "show help for a command"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: isol8 COMMAND [flags]\n\nRuns untrusted code in locked-down "
+		     "sandboxes, through the isol8d daemon.\n\ncommands:\n");
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(verbs); i++)
+		fprintf(out, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
+	fprintf(out, "\nRun `isol8 COMMAND --help` for a command's flags.\n");
+}
+
+static const struct verb *find_verb(const char *name)
+{
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(verbs); i++)
+		if (strcmp(verbs[i].name, name) == 0)
+			return &verbs[i];
+	return NULL;
+}
+
+static void version_usage(FILE *out)
+{
+	fprintf(out, "usage: isol8 version\n\nPrints the version of this CLI.\n");
+}
+
+static int version_main(int argc, char **argv)
+{
+	if (argc > 1 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		version_usage(stdout);
+		return 0;
+	}
+	printf("isol8 %s\n", ISOL8_VERSION);
+	return 0;
+}
+
+static void help_usage(FILE *out)
+{
+	fprintf(out, "usage: isol8 help [COMMAND]\n");
+}
+
+static int help_main(int argc, char **argv)
+{
+	const struct verb *v;
+
+	if (argc < 2) {
+		usage(stdout);
+		return 0;
+	}
+	v = find_verb(argv[1]);
+	if (v == NULL) {
+		isol8_cli_say("unknown command \"%s\" (see isol8 help)", argv[1]);
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	v->usage(stdout);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct verb *v;
+
+	if (argc < 2) {
+		usage(stderr);
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
+		return help_main(1, argv);
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
+		return version_main(1, argv);
+	v = find_verb(argv[1]);
+	if (v == NULL) {
+		isol8_cli_say("unknown command \"%s\" (see isol8 help)", argv[1]);
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	return v->main(argc - 1, argv + 1);
+}

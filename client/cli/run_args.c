@@ -1,0 +1,389 @@
+/* `isol8 run` flags: one table row per flag, see run_args.h. */
+#include "run_args.h"
+
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util.h"
+
+typedef int (*flag_apply_fn)(struct isol8_cli_run *run, const char *flag, char *value,
+			     struct isol8_error *err);
+
+enum flag_kind {
+	FLAG_STRING, /* stores the value at offset (a char * or const char *) */
+	FLAG_TRUE,   /* sets the bool at offset */
+	FLAG_CALL,   /* calls apply */
+};
+
+struct run_flag {
+	const char *name; /* long name without "--" */
+	char short_name;  /* 0 when none */
+	const char *metavar; /* NULL for a flag without value */
+	enum flag_kind kind;
+	size_t offset;
+	flag_apply_fn apply;
+	const char *help; /* one line, with the default */
+};
+
+#define AT(field) offsetof(struct isol8_cli_run, field)
+
+static int apply_timeout(struct isol8_cli_run *run, const char *flag, char *value,
+			 struct isol8_error *err)
+{
+	int64_t ms;
+	int ret = isol8_cli_parse_int(flag, value, 1, INT32_MAX, "a number of milliseconds", &ms,
+				      err);
+
+	if (ret == 0)
+		run->req.timeout_ms = ms;
+	return ret;
+}
+
+static int apply_pids(struct isol8_cli_run *run, const char *flag, char *value,
+		      struct isol8_error *err)
+{
+	int64_t n;
+	int ret = isol8_cli_parse_int(flag, value, 1, 1000000, "a number of processes", &n, err);
+
+	if (ret == 0)
+		run->options.pids_limit = (int32_t)n;
+	return ret;
+}
+
+static int apply_max_output(struct isol8_cli_run *run, const char *flag, char *value,
+			    struct isol8_error *err)
+{
+	int64_t n;
+	int ret = isol8_cli_parse_int(flag, value, 1, INT64_MAX / 2, "a number of bytes", &n, err);
+
+	if (ret == 0)
+		run->options.max_output_size = n;
+	return ret;
+}
+
+static int apply_cpu(struct isol8_cli_run *run, const char *flag, char *value,
+		     struct isol8_error *err)
+{
+	return isol8_cli_parse_cpu(flag, value, &run->options.cpu_limit, err);
+}
+
+static int apply_memory(struct isol8_cli_run *run, const char *flag, char *value,
+			struct isol8_error *err)
+{
+	int ret = isol8_cli_check_size(flag, value, err);
+
+	if (ret == 0)
+		run->options.memory_limit = value;
+	return ret;
+}
+
+static int apply_sandbox_size(struct isol8_cli_run *run, const char *flag, char *value,
+			      struct isol8_error *err)
+{
+	int ret = isol8_cli_check_size(flag, value, err);
+
+	if (ret == 0)
+		run->options.sandbox_size = value;
+	return ret;
+}
+
+static int apply_tmp_size(struct isol8_cli_run *run, const char *flag, char *value,
+			  struct isol8_error *err)
+{
+	int ret = isol8_cli_check_size(flag, value, err);
+
+	if (ret == 0)
+		run->options.tmp_size = value;
+	return ret;
+}
+
+static int apply_net(struct isol8_cli_run *run, const char *flag, char *value,
+		     struct isol8_error *err)
+{
+	static const char *const modes[] = {"none", "host", "filtered"};
+
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(modes); i++) {
+		if (strcmp(modes[i], value) == 0) {
+			run->options.network = value;
+			return 0;
+		}
+	}
+	return isol8_error_set(err, ISOL8_E_INVALID,
+			       "%s: \"%s\" is not a network mode (none, host, filtered)", flag,
+			       value);
+}
+
+static int apply_allow(struct isol8_cli_run *run, const char *flag, char *value,
+		       struct isol8_error *err)
+{
+	return isol8_cli_strv_push(&run->allow, flag, value, err);
+}
+
+static int apply_deny(struct isol8_cli_run *run, const char *flag, char *value,
+		      struct isol8_error *err)
+{
+	return isol8_cli_strv_push(&run->deny, flag, value, err);
+}
+
+static int apply_install(struct isol8_cli_run *run, const char *flag, char *value,
+			 struct isol8_error *err)
+{
+	if (value[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: empty package name", flag);
+	return isol8_cli_strv_push(&run->install, flag, value, err);
+}
+
+static int apply_secret(struct isol8_cli_run *run, const char *flag, char *value,
+			struct isol8_error *err)
+{
+	return isol8_cli_kvv_push(&run->secrets, flag, value, err);
+}
+
+static int apply_env(struct isol8_cli_run *run, const char *flag, char *value,
+		     struct isol8_error *err)
+{
+	return isol8_cli_kvv_push(&run->env, flag, value, err);
+}
+
+static int apply_stdin(struct isol8_cli_run *run, const char *flag, char *value,
+		       struct isol8_error *err)
+{
+	(void)flag;
+	(void)err;
+	run->req.stdin.data = (uint8_t *)value;
+	run->req.stdin.len = strlen(value);
+	return 0;
+}
+
+static int apply_hash(struct isol8_cli_run *run, const char *flag, char *value,
+		      struct isol8_error *err)
+{
+	if (strlen(value) != 64 || strspn(value, "0123456789abcdefABCDEF") != 64)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: \"%s\" is not a SHA-256 digest (64 hex digits)", flag,
+				       value);
+	run->req.code_hash = value;
+	return 0;
+}
+
+static int apply_session(struct isol8_cli_run *run, const char *flag, char *value,
+			 struct isol8_error *err)
+{
+	if (value[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: empty session id", flag);
+	run->req.session_id = value;
+	return 0;
+}
+
+static const struct run_flag run_flags[] = {
+	{"eval", 'e', "CODE", FLAG_STRING, AT(eval), NULL, "run this code"},
+	{"runtime", 'r', "RT", FLAG_STRING, AT(runtime), NULL,
+	 "python, node, bun, deno or bash (default: by extension)"},
+	{"net", 0, "MODE", FLAG_CALL, 0, apply_net, "network: none, host or filtered (default none)"},
+	{"allow", 0, "REGEX", FLAG_CALL, 0, apply_allow,
+	 "host whitelist regex for --net filtered (repeatable)"},
+	{"deny", 0, "REGEX", FLAG_CALL, 0, apply_deny,
+	 "host blacklist regex for --net filtered (repeatable)"},
+	{"out", 0, "FILE", FLAG_STRING, AT(out_path), NULL, "also write stdout to FILE"},
+	{"no-stream", 0, NULL, FLAG_TRUE, AT(no_stream), NULL,
+	 "print the output at the end instead of as it comes"},
+	{"persistent", 0, NULL, FLAG_TRUE, AT(persistent), NULL,
+	 "run in a session kept between runs (default \"default\")"},
+	{"session", 0, "ID", FLAG_CALL, 0, apply_session,
+	 "run in the persistent session ID (created on first use)"},
+	{"persist", 0, NULL, FLAG_TRUE, AT(options.persist), NULL,
+	 "keep the container after the run for inspection"},
+	{"debug", 0, NULL, FLAG_TRUE, AT(debug), NULL, "print connection and execution details"},
+	{"timeout", 0, "MS", FLAG_CALL, 0, apply_timeout,
+	 "execution timeout in milliseconds (default 30000)"},
+	{"memory", 0, "SIZE", FLAG_CALL, 0, apply_memory, "memory limit, e.g. 512m, 1g (default 512m)"},
+	{"cpu", 0, "N", FLAG_CALL, 0, apply_cpu, "CPU limit in cores, e.g. 0.5, 2.0 (default 1.0)"},
+	{"image", 0, "NAME", FLAG_STRING, AT(options.image), NULL,
+	 "Docker image (default: the runtime's isol8 image)"},
+	{"pids-limit", 0, "N", FLAG_CALL, 0, apply_pids, "maximum number of processes (default 64)"},
+	{"writable", 0, NULL, FLAG_TRUE, AT(writable), NULL,
+	 "writable root filesystem (default read-only)"},
+	{"max-output", 0, "BYTES", FLAG_CALL, 0, apply_max_output,
+	 "cap on output bytes (default 1048576)"},
+	{"secret", 0, "KEY=VALUE", FLAG_CALL, 0, apply_secret,
+	 "secret environment variable, masked in output (repeatable)"},
+	{"env", 0, "KEY=VALUE", FLAG_CALL, 0, apply_env, "environment variable (repeatable)"},
+	{"sandbox-size", 0, "SIZE", FLAG_CALL, 0, apply_sandbox_size,
+	 "size of /sandbox (default 512m)"},
+	{"tmp-size", 0, "SIZE", FLAG_CALL, 0, apply_tmp_size, "size of /tmp (default 256m)"},
+	{"stdin", 0, "DATA", FLAG_CALL, 0, apply_stdin, "data for the program's standard input"},
+	{"install", 0, "PKG", FLAG_CALL, 0, apply_install,
+	 "install a package for the runtime first (repeatable)"},
+	{"url", 0, "URL", FLAG_STRING, AT(url), NULL, "fetch the code from URL"},
+	{"github", 0, "OWNER/REPO/REF/PATH", FLAG_STRING, AT(github), NULL,
+	 "fetch https://raw.githubusercontent.com/OWNER/REPO/REF/PATH"},
+	{"gist", 0, "ID/FILE", FLAG_STRING, AT(gist), NULL,
+	 "fetch https://gist.githubusercontent.com/raw/ID/FILE"},
+	{"hash", 0, "SHA256", FLAG_CALL, 0, apply_hash, "expected SHA-256 of fetched code"},
+	{"allow-insecure-code-url", 0, NULL, FLAG_TRUE, AT(req.allow_insecure_code_url), NULL,
+	 "allow an http:// code URL"},
+	{"host", 0, "HOST:PORT", FLAG_STRING, AT(host), NULL,
+	 "remote isol8d (also http://HOST:PORT, unix:/PATH)"},
+	{"key", 0, "KEY", FLAG_STRING, AT(key), NULL, "API key for --host (default $ISOL8_API_KEY)"},
+	{"help", 'h', NULL, FLAG_TRUE, AT(help), NULL, "show this help"},
+};
+
+#define N_FLAGS ISOL8_ARRAY_LEN(run_flags)
+#define LONG_BASE 256
+
+void isol8_cli_run_usage(FILE *out)
+{
+	fprintf(out, "usage: isol8 run [FILE] [flags]\n\n"
+		     "Runs code in a sandbox: FILE (\"-\" for stdin), -e CODE, a code URL, or code "
+		     "piped on stdin.\n"
+		     "The exit status is the program's; 124 when it timed out, 128+N when signal "
+		     "N killed it,\n125 for isol8's own errors.\n"
+		     "Without --host it uses the local isol8d, started in the background when none\n"
+		     "answers (environment: ISOL8_SOCKET, ISOL8D, ISOL8_IDLE_EXIT; ISOL8_TLS_CA for\n"
+		     "https:// hosts).\n\nflags:\n");
+	for (size_t i = 0; i < N_FLAGS; i++) {
+		const struct run_flag *f = &run_flags[i];
+		const char *metavar = f->metavar != NULL ? f->metavar : "";
+		const char *space = f->metavar != NULL ? " " : "";
+		char left[64];
+
+		if (f->short_name != 0)
+			snprintf(left, sizeof(left), "-%c, --%s%s%s", f->short_name, f->name, space,
+				 metavar);
+		else
+			snprintf(left, sizeof(left), "    --%s%s%s", f->name, space, metavar);
+		fprintf(out, "  %-32s %s\n", left, f->help);
+	}
+}
+
+void isol8_cli_run_init(struct isol8_cli_run *run)
+{
+	*run = (struct isol8_cli_run){0};
+	isol8__v1__execute_request__init(&run->req);
+	isol8__v1__execution_options__init(&run->options);
+	isol8__v1__network_filter__init(&run->filter);
+	google__protobuf__bool_value__init(&run->readonly);
+	run->req.options = &run->options;
+	run->req.timeout_ms = ISOL8_CLI_DEFAULT_TIMEOUT_MS;
+	run->options.network = (char *)ISOL8_CLI_DEFAULT_NETWORK;
+	run->options.memory_limit = (char *)ISOL8_CLI_DEFAULT_MEMORY;
+	run->options.cpu_limit = ISOL8_CLI_DEFAULT_CPU;
+	run->options.pids_limit = ISOL8_CLI_DEFAULT_PIDS;
+	run->options.max_output_size = ISOL8_CLI_DEFAULT_MAX_OUTPUT;
+	run->options.sandbox_size = (char *)ISOL8_CLI_DEFAULT_SANDBOX_SIZE;
+	run->options.tmp_size = (char *)ISOL8_CLI_DEFAULT_TMP_SIZE;
+	run->options.readonly_root_fs = &run->readonly;
+	run->readonly.value = true;
+}
+
+void isol8_cli_run_free(struct isol8_cli_run *run)
+{
+	isol8_cli_strv_free(&run->allow);
+	isol8_cli_strv_free(&run->deny);
+	isol8_cli_strv_free(&run->install);
+	isol8_cli_kvv_free(&run->secrets);
+	isol8_cli_kvv_free(&run->env);
+	free(run->secret_entries);
+	free(run->secret_ptrs);
+	free(run->env_entries);
+	free(run->env_ptrs);
+	free(run->code);
+	free(run->code_url);
+	*run = (struct isol8_cli_run){0};
+}
+
+static int apply_flag(struct isol8_cli_run *run, const struct run_flag *f, char *value,
+		      struct isol8_error *err)
+{
+	char flag[48];
+
+	snprintf(flag, sizeof(flag), "--%s", f->name);
+	switch (f->kind) {
+	case FLAG_STRING:
+		*(const char **)((char *)run + f->offset) = value;
+		return 0;
+	case FLAG_TRUE:
+		*(bool *)((char *)run + f->offset) = true;
+		return 0;
+	case FLAG_CALL:
+		return f->apply(run, flag, value, err);
+	}
+	return isol8_error_set(err, ISOL8_E_INTERNAL, "flag --%s has no kind", f->name);
+}
+
+/* The row of getopt's answer c, or NULL. */
+static const struct run_flag *flag_of(int c)
+{
+	if (c >= LONG_BASE && c < LONG_BASE + (int)N_FLAGS)
+		return &run_flags[c - LONG_BASE];
+	for (size_t i = 0; i < N_FLAGS; i++)
+		if (run_flags[i].short_name != 0 && run_flags[i].short_name == c)
+			return &run_flags[i];
+	return NULL;
+}
+
+/* Checks that fit no single flag: one code source, --hash needs a URL. */
+static int check_sources(struct isol8_cli_run *run, struct isol8_error *err)
+{
+	int sources = (run->file != NULL) + (run->eval != NULL) + (run->url != NULL) +
+		      (run->github != NULL) + (run->gist != NULL);
+
+	if (sources > 1)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "give only one code source: FILE, -e, --url, --github or "
+				       "--gist");
+	if (run->req.code_hash[0] != '\0' && run->url == NULL && run->github == NULL &&
+	    run->gist == NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "--hash needs --url, --github or --gist");
+	if (run->persistent && run->req.session_id[0] == '\0')
+		run->req.session_id = (char *)ISOL8_CLI_DEFAULT_SESSION;
+	if (!run->writable)
+		return 0;
+	run->readonly.value = false;
+	return 0;
+}
+
+int isol8_cli_run_parse(struct isol8_cli_run *run, int argc, char **argv, struct isol8_error *err)
+{
+	struct option longopts[N_FLAGS + 1];
+	char shortopts[2 + 2 * N_FLAGS + 1] = ":";
+	size_t s = 1;
+	int c;
+
+	for (size_t i = 0; i < N_FLAGS; i++) {
+		const struct run_flag *f = &run_flags[i];
+		longopts[i] = (struct option){f->name, f->metavar ? required_argument : no_argument,
+					      NULL, LONG_BASE + (int)i};
+		if (f->short_name != 0) {
+			shortopts[s++] = f->short_name;
+			if (f->metavar != NULL)
+				shortopts[s++] = ':';
+		}
+	}
+	shortopts[s] = '\0';
+	longopts[N_FLAGS] = (struct option){0};
+
+	isol8_cli_flags_reset();
+	while ((c = isol8_cli_flags_next(argc, argv, shortopts, longopts, "run", err)) != -1) {
+		const struct run_flag *f = flag_of(c);
+		int ret;
+
+		if (f == NULL)
+			return -ISOL8_E_INVALID; /* err filled by isol8_cli_flags_next */
+		ret = apply_flag(run, f, optarg, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (run->help)
+		return 0;
+	if (optind < argc)
+		run->file = argv[optind++];
+	if (optind < argc)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "unexpected argument \"%s\" (only one FILE)", argv[optind]);
+	if (run->key == NULL)
+		run->key = getenv("ISOL8_API_KEY");
+	return check_sources(run, err);
+}

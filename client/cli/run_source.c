@@ -1,0 +1,218 @@
+/* Where `isol8 run` code comes from, and the request's last touches: see run_args.h. */
+#include "run_args.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "detect.h"
+#include "util.h"
+
+int isol8_cli_read_all(int fd, const char *name, size_t max, char **out, size_t *len,
+		       struct isol8_error *err)
+{
+	_cleanup_free_ char *buf = NULL;
+	size_t used = 0;
+	size_t cap = 0;
+
+	for (;;) {
+		ssize_t n;
+		if (used == cap) {
+			size_t new_cap = cap == 0 ? 64 * 1024 : cap * 2;
+			char *p;
+			if (new_cap > max + 1)
+				new_cap = max + 1;
+			if (used == new_cap)
+				return isol8_error_set(err, ISOL8_E_EXHAUSTED,
+						       "%s: larger than %zu MiB", name,
+						       max / (1024 * 1024));
+			p = realloc(buf, new_cap + 1);
+			if (p == NULL)
+				return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+			buf = p;
+			cap = new_cap;
+		}
+		n = read(fd, buf + used, cap - used);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot read %s", name);
+		if (n == 0)
+			break;
+		used += (size_t)n;
+	}
+	if (buf == NULL) {
+		buf = malloc(1);
+		if (buf == NULL)
+			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	}
+	buf[used] = '\0';
+	*len = used;
+	*out = ISOL8_TAKE(buf);
+	return 0;
+}
+
+static int read_file(const char *path, char **out, size_t *len, struct isol8_error *err)
+{
+	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+
+	if (fd < 0)
+		return isol8_error_errno(err, ISOL8_E_NOT_FOUND, errno, "cannot read %s", path);
+	return isol8_cli_read_all(fd, path, ISOL8_CLI_MAX_CODE, out, len, err);
+}
+
+int isol8_cli_run_load_code(struct isol8_cli_run *run, int stdin_fd, bool stdin_is_tty,
+			    struct isol8_error *err)
+{
+	const char *name;
+	size_t len = 0;
+	int ret;
+
+	if (run->eval != NULL || run->url != NULL || run->github != NULL || run->gist != NULL)
+		return 0;
+	if (run->file != NULL && strcmp(run->file, "-") != 0) {
+		name = run->file;
+		ret = read_file(run->file, &run->code, &len, err);
+	} else if (run->file != NULL || !stdin_is_tty) {
+		name = "stdin";
+		ret = isol8_cli_read_all(stdin_fd, name, ISOL8_CLI_MAX_CODE, &run->code, &len, err);
+	} else {
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "no code: give a file, -e CODE, or pipe code on stdin");
+	}
+	if (ret < 0)
+		return ret;
+	if (memchr(run->code, '\0', len) != NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: the code contains a NUL byte",
+				       name);
+	return 0;
+}
+
+/* Splits spec on '/' and checks it has at least min non-empty parts. */
+static bool has_parts(const char *spec, int min)
+{
+	int parts = 0;
+	const char *p = spec;
+
+	for (;;) {
+		size_t len = strcspn(p, "/");
+		if (len == 0)
+			return false;
+		parts++;
+		if (p[len] == '\0')
+			break;
+		p += len + 1;
+	}
+	return parts >= min;
+}
+
+static int make_url(const char *prefix, const char *spec, char **out, struct isol8_error *err)
+{
+	if (asprintf(out, "%s%s", prefix, spec) < 0) {
+		*out = NULL;
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+int isol8_cli_github_url(const char *spec, char **out, struct isol8_error *err)
+{
+	if (!has_parts(spec, 4))
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "--github: \"%s\" is not OWNER/REPO/REF/PATH", spec);
+	return make_url("https://raw.githubusercontent.com/", spec, out, err);
+}
+
+int isol8_cli_gist_url(const char *spec, char **out, struct isol8_error *err)
+{
+	if (!has_parts(spec, 2))
+		return isol8_error_set(err, ISOL8_E_INVALID, "--gist: \"%s\" is not ID/FILE", spec);
+	return make_url("https://gist.githubusercontent.com/raw/", spec, out, err);
+}
+
+static int expand_code_url(struct isol8_cli_run *run, struct isol8_error *err)
+{
+	int ret = 0;
+
+	if (run->github != NULL)
+		ret = isol8_cli_github_url(run->github, &run->code_url, err);
+	else if (run->gist != NULL)
+		ret = isol8_cli_gist_url(run->gist, &run->code_url, err);
+	else if (run->url != NULL && (run->code_url = strdup(run->url)) == NULL)
+		ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	if (ret < 0)
+		return ret;
+	if (run->code_url != NULL && run->code_url[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID, "--url: empty");
+	if (run->code_url != NULL)
+		run->req.code_url = run->code_url;
+	return 0;
+}
+
+/* Fills entries + pointer arrays for a map field from kv items. Both entry
+ * types are {base, key, value}; init sets the base. */
+#define FILL_MAP(kvv, entries, ptrs, init_fn, n_field, field)                                     \
+	do {                                                                                       \
+		if ((kvv).n == 0)                                                                  \
+			break;                                                                     \
+		(entries) = calloc((kvv).n, sizeof(*(entries)));                                   \
+		(ptrs) = calloc((kvv).n, sizeof(*(ptrs)));                                         \
+		if ((entries) == NULL || (ptrs) == NULL)                                           \
+			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");               \
+		for (size_t i_ = 0; i_ < (kvv).n; i_++) {                                          \
+			init_fn(&(entries)[i_]);                                                   \
+			(entries)[i_].key = (kvv).items[i_].key;                                   \
+			(entries)[i_].value = (kvv).items[i_].value;                               \
+			(ptrs)[i_] = &(entries)[i_];                                               \
+		}                                                                                  \
+		n_field = (kvv).n;                                                                 \
+		field = (ptrs);                                                                    \
+	} while (0)
+
+static int fill_lists(struct isol8_cli_run *run, struct isol8_error *err)
+{
+	FILL_MAP(run->secrets, run->secret_entries, run->secret_ptrs,
+		 isol8__v1__execution_options__secrets_entry__init, run->options.n_secrets,
+		 run->options.secrets);
+	FILL_MAP(run->env, run->env_entries, run->env_ptrs,
+		 isol8__v1__execute_request__env_entry__init, run->req.n_env, run->req.env);
+	run->req.n_install_packages = run->install.n;
+	run->req.install_packages = run->install.items;
+	if (run->allow.n > 0 || run->deny.n > 0) {
+		run->filter.n_whitelist = run->allow.n;
+		run->filter.whitelist = run->allow.items;
+		run->filter.n_blacklist = run->deny.n;
+		run->filter.blacklist = run->deny.items;
+		run->options.network_filter = &run->filter;
+	}
+	return 0;
+}
+
+int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err)
+{
+	struct isol8_cli_runtime_choice choice;
+	const char *source_name;
+	int ret;
+
+	ret = expand_code_url(run, err);
+	if (ret < 0)
+		return ret;
+	if (run->eval != NULL)
+		run->req.code = (char *)run->eval;
+	else if (run->code != NULL)
+		run->req.code = run->code;
+	if (run->code_url == NULL && run->req.code[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID, "no code: the code is empty");
+	source_name = run->code_url;
+	if (source_name == NULL && run->file != NULL && strcmp(run->file, "-") != 0)
+		source_name = run->file;
+	ret = isol8_cli_detect_runtime(source_name, run->runtime, &choice, err);
+	if (ret < 0)
+		return ret;
+	run->req.runtime = (char *)choice.runtime;
+	if (choice.file_extension != NULL)
+		run->req.file_extension = (char *)choice.file_extension;
+	return fill_lists(run, err);
+}

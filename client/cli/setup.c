@@ -1,0 +1,177 @@
+/* `isol8 setup`: builds the sandbox images through isol8d, showing progress. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "detect.h"
+#include "isol8/v1/admin.rpc.h"
+#include "options.h"
+#include "output.h"
+#include "util.h"
+
+struct setup_args {
+	struct isol8_cli_conn conn;
+	bool force;
+	bool help;
+	const char *packages[5]; /* per runtime, in the order of package_flags */
+	struct isol8_cli_strv runtimes;
+};
+
+/* The package flags: one per runtime, comma-separated packages to bake in. */
+static const char *const package_flags[] = {"python", "node", "bun", "deno", "bash"};
+
+enum { OPT_FORCE = 256, OPT_HOST, OPT_KEY, OPT_PACKAGES /* + index into package_flags */ };
+
+void isol8_cli_setup_usage(FILE *out)
+{
+	fprintf(out,
+		"usage: isol8 setup [RUNTIME...] [flags]\n\n"
+		"Builds the sandbox images that are missing or out of date (only those of the\n"
+		"RUNTIMEs named, else all), showing each image's progress. Exits 0 when every\n"
+		"image is ready, 1 when a build failed, 125 on isol8's own errors.\n\nflags:\n"
+		"  --force            rebuild even images that are up to date\n"
+		"  --python PKGS      comma-separated pip packages to bake in\n"
+		"  --node PKGS        comma-separated npm packages to install globally\n"
+		"  --bun PKGS         comma-separated bun packages\n"
+		"  --deno PKGS        comma-separated Deno module URLs to cache\n"
+		"  --bash PKGS        comma-separated Alpine apk packages\n" ISOL8_CLI_CONN_HELP
+		"  -h, --help         show this help\n");
+}
+
+static int parse(struct setup_args *a, int argc, char **argv, struct isol8_error *err)
+{
+	static const struct option longopts[] = {
+		{"force", no_argument, NULL, OPT_FORCE},
+		{"host", required_argument, NULL, OPT_HOST},
+		{"key", required_argument, NULL, OPT_KEY},
+		{"help", no_argument, NULL, 'h'},
+		{"python", required_argument, NULL, OPT_PACKAGES + 0},
+		{"node", required_argument, NULL, OPT_PACKAGES + 1},
+		{"bun", required_argument, NULL, OPT_PACKAGES + 2},
+		{"deno", required_argument, NULL, OPT_PACKAGES + 3},
+		{"bash", required_argument, NULL, OPT_PACKAGES + 4},
+		{0},
+	};
+	int c;
+
+	isol8_cli_flags_reset();
+	while ((c = isol8_cli_flags_next(argc, argv, ":h", longopts, "setup", err)) != -1) {
+		if (c == '?')
+			return -ISOL8_E_INVALID;
+		if (c == 'h')
+			a->help = true;
+		else if (c == OPT_FORCE)
+			a->force = true;
+		else if (c == OPT_HOST)
+			a->conn.host = optarg;
+		else if (c == OPT_KEY)
+			a->conn.key = optarg;
+		else if (c >= OPT_PACKAGES && c < OPT_PACKAGES + (int)ISOL8_ARRAY_LEN(package_flags))
+			a->packages[c - OPT_PACKAGES] = optarg;
+	}
+	for (; optind < argc; optind++) {
+		if (!isol8_cli_runtime_valid(argv[optind])) {
+			char names[64];
+			isol8_cli_runtime_names(names, sizeof(names));
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "unknown runtime \"%s\" (valid: %s)", argv[optind],
+					       names);
+		}
+		if (isol8_cli_strv_push(&a->runtimes, "RUNTIME", argv[optind], err) < 0)
+			return -ISOL8_E_INVALID;
+	}
+	if (a->conn.key == NULL)
+		a->conn.key = getenv("ISOL8_API_KEY");
+	return 0;
+}
+
+/* SetupRequest has no field for packages yet: refuse rather than build
+ * images without them. */
+static int check_packages(const struct setup_args *a, struct isol8_error *err)
+{
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(package_flags); i++)
+		if (a->packages[i] != NULL)
+			return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
+					       "--%s: baking packages into the images is not "
+					       "supported yet; use `isol8 run --install PKG`",
+					       package_flags[i]);
+	return 0;
+}
+
+/* Prints one event; remembers the first failure and the end. */
+static void show_event(const Isol8__V1__SetupEvent *ev, char *failure, size_t size, bool *done)
+{
+	char line[1024];
+
+	isol8_cli_setup_line(ev, line, sizeof(line));
+	if (line[0] != '\0') {
+		printf("%s\n", line);
+		fflush(stdout);
+	}
+	if (ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__FAILED && failure[0] == '\0')
+		snprintf(failure, size, "%s%s%s", ev->image, ev->image[0] != '\0' ? ": " : "",
+			 ev->message[0] != '\0' ? ev->message : "failed");
+	if (ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__DONE)
+		*done = true;
+}
+
+/* Streams the setup (no deadline: builds take minutes); returns the exit status. */
+static int stream_setup(struct isol8_rpc_channel *ch, const Isol8__V1__SetupRequest *req)
+{
+	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char failure[ISOL8_ERROR_MESSAGE_MAX] = "";
+	bool done = false;
+	int ret;
+
+	ret = isol8__v1__admin__setup__start(&st, ch, req, 0, &err);
+	while (ret == 0) {
+		_cleanup_message_ Isol8__V1__SetupEvent *ev = NULL;
+
+		ret = isol8__v1__admin__setup__read(st, &ev, &err);
+		if (ret <= 0)
+			break;
+		show_event(ev, failure, sizeof(failure), &done);
+		ret = 0;
+	}
+	if (ret < 0)
+		return isol8_cli_fail(&err);
+	if (failure[0] != '\0') {
+		isol8_cli_say("setup failed: %s", failure);
+		return 1;
+	}
+	if (!done) {
+		isol8_cli_say("setup ended before it was done");
+		return 1;
+	}
+	return 0;
+}
+
+int isol8_cli_setup_main(int argc, char **argv)
+{
+	struct setup_args a = {0};
+	Isol8__V1__SetupRequest req = ISOL8__V1__SETUP_REQUEST__INIT;
+	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	int status;
+
+	if (parse(&a, argc, argv, &err) < 0 || check_packages(&a, &err) < 0) {
+		isol8_cli_strv_free(&a.runtimes);
+		return isol8_cli_fail(&err);
+	}
+	if (a.help) {
+		isol8_cli_strv_free(&a.runtimes);
+		isol8_cli_setup_usage(stdout);
+		return 0;
+	}
+	req.force = a.force;
+	req.n_runtimes = a.runtimes.n;
+	req.runtimes = a.runtimes.items;
+	status = isol8_cli_open(&ch, &a.conn);
+	if (status == 0)
+		status = stream_setup(ch, &req);
+	isol8_cli_strv_free(&a.runtimes);
+	return status;
+}

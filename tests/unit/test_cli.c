@@ -1,0 +1,578 @@
+/* Unit tests of the CLI's pure parts: client/cli (isol8_cli_core). */
+#include <CUnit/Basic.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "address.h"
+#include "detect.h"
+#include "options.h"
+#include "output.h"
+#include "run_args.h"
+
+#define MAX_ARGS 96
+
+/* Parses a NULL-terminated list of run arguments into run (argv[0] = "run").
+ * The strings are literals, so they outlive run. */
+static int parse_run(struct isol8_cli_run *run, struct isol8_error *err, ...)
+{
+	static char *argv[MAX_ARGS];
+	va_list ap;
+	int argc = 0;
+
+	argv[argc++] = "run";
+	va_start(ap, err);
+	for (char *a; argc < MAX_ARGS - 1 && (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	CU_ASSERT_FATAL(argc < MAX_ARGS - 1); /* else the list was cut short */
+	argv[argc] = NULL;
+	isol8_cli_run_init(run);
+	isol8_error_clear(err);
+	return isol8_cli_run_parse(run, argc, argv, err);
+}
+
+/* ---------------------------------------------------------------- runtime detection */
+
+static void test_detect_extensions(void)
+{
+	static const struct {
+		const char *file;
+		const char *runtime;
+		const char *file_extension;
+	} cases[] = {
+		{"a.py", "python", NULL},	{"dir/b.js", "node", "mjs"},
+		{"c.mjs", "node", "mjs"},	{"d.cjs", "node", "cjs"},
+		{"e.ts", "bun", NULL},		{"f.mts", "bun", NULL},
+		{"g.sh", "bash", NULL},		{"/x.y/SCRIPT.PY", "python", NULL},
+		{"https://h/p/q.cjs?x=1#f", "node", "cjs"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct isol8_cli_runtime_choice c = {0};
+		struct isol8_error err = ISOL8_ERROR_INIT;
+
+		CU_ASSERT_EQUAL_FATAL(isol8_cli_detect_runtime(cases[i].file, NULL, &c, &err), 0);
+		CU_ASSERT_STRING_EQUAL(c.runtime, cases[i].runtime);
+		if (cases[i].file_extension == NULL) {
+			CU_ASSERT_PTR_NULL(c.file_extension);
+		} else {
+			CU_ASSERT_STRING_EQUAL(c.file_extension, cases[i].file_extension);
+		}
+	}
+}
+
+static void test_detect_override(void)
+{
+	struct isol8_cli_runtime_choice c = {0};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime("main.ts", "deno", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.runtime, "deno");
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime("main.py", "node", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.runtime, "node");
+	CU_ASSERT_PTR_NULL(c.file_extension);
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime("lib.cjs", "node", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.file_extension, "cjs");
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime(NULL, "bash", &c, &err), 0);
+	CU_ASSERT_STRING_EQUAL(c.runtime, "bash");
+}
+
+static void test_detect_errors(void)
+{
+	struct isol8_cli_runtime_choice c = {0};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime("x.py", "ruby", &c, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message,
+			       "unknown runtime \"ruby\" (valid: python, node, bun, deno, bash)");
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime("prog.rb", NULL, &c, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "\"prog.rb\""));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "--runtime"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, ".py, .js, .mjs, .cjs, .ts, .mts, .sh"));
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime("Makefile", NULL, &c, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "--runtime"));
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime(".py", NULL, &c, &err), -ISOL8_E_INVALID);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_detect_runtime(NULL, NULL, &c, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "pass --runtime"));
+}
+
+/* ---------------------------------------------------------------- run flags */
+
+static void test_run_defaults(void)
+{
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "-e", "print(1)", "-r", "python", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.code, "print(1)");
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "python");
+	CU_ASSERT_EQUAL(run.req.timeout_ms, 30000);
+	CU_ASSERT_PTR_EQUAL_FATAL(run.req.options, &run.options);
+	CU_ASSERT_STRING_EQUAL(run.options.memory_limit, "512m");
+	CU_ASSERT_DOUBLE_EQUAL(run.options.cpu_limit, 1.0, 1e-9);
+	CU_ASSERT_EQUAL(run.options.pids_limit, 64);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(run.options.readonly_root_fs);
+	CU_ASSERT_TRUE(run.options.readonly_root_fs->value);
+	CU_ASSERT_EQUAL(run.options.max_output_size, 1048576);
+	CU_ASSERT_STRING_EQUAL(run.options.sandbox_size, "512m");
+	CU_ASSERT_STRING_EQUAL(run.options.tmp_size, "256m");
+	CU_ASSERT_STRING_EQUAL(run.options.network, "none");
+	CU_ASSERT_PTR_NULL(run.options.network_filter);
+	CU_ASSERT_EQUAL(run.options.n_secrets, 0);
+	CU_ASSERT_EQUAL(run.req.n_env, 0);
+	CU_ASSERT_EQUAL(run.req.stdin.len, 0);
+	CU_ASSERT_STRING_EQUAL(run.req.session_id, "");
+	CU_ASSERT_STRING_EQUAL(run.req.code_url, "");
+	CU_ASSERT_FALSE(run.no_stream);
+	CU_ASSERT_FALSE(run.options.persist);
+	isol8_cli_run_free(&run);
+}
+
+static void test_run_all_flags(void)
+{
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL_FATAL(
+		parse_run(&run, &err, "--eval", "x", "--runtime", "node", "--net", "filtered",
+			  "--allow", "^a$", "--allow", "b", "--deny", "c", "--out", "o.txt",
+			  "--no-stream", "--persist", "--debug", "--timeout", "1500", "--memory",
+			  "1g", "--cpu", "0.5", "--image", "img:1", "--pids-limit", "10",
+			  "--writable", "--max-output", "99", "--secret", "K=v=w", "--secret",
+			  "T=", "--sandbox-size", "64m", "--tmp-size", "32M", "--stdin", "in",
+			  "--install", "lodash", "--install", "chalk", "--env", "A=1",
+			  "--session", "s1", "--key", "k", "--host", "h:1", NULL),
+		0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "node");
+	CU_ASSERT_STRING_EQUAL(run.options.network, "filtered");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(run.options.network_filter);
+	CU_ASSERT_EQUAL_FATAL(run.options.network_filter->n_whitelist, 2);
+	CU_ASSERT_STRING_EQUAL(run.options.network_filter->whitelist[0], "^a$");
+	CU_ASSERT_STRING_EQUAL(run.options.network_filter->whitelist[1], "b");
+	CU_ASSERT_EQUAL_FATAL(run.options.network_filter->n_blacklist, 1);
+	CU_ASSERT_STRING_EQUAL(run.options.network_filter->blacklist[0], "c");
+	CU_ASSERT_STRING_EQUAL(run.out_path, "o.txt");
+	CU_ASSERT_TRUE(run.no_stream);
+	CU_ASSERT_TRUE(run.options.persist);
+	CU_ASSERT_TRUE(run.debug);
+	CU_ASSERT_EQUAL(run.req.timeout_ms, 1500);
+	CU_ASSERT_STRING_EQUAL(run.options.memory_limit, "1g");
+	CU_ASSERT_DOUBLE_EQUAL(run.options.cpu_limit, 0.5, 1e-9);
+	CU_ASSERT_STRING_EQUAL(run.options.image, "img:1");
+	CU_ASSERT_EQUAL(run.options.pids_limit, 10);
+	CU_ASSERT_FALSE(run.options.readonly_root_fs->value);
+	CU_ASSERT_EQUAL(run.options.max_output_size, 99);
+	CU_ASSERT_EQUAL_FATAL(run.options.n_secrets, 2);
+	CU_ASSERT_STRING_EQUAL(run.options.secrets[0]->key, "K");
+	CU_ASSERT_STRING_EQUAL(run.options.secrets[0]->value, "v=w");
+	CU_ASSERT_STRING_EQUAL(run.options.secrets[1]->key, "T");
+	CU_ASSERT_STRING_EQUAL(run.options.secrets[1]->value, "");
+	CU_ASSERT_STRING_EQUAL(run.options.sandbox_size, "64m");
+	CU_ASSERT_STRING_EQUAL(run.options.tmp_size, "32M");
+	CU_ASSERT_EQUAL(run.req.stdin.len, 2);
+	CU_ASSERT_NSTRING_EQUAL(run.req.stdin.data, "in", 2);
+	CU_ASSERT_EQUAL_FATAL(run.req.n_install_packages, 2);
+	CU_ASSERT_STRING_EQUAL(run.req.install_packages[1], "chalk");
+	CU_ASSERT_EQUAL_FATAL(run.req.n_env, 1);
+	CU_ASSERT_STRING_EQUAL(run.req.env[0]->key, "A");
+	CU_ASSERT_STRING_EQUAL(run.req.env[0]->value, "1");
+	CU_ASSERT_STRING_EQUAL(run.req.session_id, "s1");
+	CU_ASSERT_STRING_EQUAL(run.key, "k");
+	CU_ASSERT_STRING_EQUAL(run.host, "h:1");
+	/* The request packs and reads back (maps and wrappers are well formed). */
+	{
+		size_t len = isol8__v1__execute_request__get_packed_size(&run.req);
+		uint8_t *buf = malloc(len);
+		Isol8__V1__ExecuteRequest *back;
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
+		isol8__v1__execute_request__pack(&run.req, buf);
+		back = isol8__v1__execute_request__unpack(NULL, len, buf);
+		CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+		CU_ASSERT_EQUAL(back->options->n_secrets, 2);
+		CU_ASSERT_PTR_NOT_NULL(back->options->readonly_root_fs);
+		CU_ASSERT_FALSE(back->options->readonly_root_fs->value);
+		isol8__v1__execute_request__free_unpacked(back, NULL);
+		free(buf);
+	}
+	isol8_cli_run_free(&run);
+}
+
+static void test_run_persistent_session(void)
+{
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "-e", "1", "-r", "bash", "--persistent", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.session_id, "default");
+	isol8_cli_run_free(&run);
+}
+
+/* Each bad value gives an error whose message starts with the text given. */
+static void test_run_bad_values(void)
+{
+	static const struct {
+		const char *flag;
+		const char *value;
+		const char *message;
+	} cases[] = {
+		{"--timeout", "abc", "--timeout: \"abc\" is not a number of milliseconds"},
+		{"--timeout", "-5", "--timeout: \"-5\" is not a number of milliseconds"},
+		{"--timeout", "10s", "--timeout: \"10s\" is not a number of milliseconds"},
+		{"--timeout", "0", "--timeout: 0 is out of range"},
+		{"--timeout", "99999999999999999999", "--timeout: 99999999999999999999 is out of range"},
+		{"--pids-limit", "x", "--pids-limit: \"x\" is not a number of processes"},
+		{"--max-output", "1.5", "--max-output: \"1.5\" is not a number of bytes"},
+		{"--cpu", "fast", "--cpu: \"fast\" is not a number of CPUs"},
+		{"--cpu", "0", "--cpu: 0 is out of range"},
+		{"--cpu", "nan", "--cpu: \"nan\" is not a number of CPUs"},
+		{"--memory", "lots", "--memory: \"lots\" is not a size"},
+		{"--memory", "512mb", "--memory: \"512mb\" is not a size"},
+		{"--memory", "0", "--memory: \"0\" is not a size"},
+		{"--sandbox-size", "", "--sandbox-size: \"\" is not a size"},
+		{"--tmp-size", "1t", "--tmp-size: \"1t\" is not a size"},
+		{"--net", "bridge", "--net: \"bridge\" is not a network mode"},
+		{"--secret", "NOVALUE", "--secret: \"NOVALUE\" is not KEY=VALUE"},
+		{"--env", "=x", "--env: \"=x\" is not KEY=VALUE"},
+		{"--hash", "abc", "--hash: \"abc\" is not a SHA-256 digest"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct isol8_cli_run run;
+		struct isol8_error err = ISOL8_ERROR_INIT;
+
+		CU_ASSERT_EQUAL(parse_run(&run, &err, "-e", "1", (char *)cases[i].flag,
+					  (char *)cases[i].value, NULL),
+				-ISOL8_E_INVALID);
+		if (strncmp(err.message, cases[i].message, strlen(cases[i].message)) != 0) {
+			fprintf(stderr, "\n  %s %s: got \"%s\"\n", cases[i].flag, cases[i].value,
+				err.message);
+			CU_FAIL("wrong message");
+		}
+		isol8_cli_run_free(&run);
+	}
+}
+
+static void test_run_usage_errors(void)
+{
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "--bogus", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "unknown flag \"--bogus\""));
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "-q", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "unknown flag -q"));
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "--timeout", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "flag --timeout needs a value");
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "a.py", "b.py", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "\"b.py\""));
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "a.py", "-e", "1", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "only one code source"));
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "-e", "1", "--hash",
+				  "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+				  NULL),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "--hash needs --url, --github or --gist");
+	isol8_cli_run_free(&run);
+	/* Flags may follow FILE; --help parses without a code source. */
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "s.py", "--timeout", "5", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(run.file, "s.py");
+	CU_ASSERT_EQUAL(run.req.timeout_ms, 5);
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "--help", NULL), 0);
+	CU_ASSERT_TRUE(run.help);
+	isol8_cli_run_free(&run);
+}
+
+/* ---------------------------------------------------------------- code sources */
+
+static void test_run_code_from_file(void)
+{
+	char path[] = "/tmp/isol8-test-cli-XXXXXX.cjs";
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	int fd = mkstemps(path, 4);
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL(write(fd, "console.log(1)\n", 15), 15);
+	close(fd);
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, path, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, true, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.code, "console.log(1)\n");
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "node");
+	CU_ASSERT_STRING_EQUAL(run.req.file_extension, "cjs");
+	isol8_cli_run_free(&run);
+	unlink(path);
+
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "/nonexistent/script.py", NULL), 0);
+	CU_ASSERT_EQUAL(isol8_cli_run_load_code(&run, -1, true, &err), -ISOL8_E_NOT_FOUND);
+	CU_ASSERT_STRING_EQUAL(err.message,
+			       "cannot read /nonexistent/script.py: No such file or directory");
+	isol8_cli_run_free(&run);
+}
+
+static void test_run_code_from_stdin(void)
+{
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	int fds[2];
+
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	CU_ASSERT_EQUAL(write(fds[1], "echo hi", 7), 7);
+	close(fds[1]);
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "-r", "bash", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, fds[0], false, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.code, "echo hi");
+	isol8_cli_run_free(&run);
+	close(fds[0]);
+
+	/* A terminal on stdin and no other source. */
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "-r", "bash", NULL), 0);
+	CU_ASSERT_EQUAL(isol8_cli_run_load_code(&run, -1, true, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "no code: give a file, -e CODE, or pipe code on stdin");
+	isol8_cli_run_free(&run);
+
+	/* Empty code is refused. */
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "-e", "", "-r", "bash", NULL), 0);
+	CU_ASSERT_EQUAL(isol8_cli_run_finish(&run, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "empty"));
+	isol8_cli_run_free(&run);
+}
+
+static void test_read_all_bound(void)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char buf[100];
+	char *out = NULL;
+	size_t len = 0;
+	int fds[2];
+
+	memset(buf, 'a', sizeof(buf));
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	CU_ASSERT_EQUAL(write(fds[1], buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	close(fds[1]);
+	CU_ASSERT_EQUAL(isol8_cli_read_all(fds[0], "stdin", 99, &out, &len, &err),
+			-ISOL8_E_EXHAUSTED);
+	CU_ASSERT_PTR_NULL(out);
+	close(fds[0]);
+
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	CU_ASSERT_EQUAL(write(fds[1], buf, sizeof(buf)), (ssize_t)sizeof(buf));
+	close(fds[1]);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_read_all(fds[0], "stdin", 100, &out, &len, &err), 0);
+	CU_ASSERT_EQUAL(len, 100);
+	free(out);
+	close(fds[0]);
+}
+
+/* ---------------------------------------------------------------- code URLs */
+
+static void test_code_urls(void)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_cli_run run;
+	char *url = NULL;
+
+	CU_ASSERT_EQUAL(isol8_cli_github_url("user/repo/main/src/a.py", &url, &err), 0);
+	CU_ASSERT_STRING_EQUAL(url, "https://raw.githubusercontent.com/user/repo/main/src/a.py");
+	free(url);
+	CU_ASSERT_EQUAL(isol8_cli_gist_url("abc123/hello.js", &url, &err), 0);
+	CU_ASSERT_STRING_EQUAL(url, "https://gist.githubusercontent.com/raw/abc123/hello.js");
+	free(url);
+	url = NULL;
+	CU_ASSERT_EQUAL(isol8_cli_github_url("user/repo/main", &url, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "--github: \"user/repo/main\" is not OWNER/REPO/REF/PATH");
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_github_url("user//main/a.py", &url, &err), -ISOL8_E_INVALID);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_gist_url("abc123", &url, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NULL(url);
+
+	/* --github fills code_url, leaves code empty, and names the runtime. */
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "--github", "u/r/v1/x.sh", "--hash",
+					"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+					NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, false, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.code_url, "https://raw.githubusercontent.com/u/r/v1/x.sh");
+	CU_ASSERT_STRING_EQUAL(run.req.code, "");
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "bash");
+	CU_ASSERT_EQUAL(strlen(run.req.code_hash), 64);
+	isol8_cli_run_free(&run);
+}
+
+/* ---------------------------------------------------------------- addresses */
+
+static void test_host_target(void)
+{
+	static const struct {
+		const char *host;
+		const char *target;
+		bool tls;
+	} good[] = {
+		{"localhost:50051", "localhost:50051", false},
+		{"http://server:3000", "server:3000", false},
+		{"http://server:3000/", "server:3000", false},
+		{"HTTPS://h.example:443", "h.example:443", true},
+		{"[::1]:9000", "[::1]:9000", false},
+		{"http://[::1]:9000", "[::1]:9000", false},
+		{"unix:/run/x.sock", "unix:/run/x.sock", false},
+	};
+	static const char *const bad[] = {
+		"server", "http://server", "server:", "server:0", "server:70000", "server:12ab",
+		"ftp://h:1", "http://h:1/path", "::1:80", "unix:", "", "[::1]", ":80",
+	};
+	char buf[256];
+
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		struct isol8_error err = ISOL8_ERROR_INIT;
+		bool tls = !good[i].tls;
+
+		CU_ASSERT_EQUAL(isol8_cli_host_target(good[i].host, buf, sizeof(buf), &tls, &err), 0);
+		CU_ASSERT_STRING_EQUAL(buf, good[i].target);
+		CU_ASSERT_EQUAL(tls, good[i].tls);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		struct isol8_error err = ISOL8_ERROR_INIT;
+		bool tls;
+
+		if (isol8_cli_host_target(bad[i], buf, sizeof(buf), &tls, &err) != -ISOL8_E_INVALID) {
+			fprintf(stderr, "\n  accepted --host \"%s\"\n", bad[i]);
+			CU_FAIL("bad host accepted");
+		}
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "--host"));
+	}
+}
+
+static void test_socket_path(void)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char buf[256];
+	bool priv;
+	char long_env[200];
+
+	CU_ASSERT_EQUAL(isol8_cli_socket_path(buf, sizeof(buf), 0, NULL, "/run/user/0", &priv, &err),
+			0);
+	CU_ASSERT_STRING_EQUAL(buf, "/run/isol8/isol8.sock");
+	CU_ASSERT_TRUE(priv);
+	CU_ASSERT_EQUAL(
+		isol8_cli_socket_path(buf, sizeof(buf), 1000, NULL, "/run/user/1000", &priv, &err), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "/run/user/1000/isol8/isol8.sock");
+	CU_ASSERT_EQUAL(isol8_cli_socket_path(buf, sizeof(buf), 1000, NULL, NULL, &priv, &err), 0);
+	CU_ASSERT_STRING_EQUAL(buf, "/tmp/isol8-1000/isol8.sock");
+	CU_ASSERT_EQUAL(isol8_cli_socket_path(buf, sizeof(buf), 1000, "", "relative", &priv, &err),
+			0);
+	CU_ASSERT_STRING_EQUAL(buf, "/tmp/isol8-1000/isol8.sock");
+	CU_ASSERT_EQUAL(
+		isol8_cli_socket_path(buf, sizeof(buf), 0, "/srv/d.sock", "/run/user/0", &priv, &err),
+		0);
+	CU_ASSERT_STRING_EQUAL(buf, "/srv/d.sock");
+	CU_ASSERT_FALSE(priv);
+	memset(long_env, 'a', sizeof(long_env) - 1);
+	long_env[0] = '/';
+	long_env[sizeof(long_env) - 1] = '\0';
+	CU_ASSERT_EQUAL(isol8_cli_socket_path(buf, sizeof(buf), 1000, long_env, NULL, &priv, &err),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "too long"));
+
+}
+
+/* ---------------------------------------------------------------- exit statuses and output */
+
+static void test_exit_status(void)
+{
+	Isol8__V1__ExecuteResult res = ISOL8__V1__EXECUTE_RESULT__INIT;
+
+	res.exit_code = 3;
+	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 3);
+	res.exit_code = 0;
+	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 0);
+	res.exit_code = 137;
+	res.signal = 9;
+	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 137);
+	res.signal = 15;
+	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 143);
+	res.timed_out = true;
+	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 124);
+}
+
+static void test_setup_line(void)
+{
+	Isol8__V1__SetupEvent ev = ISOL8__V1__SETUP_EVENT__INIT;
+	char buf[256];
+
+	ev.image = "isol8:python";
+	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__BUILDING;
+	ev.message = "Step 3/7 : RUN apt-get update\n";
+	isol8_cli_setup_line(&ev, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "isol8:python  building  Step 3/7 : RUN apt-get update");
+	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE;
+	ev.message = "";
+	isol8_cli_setup_line(&ev, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "isol8:python  up to date");
+	ev.image = "";
+	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__DONE;
+	isol8_cli_setup_line(&ev, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "done");
+	ev.phase = 99; /* unknown phase from a newer daemon */
+	ev.message = "x";
+	isol8_cli_setup_line(&ev, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "x");
+}
+
+int main(void)
+{
+	static const struct {
+		const char *name;
+		CU_TestFunc fn;
+	} tests[] = {
+		{"detect extensions", test_detect_extensions},
+		{"detect --runtime override", test_detect_override},
+		{"detect errors", test_detect_errors},
+		{"run defaults", test_run_defaults},
+		{"run every flag", test_run_all_flags},
+		{"run --persistent session", test_run_persistent_session},
+		{"run bad values name the flag", test_run_bad_values},
+		{"run usage errors", test_run_usage_errors},
+		{"run code from file", test_run_code_from_file},
+		{"run code from stdin", test_run_code_from_stdin},
+		{"read_all bound", test_read_all_bound},
+		{"code urls", test_code_urls},
+		{"host target", test_host_target},
+		{"socket path", test_socket_path},
+		{"exit status", test_exit_status},
+		{"setup line", test_setup_line},
+	};
+	CU_pSuite suite;
+	unsigned failed;
+
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 1;
+	suite = CU_add_suite("cli", NULL, NULL);
+	for (size_t i = 0; suite != NULL && i < sizeof(tests) / sizeof(tests[0]); i++)
+		CU_add_test(suite, tests[i].name, tests[i].fn);
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
+	CU_cleanup_registry();
+	return failed == 0 ? 0 : 1;
+}
