@@ -55,8 +55,6 @@ static int parse(struct cleanup_args *a, int argc, char **argv, struct isol8_err
 	if (optind < argc)
 		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"",
 				       argv[optind]);
-	if (a->conn.key == NULL)
-		a->conn.key = getenv("ISOL8_API_KEY");
 	return 0;
 }
 

@@ -52,7 +52,11 @@ static int open_remote(struct isol8_rpc_channel **out, const struct isol8_cli_co
 	}
 	if (conn->debug)
 		isol8_cli_say("debug: connecting to %s%s", target, tls ? " (TLS)" : "");
-	if (open_channel(out, target, conn->key, tls_ca, &err) < 0) {
+	/* --key, else $ISOL8_API_KEY; an empty key is no key */
+	const char *key = conn->key ? conn->key : getenv("ISOL8_API_KEY");
+	if (key != NULL && key[0] == '\0')
+		key = NULL;
+	if (open_channel(out, target, key, tls_ca, &err) < 0) {
 		isol8_cli_say("cannot reach isol8d at %s: %s", target, err.message);
 		return ISOL8_CLI_EXIT_ERROR;
 	}

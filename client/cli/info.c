@@ -43,8 +43,6 @@ static int parse(struct isol8_cli_conn *conn, bool *help, int argc, char **argv,
 	if (optind < argc)
 		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"",
 				       argv[optind]);
-	if (conn->key == NULL)
-		conn->key = getenv("ISOL8_API_KEY");
 	return 0;
 }
 

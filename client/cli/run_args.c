@@ -383,7 +383,5 @@ int isol8_cli_run_parse(struct isol8_cli_run *run, int argc, char **argv, struct
 	if (optind < argc)
 		return isol8_error_set(err, ISOL8_E_INVALID,
 				       "unexpected argument \"%s\" (only one FILE)", argv[optind]);
-	if (run->key == NULL)
-		run->key = getenv("ISOL8_API_KEY");
 	return check_sources(run, err);
 }

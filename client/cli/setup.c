@@ -82,8 +82,6 @@ static int parse(struct setup_args *a, int argc, char **argv, struct isol8_error
 		if (isol8_cli_strv_push(&a->runtimes, "RUNTIME", argv[optind], err) < 0)
 			return -ISOL8_E_INVALID;
 	}
-	if (a->conn.key == NULL)
-		a->conn.key = getenv("ISOL8_API_KEY");
 	return 0;
 }
 

@@ -9,6 +9,7 @@ FAILED=0
 TEST_DIR=$(mktemp -d /tmp/isol8-it.XXXXXX)
 export ISOL8_SOCKET="$TEST_DIR/isol8.sock"
 DAEMON_PID=
+STARTED_PID=
 
 pass() { PASSED=$((PASSED + 1)); echo "ok - $1"; }
 fail() { FAILED=$((FAILED + 1)); echo "FAIL - $1"; [ $# -gt 1 ] && printf '  %s\n' "${@:2}"; }
@@ -32,6 +33,7 @@ owned_containers() { docker ps -aq --no-trunc --filter "label=isol8.owner=$1"; }
 start_daemon() {
 	"$ISOL8D" --socket "$ISOL8_SOCKET" "$@" >"$TEST_DIR/isol8d.log" 2>&1 &
 	DAEMON_PID=$!
+	STARTED_PID=$DAEMON_PID
 	for _ in $(seq 1 100); do
 		[ -S "$ISOL8_SOCKET" ] && return 0
 		sleep 0.1
@@ -40,11 +42,18 @@ start_daemon() {
 	return 1
 }
 
+# Stops the daemon with SIGTERM; returns its exit status when this shell
+# started it, 0 once it is gone when the CLI started it.
 stop_daemon() {
 	[ -n "$DAEMON_PID" ] || return 0
 	kill -TERM "$DAEMON_PID" 2>/dev/null
 	local status=0
-	wait "$DAEMON_PID" || status=$?
+	if [ "$DAEMON_PID" = "$STARTED_PID" ]; then
+		wait "$DAEMON_PID" || status=$?
+	else
+		for _ in $(seq 1 300); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+		kill -0 "$DAEMON_PID" 2>/dev/null && status=1
+	fi
 	DAEMON_PID=
 	return $status
 }
