@@ -281,7 +281,7 @@ int isol8_cli_daemon_ensure(const char *socket_path, bool private_dir,
 {
 	char dir[PATH_MAX];
 	_cleanup_close_ int lock_fd = -1;
-	pid_t pid;
+	pid_t pid = -1;
 	int ret;
 
 	*status = (struct isol8_cli_daemon_status){0};

@@ -114,7 +114,7 @@ static void write_header(char *h, const struct isol8_build_file *f)
 int isol8_tar_write(const struct isol8_build_file *files, size_t n_files, void **out, size_t *len,
 		    struct isol8_error *err)
 {
-	size_t total, pos = 0;
+	size_t total = 0, pos = 0;
 	char *buf;
 	int r;
 

@@ -87,8 +87,10 @@ int isol8_mask_feed(struct isol8_mask *m, const uint8_t *data, size_t len, isol8
 	joined = malloc(total ? total : 1);
 	if (joined == NULL)
 		return -ISOL8_E_NOMEM;
-	memcpy(joined, m->pending, m->n_pending);
-	memcpy(joined + m->n_pending, data, len);
+	if (m->n_pending > 0)
+		memcpy(joined, m->pending, m->n_pending);
+	if (len > 0)
+		memcpy(joined + m->n_pending, data, len);
 	ret = scan(m, joined, total, 0, &used, emit, userdata);
 	if (ret == 0) {
 		/* what is left is shorter than the longest secret */
@@ -96,7 +98,8 @@ int isol8_mask_feed(struct isol8_mask *m, const uint8_t *data, size_t len, isol8
 		if (rest == NULL) {
 			ret = -ISOL8_E_NOMEM;
 		} else {
-			memcpy(rest, joined + used, total - used);
+			if (total > used)
+				memcpy(rest, joined + used, total - used);
 			m->pending = rest;
 			m->n_pending = total - used;
 		}

@@ -59,8 +59,8 @@ static void default_agent_path(char *buf, size_t size)
 	if (n > 0) {
 		exe[n] = '\0';
 		isol8_dirname(exe, dir, sizeof(dir));
-		snprintf(buf, size, "%s/isol8-agent", dir);
-		if (access(buf, R_OK) == 0)
+		if ((size_t)snprintf(buf, size, "%.*s/isol8-agent", (int)(size - 16), dir) < size &&
+		    access(buf, R_OK) == 0)
 			return;
 	}
 	snprintf(buf, size, "%s", ISOL8_AGENT_BUILD_PATH);
