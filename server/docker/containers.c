@@ -182,24 +182,6 @@ static const char *first_name(const cJSON *container)
 int isol8_docker_container_list(struct isol8_docker *d, const char *label_filter, isol8_docker_container_fn cb,
 				void *userdata, struct isol8_error *err)
 {
-	_cleanup_free_ char *path = NULL;
-	_cleanup_cjson_ cJSON *json = NULL;
-	const cJSON *item;
-	int r;
-
-	r = isol8_docker_list_path("/containers/json?all=1", label_filter, &path, err);
-	if (r < 0)
-		return r;
-	const struct isol8_docker_request req = {.method = "GET", .path = path};
-	r = isol8_docker_request_json(d, &req, &json, err);
-	if (r < 0)
-		return r;
-	if (!cJSON_IsArray(json))
-		return isol8_error_set(err, ISOL8_E_PROTOCOL, "docker: container list is not an array");
-	cJSON_ArrayForEach(item, json) {
-		const char *id = isol8_json_string(item, "Id");
-		if (id != NULL && cb != NULL)
-			cb(id, first_name(item), userdata);
-	}
-	return 0;
+	return isol8_docker_list(d, "/containers/json?all=1", "container", label_filter, first_name, cb, userdata,
+				 err);
 }

@@ -93,6 +93,13 @@ int isol8_docker_label_filters(const char *label_filter, char **out, struct isol
  * NULL, into *out (caller frees). */
 int isol8_docker_list_path(const char *base, const char *label_filter, char **out, struct isol8_error *err);
 
+/* Lists a collection: GET base (plus the label filter) must answer a JSON
+ * array; cb gets each item's "Id" and name_of(item) ("what" names the
+ * collection in errors). Used for containers and images. */
+int isol8_docker_list(struct isol8_docker *d, const char *base, const char *what, const char *label_filter,
+		      const char *(*name_of)(const cJSON *item), isol8_docker_container_fn cb, void *userdata,
+		      struct isol8_error *err);
+
 /* Checks an id or name that goes into a URL path: non-empty, bounded. */
 int isol8_docker_check_ref(const char *what, const char *ref, struct isol8_error *err);
 

@@ -89,24 +89,5 @@ static const char *first_tag(const cJSON *image)
 int isol8_docker_image_list(struct isol8_docker *d, const char *label_filter, isol8_docker_container_fn cb,
 			    void *userdata, struct isol8_error *err)
 {
-	_cleanup_free_ char *path = NULL;
-	_cleanup_cjson_ cJSON *json = NULL;
-	const cJSON *item;
-	int r;
-
-	r = isol8_docker_list_path("/images/json", label_filter, &path, err);
-	if (r < 0)
-		return r;
-	const struct isol8_docker_request req = {.method = "GET", .path = path};
-	r = isol8_docker_request_json(d, &req, &json, err);
-	if (r < 0)
-		return r;
-	if (!cJSON_IsArray(json))
-		return isol8_error_set(err, ISOL8_E_PROTOCOL, "docker: image list is not an array");
-	cJSON_ArrayForEach(item, json) {
-		const char *id = isol8_json_string(item, "Id");
-		if (id != NULL && cb != NULL)
-			cb(id, first_tag(item), userdata);
-	}
-	return 0;
+	return isol8_docker_list(d, "/images/json", "image", label_filter, first_tag, cb, userdata, err);
 }

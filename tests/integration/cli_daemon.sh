@@ -36,6 +36,24 @@ expect_eq "missing image exits 125" 125 $?
 expect_contains "missing image says to run setup" "isol8 setup" "$err"
 stop_daemon
 
+# Docker unreachable: UNAVAILABLE naming the socket.
+start_daemon --docker-socket "$TEST_DIR/no-docker.sock" || exit 1
+err=$("$ISOL8" run -e 'print(1)' -r python 2>&1)
+expect_eq "Docker unreachable exits 125" 125 $?
+expect_contains "Docker unreachable names the socket" "$TEST_DIR/no-docker.sock" "$err"
+stop_daemon
+
+# Setup: images built by the suite's set-up are up to date, and say so.
+start_daemon || exit 1
+out=$("$ISOL8" setup python bash 2>&1)
+expect_eq "setup of up-to-date images exits 0" 0 $?
+expect_contains "setup reports isol8:python up to date" "isol8:python" "$out"
+expect_contains "setup says up to date" "up to date" "$out"
+err=$("$ISOL8" setup cobol 2>&1)
+expect_eq "setup of an unknown runtime exits 125" 125 $?
+expect_contains "setup names the unknown runtime" "cobol" "$err"
+stop_daemon
+
 # TCP with an API key.
 port=$(( 20000 + RANDOM % 20000 ))
 err=$("$ISOL8D" --socket "$TEST_DIR/other.sock" --listen 127.0.0.1:$port 2>&1)
