@@ -72,6 +72,11 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 	}
 	e->env = (struct isol8_sandbox_env){e->docker, e->run_dir, e->agent_path, e->owner, e->instance_id,
 					    e->image_prefix};
+	ret = isol8_reaper_start(&e->reaper, &e->env, err);
+	if (ret < 0) {
+		isol8_engine_free(e);
+		return ret;
+	}
 	*out = e;
 	return 0;
 }
@@ -87,6 +92,7 @@ void isol8_engine_free(struct isol8_engine *e)
 	while (e->active > 0)
 		pthread_cond_wait(&e->idle, &e->lock);
 	pthread_mutex_unlock(&e->lock);
+	isol8_reaper_stop(&e->reaper);
 	if (e->docker != NULL) {
 		char filter[128];
 		struct isol8_error ignored = ISOL8_ERROR_INIT;
@@ -284,7 +290,6 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	struct isol8_agent_exit exit_status = {0};
 	struct isol8_exec_spec spec;
 	struct isol8_sandbox sb;
-	struct isol8_error cleanup_err = ISOL8_ERROR_INIT;
 	int ret;
 
 	ret = isol8_exec_spec_build(req, opts, &spec, err);
@@ -305,7 +310,7 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 			ret = isol8_error_set(err, ISOL8_E_CANCELLED, "output could not be delivered");
 	}
 	if (!opts->persist)
-		isol8_sandbox_destroy(&e->env, &sb, &cleanup_err);
+		isol8_reaper_add(&e->reaper, &sb);
 	if (ret < 0)
 		return ret;
 	res->exit_code = exit_status.exit_code;

@@ -10,6 +10,23 @@
 #include "sandbox.h"
 
 
+/* Removes used sandboxes off the request path (reaper.c). */
+struct isol8_reaper {
+	const struct isol8_sandbox_env *env;
+	pthread_t thread;
+	pthread_mutex_t lock;          /* guards head, tail, stopping */
+	pthread_cond_t wake;
+	struct reap_item *head, *tail;
+	bool stopping;
+	bool running;
+};
+
+int isol8_reaper_start(struct isol8_reaper *r, const struct isol8_sandbox_env *env, struct isol8_error *err);
+/* Queues a copy of sb for removal. */
+void isol8_reaper_add(struct isol8_reaper *r, const struct isol8_sandbox *sb);
+/* Removes everything queued, then stops the thread. */
+void isol8_reaper_stop(struct isol8_reaper *r);
+
 struct isol8_engine {
 	pthread_mutex_t lock;          /* guards active, shutting_down */
 	pthread_cond_t idle;           /* signalled when active drops to 0 */
@@ -20,6 +37,7 @@ struct isol8_engine {
 	char instance_id[17];
 	struct isol8_docker *docker;
 	struct isol8_sandbox_env env;
+	struct isol8_reaper reaper;
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
 };
 

@@ -11,6 +11,7 @@ build="$(realpath "${1:-$repo/build}")"
 runs="${2:-20}"
 isol8="$build/client/cli/isol8"
 OUT_DIR="${OUT_DIR:-$(mktemp -d /tmp/isol8-bench.XXXXXX)}"
+mkdir -p "$OUT_DIR"
 command -v hyperfine >/dev/null || { echo "latency: hyperfine is missing (apt-get install hyperfine)" >&2; exit 2; }
 
 export ISOL8_SOCKET="$OUT_DIR/isol8.sock"
