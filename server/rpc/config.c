@@ -66,6 +66,25 @@ static void default_agent_path(char *buf, size_t size)
 	snprintf(buf, size, "%s", ISOL8_AGENT_BUILD_PATH);
 }
 
+/* The image definitions: installed beside the binary (../share/isol8/images)
+ * when there, else the source tree's. */
+static const char *default_images_dir(void)
+{
+	static char installed[PATH_MAX];
+	char exe[PATH_MAX], dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		isol8_dirname(exe, dir, sizeof(dir));
+		if ((size_t)snprintf(installed, sizeof(installed), "%.*s/../share/isol8/images",
+				     (int)(sizeof(installed) - 32), dir) < sizeof(installed) &&
+		    access(installed, R_OK) == 0)
+			return installed;
+	}
+	return ISOL8_IMAGES_DIR_DEFAULT;
+}
+
 static const char *env_or(const char *name, const char *fallback)
 {
 	const char *v = getenv(name);
@@ -76,7 +95,7 @@ static void set_defaults(struct isol8d_config *cfg)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->api_key = env_or("ISOL8_API_KEY", NULL);
-	cfg->images_dir = env_or("ISOL8_IMAGES_DIR", ISOL8_IMAGES_DIR_DEFAULT);
+	cfg->images_dir = env_or("ISOL8_IMAGES_DIR", default_images_dir());
 	cfg->base_image = env_or("ISOL8_BASE_IMAGE", "isol8:base");
 	cfg->image_prefix = env_or("ISOL8_IMAGE_PREFIX", "isol8");
 	cfg->max_concurrent = 64;
