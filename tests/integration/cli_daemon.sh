@@ -29,6 +29,31 @@ check "daemon is running after the call" test -n "$pid"
 for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
 check "idle daemon exited" bash -c "! kill -0 $pid 2>/dev/null"
 
+# SIGTERM with a call in flight: the call is cancelled after the grace time,
+# its sandbox removed, and the daemon exits 0.
+start_daemon --grace-ms 500 || exit 1
+"$ISOL8" run -r bash -e 'sleep 30' >/dev/null 2>inflight.err &
+client=$!
+sleep 2
+stop_daemon
+expect_eq "daemon with a call in flight exits 0 on SIGTERM" 0 $?
+wait $client
+expect_eq "the in-flight call fails with isol8's error status" 125 $?
+expect_eq "no container left after shutdown with a call in flight" "" "$(owned_containers "$ISOL8_SOCKET")"
+
+# A daemon killed outright leaves its sandbox; the next daemon on the socket removes it.
+start_daemon || exit 1
+"$ISOL8" run -r bash -e 'sleep 30' >/dev/null 2>&1 &
+client=$!
+for _ in $(seq 1 50); do [ -n "$(owned_containers "$ISOL8_SOCKET")" ] && break; sleep 0.2; done
+kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
+wait $client
+check "a killed daemon leaves its container behind" test -n "$(owned_containers "$ISOL8_SOCKET")"
+start_daemon || exit 1
+for _ in $(seq 1 50); do [ -z "$(owned_containers "$ISOL8_SOCKET")" ] && break; sleep 0.2; done
+expect_eq "the next daemon removes the dead one's containers" "" "$(owned_containers "$ISOL8_SOCKET")"
+stop_daemon
+
 # Missing images: FAILED_PRECONDITION telling to run setup.
 start_daemon --image-prefix isol8-absent || exit 1
 err=$("$ISOL8" run -e 'print(1)' -r python 2>&1)

@@ -34,6 +34,14 @@ expect_eq "--no-stream stdout" "to out" "$out"
 expect_eq "--no-stream stderr" "to err" "$(cat "$TEST_DIR/err")"
 expect_eq "--stdin reaches the program" "HELLO" "$("$ISOL8" run -e "print(input().upper())" -r python --stdin hello)"
 
+# Streaming: the first line arrives while the program still runs.
+"$ISOL8" run -r python -e 'import time; print("first", flush=True); time.sleep(3); print("second")' >stream.out &
+streamer=$!
+sleep 2
+expect_eq "output streams while the program runs" "first" "$(cat stream.out)"
+wait $streamer
+expect_eq "streamed run completes" $'first\nsecond' "$(cat stream.out)"
+
 # Timeout: a busy loop is killed.
 start=$(date +%s%N)
 "$ISOL8" run -e "while True: pass" -r python --timeout 1000 2>"$TEST_DIR/err"

@@ -87,6 +87,25 @@ class Isol8dOverTcp(unittest.TestCase):
         self.assertTrue(result.container_id)
         self.assertTrue(result.timestamp.endswith("Z"))
 
+    def test_five_runtimes(self):
+        cases = {
+            "python": "print('hello from python')",
+            "node": "console.log('hello from node')",
+            "bun": "const who: string = 'bun'; console.log(`hello from ${who}`)",
+            "deno": "const who: string = 'deno'; console.log(`hello from ${who}`)",
+            "bash": "echo hello from bash",
+        }
+        for runtime, code in cases.items():
+            with self.subTest(runtime=runtime):
+                result = self.execute(code=code, runtime=runtime)
+                self.assertEqual(result.stdout.decode(), "hello from %s\n" % runtime)
+                self.assertEqual(result.exit_code, 0)
+
+    def test_read_only_root(self):
+        result = self.execute(code="echo x > /etc/x", runtime="bash")
+        self.assertNotEqual(result.exit_code, 0)
+        self.assertIn(b"/etc/x", result.stderr)
+
     def test_exit_code_and_stderr(self):
         result = self.execute(code="import sys; print('e', file=sys.stderr); sys.exit(42)", runtime="python")
         self.assertEqual(result.exit_code, 42)
