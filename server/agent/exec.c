@@ -8,9 +8,10 @@
  *   queue to the host is above EXEC_OUTQ_HIGH the pipes are not read, so a
  *   slow host slows the program instead of growing memory. Timeouts are
  *   enforced regardless, since no write to the host ever blocks.
- * - Past max_output_bytes only the bytes up to the cap are sent; the group is
- *   killed and the exit says truncated. At timeout_ms the group is killed and
- *   the exit says timed_out.
+ * - Past max_output_bytes only the bytes up to the cap are sent; the rest is
+ *   read and dropped, the program runs on to its own exit (or the timeout),
+ *   and the exit says truncated. At timeout_ms the group is killed and the
+ *   exit says timed_out.
  * - When the program's main process exits (seen with WNOWAIT, so its pid,
  *   which names the group, stays reserved) the group is killed, then pipes
  *   are drained until EOF or EXEC_DRAIN_MS, so a background process holding

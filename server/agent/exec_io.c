@@ -192,13 +192,9 @@ int exec_on_output(struct exec_run *run, int *fd, int stream)
 	}
 	if (run->host_gone)
 		return 0;
+	/* past the cap the bytes are read and dropped: the program runs on */
 	if (exec_forward_output(run, stream, buf, (size_t)n) < 0)
 		return exec_fail(run, ENOMEM, "exec: out of memory queueing output");
-	if (run->truncated) {
-		exec_kill_group(run);
-		exec_close(&run->proc.stdout_fd);
-		exec_close(&run->proc.stderr_fd);
-	}
 	return 0;
 }
 

@@ -42,6 +42,11 @@ expect_eq "output streams while the program runs" "first" "$(cat stream.out)"
 wait $streamer
 expect_eq "streamed run completes" $'first\nsecond' "$(cat stream.out)"
 
+# Output cap: cut at --max-output, said on stderr, the program's own exit status kept.
+out=$("$ISOL8" run -r python --max-output 100 -e 'print("x" * 5000); exit(7)' 2>"$TEST_DIR/err")
+expect_eq "output past --max-output is cut and the exit status kept" "100 7" "${#out} $?"
+expect_contains "truncation is said on stderr" "truncated" "$(cat "$TEST_DIR/err")"
+
 # Timeout: a busy loop is killed.
 start=$(date +%s%N)
 "$ISOL8" run -e "while True: pass" -r python --timeout 1000 2>"$TEST_DIR/err"

@@ -235,7 +235,8 @@ static void test_timeout(void)
 
 static void test_output_cap(void)
 {
-	char *argv[] = {"yes", NULL};
+	/* Past the cap output is dropped, the program runs on to its own exit. */
+	char *argv[] = {"sh", "-c", "yes | head -c 200000; echo done >&2; exit 3", NULL};
 	Isol8__Agent__V1__Exec req = exec_of(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
@@ -243,10 +244,22 @@ static void test_output_cap(void)
 
 	req.max_output_bytes = 1000;
 	CU_ASSERT_EQUAL_FATAL(run(&req, &out, &err), 0);
-	CU_ASSERT_EQUAL(cap.out_len, 1000);
+	CU_ASSERT_EQUAL(cap.out_len + cap.err_len, 1000);
 	CU_ASSERT_EQUAL(strspn(cap.out, "y\n"), 1000);
 	CU_ASSERT_TRUE(out.truncated);
 	CU_ASSERT_FALSE(out.timed_out);
+	CU_ASSERT_EQUAL(out.exit_code, 3);
+	CU_ASSERT(isol8_now_ms() - start < 2000);
+
+	/* A runaway writer is still stopped by the timeout. */
+	req = exec_of((char *[]){"yes", NULL});
+	req.max_output_bytes = 1000;
+	req.timeout_ms = 500;
+	start = isol8_now_ms();
+	CU_ASSERT_EQUAL_FATAL(run(&req, &out, &err), 0);
+	CU_ASSERT_EQUAL(cap.out_len, 1000);
+	CU_ASSERT_TRUE(out.truncated);
+	CU_ASSERT_TRUE(out.timed_out);
 	CU_ASSERT(isol8_now_ms() - start < 2000);
 
 	/* Exactly the cap is not truncated; both streams count. */
