@@ -43,7 +43,7 @@ for rt in "${runtimes[@]}"; do
 	build_args=(--build-arg "BASE=$base" -t "isol8:$rt")
 	((force)) && build_args+=(--no-cache)
 	start=$SECONDS
-	if docker build "${build_args[@]}" "$here/$rt" </dev/null >"$log_dir/$rt.log" 2>&1; then
+	if docker build "${build_args[@]}" -f "$here/$rt/Dockerfile" "$here" </dev/null >"$log_dir/$rt.log" 2>&1; then
 		size="$(docker image inspect --format '{{.Size}}' "isol8:$rt")"
 		printf 'build-all: isol8:%s built in %d s, %d MB\n' "$rt" $((SECONDS - start)) $((size / 1000000))
 	else

@@ -18,6 +18,27 @@ struct build_state {
 	bool failed;
 };
 
+/* Removes terminal escape sequences (Docker colours a step's stderr) and
+ * other control characters from line, in place: progress is plain text. */
+static void strip_controls(char *line)
+{
+	char *out = line;
+
+	for (const char *p = line; *p; p++) {
+		if (*p == '\033' && p[1] == '[') {
+			p += 2;
+			while (*p && !(*p >= '@' && *p <= '~'))
+				p++;
+			if (*p == '\0')
+				break;
+			continue;
+		}
+		if ((unsigned char)*p >= 0x20 || *p == '\t')
+			*out++ = *p;
+	}
+	*out = '\0';
+}
+
 /* Calls cb for every non-empty line of text (which it edits in place). */
 static void report_lines(struct build_state *s, char *text)
 {
@@ -25,8 +46,11 @@ static void report_lines(struct build_state *s, char *text)
 
 	if (s->cb == NULL)
 		return;
-	for (char *line = strtok_r(text, "\r\n", &save); line != NULL; line = strtok_r(NULL, "\r\n", &save))
-		s->cb(line, s->userdata);
+	for (char *line = strtok_r(text, "\r\n", &save); line != NULL; line = strtok_r(NULL, "\r\n", &save)) {
+		strip_controls(line);
+		if (line[0] != '\0')
+			s->cb(line, s->userdata);
+	}
 }
 
 static void record_error(struct build_state *s, const char *message)

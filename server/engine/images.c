@@ -2,7 +2,8 @@
  * Sandbox images: one per runtime, built FROM the base image out of the
  * files in images/<runtime>/. Each carries the label isol8.inputs, a SHA-256
  * of its build inputs (file names and contents, and the base image's id), so
- * set-up rebuilds only what changed. The local base image (<prefix>:base) is
+ * set-up rebuilds only what changed. The context is the runtime's folder plus
+ * images/common/ (shared build scripts) under common/. The local base image (<prefix>:base) is
  * made by images/base/build-base.sh when missing.
  */
 #define _GNU_SOURCE
@@ -42,11 +43,6 @@ static void inputs_release(struct image_inputs *in)
 	in->n = 0;
 }
 
-static int compare_names(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int read_file(const char *path, char **out, size_t *len, struct isol8_error *err)
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -71,52 +67,72 @@ static int read_file(const char *path, char **out, size_t *len, struct isol8_err
 	return 0;
 }
 
-/* Reads the build context of a runtime and hashes it with the base id. */
-static int inputs_read(struct isol8_engine *e, const char *runtime, const char *base_id,
-		       struct image_inputs *in, struct isol8_error *err)
+/* Adds the regular files of dir to the context, named prefix + file name. */
+static int inputs_add_dir(struct image_inputs *in, const char *dir, const char *prefix, struct isol8_error *err)
 {
-	char dir[PATH_MAX], path[PATH_MAX * 2];
-	struct isol8_sha256 h;
 	struct dirent *d;
-	DIR *dp;
+	DIR *dp = opendir(dir);
 	int ret = 0;
 
-	memset(in, 0, sizeof(*in));
-	snprintf(dir, sizeof(dir), "%s/%s", e->images_dir, runtime);
-	dp = opendir(dir);
 	if (dp == NULL)
 		return isol8_error_errno(err, ISOL8_E_PRECONDITION, errno, "image folder \"%s\"", dir);
 	while ((d = readdir(dp)) != NULL && ret == 0) {
+		char path[PATH_MAX * 2];
+		size_t len = 0;
 		if (d->d_name[0] == '.' || d->d_type == DT_DIR)
 			continue;
-		if (in->n == INPUT_MAX_FILES)
-			ret = isol8_error_set(err, ISOL8_E_EXHAUSTED, "\"%s\" holds more than %d files", dir,
+		if (in->n == INPUT_MAX_FILES) {
+			ret = isol8_error_set(err, ISOL8_E_EXHAUSTED, "image context holds more than %d files",
 					      INPUT_MAX_FILES);
-		else if ((in->names[in->n++] = strdup(d->d_name)) == NULL)
+			break;
+		}
+		if (asprintf(&in->names[in->n], "%s%s", prefix, d->d_name) < 0) {
+			in->names[in->n] = NULL;
 			ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+			break;
+		}
+		snprintf(path, sizeof(path), "%s/%s", dir, d->d_name);
+		ret = read_file(path, &in->data[in->n], &len, err);
+		in->files[in->n] = (struct isol8_build_file){in->names[in->n], in->data[in->n], len, 0755};
+		in->n++;
 	}
 	closedir(dp);
+	return ret;
+}
+
+static int compare_files(const void *a, const void *b)
+{
+	return strcmp(((const struct isol8_build_file *)a)->name, ((const struct isol8_build_file *)b)->name);
+}
+
+/* Reads the build context of a runtime (images/<runtime>/ and images/common/
+ * as common/) and hashes it with the base image's id. */
+static int inputs_read(struct isol8_engine *e, const char *runtime, const char *base_id,
+		       struct image_inputs *in, struct isol8_error *err)
+{
+	char dir[PATH_MAX];
+	struct isol8_sha256 h;
+	int ret;
+
+	memset(in, 0, sizeof(*in));
+	snprintf(dir, sizeof(dir), "%s/%s", e->images_dir, runtime);
+	ret = inputs_add_dir(in, dir, "", err);
+	snprintf(dir, sizeof(dir), "%s/common", e->images_dir);
+	if (ret == 0)
+		ret = inputs_add_dir(in, dir, "common/", err);
 	if (ret < 0) {
 		inputs_release(in);
 		return ret;
 	}
-	qsort(in->names, in->n, sizeof(char *), compare_names);
+	/* the hash must not depend on directory order: sort the context by name */
+	qsort(in->files, in->n, sizeof(in->files[0]), compare_files);
 	isol8_sha256_init(&h);
 	isol8_sha256_update(&h, base_id, strlen(base_id) + 1);
-	for (size_t i = 0; i < in->n && ret == 0; i++) {
-		size_t len = 0;
-		snprintf(path, sizeof(path), "%s/%s", dir, in->names[i]);
-		ret = read_file(path, &in->data[i], &len, err);
-		if (ret < 0)
-			break;
-		in->files[i] = (struct isol8_build_file){in->names[i], in->data[i], len, 0644};
-		isol8_sha256_update(&h, in->names[i], strlen(in->names[i]) + 1);
+	for (size_t i = 0; i < in->n; i++) {
+		uint64_t len = in->files[i].len;
+		isol8_sha256_update(&h, in->files[i].name, strlen(in->files[i].name) + 1);
 		isol8_sha256_update(&h, &len, sizeof(len));
-		isol8_sha256_update(&h, in->data[i], len);
-	}
-	if (ret < 0) {
-		inputs_release(in);
-		return ret;
+		isol8_sha256_update(&h, in->files[i].data, in->files[i].len);
 	}
 	isol8_sha256_hex(&h, in->hash);
 	return 0;

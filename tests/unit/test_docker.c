@@ -620,6 +620,7 @@ static void test_fake_build_stream(void)
 		"{\"stream\":\"Step 1/2 : FROM scratch\\n\"}\r\n"
 		"{\"stream\":\" ---\\u003e Running\\nsecond line\\n\"}\r\n"
 		"{\"status\":\"Pulling\"}\r\n"
+		"{\"stream\":\"\\u001b[91mfrom stderr\\u001b[0m\\u0007\\n\"}\r\n"
 		"{\"errorDetail\":{\"message\":\"unknown instruction: BOGUS\"},\"error\":\"unknown instruction: BOGUS\"}\r\n";
 	static const struct isol8_build_file files[] = {{.name = "Dockerfile", .data = "FROM scratch\n", .len = 13}};
 	static const struct isol8_label label[] = {{"isol8.runtime", "python"}};
@@ -633,7 +634,7 @@ static void test_fake_build_stream(void)
 						 progress, &err),
 			-ISOL8_E_IO);
 	fake_engine_stop(&f, d);
-	CU_ASSERT_STRING_EQUAL(progress, "Step 1/2 : FROM scratch| ---> Running|second line|Pulling|");
+	CU_ASSERT_STRING_EQUAL(progress, "Step 1/2 : FROM scratch| ---> Running|second line|Pulling|from stderr|");
 	CU_ASSERT_STRING_EQUAL(err.message, "docker: build of \"isol8/python:1\" failed: unknown instruction: BOGUS");
 	CU_ASSERT(strncmp(f.request,
 			  "POST /v1.41/build?t=isol8%2Fpython%3A1&rm=1&forcerm=1&labels=%7B%22isol8.runtime%22%3A%22python%22%7D&buildargs=%7B%7D ",
