@@ -4,8 +4,11 @@
 # Debian mirror this machine's apt already uses.
 #
 # Usage: build-base.sh [--force] [IMAGE]
+#        build-base.sh --tar FILE
 #   IMAGE      image name to create (default: $ISOL8_BASE_IMAGE, else isol8:base)
 #   --force    rebuild even when IMAGE already exists
+#   --tar FILE write the root file system as a tar to FILE instead of importing
+#              it (isol8d imports it through the Docker API); needs no docker CLI
 # Environment:
 #   ISOL8_BASE_IMAGE    default image name
 #   ISOL8_DEBIAN_MIRROR Debian mirror URL (default: read from /etc/apt)
@@ -40,7 +43,7 @@ die() {
 }
 
 usage() {
-	sed -n '5,8s/^# \{0,1\}//p' "$0" >&2
+	sed -n '5,10s/^# \{0,1\}//p' "$0" >&2
 	exit 2
 }
 
@@ -208,10 +211,15 @@ upgrade_tree() {
 }
 
 main() {
-	local force=0 image="" mirror start tmp_root size
+	local force=0 image="" tar_out="" mirror start tmp_root size
 	while (($#)); do
 		case "$1" in
 		--force) force=1 ;;
+		--tar)
+			[[ $# -ge 2 ]] || usage
+			tar_out="$2"
+			shift
+			;;
 		-h | --help) usage ;;
 		-*) printf 'isol8-base: unknown option %s\n' "$1" >&2; usage ;;
 		*) [[ -z "$image" ]] || usage; image="$1" ;;
@@ -222,12 +230,15 @@ main() {
 	start=$SECONDS
 
 	[[ $EUID -eq 0 ]] || die "must run as root (debootstrap needs it)"
-	local tool
-	for tool in debootstrap docker tar chroot flock; do
+	local tool tools=(debootstrap tar chroot flock)
+	[[ -n "$tar_out" ]] || tools+=(docker)
+	for tool in "${tools[@]}"; do
 		command -v "$tool" >/dev/null 2>&1 ||
 			die "'$tool' not found; install it (apt-get install debootstrap docker.io)"
 	done
-	docker_ok || die "the Docker engine does not answer (is dockerd running? DOCKER_HOST=${DOCKER_HOST:-unset})"
+	if [[ -z "$tar_out" ]]; then
+		docker_ok || die "the Docker engine does not answer (is dockerd running? DOCKER_HOST=${DOCKER_HOST:-unset})"
+	fi
 
 	# One build at a time; a second caller waits and then finds the image.
 	exec 9>>"$LOCK_FILE" || die "cannot open lock file $LOCK_FILE"
@@ -236,7 +247,7 @@ main() {
 		flock 9 || die "cannot take lock $LOCK_FILE"
 	fi
 
-	if [[ $force -eq 0 ]] && image_exists "$image"; then
+	if [[ -z "$tar_out" && $force -eq 0 ]] && image_exists "$image"; then
 		say "$image already present; nothing to do (use --force to rebuild)"
 		return 0
 	fi
@@ -265,6 +276,12 @@ main() {
 	trim_tree "$work_dir/rootfs"
 	size="$(du -sh --one-file-system "$work_dir/rootfs" | cut -f1)"
 
+	if [[ -n "$tar_out" ]]; then
+		say "writing $size as a tar to $tar_out"
+		tar --numeric-owner --xattrs -C "$work_dir/rootfs" -c . >"$tar_out" || die "cannot write $tar_out"
+		say "root file system written in $((SECONDS - start)) s"
+		return 0
+	fi
 	say "importing $size into Docker as $image"
 	tar --numeric-owner --xattrs -C "$work_dir/rootfs" -c . |
 		docker import \
@@ -272,6 +289,7 @@ main() {
 			--change 'ENV LANG=C.UTF-8' \
 			--change 'CMD ["/bin/bash"]' \
 			--change "LABEL isol8.base=debootstrap-$SUITE" \
+			--change "LABEL isol8.managed=true" \
 			--message "isol8 base: debootstrap --variant=minbase $SUITE $mirror" \
 			- "$image" >>"$log_file" 2>&1 ||
 		die "docker import failed"

@@ -1,8 +1,9 @@
 /*
- * Image builds: POST /build with a tar of the context. Docker streams one
+ * Image builds (POST /build with a tar of the context) and imports (POST
+ * /images/create?fromSrc=- with a root file system tar). Docker streams one
  * JSON object per line: {"stream": text}, {"status": text}, {"aux": ...} or
  * {"error": message, "errorDetail": ...}. Text goes to the progress callback
- * line by line; an "error" line makes the build fail with that message.
+ * line by line; an "error" line makes the call fail with that message.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -128,15 +129,75 @@ static int build_path(const char *tag, const struct isol8_label *labels, size_t 
 	return 0;
 }
 
+/* Sends a request whose 2xx body is a progress stream; "what" names it in errors. */
+static int progress_request(struct isol8_docker *d, struct isol8_docker_request *req, const char *what,
+			    const char *tag, isol8_docker_progress_fn cb, void *userdata, struct isol8_error *err)
+{
+	_cleanup_response_ struct isol8_docker_response resp = {0};
+	struct build_state state = {.cb = cb, .userdata = userdata};
+	int r;
+
+	req->on_line = on_build_line;
+	req->userdata = &state;
+	req->no_timeout = true;
+	r = isol8_docker_http(d, req, &resp, err);
+	if (r < 0)
+		return r;
+	r = isol8_docker_check_status(&resp, err);
+	if (r < 0)
+		return r;
+	if (state.failed)
+		return isol8_error_set(err, ISOL8_E_IO, "docker: %s of \"%s\" failed: %s", what, tag, state.error);
+	return 0;
+}
+
+/* /images/create?fromSrc=-&repo=TAG&changes=..., each change escaped. */
+static int import_path(const char *tag, const char *const *changes, char **out, struct isol8_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_free_ char *tag_q = isol8_docker_url_escape(tag);
+
+	*out = NULL;
+	if (tag_q == NULL || (path = isol8_docker_format(NULL, "/images/create?fromSrc=-&repo=%s", tag_q)) == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "image import: out of memory");
+	for (size_t i = 0; changes != NULL && changes[i] != NULL; i++) {
+		_cleanup_free_ char *change_q = isol8_docker_url_escape(changes[i]);
+		char *longer = change_q ? isol8_docker_format(NULL, "%s&changes=%s", path, change_q) : NULL;
+		if (longer == NULL)
+			return isol8_error_set(err, ISOL8_E_NOMEM, "image import: out of memory");
+		free(path);
+		path = longer;
+	}
+	*out = ISOL8_TAKE(path);
+	return 0;
+}
+
+int isol8_docker_image_import(struct isol8_docker *d, const char *tag, int tar_fd, size_t tar_len,
+			      const char *const *changes, isol8_docker_progress_fn cb, void *userdata,
+			      struct isol8_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	int r;
+
+	r = isol8_docker_check_ref("image tag", tag, err);
+	if (r == 0)
+		r = import_path(tag, changes, &path, err);
+	if (r < 0)
+		return r;
+	struct isol8_docker_request req = {
+		.method = "POST", .path = path, .content_type = "application/x-tar",
+		.body_len = tar_len, .body_from_fd = true, .body_fd = tar_fd,
+	};
+	return progress_request(d, &req, "import", tag, cb, userdata, err);
+}
+
 int isol8_docker_image_build(struct isol8_docker *d, const char *tag, const struct isol8_build_file *files,
 			     size_t n_files, const struct isol8_label *labels, size_t n_labels,
 			     const struct isol8_label *build_args, size_t n_build_args,
 			     isol8_docker_progress_fn cb, void *userdata, struct isol8_error *err)
 {
-	_cleanup_response_ struct isol8_docker_response resp = {0};
 	_cleanup_free_ char *path = NULL;
 	_cleanup_free_ void *context = NULL;
-	struct build_state state = {.cb = cb, .userdata = userdata};
 	size_t context_len;
 	int r;
 
@@ -149,17 +210,9 @@ int isol8_docker_image_build(struct isol8_docker *d, const char *tag, const stru
 	r = build_path(tag, labels, n_labels, build_args, n_build_args, &path, err);
 	if (r < 0)
 		return r;
-	const struct isol8_docker_request req = {
+	struct isol8_docker_request req = {
 		.method = "POST", .path = path, .content_type = "application/x-tar", .body = context,
-		.body_len = context_len, .on_line = on_build_line, .userdata = &state, .no_timeout = true,
+		.body_len = context_len,
 	};
-	r = isol8_docker_http(d, &req, &resp, err);
-	if (r < 0)
-		return r;
-	r = isol8_docker_check_status(&resp, err);
-	if (r < 0)
-		return r;
-	if (state.failed)
-		return isol8_error_set(err, ISOL8_E_IO, "docker: build of \"%s\" failed: %s", tag, state.error);
-	return 0;
+	return progress_request(d, &req, "build", tag, cb, userdata, err);
 }

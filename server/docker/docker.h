@@ -112,6 +112,13 @@ int isol8_docker_image_build(struct isol8_docker *d, const char *tag, const stru
 			     const struct isol8_label *build_args, size_t n_build_args,
 			     isol8_docker_progress_fn cb, void *userdata, struct isol8_error *err);
 
+/* Imports a root file system: tar_len bytes of a tar read from tar_fd become
+ * image `tag`, with Dockerfile-style changes ("ENV K=V", "LABEL k=v",
+ * "CMD [...]"; NULL-terminated, may be NULL). Progress lines go to cb. */
+int isol8_docker_image_import(struct isol8_docker *d, const char *tag, int tar_fd, size_t tar_len,
+			      const char *const *changes, isol8_docker_progress_fn cb, void *userdata,
+			      struct isol8_error *err);
+
 int isol8_docker_image_remove(struct isol8_docker *d, const char *name, bool force, struct isol8_error *err);
 
 /* Lists images with this label ("key" or "key=value"), calling cb(id, first tag). */

@@ -43,7 +43,9 @@ struct isol8_docker_request {
 	const char *path;         /* after the API version, e.g. "/containers/json?all=1" */
 	const char *content_type; /* NULL when there is no body */
 	const void *body;
-	size_t body_len;
+	size_t body_len;              /* with body_from_fd: the bytes to send from body_fd */
+	bool body_from_fd;            /* stream the body from body_fd instead of body */
+	int body_fd;
 	isol8_docker_line_fn on_line; /* stream a 2xx body line by line instead of keeping it */
 	void *userdata;
 	bool no_timeout;

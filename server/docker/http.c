@@ -145,11 +145,28 @@ static int transport_error(const struct isol8_docker *d, const struct isol8_dock
 			       req->path, d->socket_path, errbuf[0] ? errbuf : curl_easy_strerror(rc));
 }
 
+/* Reads a streamed request body from the request's file descriptor. */
+static size_t on_read(char *buf, size_t size, size_t nitems, void *userdata)
+{
+	const struct isol8_docker_request *req = userdata;
+	ssize_t n;
+
+	do
+		n = read(req->body_fd, buf, size * nitems);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? CURL_READFUNC_ABORT : (size_t)n;
+}
+
 static int set_method(CURL *curl, const struct isol8_docker_request *req)
 {
 	CURLcode rc = CURLE_OK;
 
-	if (strcmp(req->method, "POST") == 0) {
+	if (strcmp(req->method, "POST") == 0 && req->body_from_fd) {
+		rc |= curl_easy_setopt(curl, CURLOPT_POST, 1L);
+		rc |= curl_easy_setopt(curl, CURLOPT_READFUNCTION, on_read);
+		rc |= curl_easy_setopt(curl, CURLOPT_READDATA, (void *)req);
+		rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	} else if (strcmp(req->method, "POST") == 0) {
 		rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDS, req->body ? (const char *)req->body : "");
 		rc |= curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	} else if (strcmp(req->method, "GET") != 0) {

@@ -146,8 +146,22 @@ static bool base_is_local(struct isol8_engine *e)
 	return strcmp(local, e->base_image) == 0;
 }
 
-/* Runs images/base/build-base.sh, each output line reported as progress. */
-static int build_base(struct isol8_engine *e, isol8_setup_fn cb, void *ud, struct isol8_error *err)
+struct progress {
+	isol8_setup_fn cb;
+	void *ud;
+	const char *image;
+};
+
+/* Passes one line of Docker build or import output on as a BUILDING event. */
+static void build_progress(const char *line, void *userdata)
+{
+	struct progress *p = userdata;
+	p->cb(p->ud, p->image, ISOL8__V1__SETUP_EVENT__PHASE__BUILDING, line);
+}
+
+/* Runs images/base/build-base.sh --tar TAR, each output line reported as progress. */
+static int run_base_script(struct isol8_engine *e, const char *tar_path, isol8_setup_fn cb, void *ud,
+			   struct isol8_error *err)
 {
 	char script[PATH_MAX], line[1024];
 	int pipefd[2], status;
@@ -171,7 +185,7 @@ static int build_base(struct isol8_engine *e, isol8_setup_fn cb, void *ud, struc
 		dup2(devnull, 0);
 		dup2(pipefd[1], 1);
 		dup2(pipefd[1], 2);
-		execl("/bin/bash", "bash", script, e->base_image, (char *)NULL);
+		execl("/bin/bash", "bash", script, "--tar", tar_path, e->base_image, (char *)NULL);
 		_exit(127);
 	}
 	close(pipefd[1]);
@@ -187,9 +201,42 @@ static int build_base(struct isol8_engine *e, isol8_setup_fn cb, void *ud, struc
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-		return isol8_error_set(err, ISOL8_E_INTERNAL, "building the base image \"%s\" with %s failed",
-				       e->base_image, script);
+		return isol8_error_set(err, ISOL8_E_INTERNAL, "building the base root file system with %s failed",
+				       script);
 	return 0;
+}
+
+/* Builds the local base: the script assembles a Debian root file system into
+ * a tar under /var/tmp (not the RAM-backed run dir), which is imported here
+ * through the Docker API. */
+static int build_base(struct isol8_engine *e, isol8_setup_fn cb, void *ud, struct isol8_error *err)
+{
+	static const char *const changes[] = {
+		"ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+		"ENV LANG=C.UTF-8",
+		"CMD [\"/bin/bash\"]",
+		"LABEL isol8.base=debootstrap-bookworm",
+		"LABEL isol8.managed=true",
+		NULL,
+	};
+	char tar_path[] = "/var/tmp/isol8-base-XXXXXX";
+	struct progress p = {cb, ud, e->base_image};
+	_cleanup_close_ int fd = mkostemp(tar_path, O_CLOEXEC);
+	struct stat st;
+	int ret;
+
+	if (fd < 0)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot create \"%s\"", tar_path);
+	ret = run_base_script(e, tar_path, cb, ud, err);
+	if (ret == 0 && fstat(fd, &st) < 0)
+		ret = isol8_error_errno(err, ISOL8_E_IO, errno, "\"%s\"", tar_path);
+	if (ret == 0) {
+		cb(ud, e->base_image, ISOL8__V1__SETUP_EVENT__PHASE__BUILDING, "importing the root file system");
+		ret = isol8_docker_image_import(e->docker, e->base_image, fd, (size_t)st.st_size, changes,
+						build_progress, &p, err);
+	}
+	unlink(tar_path);
+	return ret;
 }
 
 /* The base image's id, building the local base first when it is missing. */
@@ -212,18 +259,6 @@ static int ensure_base(struct isol8_engine *e, bool build, isol8_setup_fn cb, vo
 	if (ret == 0)
 		cb(ud, e->base_image, ISOL8__V1__SETUP_EVENT__PHASE__BUILT, "");
 	return ret;
-}
-
-struct progress {
-	isol8_setup_fn cb;
-	void *ud;
-	const char *image;
-};
-
-static void build_progress(const char *line, void *userdata)
-{
-	struct progress *p = userdata;
-	p->cb(p->ud, p->image, ISOL8__V1__SETUP_EVENT__PHASE__BUILDING, line);
 }
 
 static int setup_one(struct isol8_engine *e, const struct isol8_runtime *rt, const char *base_id, bool force,

@@ -13,10 +13,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include "docker.h"
 #include "seccomp.h"
+#include "tar.h"
 
 static const char *probe_path;
 static char *probe_data;
@@ -289,6 +291,49 @@ static void test_remove_image(void)
 	image_id[0] = '\0';
 }
 
+static void test_import_image(void)
+{
+	static const char *const changes[] = {"LABEL isol8.test=imported", "CMD [\"/probe\"]", NULL};
+	const struct isol8_build_file files[] = {{.name = "probe", .data = probe_data, .len = probe_len, .mode = 0755}};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char import_tag[96], id[128], label[64];
+	char path[] = "/tmp/isol8-import-XXXXXX";
+	void *tar = NULL;
+	size_t tar_len = 0;
+	int lines = 0, fd;
+
+	snprintf(import_tag, sizeof(import_tag), "%s-imported", tag);
+	CU_ASSERT_EQUAL_FATAL(isol8_tar_write(files, 1, &tar, &tar_len, &err), 0);
+	fd = mkstemp(path);
+	CU_ASSERT_FATAL(fd >= 0);
+	unlink(path);
+	CU_ASSERT_EQUAL_FATAL(write(fd, tar, tar_len), (ssize_t)tar_len);
+	free(tar);
+	lseek(fd, 0, SEEK_SET);
+	CU_ASSERT_EQUAL(isol8_docker_image_import(docker, import_tag, fd, tar_len, changes, count_line, &lines, &err), 0);
+	close(fd);
+	CU_ASSERT(lines > 0);
+	CU_ASSERT_EQUAL(isol8_docker_image_inspect(docker, import_tag, id, sizeof(id), "isol8.test", label,
+						   sizeof(label), &err), 0);
+	CU_ASSERT_STRING_EQUAL(label, "imported");
+	CU_ASSERT_EQUAL(isol8_docker_image_remove(docker, import_tag, true, &err), 0);
+
+	/* a body that is not a tar: Docker's error comes back, no image is made */
+	static const char junk[] = "this is not a tar archive, and not gzip either";
+	char junk_path[] = "/tmp/isol8-junk-XXXXXX";
+	fd = mkstemp(junk_path);
+	CU_ASSERT_FATAL(fd >= 0);
+	unlink(junk_path);
+	CU_ASSERT_EQUAL_FATAL(write(fd, junk, sizeof(junk)), (ssize_t)sizeof(junk));
+	lseek(fd, 0, SEEK_SET);
+	isol8_error_clear(&err);
+	CU_ASSERT_NOT_EQUAL(isol8_docker_image_import(docker, import_tag, fd, sizeof(junk), NULL, NULL, NULL, &err), 0);
+	close(fd);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "docker"));
+	printf("\n  import of junk: %s ", err.message);
+	isol8_docker_image_remove(docker, import_tag, true, &(struct isol8_error)ISOL8_ERROR_INIT);
+}
+
 /* ---- suite ---- */
 
 static int suite_init(void)
@@ -343,6 +388,7 @@ int main(int argc, char **argv)
 	CU_add_test(suite, "create and start errors", test_create_errors);
 	CU_add_test(suite, "failed build carries Docker's message", test_build_failure);
 	CU_add_test(suite, "remove the image", test_remove_image);
+	CU_add_test(suite, "import a root file system", test_import_image);
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
 	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed() + CU_get_number_of_suites_failed();
