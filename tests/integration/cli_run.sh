@@ -73,6 +73,8 @@ expect_eq "pids limit is 64" "64" "$("$ISOL8" run -r bash -e 'cat /sys/fs/cgroup
 expect_eq "memory limit is 512m" "536870912" "$("$ISOL8" run -r bash -e 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max')"
 expect_eq "--memory 256m applies" "268435456" "$("$ISOL8" run --memory 256m -r bash -e 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max')"
 expect_eq "--pids-limit 32 applies" "32" "$("$ISOL8" run --pids-limit 32 -r bash -e 'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max')"
+expect_eq "cpu limit is one core" "100000 100000" "$("$ISOL8" run -r bash -e 'cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)')"
+expect_eq "--cpu 0.5 applies" "50000 100000" "$("$ISOL8" run --cpu 0.5 -r bash -e 'cat /sys/fs/cgroup/cpu.max 2>/dev/null || echo $(cat /sys/fs/cgroup/cpu/cpu.cfs_quota_us) $(cat /sys/fs/cgroup/cpu/cpu.cfs_period_us)')"
 "$ISOL8" run -r python -e 'import ctypes,os; libc=ctypes.CDLL(None); print(libc.unshare(0x10000000))' >"$TEST_DIR/out" 2>&1
 expect_eq "seccomp refuses unshare" "-1" "$(cat "$TEST_DIR/out")"
 expect_eq "secrets are masked" "token=***" "$("$ISOL8" run -r bash --secret API_TOKEN=s3cr3t-value -e 'echo "token=$API_TOKEN"')"
