@@ -4,6 +4,13 @@
 # engine, and the sandbox images (`isol8 setup`).
 set -u
 
+for var in ISOL8 ISOL8D; do
+	if [ ! -x "${!var:-}" ]; then
+		echo "$var must name the built binary (ctest sets it; got \"${!var:-}\")" >&2
+		exit 2
+	fi
+done
+
 PASSED=0
 FAILED=0
 TEST_DIR=$(mktemp -d /tmp/isol8-it.XXXXXX)
