@@ -5,7 +5,7 @@
 #   quick (default)  install what is missing, build, bring up Docker and the
 #                    sandbox images, then run a Python hello world through the CLI
 #   test             the same set-up, then the whole test suite (ctest, all
-#                    labels) and the unit tests again under ASan+UBSan
+#                    labels) and the unit and integration tests again under ASan+UBSan
 #                    (build-asan); a dockerd that this run started is stopped
 #                    at the end, one that was already running never is
 #
@@ -220,8 +220,8 @@ step_asan() {
 		fail "cmake configure (sanitizers)" "$state_dir/asan-build.log"
 	logged cmake --build "$asan_dir" -j "$jobs" || fail "cmake --build build-asan" "$state_dir/asan-build.log"
 	step_ok
-	step_header asan "ctest --test-dir ${asan_dir#"$repo"/} -L unit"
-	if ! ctest --test-dir "$asan_dir" -L unit --output-on-failure </dev/null; then
+	step_header asan "ctest --test-dir ${asan_dir#"$repo"/} -L 'unit|integration'"
+	if ! ctest --test-dir "$asan_dir" -L "unit|integration" --output-on-failure </dev/null; then
 		printf 'setup: %-9s FAILED\n' "asan:"
 		failed_steps+=(asan)
 		return
