@@ -28,19 +28,7 @@ static int simple_request(struct isol8_docker *d, const char *method, const char
 /* "/containers/<escaped id><suffix>" into *out (caller frees). */
 static int container_path(const char *id, const char *suffix, char **out, struct isol8_error *err)
 {
-	_cleanup_free_ char *escaped = NULL;
-	int r;
-
-	*out = NULL;
-	r = isol8_docker_check_ref("container id", id, err);
-	if (r < 0)
-		return r;
-	escaped = isol8_docker_url_escape(id);
-	if (escaped != NULL)
-		*out = isol8_docker_format(NULL, "/containers/%s%s", escaped, suffix);
-	if (*out == NULL)
-		return isol8_error_set(err, ISOL8_E_NOMEM, "docker: out of memory");
-	return 0;
+	return isol8_docker_object_path("containers", "container id", id, suffix, out, err);
 }
 
 static int copy_container_id(const char *id, char id_out[65], struct isol8_error *err)

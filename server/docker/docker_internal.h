@@ -102,6 +102,11 @@ int isol8_docker_list(struct isol8_docker *d, const char *base, const char *what
 		      const char *(*name_of)(const cJSON *item), isol8_docker_container_fn cb, void *userdata,
 		      struct isol8_error *err);
 
+/* "/<collection>/<escaped ref><suffix>" into *out (caller frees), after
+ * checking ref ("what" names it in errors, e.g. "container id"). */
+int isol8_docker_object_path(const char *collection, const char *what, const char *ref, const char *suffix,
+			     char **out, struct isol8_error *err);
+
 /* Checks an id or name that goes into a URL path: non-empty, bounded. */
 int isol8_docker_check_ref(const char *what, const char *ref, struct isol8_error *err);
 

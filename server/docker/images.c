@@ -8,19 +8,7 @@
 /* "/images/<escaped name><suffix>" into *out (caller frees). */
 static int image_path(const char *name, const char *suffix, char **out, struct isol8_error *err)
 {
-	_cleanup_free_ char *escaped = NULL;
-	int r;
-
-	*out = NULL;
-	r = isol8_docker_check_ref("image name", name, err);
-	if (r < 0)
-		return r;
-	escaped = isol8_docker_url_escape(name);
-	if (escaped != NULL)
-		*out = isol8_docker_format(NULL, "/images/%s%s", escaped, suffix);
-	if (*out == NULL)
-		return isol8_error_set(err, ISOL8_E_NOMEM, "docker: out of memory");
-	return 0;
+	return isol8_docker_object_path("images", "image name", name, suffix, out, err);
 }
 
 static const char *image_label(const cJSON *image, const char *label)

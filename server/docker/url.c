@@ -101,3 +101,21 @@ int isol8_docker_check_ref(const char *what, const char *ref, struct isol8_error
 		return isol8_error_set(err, ISOL8_E_INVALID, "docker: %s is longer than %u bytes", what, REF_MAX);
 	return 0;
 }
+
+int isol8_docker_object_path(const char *collection, const char *what, const char *ref, const char *suffix,
+			     char **out, struct isol8_error *err)
+{
+	_cleanup_free_ char *escaped = NULL;
+	int r;
+
+	*out = NULL;
+	r = isol8_docker_check_ref(what, ref, err);
+	if (r < 0)
+		return r;
+	escaped = isol8_docker_url_escape(ref);
+	if (escaped != NULL)
+		*out = isol8_docker_format(NULL, "/%s/%s%s", collection, escaped, suffix);
+	if (*out == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "docker: out of memory");
+	return 0;
+}
