@@ -1,4 +1,4 @@
-/* Call admission: credentials and activity accounting. See daemon.h. */
+/* Call admission (credentials, activity accounting) and replies. See daemon.h. */
 #include <string.h>
 
 #include "daemon.h"
@@ -53,4 +53,14 @@ void isol8d_call_end(struct isol8d *d)
 void isol8d_finish_error(struct isol8_rpc_call *call, const struct isol8_error *err)
 {
 	isol8_rpc_call_finish(call, err->code ? err->code : ISOL8_E_INTERNAL, err->message);
+}
+
+void isol8d_reply(struct isol8_rpc_call *call, const ProtobufCMessage *msg)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	if (isol8_rpc_call_write(call, msg, &err) < 0)
+		isol8d_finish_error(call, &err);
+	else
+		isol8_rpc_call_finish(call, 0, "");
 }

@@ -65,4 +65,7 @@ void isol8d_call_end(struct isol8d *d);
 /* Finishes a call with the error's status and message. */
 void isol8d_finish_error(struct isol8_rpc_call *call, const struct isol8_error *err);
 
+/* Sends the one reply of a call and finishes it OK (or with the write's error). */
+void isol8d_reply(struct isol8_rpc_call *call, const ProtobufCMessage *msg);
+
 #endif

@@ -95,10 +95,7 @@ static void handle_info(struct isol8_rpc_call *call, const Isol8__V1__InfoReques
 		out.images = image_ptrs;
 		out.n_images = n;
 		out.active_executions = isol8_engine_active(d->engine);
-		if (isol8_rpc_call_write(call, &out.base, &err) < 0)
-			isol8d_finish_error(call, &err);
-		else
-			isol8_rpc_call_finish(call, 0, "");
+		isol8d_reply(call, &out.base);
 	}
 	isol8d_call_end(d);
 }
@@ -118,10 +115,7 @@ static void handle_cleanup(struct isol8_rpc_call *call, const Isol8__V1__Cleanup
 			isol8__v1__cleanup_result__init(&out);
 			out.removed_containers = containers;
 			out.removed_images = images;
-			if (isol8_rpc_call_write(call, &out.base, &err) < 0)
-				isol8d_finish_error(call, &err);
-			else
-				isol8_rpc_call_finish(call, 0, "");
+			isol8d_reply(call, &out.base);
 		}
 	}
 	isol8d_call_end(d);

@@ -90,43 +90,55 @@ static size_t gather_limit(const Isol8__V1__ExecuteRequest *req)
 	return (size_t)cap + GATHER_SLACK;
 }
 
-static void handle_execute(struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req, void *userdata)
+/* Sends the final reply of a successful execution. */
+typedef void (*reply_fn)(struct isol8_rpc_call *call, Isol8__V1__ExecuteResult *result, void *userdata);
+
+/* Runs one request through the engine with the given output sink, then
+ * replies (or finishes with the error) and logs the execution. */
+static void serve(struct isol8d *d, struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req,
+		  const struct isol8_exec_sink *sink, reply_fn reply, void *reply_data)
 {
-	struct isol8d *d = userdata;
-	struct gather g = {.call = call, .limit = gather_limit(req)};
-	struct isol8_exec_sink sink = {gather_output, call_cancelled, &g};
 	struct isol8_exec_result res;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int64_t started = isol8_now_ms();
 
 	if (isol8d_call_begin(d, call)) {
-		if (isol8_engine_execute(d->engine, req, &sink, &res, &err) < 0) {
+		if (isol8_engine_execute(d->engine, req, sink, &res, &err) < 0) {
 			isol8d_finish_error(call, &err);
 		} else {
 			Isol8__V1__ExecuteResult out;
 			Isol8__V1__ResourceUsage usage;
 			result_fill(&out, &usage, &res);
-			out.stdout = (ProtobufCBinaryData){g.len[0], g.data[0]};
-			out.stderr = (ProtobufCBinaryData){g.len[1], g.data[1]};
-			if (isol8_rpc_call_write(call, &out.base, &err) < 0)
-				isol8d_finish_error(call, &err);
-			else
-				isol8_rpc_call_finish(call, 0, "");
+			reply(call, &out, reply_data);
 		}
 		log_execution(req, &res, &err, started);
 	}
-	free(g.data[0]);
-	free(g.data[1]);
 	isol8d_call_end(d);
 }
 
-struct stream {
-	struct isol8_rpc_call *call;
-};
+/* Execute's reply: the result with the gathered output. */
+static void reply_gathered(struct isol8_rpc_call *call, Isol8__V1__ExecuteResult *result, void *userdata)
+{
+	struct gather *g = userdata;
+
+	result->stdout = (ProtobufCBinaryData){g->len[0], g->data[0]};
+	result->stderr = (ProtobufCBinaryData){g->len[1], g->data[1]};
+	isol8d_reply(call, &result->base);
+}
+
+static void handle_execute(struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req, void *userdata)
+{
+	struct gather g = {.call = call, .limit = gather_limit(req)};
+	struct isol8_exec_sink sink = {gather_output, call_cancelled, &g};
+
+	serve(userdata, call, req, &sink, reply_gathered, &g);
+	free(g.data[0]);
+	free(g.data[1]);
+}
 
 static int stream_output(void *userdata, int stream, const uint8_t *data, size_t len)
 {
-	struct stream *s = userdata;
+	struct isol8_rpc_call *call = userdata;
 	Isol8__V1__ExecuteEvent ev;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 
@@ -138,44 +150,32 @@ static int stream_output(void *userdata, int stream, const uint8_t *data, size_t
 		ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_STDERR;
 		ev.stderr = (ProtobufCBinaryData){len, (uint8_t *)data};
 	}
-	return isol8_rpc_call_write(s->call, &ev.base, &err) < 0 ? -ISOL8_E_CANCELLED : 0;
+	return isol8_rpc_call_write(call, &ev.base, &err) < 0 ? -ISOL8_E_CANCELLED : 0;
 }
 
 static bool stream_cancelled(void *userdata)
 {
-	struct stream *s = userdata;
-	return isol8_rpc_call_cancelled(s->call);
+	return isol8_rpc_call_cancelled(userdata);
+}
+
+/* ExecuteStream's last event: the result (its output was already streamed). */
+static void reply_exit_event(struct isol8_rpc_call *call, Isol8__V1__ExecuteResult *result, void *userdata)
+{
+	Isol8__V1__ExecuteEvent ev;
+
+	(void)userdata;
+	isol8__v1__execute_event__init(&ev);
+	ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_EXIT;
+	ev.exit = result;
+	isol8d_reply(call, &ev.base);
 }
 
 static void handle_execute_stream(struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req,
 				  void *userdata)
 {
-	struct isol8d *d = userdata;
-	struct stream s = {call};
-	struct isol8_exec_sink sink = {stream_output, stream_cancelled, &s};
-	struct isol8_exec_result res;
-	struct isol8_error err = ISOL8_ERROR_INIT;
-	int64_t started = isol8_now_ms();
+	struct isol8_exec_sink sink = {stream_output, stream_cancelled, call};
 
-	if (isol8d_call_begin(d, call)) {
-		if (isol8_engine_execute(d->engine, req, &sink, &res, &err) < 0) {
-			isol8d_finish_error(call, &err);
-		} else {
-			Isol8__V1__ExecuteEvent ev;
-			Isol8__V1__ExecuteResult out;
-			Isol8__V1__ResourceUsage usage;
-			result_fill(&out, &usage, &res);
-			isol8__v1__execute_event__init(&ev);
-			ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_EXIT;
-			ev.exit = &out;
-			if (isol8_rpc_call_write(call, &ev.base, &err) < 0)
-				isol8d_finish_error(call, &err);
-			else
-				isol8_rpc_call_finish(call, 0, "");
-		}
-		log_execution(req, &res, &err, started);
-	}
-	isol8d_call_end(d);
+	serve(userdata, call, req, &sink, reply_exit_event, NULL);
 }
 
 int isol8d_routes_exec(struct isol8d *d, struct isol8_error *err)

@@ -13,7 +13,6 @@ static void handle_check(struct isol8_rpc_call *call, const Grpc__Health__V1__He
 			 void *userdata)
 {
 	struct isol8d *d = userdata;
-	struct isol8_error err = ISOL8_ERROR_INIT;
 	Grpc__Health__V1__HealthCheckResponse out;
 
 	/* health checks need no key: load balancers probe without one */
@@ -25,10 +24,7 @@ static void handle_check(struct isol8_rpc_call *call, const Grpc__Health__V1__He
 	(void)d;
 	grpc__health__v1__health_check_response__init(&out);
 	out.status = GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING;
-	if (isol8_rpc_call_write(call, &out.base, &err) < 0)
-		isol8d_finish_error(call, &err);
-	else
-		isol8_rpc_call_finish(call, 0, "");
+	isol8d_reply(call, &out.base);
 }
 
 static void unimplemented(struct isol8_rpc_call *call, struct isol8d *d, const char *what)
