@@ -79,6 +79,12 @@ expect_eq "--cpu 0.5 applies" "50000 100000" "$("$ISOL8" run --cpu 0.5 -r bash -
 expect_eq "seccomp refuses unshare" "-1" "$(cat "$TEST_DIR/out")"
 expect_eq "secrets are masked" "token=***" "$("$ISOL8" run -r bash --secret API_TOKEN=s3cr3t-value -e 'echo "token=$API_TOKEN"')"
 
+# Any image works: the agent is mounted, not baked in.
+expect_eq "--image runs in another image" "1000 /sandbox" "$("$ISOL8" run --image isol8:base -r bash -e 'echo $(id -u) $(pwd)')"
+err=$("$ISOL8" run --image isol8-none:absent -r bash -e 'id' 2>&1)
+expect_eq "a missing --image exits 125" 125 $?
+expect_contains "a missing --image is named" "isol8-none:absent" "$err"
+
 # Bad input: clear errors, exit 125.
 err=$("$ISOL8" run -e "x" --runtime ruby 2>&1)
 expect_eq "unknown runtime exits 125" 125 $?
