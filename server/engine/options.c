@@ -182,6 +182,26 @@ static int refuse_unserved(const Isol8__V1__ExecuteRequest *req, struct isol8_er
 	return 0;
 }
 
+/* Code, files and stdin travel to the sandbox in one agent request. */
+static int check_payload(const Isol8__V1__ExecuteRequest *req, struct isol8_error *err)
+{
+	size_t total = strlen(req->code);
+
+	if (!isol8_size_add(total, req->stdin.len, &total))
+		total = SIZE_MAX;
+	for (size_t i = 0; i < req->n_files; i++) {
+		size_t name = req->files[i]->key ? strlen(req->files[i]->key) : 0;
+		if (!isol8_size_add(total, req->files[i]->value.len, &total) || !isol8_size_add(total, name, &total))
+			total = SIZE_MAX;
+	}
+	if (total > ISOL8_MAX_PAYLOAD)
+		return isol8_error_set(err, ISOL8_E_EXHAUSTED,
+				       "code, files and stdin: %zu bytes in all, more than the %u bytes one execution "
+				       "carries",
+				       total, ISOL8_MAX_PAYLOAD);
+	return 0;
+}
+
 static int resolve_runtime(const Isol8__V1__ExecuteRequest *req, struct isol8_exec_options *opts,
 			   struct isol8_error *err)
 {
@@ -210,9 +230,9 @@ int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exe
 		return ret;
 	if (req->code == NULL || req->code[0] == '\0')
 		return isol8_error_set(err, ISOL8_E_INVALID, "code: empty (give the source to run)");
-	if (strlen(req->code) > ISOL8_MAX_CODE_SIZE)
-		return isol8_error_set(err, ISOL8_E_EXHAUSTED, "code: larger than %u bytes",
-				       ISOL8_MAX_CODE_SIZE);
+	ret = check_payload(req, err);
+	if (ret < 0)
+		return ret;
 
 	opts->timeout_ms = ISOL8_DEFAULT_TIMEOUT_MS;
 	if (req->timeout_ms != 0) {

@@ -24,7 +24,9 @@
 #define ISOL8_MAX_OUTPUT_LIMIT (256LL << 20)
 #define ISOL8_DEFAULT_SANDBOX_SIZE (512LL << 20)
 #define ISOL8_DEFAULT_TMP_SIZE (256LL << 20)
-#define ISOL8_MAX_CODE_SIZE (16u << 20)
+/* What one execution carries to the sandbox in its request: code, files and
+ * stdin together (the agent's frame limit less room for the rest). */
+#define ISOL8_MAX_PAYLOAD ((4u << 20) - (64u << 10))
 #define ISOL8_SANDBOX_UID 1000
 #define ISOL8_SANDBOX_GID 1000
 

@@ -95,6 +95,10 @@ expect_contains "empty code says so" "code" "$err"
 err=$("$ISOL8" run missing.py 2>&1)
 expect_eq "missing file exits 125" 125 $?
 expect_contains "missing file is named" "missing.py" "$err"
+head -c 5000000 /dev/zero | tr '\0' '#' >big.py
+err=$("$ISOL8" run big.py 2>&1)
+expect_eq "too much code exits 125" 125 $?
+expect_contains "too much code says what and how much" "code, files and stdin: 5000000 bytes" "$err"
 printf 'echo hi\n' >noext
 err=$("$ISOL8" run noext 2>&1)
 expect_eq "no extension and no runtime exits 125" 125 $?

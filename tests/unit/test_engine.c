@@ -124,6 +124,10 @@ static void test_option_errors(void)
 	opts.seccomp = "custom";
 	expect_error(&req, ISOL8_E_INVALID, "options.seccomp_profile");
 	opts.seccomp = "";
+	req.stdin.len = ISOL8_MAX_PAYLOAD;
+	req.stdin.data = (uint8_t *)"";
+	expect_error(&req, ISOL8_E_EXHAUSTED, "code, files and stdin");
+	req.stdin.len = 0;
 	req.session_id = "s1";
 	expect_error(&req, ISOL8_E_UNIMPLEMENTED, "session_id");
 }
