@@ -43,8 +43,10 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->idle, NULL);
+	pthread_cond_init(&e->slot, NULL);
 	pthread_mutex_init(&e->setup_lock, NULL);
 	e->max_concurrent = cfg->max_concurrent > 0 ? cfg->max_concurrent : 64;
+	e->max_waiting = cfg->max_waiting > 0 ? cfg->max_waiting : 4 * e->max_concurrent;
 	e->run_dir = dup_or_null(cfg->run_dir);
 	e->agent_path = dup_or_null(cfg->agent_path);
 	e->images_dir = dup_or_null(cfg->images_dir);
@@ -89,7 +91,8 @@ void isol8_engine_free(struct isol8_engine *e)
 		return;
 	pthread_mutex_lock(&e->lock);
 	e->shutting_down = true;
-	while (e->active > 0)
+	pthread_cond_broadcast(&e->slot);
+	while (e->active > 0 || e->waiting > 0)
 		pthread_cond_wait(&e->idle, &e->lock);
 	pthread_mutex_unlock(&e->lock);
 	isol8_reaper_stop(&e->reaper);
@@ -101,6 +104,7 @@ void isol8_engine_free(struct isol8_engine *e)
 		isol8_docker_free(e->docker);
 	}
 	pthread_cond_destroy(&e->idle);
+	pthread_cond_destroy(&e->slot);
 	pthread_mutex_destroy(&e->setup_lock);
 	pthread_mutex_destroy(&e->lock);
 	free(e->run_dir);
@@ -195,18 +199,46 @@ int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_conta
 
 /* -------------------------------------------------------------- execution */
 
-static int admit(struct isol8_engine *e, struct isol8_error *err)
+/* Takes an execution slot. When all max_concurrent are busy the call waits
+ * for one (as the original's semaphore does), noticing its own cancellation,
+ * unless max_waiting calls already wait: then it is refused at once. */
+static int admit(struct isol8_engine *e, const struct isol8_exec_sink *sink, struct isol8_error *err)
 {
 	int ret = 0;
 
 	pthread_mutex_lock(&e->lock);
-	if (e->shutting_down)
+	if (e->active >= e->max_concurrent && e->waiting >= e->max_waiting) {
+		ret = isol8_error_set(err, ISOL8_E_EXHAUSTED,
+				      "too many executions at once: %d running and %d waiting (limits %d and %d)",
+				      e->active, e->waiting, e->max_concurrent, e->max_waiting);
+		goto out;
+	}
+	e->waiting++;
+	while (e->active >= e->max_concurrent && !e->shutting_down) {
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += 100 * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&e->slot, &e->lock, &until);
+		pthread_mutex_unlock(&e->lock);
+		bool gone = sink->cancelled != NULL && sink->cancelled(sink->userdata);
+		pthread_mutex_lock(&e->lock);
+		if (gone) {
+			ret = isol8_error_set(err, ISOL8_E_CANCELLED, "cancelled while waiting for a free execution slot");
+			break;
+		}
+	}
+	e->waiting--;
+	if (e->waiting == 0 && e->active == 0)
+		pthread_cond_broadcast(&e->idle);
+	if (ret == 0 && e->shutting_down)
 		ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "isol8d is shutting down");
-	else if (e->active >= e->max_concurrent)
-		ret = isol8_error_set(err, ISOL8_E_EXHAUSTED, "too many executions at once (limit %d)",
-				      e->max_concurrent);
-	else
+	if (ret == 0)
 		e->active++;
+out:
 	pthread_mutex_unlock(&e->lock);
 	return ret;
 }
@@ -214,6 +246,7 @@ static int admit(struct isol8_engine *e, struct isol8_error *err)
 static void release(struct isol8_engine *e)
 {
 	pthread_mutex_lock(&e->lock);
+	pthread_cond_signal(&e->slot);
 	if (--e->active == 0)
 		pthread_cond_broadcast(&e->idle);
 	pthread_mutex_unlock(&e->lock);
@@ -343,7 +376,7 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	stamp(res);
 	ret = setup_masks(&r, req, err);
 	if (ret == 0)
-		ret = admit(e, err);
+		ret = admit(e, sink, err);
 	if (ret == 0) {
 		ret = run_in_sandbox(e, req, &opts, &r, res, err);
 		release(e);

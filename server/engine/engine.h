@@ -26,7 +26,8 @@ struct isol8_engine_config {
 	const char *image_prefix;   /* "isol8" */
 	const char *base_image;     /* "isol8:base" (built locally) or e.g. "debian:bookworm-slim" */
 	const char *owner;          /* identity of this daemon for labels, e.g. its socket path */
-	int max_concurrent;         /* executions at once; past it RESOURCE_EXHAUSTED */
+	int max_concurrent;         /* executions at once; more wait for a slot */
+	int max_waiting;            /* calls waiting for a slot; past it RESOURCE_EXHAUSTED (0: 4 x max_concurrent) */
 };
 
 /* Receives an execution's output (secrets already masked) as it is produced. */

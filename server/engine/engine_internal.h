@@ -28,9 +28,12 @@ void isol8_reaper_add(struct isol8_reaper *r, const struct isol8_sandbox *sb);
 void isol8_reaper_stop(struct isol8_reaper *r);
 
 struct isol8_engine {
-	pthread_mutex_t lock;          /* guards active, shutting_down */
+	pthread_mutex_t lock;          /* guards active, waiting, shutting_down */
 	pthread_cond_t idle;           /* signalled when active drops to 0 */
+	pthread_cond_t slot;           /* signalled when an execution ends */
 	int active;
+	int waiting;                   /* calls waiting for a slot */
+	int max_waiting;
 	bool shutting_down;
 	int max_concurrent;
 	char *run_dir, *agent_path, *images_dir, *image_prefix, *base_image, *owner;

@@ -30,7 +30,7 @@ static const char usage[] =
 	"  --image-prefix NAME  runtime images are NAME:<runtime> (default isol8)\n"
 	"  --docker-socket PATH Docker Engine socket (default $DOCKER_HOST or /var/run/docker.sock)\n"
 	"  --idle-exit SECONDS  exit after this long without calls (default 0: never)\n"
-	"  --max-concurrent N   executions at once (default 64)\n"
+	"  --max-concurrent N   executions at once (default 64); up to 4 x N more wait\n"
 	"  --grace-ms MS        time in-flight calls get at shutdown (default 10000)\n"
 	"  --log-level LEVEL    debug, info, warn, error (default info)\n"
 	"  --log-json           log JSON lines\n"

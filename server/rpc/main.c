@@ -50,7 +50,8 @@ static int start_server(struct isol8d *d, struct isol8_error *err)
 	char addr[160];
 	int ret;
 
-	rcfg.max_calls = d->cfg.max_concurrent * 2 + 16;
+	/* running and waiting executions (engine), plus admin and health calls */
+	rcfg.max_calls = d->cfg.max_concurrent * 5 + 16;
 	ret = isol8_rpc_server_new(&d->server, &rcfg, err);
 	if (ret < 0)
 		return ret;

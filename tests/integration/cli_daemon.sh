@@ -54,6 +54,18 @@ for _ in $(seq 1 50); do [ -z "$(owned_containers "$ISOL8_SOCKET")" ] && break; 
 expect_eq "the next daemon removes the dead one's containers" "" "$(owned_containers "$ISOL8_SOCKET")"
 stop_daemon
 
+# Past --max-concurrent calls wait for a slot; past 4 x that many waiting they are refused.
+start_daemon --max-concurrent 1 || exit 1
+clients=()
+for i in 1 2 3 4 5 6 7; do
+	"$ISOL8" run -r bash -e 'sleep 2; echo done' >queue.$i.out 2>&1 &
+	clients+=($!)
+done
+wait "${clients[@]}"
+expect_eq "one runs, four wait their turn, two are refused" "5 2" \
+	"$(cat queue.*.out | grep -c '^done$') $(cat queue.*.out | grep -c 'too many executions at once')"
+stop_daemon
+
 # Missing images: FAILED_PRECONDITION telling to run setup.
 start_daemon --image-prefix isol8-absent || exit 1
 err=$("$ISOL8" run -e 'print(1)' -r python 2>&1)
