@@ -4,7 +4,6 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -52,18 +51,13 @@ static size_t json_escape(const char *text, char *out, size_t size)
 void isol8_log_write(enum isol8_log_level level, const char *fmt, ...)
 {
 	char msg[2048], line[4608], when[64];
-	struct timespec ts;
-	struct tm tm;
 	va_list ap;
 	int n;
 
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(when, sizeof(when), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-		 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000);
+	isol8_utc_timestamp(when, sizeof(when));
 	if (log_json) {
 		char escaped[4096];
 		json_escape(msg, escaped, sizeof(escaped));

@@ -1,6 +1,7 @@
 /* Internal helpers: see util.h. */
 #include "util.h"
 
+#include <stdio.h>
 #include <time.h>
 
 int64_t isol8_now_us(void)
@@ -50,4 +51,15 @@ ssize_t isol8_read_full(int fd, void *buf, size_t len)
 		got += (size_t)n;
 	}
 	return (ssize_t)got;
+}
+
+void isol8_utc_timestamp(char *buf, size_t size)
+{
+	struct timespec ts;
+	struct tm tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
 }

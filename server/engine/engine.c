@@ -294,14 +294,7 @@ static bool run_cancelled(void *userdata)
 
 static void stamp(struct isol8_exec_result *res)
 {
-	struct timespec ts;
-	struct tm tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	snprintf(res->timestamp, sizeof(res->timestamp), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ",
-		 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-		 ts.tv_nsec / 1000000);
+	isol8_utc_timestamp(res->timestamp, sizeof(res->timestamp));
 }
 
 static int setup_masks(struct run *r, const Isol8__V1__ExecuteRequest *req, struct isol8_error *err)
