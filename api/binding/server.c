@@ -70,6 +70,23 @@ static bool addr_is_unix(const char *addr)
 	return strncmp(addr, "unix:", 5) == 0 || strncmp(addr, "unix-abstract:", 14) == 0;
 }
 
+/* The text after the last ':' is a decimal port from 0 to 65535 (gRPC
+ * itself would wrap 99999 around to another port). */
+static bool tcp_port_valid(const char *addr)
+{
+	const char *colon = strrchr(addr, ':');
+	unsigned long port = 0;
+
+	if (colon == NULL || colon[1] == '\0' || strlen(colon + 1) > 5)
+		return false;
+	for (const char *p = colon + 1; *p; p++) {
+		if (*p < '0' || *p > '9')
+			return false;
+		port = port * 10 + (unsigned long)(*p - '0');
+	}
+	return port <= 65535;
+}
+
 static int tls_credentials(grpc_server_credentials **creds, const char *cert, const char *key,
 			   struct isol8_error *err)
 {
@@ -103,6 +120,9 @@ int isol8_rpc_server_listen(struct isol8_rpc_server *srv, const char *addr, cons
 		return isol8_error_set(err, ISOL8_E_INVALID, "listen address is empty");
 	if ((tls_cert == NULL) != (tls_key == NULL))
 		return isol8_error_set(err, ISOL8_E_INVALID, "TLS needs both a certificate and a key");
+	if (!addr_is_unix(addr) && !tcp_port_valid(addr))
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "listen address '%s' must be HOST:PORT with a port from 0 to 65535", addr);
 	if (tls_cert != NULL) {
 		ret = tls_credentials(&creds, tls_cert, tls_key, err);
 		if (ret < 0)
@@ -270,12 +290,29 @@ void isol8_rpc_server_shutdown(struct isol8_rpc_server *srv, int grace_ms)
 	srv->n_queues = 0;
 }
 
+/* A server that never started may still hold listeners, and gRPC destroys a
+ * server with listeners only after a shutdown: run one on a private queue. */
+static void shutdown_unstarted(grpc_server *server)
+{
+	grpc_completion_queue *cq = grpc_completion_queue_create_for_pluck(NULL);
+	int tag;
+
+	grpc_server_register_completion_queue(server, cq, NULL);
+	grpc_server_shutdown_and_notify(server, cq, &tag);
+	grpc_completion_queue_pluck(cq, &tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	grpc_server_destroy(server);
+	grpc_completion_queue_shutdown(cq);
+	grpc_completion_queue_destroy(cq);
+}
+
 void isol8_rpc_server_free(struct isol8_rpc_server *srv)
 {
 	if (srv == NULL)
 		return;
 	isol8_rpc_server_shutdown(srv, 0);
-	if (srv->server != NULL)
+	if (srv->server != NULL && !srv->started)
+		shutdown_unstarted(srv->server);
+	else if (srv->server != NULL)
 		grpc_server_destroy(srv->server);
 	free(srv->routes);
 	pthread_cond_destroy(&srv->idle);

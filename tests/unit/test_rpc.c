@@ -542,6 +542,27 @@ static void test_generated_tables(void)
 }
 
 /* TLS: a self-signed certificate made with the openssl tool for 127.0.0.1. */
+/* Bad listen addresses are refused by name; a server that never started but
+ * holds a listener is freed cleanly. */
+static void test_listen_errors(void)
+{
+	static const char *const bad[] = {"127.0.0.1:99999", "127.0.0.1:", "localhost", "127.0.0.1:8o"};
+	struct isol8_rpc_server *srv = NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	int port = -1;
+
+	CU_ASSERT_EQUAL_FATAL(isol8_rpc_server_new(&srv, NULL, &err), 0);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		isol8_error_clear(&err);
+		CU_ASSERT_EQUAL(isol8_rpc_server_listen(srv, bad[i], NULL, NULL, NULL, &err), -ISOL8_E_INVALID);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, bad[i]));
+	}
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_rpc_server_listen(srv, "127.0.0.1:0", NULL, NULL, &port, &err), 0);
+	CU_ASSERT(port > 0);
+	isol8_rpc_server_free(srv);
+}
+
 static void test_tls(void)
 {
 	struct isol8_rpc_channel_config cfg = {NULL, "k", NULL};
@@ -605,6 +626,7 @@ int main(void)
 		{"shutdown with a blocked handler", test_shutdown_with_blocked_handler},
 		{"unreachable target", test_unreachable},
 		{"wait_ready", test_wait_ready},
+		{"listen errors; freeing an unstarted server", test_listen_errors},
 		{"tls", test_tls},
 	};
 	CU_pSuite suite;
