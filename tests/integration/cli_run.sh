@@ -35,9 +35,9 @@ expect_eq "--no-stream stderr" "to err" "$(cat "$TEST_DIR/err")"
 expect_eq "--stdin reaches the program" "HELLO" "$("$ISOL8" run -e "print(input().upper())" -r python --stdin hello)"
 
 # Streaming: the first line arrives while the program still runs.
-"$ISOL8" run -r python -e 'import time; print("first", flush=True); time.sleep(3); print("second")' >stream.out &
+"$ISOL8" run -r python -e 'import time; print("first", flush=True); time.sleep(6); print("second")' >stream.out &
 streamer=$!
-sleep 2
+sleep 3
 expect_eq "output streams while the program runs" "first" "$(cat stream.out)"
 wait $streamer
 expect_eq "streamed run completes" $'first\nsecond' "$(cat stream.out)"
