@@ -3,7 +3,6 @@
  * host (we are root) with its socket and sandbox dir in a temp dir, and real
  * programs are executed through it.
  */
-#include <CUnit/Basic.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "agent_client.h"
+#include "runner.h"
 #include "util.h"
 
 #define SANDBOX_UID 64000 /* the agent's --uid/--gid: no host process uses it */
@@ -707,39 +707,32 @@ static void test_malformed_frames(void)
 
 int main(void)
 {
-	CU_pSuite suite;
-	int failed;
+	static const struct isol8_test tests[] = {
+		{"wait_ready names a socket that never answers", test_wait_ready_missing_socket},
+		{"stdout", test_stdout},
+		{"stderr separately", test_stderr_separate},
+		{"exit code and signal", test_exit_code},
+		{"stdin reaches cat", test_stdin},
+		{"timeout kills the group", test_timeout},
+		{"output cap", test_output_cap},
+		{"uid/gid", test_identity},
+		{"exact env and its PATH", test_env_exact},
+		{"background child does not hang", test_background_child},
+		{"files written before exec", test_files},
+		{"bad requests", test_bad_requests},
+		{"cancel and output abort", test_cancel},
+		{"reset kills and wipes", test_reset},
+		{"reset of a deep tree", test_reset_deep_tree},
+		{"put_file and get_file", test_put_get_file},
+		{"Stdin frames", test_stdin_frames},
+		{"Signal frame", test_signal_frame},
+		{"host disconnect kills", test_host_disconnect_kills},
+		{"malformed frames", test_malformed_frames},
+	};
 
 	if (geteuid() != 0) {
 		fprintf(stderr, "unit_agent needs root (the agent switches uids)\n");
 		return 1;
 	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("agent", suite_init, suite_cleanup);
-	CU_add_test(suite, "wait_ready names a socket that never answers", test_wait_ready_missing_socket);
-	CU_add_test(suite, "stdout", test_stdout);
-	CU_add_test(suite, "stderr separately", test_stderr_separate);
-	CU_add_test(suite, "exit code and signal", test_exit_code);
-	CU_add_test(suite, "stdin reaches cat", test_stdin);
-	CU_add_test(suite, "timeout kills the group", test_timeout);
-	CU_add_test(suite, "output cap", test_output_cap);
-	CU_add_test(suite, "uid/gid", test_identity);
-	CU_add_test(suite, "exact env and its PATH", test_env_exact);
-	CU_add_test(suite, "background child does not hang", test_background_child);
-	CU_add_test(suite, "files written before exec", test_files);
-	CU_add_test(suite, "bad requests", test_bad_requests);
-	CU_add_test(suite, "cancel and output abort", test_cancel);
-	CU_add_test(suite, "reset kills and wipes", test_reset);
-	CU_add_test(suite, "reset of a deep tree", test_reset_deep_tree);
-	CU_add_test(suite, "put_file and get_file", test_put_get_file);
-	CU_add_test(suite, "Stdin frames", test_stdin_frames);
-	CU_add_test(suite, "Signal frame", test_signal_frame);
-	CU_add_test(suite, "host disconnect kills", test_host_disconnect_kills);
-	CU_add_test(suite, "malformed frames", test_malformed_frames);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = (int)(CU_get_number_of_failures() + CU_get_number_of_suites_failed());
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return isol8_test_run("agent", suite_init, suite_cleanup, tests, ISOL8_TESTS_LEN(tests));
 }

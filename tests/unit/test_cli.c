@@ -1,5 +1,4 @@
 /* Unit tests of the CLI's pure parts: client/cli (isol8_cli_core). */
-#include <CUnit/Basic.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,6 +11,7 @@
 #include "options.h"
 #include "output.h"
 #include "run_args.h"
+#include "runner.h"
 
 #define MAX_ARGS 96
 
@@ -541,10 +541,7 @@ static void test_setup_line(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct isol8_test tests[] = {
 		{"detect extensions", test_detect_extensions},
 		{"detect --runtime override", test_detect_override},
 		{"detect errors", test_detect_errors},
@@ -562,17 +559,6 @@ int main(void)
 		{"exit status", test_exit_status},
 		{"setup line", test_setup_line},
 	};
-	CU_pSuite suite;
-	unsigned failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("cli", NULL, NULL);
-	for (size_t i = 0; suite != NULL && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return isol8_test_run("cli", NULL, NULL, tests, ISOL8_TESTS_LEN(tests));
 }

@@ -5,7 +5,6 @@
  * response per connection.
  */
 #define _GNU_SOURCE
-#include <CUnit/Basic.h>
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <pthread.h>
@@ -18,6 +17,7 @@
 
 #include "docker.h"
 #include "docker_internal.h"
+#include "runner.h"
 #include "seccomp.h"
 #include "tar.h"
 
@@ -644,29 +644,22 @@ static void test_fake_build_stream(void)
 
 int main(void)
 {
-	CU_pSuite suite;
-	unsigned failures;
+	static const struct isol8_test tests[] = {
+		{"spec JSON carries every field", test_spec_json_full},
+		{"spec JSON leaves unset fields out", test_spec_json_minimal},
+		{"spec JSON rejects bad specs", test_spec_json_invalid},
+		{"embedded seccomp profile", test_seccomp_profile},
+		{"tar output is readable by tar", test_tar_readable},
+		{"tar refuses bad names", test_tar_bad_names},
+		{"DOCKER_HOST", test_docker_host},
+		{"ping without a socket is UNAVAILABLE", test_ping_unreachable},
+		{"engine error message", test_fake_error_message},
+		{"kill 409 and remove 404 succeed", test_fake_tolerated_statuses},
+		{"over-limit body refused", test_fake_body_limit},
+		{"version and list", test_fake_version_and_list},
+		{"container create", test_fake_create},
+		{"build progress and error", test_fake_build_stream},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	suite = CU_add_suite("docker", make_tmp_dir, remove_tmp_dir);
-	CU_add_test(suite, "spec JSON carries every field", test_spec_json_full);
-	CU_add_test(suite, "spec JSON leaves unset fields out", test_spec_json_minimal);
-	CU_add_test(suite, "spec JSON rejects bad specs", test_spec_json_invalid);
-	CU_add_test(suite, "embedded seccomp profile", test_seccomp_profile);
-	CU_add_test(suite, "tar output is readable by tar", test_tar_readable);
-	CU_add_test(suite, "tar refuses bad names", test_tar_bad_names);
-	CU_add_test(suite, "DOCKER_HOST", test_docker_host);
-	CU_add_test(suite, "ping without a socket is UNAVAILABLE", test_ping_unreachable);
-	CU_add_test(suite, "engine error message", test_fake_error_message);
-	CU_add_test(suite, "kill 409 and remove 404 succeed", test_fake_tolerated_statuses);
-	CU_add_test(suite, "over-limit body refused", test_fake_body_limit);
-	CU_add_test(suite, "version and list", test_fake_version_and_list);
-	CU_add_test(suite, "container create", test_fake_create);
-	CU_add_test(suite, "build progress and error", test_fake_build_stream);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failures == 0 ? 0 : 1;
+	return isol8_test_run("docker", make_tmp_dir, remove_tmp_dir, tests, ISOL8_TESTS_LEN(tests));
 }

@@ -1,6 +1,5 @@
 /* Unit tests of the engine's pure parts: options and their defaults, the
  * runtime table and argv, the container settings, secret masking, SHA-256. */
-#include <CUnit/Basic.h>
 #include <cjson/cJSON.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,6 +7,7 @@
 #include "engine_internal.h"
 #include "mask.h"
 #include "options.h"
+#include "runner.h"
 #include "runtime.h"
 #include "sandbox.h"
 #include "seccomp.h"
@@ -361,24 +361,18 @@ static void test_sha256(void)
 
 int main(void)
 {
-	CU_pSuite suite;
+	static const struct isol8_test tests[] = {
+		{"option defaults", test_option_defaults},
+		{"option values", test_option_values},
+		{"option errors name the field", test_option_errors},
+		{"size parsing", test_parse_size},
+		{"argv per runtime", test_runtime_argv},
+		{"agent exec request", test_exec_spec},
+		{"container settings", test_container_spec},
+		{"secret split across chunks", test_mask_split},
+		{"no secrets", test_mask_none},
+		{"sha256", test_sha256},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("engine", NULL, NULL);
-	CU_add_test(suite, "option defaults", test_option_defaults);
-	CU_add_test(suite, "option values", test_option_values);
-	CU_add_test(suite, "option errors name the field", test_option_errors);
-	CU_add_test(suite, "size parsing", test_parse_size);
-	CU_add_test(suite, "argv per runtime", test_runtime_argv);
-	CU_add_test(suite, "agent exec request", test_exec_spec);
-	CU_add_test(suite, "container settings", test_container_spec);
-	CU_add_test(suite, "secret split across chunks", test_mask_split);
-	CU_add_test(suite, "no secrets", test_mask_none);
-	CU_add_test(suite, "sha256", test_sha256);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	unsigned failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return isol8_test_run("engine", NULL, NULL, tests, ISOL8_TESTS_LEN(tests));
 }

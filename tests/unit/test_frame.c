@@ -1,5 +1,4 @@
 /* Unit tests: agent protocol framing (server/agent/frame.c, frame_reader.c). */
-#include <CUnit/Basic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -7,6 +6,7 @@
 
 #include "frame.h"
 #include "frame_reader.h"
+#include "runner.h"
 #include "util.h"
 
 static char *test_argv[] = {"python3", "-c", "print(1)"};
@@ -273,24 +273,18 @@ static void test_reader_incremental(void)
 
 int main(void)
 {
-	CU_pSuite suite;
+	static const struct isol8_test tests[] = {
+		{"encode/decode round trip", test_round_trip},
+		{"decode of a partial buffer needs more", test_decode_partial},
+		{"oversized length rejected from the header", test_decode_oversized},
+		{"oversized frame not encoded", test_encode_oversized},
+		{"malformed body rejected", test_decode_malformed},
+		{"socket round trip, EOF before a frame", test_socket_round_trip_and_eof},
+		{"socket EOF mid-frame", test_socket_truncated},
+		{"socket oversized and malformed", test_socket_oversized_and_malformed},
+		{"socket read timeout", test_socket_timeout},
+		{"incremental reader", test_reader_incremental},
+	};
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("frame", NULL, NULL);
-	CU_add_test(suite, "encode/decode round trip", test_round_trip);
-	CU_add_test(suite, "decode of a partial buffer needs more", test_decode_partial);
-	CU_add_test(suite, "oversized length rejected from the header", test_decode_oversized);
-	CU_add_test(suite, "oversized frame not encoded", test_encode_oversized);
-	CU_add_test(suite, "malformed body rejected", test_decode_malformed);
-	CU_add_test(suite, "socket round trip, EOF before a frame", test_socket_round_trip_and_eof);
-	CU_add_test(suite, "socket EOF mid-frame", test_socket_truncated);
-	CU_add_test(suite, "socket oversized and malformed", test_socket_oversized_and_malformed);
-	CU_add_test(suite, "socket read timeout", test_socket_timeout);
-	CU_add_test(suite, "incremental reader", test_reader_incremental);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	int failed = (int)CU_get_number_of_failures();
-	CU_cleanup_registry();
-	return failed ? 1 : 0;
+	return isol8_test_run("frame", NULL, NULL, tests, ISOL8_TESTS_LEN(tests));
 }

@@ -4,7 +4,6 @@
  * 127.0.0.1 (port 0), on the generated grpc.health.v1.Health and
  * isol8.v1.Isol8 tables with handlers written here.
  */
-#include <CUnit/Basic.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "grpc/health/v1/health.rpc.h"
 #include "isol8/v1/isol8.rpc.h"
 #include "rpc.h"
+#include "runner.h"
 #include "util.h"
 
 #define WAIT_MS 10000
@@ -609,10 +609,7 @@ static void test_tls(void)
 
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
+	static const struct isol8_test tests[] = {
 		{"generated tables", test_generated_tables},
 		{"unary over unix and tcp", test_unary_unix_and_tcp},
 		{"error status round trip", test_error_status_round_trip},
@@ -629,17 +626,6 @@ int main(void)
 		{"listen errors; freeing an unstarted server", test_listen_errors},
 		{"tls", test_tls},
 	};
-	CU_pSuite suite;
-	unsigned failed;
 
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 1;
-	suite = CU_add_suite("rpc", NULL, NULL);
-	for (size_t i = 0; suite != NULL && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(suite, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failed = CU_get_number_of_failures() + CU_get_number_of_tests_failed();
-	CU_cleanup_registry();
-	return failed == 0 ? 0 : 1;
+	return isol8_test_run("rpc", NULL, NULL, tests, ISOL8_TESTS_LEN(tests));
 }
