@@ -16,7 +16,7 @@ struct cleanup_args {
 	bool help;
 };
 
-enum { OPT_IMAGES = 256, OPT_FORCE, OPT_HOST, OPT_KEY };
+enum { OPT_IMAGES = 256, OPT_FORCE };
 
 void isol8_cli_cleanup_usage(FILE *out)
 {
@@ -32,7 +32,7 @@ static int parse(struct cleanup_args *a, int argc, char **argv, struct isol8_err
 {
 	static const struct option longopts[] = {
 		{"images", no_argument, NULL, OPT_IMAGES}, {"force", no_argument, NULL, OPT_FORCE},
-		{"host", required_argument, NULL, OPT_HOST}, {"key", required_argument, NULL, OPT_KEY},
+		ISOL8_CLI_CONN_OPTIONS,
 		{"help", no_argument, NULL, 'h'},	   {0},
 	};
 	int c;
@@ -47,10 +47,8 @@ static int parse(struct cleanup_args *a, int argc, char **argv, struct isol8_err
 			a->images = true;
 		else if (c == OPT_FORCE)
 			a->force = true;
-		else if (c == OPT_HOST)
-			a->conn.host = optarg;
-		else if (c == OPT_KEY)
-			a->conn.key = optarg;
+		else
+			isol8_cli_conn_option(&a->conn, c, optarg);
 	}
 	if (optind < argc)
 		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"",

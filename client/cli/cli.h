@@ -41,6 +41,28 @@ int isol8_cli_open(struct isol8_rpc_channel **out, const struct isol8_cli_conn *
 	"                     default: the local daemon, started when none answers)\n"            \
 	"  --key KEY          API key for --host (default $ISOL8_API_KEY)\n"
 
+/* getopt codes of --host and --key: verbs number their own options from 256. */
+enum { ISOL8_CLI_OPT_HOST = 200, ISOL8_CLI_OPT_KEY };
+
+/* The --host and --key entries of a verb's struct option table. */
+#define ISOL8_CLI_CONN_OPTIONS                                                                     \
+	{"host", required_argument, NULL, ISOL8_CLI_OPT_HOST},                                     \
+	{                                                                                          \
+		"key", required_argument, NULL, ISOL8_CLI_OPT_KEY                                  \
+	}
+
+/* Takes --host or --key into conn; true when opt was one of them. */
+static inline bool isol8_cli_conn_option(struct isol8_cli_conn *conn, int opt, const char *arg)
+{
+	if (opt == ISOL8_CLI_OPT_HOST)
+		conn->host = arg;
+	else if (opt == ISOL8_CLI_OPT_KEY)
+		conn->key = arg;
+	else
+		return false;
+	return true;
+}
+
 /* Frees a channel on scope exit. */
 static inline void isol8_cli_channel_freep(struct isol8_rpc_channel **ch)
 {

@@ -9,7 +9,6 @@
 
 #define INFO_TIMEOUT_MS 10000
 
-enum { OPT_HOST = 256, OPT_KEY };
 
 void isol8_cli_info_usage(FILE *out)
 {
@@ -22,8 +21,7 @@ static int parse(struct isol8_cli_conn *conn, bool *help, int argc, char **argv,
 		 struct isol8_error *err)
 {
 	static const struct option longopts[] = {
-		{"host", required_argument, NULL, OPT_HOST},
-		{"key", required_argument, NULL, OPT_KEY},
+		ISOL8_CLI_CONN_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -35,10 +33,8 @@ static int parse(struct isol8_cli_conn *conn, bool *help, int argc, char **argv,
 			return -ISOL8_E_INVALID;
 		if (c == 'h')
 			*help = true;
-		else if (c == OPT_HOST)
-			conn->host = optarg;
-		else if (c == OPT_KEY)
-			conn->key = optarg;
+		else
+			isol8_cli_conn_option(conn, c, optarg);
 	}
 	if (optind < argc)
 		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"",

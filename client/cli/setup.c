@@ -22,7 +22,7 @@ struct setup_args {
 /* The package flags: one per runtime, comma-separated packages to bake in. */
 static const char *const package_flags[] = {"python", "node", "bun", "deno", "bash"};
 
-enum { OPT_FORCE = 256, OPT_HOST, OPT_KEY, OPT_PACKAGES /* + index into package_flags */ };
+enum { OPT_FORCE = 256, OPT_PACKAGES /* + index into package_flags */ };
 
 void isol8_cli_setup_usage(FILE *out)
 {
@@ -36,7 +36,7 @@ void isol8_cli_setup_usage(FILE *out)
 		"  --node PKGS        comma-separated npm packages to install globally\n"
 		"  --bun PKGS         comma-separated bun packages\n"
 		"  --deno PKGS        comma-separated Deno module URLs to cache\n"
-		"  --bash PKGS        comma-separated Alpine apk packages\n" ISOL8_CLI_CONN_HELP
+		"  --bash PKGS        comma-separated Debian packages\n" ISOL8_CLI_CONN_HELP
 		"  -h, --help         show this help\n");
 }
 
@@ -44,8 +44,7 @@ static int parse(struct setup_args *a, int argc, char **argv, struct isol8_error
 {
 	static const struct option longopts[] = {
 		{"force", no_argument, NULL, OPT_FORCE},
-		{"host", required_argument, NULL, OPT_HOST},
-		{"key", required_argument, NULL, OPT_KEY},
+		ISOL8_CLI_CONN_OPTIONS,
 		{"help", no_argument, NULL, 'h'},
 		{"python", required_argument, NULL, OPT_PACKAGES + 0},
 		{"node", required_argument, NULL, OPT_PACKAGES + 1},
@@ -64,10 +63,8 @@ static int parse(struct setup_args *a, int argc, char **argv, struct isol8_error
 			a->help = true;
 		else if (c == OPT_FORCE)
 			a->force = true;
-		else if (c == OPT_HOST)
-			a->conn.host = optarg;
-		else if (c == OPT_KEY)
-			a->conn.key = optarg;
+		else if (isol8_cli_conn_option(&a->conn, c, optarg))
+			continue;
 		else if (c >= OPT_PACKAGES && c < OPT_PACKAGES + (int)ISOL8_ARRAY_LEN(package_flags))
 			a->packages[c - OPT_PACKAGES] = optarg;
 	}
