@@ -201,7 +201,8 @@ step_hello() {
 		{ printf '%s\n' "$out" >>"$state_dir/hello.log"; fail "isol8 run exited non-zero" "$state_dir/hello.log"; }
 	grep -qx 'hello isol8' <<<"$out" ||
 		{ printf 'stdout was: %s\n' "$out" >>"$state_dir/hello.log"; fail "unexpected output" "$state_dir/hello.log"; }
-	step_ok "printed \"hello isol8\""
+	step_ok
+	printf '%s\n' "$out"
 }
 
 step_tests() {
