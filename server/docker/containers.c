@@ -8,23 +8,6 @@
 
 #define CONTAINER_ID_LEN 64u
 
-/* Sends a body-less request; a response with status `tolerated` counts as
- * success, as does any 2xx. */
-static int simple_request(struct isol8_docker *d, const char *method, const char *path, long tolerated,
-			  struct isol8_error *err)
-{
-	_cleanup_response_ struct isol8_docker_response resp = {0};
-	const struct isol8_docker_request req = {.method = method, .path = path};
-	int r;
-
-	r = isol8_docker_http(d, &req, &resp, err);
-	if (r < 0)
-		return r;
-	if (resp.status == tolerated)
-		return 0;
-	return isol8_docker_check_status(&resp, err);
-}
-
 /* "/containers/<escaped id><suffix>" into *out (caller frees). */
 static int container_path(const char *id, const char *suffix, char **out, struct isol8_error *err)
 {
@@ -85,7 +68,7 @@ int isol8_docker_container_start(struct isol8_docker *d, const char *id, struct 
 	int r = container_path(id, "/start", &path, err);
 
 	/* 304: already started */
-	return r < 0 ? r : simple_request(d, "POST", path, 304, err);
+	return r < 0 ? r : isol8_docker_request_simple(d, "POST", path, 304, err);
 }
 
 int isol8_docker_container_kill(struct isol8_docker *d, const char *id, const char *signal,
@@ -104,7 +87,7 @@ int isol8_docker_container_kill(struct isol8_docker *d, const char *id, const ch
 	}
 	r = container_path(id, suffix ? suffix : "/kill", &path, err);
 	/* 409: the container is not running, which is what a kill wants */
-	return r < 0 ? r : simple_request(d, "POST", path, 409, err);
+	return r < 0 ? r : isol8_docker_request_simple(d, "POST", path, 409, err);
 }
 
 int isol8_docker_container_remove(struct isol8_docker *d, const char *id, bool force, struct isol8_error *err)

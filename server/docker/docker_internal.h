@@ -74,6 +74,11 @@ int isol8_docker_check_status(const struct isol8_docker_response *resp, struct i
 /* Docker's "message" of an error body, copied into buf ("" if none). */
 void isol8_docker_error_message(const struct isol8_docker_response *resp, char *buf, size_t size);
 
+/* Sends a body-less request; a response with status `tolerated` (0: none)
+ * counts as success, as does any 2xx. */
+int isol8_docker_request_simple(const struct isol8_docker *d, const char *method, const char *path, long tolerated,
+				struct isol8_error *err);
+
 /* A request whose 2xx response body is JSON: sends it, checks the status
  * and parses the body into *out (caller deletes). */
 int isol8_docker_request_json(const struct isol8_docker *d, const struct isol8_docker_request *req,

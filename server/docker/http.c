@@ -260,3 +260,20 @@ void isol8_docker_response_release(struct isol8_docker_response *r)
 	r->body = NULL;
 	r->len = 0;
 }
+
+/* Sends a body-less request; a response with status `tolerated` counts as
+ * success, as does any 2xx. */
+int isol8_docker_request_simple(const struct isol8_docker *d, const char *method, const char *path, long tolerated,
+				struct isol8_error *err)
+{
+	_cleanup_response_ struct isol8_docker_response resp = {0};
+	const struct isol8_docker_request req = {.method = method, .path = path};
+	int r;
+
+	r = isol8_docker_http(d, &req, &resp, err);
+	if (r < 0)
+		return r;
+	if (resp.status == tolerated)
+		return 0;
+	return isol8_docker_check_status(&resp, err);
+}

@@ -51,18 +51,10 @@ int isol8_docker_image_inspect(struct isol8_docker *d, const char *name, char *i
 
 int isol8_docker_image_remove(struct isol8_docker *d, const char *name, bool force, struct isol8_error *err)
 {
-	_cleanup_response_ struct isol8_docker_response resp = {0};
 	_cleanup_free_ char *path = NULL;
-	int r;
+	int r = image_path(name, force ? "?force=1" : "", &path, err);
 
-	r = image_path(name, force ? "?force=1" : "", &path, err);
-	if (r < 0)
-		return r;
-	const struct isol8_docker_request req = {.method = "DELETE", .path = path};
-	r = isol8_docker_http(d, &req, &resp, err);
-	if (r < 0)
-		return r;
-	return isol8_docker_check_status(&resp, err);
+	return r < 0 ? r : isol8_docker_request_simple(d, "DELETE", path, 0, err);
 }
 
 /* The first of RepoTags, "" if none (RepoTags may be null). */
