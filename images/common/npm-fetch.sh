@@ -5,6 +5,7 @@
 # the build container does not know, the download falls back to an unverified
 # transport and the pin alone decides.
 # Usage: npm-fetch.sh PACKAGE VERSION INTEGRITY PATH_IN_PACKAGE DEST
+# PATH_IN_PACKAGE "." installs the whole package as the directory DEST.
 # (NPM_REGISTRY overrides https://registry.npmjs.org)
 set -eu
 pkg=$1 version=$2 integrity=$3 inner=$4 dest=$5
@@ -24,5 +25,11 @@ if [ "$got" != "$want" ]; then
 fi
 mkdir -p /tmp/pkg
 tar -xzf /tmp/pkg.tgz -C /tmp/pkg
-install -m 0755 "/tmp/pkg/package/$inner" "$dest"
-"$dest" --version
+if [ "$inner" = . ]; then
+	mkdir -p "$(dirname "$dest")"
+	rm -rf "$dest"
+	mv /tmp/pkg/package "$dest"
+else
+	install -m 0755 "/tmp/pkg/package/$inner" "$dest"
+	"$dest" --version
+fi

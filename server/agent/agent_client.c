@@ -101,7 +101,7 @@ static int client_request(const char *socket_path, const isol8_frame *frame, int
 	return ret;
 }
 
-static int client_ping(const char *socket_path, int timeout_ms, struct isol8_error *err)
+int isol8_agent_ping(const char *socket_path, int timeout_ms, struct isol8_error *err)
 {
 	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
 	Isol8__Agent__V1__Ping ping = ISOL8__AGENT__V1__PING__INIT;
@@ -125,7 +125,7 @@ int isol8_agent_wait_ready(const char *socket_path, int timeout_ms, struct isol8
 		int64_t left = deadline - isol8_now_ms();
 
 		isol8_error_clear(&last);
-		if (client_ping(socket_path, left > 1000 ? 1000 : (left > 0 ? (int)left : 1), &last) == 0)
+		if (isol8_agent_ping(socket_path, left > 1000 ? 1000 : (left > 0 ? (int)left : 1), &last) == 0)
 			return 0;
 		if (isol8_now_ms() >= deadline)
 			break;

@@ -20,6 +20,9 @@
  * nothing listens there. */
 int isol8_agent_connect(const char *socket_path, int *fd, struct isol8_error *err);
 
+/* One connect + Ping; the Pong must come within timeout_ms. */
+int isol8_agent_ping(const char *socket_path, int timeout_ms, struct isol8_error *err);
+
 /* Retries connect + Ping until a Pong comes back (the socket appears a little
  * after the container starts). ISOL8_E_UNAVAILABLE, naming the path, when the
  * agent has not answered within timeout_ms. */

@@ -1,10 +1,15 @@
 /*
- * reset: kill every process of the sandbox uid and wipe directories, so a
- * pooled sandbox can be reused. Killing: a helper process that has become
- * the uid sends kill(-1, SIGKILL) (every process that uid may signal, in one
- * system call, so a fork loop cannot outrun it), then /proc is scanned and
- * any survivor of that uid is killed directly; repeated until none is left.
- * Wiping: see agent_wipe_dir.
+ * reset: kill every process of the sandbox uid, remove its IPC objects and
+ * wipe directories, so a pooled sandbox can be reused; then verify, and
+ * answer Ack only when nothing is left. Killing: a helper process that has
+ * become the uid sends kill(-1, SIGKILL) (every process that uid may signal,
+ * in one system call, so a fork loop cannot outrun it), then /proc is
+ * scanned and any survivor of that uid is killed directly; repeated until
+ * none is left. IPC: once no process of the uid is left, a helper that has
+ * become the uid removes every System V shared memory segment, semaphore set
+ * and message queue of the sandbox's IPC namespace (the agent makes none);
+ * POSIX message queues are files in /dev/mqueue, wiped like the
+ * directories. Wiping: see agent_wipe_dir.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -14,6 +19,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ipc.h>
+#include <sys/msg.h>
+#include <sys/sem.h>
+#include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -216,9 +225,119 @@ int agent_wipe_dir(const char *dir)
 	return w.first_err;
 }
 
+/* The System V IPC objects of a kind owned or made by uid: the ids from
+ * /proc/sysvipc/<kind> (its second column) whose uid or cuid column is uid.
+ * Returns how many, or -errno. A missing file (no System V IPC) is 0. */
+struct ipc_kind {
+	const char *name;
+	int uid_column;   /* 0-based; cuid is two columns later */
+};
+
+static const struct ipc_kind ipc_kinds[] = {{"shm", 7}, {"sem", 4}, {"msg", 7}};
+
+static int ipc_ids(const struct ipc_kind *kind, uid_t uid, int *ids, int max)
+{
+	char path[64], line[512];
+	FILE *f;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/sysvipc/%s", kind->name);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return errno == ENOENT ? 0 : -errno;
+	if (fgets(line, sizeof(line), f) != NULL) { /* the header */
+		while (n < max && fgets(line, sizeof(line), f) != NULL) {
+			unsigned long col[12];
+			int got = 0;
+			char *save = NULL;
+			for (char *tok = strtok_r(line, " \t\n", &save); tok && got < 12;
+			     tok = strtok_r(NULL, " \t\n", &save))
+				col[got++] = strtoul(tok, NULL, 10);
+			if (got > kind->uid_column + 2 &&
+			    (col[kind->uid_column] == uid || col[kind->uid_column + 2] == uid))
+				ids[n++] = (int)col[1];
+		}
+	}
+	fclose(f);
+	return n;
+}
+
+#define IPC_MAX_IDS 4096
+
+/* Removes every System V IPC object it can, as uid (a helper process:
+ * IPC_RMID needs the owner, and the agent keeps no CAP_IPC_OWNER). */
+static int reset_remove_ipc(uid_t uid)
+{
+	pid_t pid = fork();
+	int status;
+
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		static int ids[IPC_MAX_IDS];
+		int n;
+		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
+			_exit(1);
+		n = ipc_ids(&ipc_kinds[0], uid, ids, IPC_MAX_IDS);
+		for (int i = 0; i < n; i++)
+			shmctl(ids[i], IPC_RMID, NULL);
+		n = ipc_ids(&ipc_kinds[1], uid, ids, IPC_MAX_IDS);
+		for (int i = 0; i < n; i++)
+			semctl(ids[i], 0, IPC_RMID);
+		n = ipc_ids(&ipc_kinds[2], uid, ids, IPC_MAX_IDS);
+		for (int i = 0; i < n; i++)
+			msgctl(ids[i], IPC_RMID, NULL);
+		_exit(0);
+	}
+	while (waitpid(pid, &status, 0) < 0)
+		if (errno != EINTR)
+			return -errno;
+	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+}
+
+/* What is left after a reset, as a message; empty when nothing is. */
+static void reset_verify(uid_t uid, const Isol8__Agent__V1__Reset *req, char *msg, size_t size)
+{
+	int ids[1];
+
+	msg[0] = '\0';
+	if (reset_kill_scan(uid) != 0) {
+		snprintf(msg, size, "processes of uid %u are still running", (unsigned)uid);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(ipc_kinds) / sizeof(ipc_kinds[0]); i++) {
+		if (ipc_ids(&ipc_kinds[i], uid, ids, 1) != 0) {
+			snprintf(msg, size, "System V IPC objects (%s) of uid %u are left", ipc_kinds[i].name,
+				 (unsigned)uid);
+			return;
+		}
+	}
+	for (size_t i = 0; i < req->n_wipe; i++) {
+		DIR *d = opendir(req->wipe[i]);
+		struct dirent *de;
+		if (d == NULL) {
+			if (errno != ENOENT)
+				snprintf(msg, size, "cannot open \"%s\": %s", req->wipe[i], strerror(errno));
+			if (errno != ENOENT)
+				return;
+			continue;
+		}
+		while ((de = readdir(d)) != NULL) {
+			if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
+				snprintf(msg, size, "\"%s\" is not empty (\"%s\" is left)", req->wipe[i], de->d_name);
+				break;
+			}
+		}
+		closedir(d);
+		if (msg[0])
+			return;
+	}
+}
+
 int agent_serve_reset(const struct agent_config *cfg, int conn, const isol8_frame *first)
 {
 	const Isol8__Agent__V1__Reset *req = first->reset;
+	char left[512];
 	int ret;
 
 	(void)cfg;
@@ -238,12 +357,22 @@ int agent_serve_reset(const struct agent_config *cfg, int conn, const isol8_fram
 		agent_send_error(conn, -ret, "reset: kill the processes of uid %u: %s", req->uid, strerror(-ret));
 		return 1;
 	}
+	ret = reset_remove_ipc(req->uid);
+	if (ret < 0) {
+		agent_send_error(conn, -ret, "reset: remove the IPC objects of uid %u: %s", req->uid, strerror(-ret));
+		return 1;
+	}
 	for (size_t i = 0; i < req->n_wipe; i++) {
 		ret = agent_wipe_dir(req->wipe[i]);
-		if (ret < 0) {
+		if (ret < 0 && ret != -ENOENT) {
 			agent_send_error(conn, -ret, "reset: wipe \"%s\": %s", req->wipe[i], strerror(-ret));
 			return 1;
 		}
+	}
+	reset_verify(req->uid, req, left, sizeof(left));
+	if (left[0]) {
+		agent_send_error(conn, EBUSY, "reset: not clean afterwards: %s", left);
+		return 1;
 	}
 	return agent_send_ack(conn) < 0 ? 1 : 0;
 }

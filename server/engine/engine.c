@@ -1,6 +1,6 @@
 /*
- * The execution engine: admission, one sandbox per execution, the agent exec,
- * output masking, and the result. See engine.h for the thread model.
+ * The execution engine: options, a sandbox from the registry, the agent
+ * exec, output masking, and the result. See engine.h for the thread model.
  */
 #include "engine.h"
 
@@ -16,10 +16,10 @@
 #include "engine_internal.h"
 #include "mask.h"
 #include "options.h"
-#include "sandbox.h"
 #include "util.h"
 
-#define ENV_MAX_VARS 256
+#define DEFAULT_MAX_WARM 16
+#define DEFAULT_WORKERS 4
 
 static char *dup_or_null(const char *s)
 {
@@ -33,20 +33,65 @@ static int make_dir(const char *path, struct isol8_error *err)
 	return 0;
 }
 
+/* Registry limits from the engine's configuration. */
+static struct isol8_registry_config registry_config(const struct isol8_engine *e,
+						    const struct isol8_engine_config *cfg)
+{
+	struct isol8_registry_config rc = {.env = e->env};
+
+	rc.strategy = cfg->secure_pool ? ISOL8_POOL_SECURE : ISOL8_POOL_FAST;
+	rc.max_executions = cfg->max_concurrent > 0 ? cfg->max_concurrent : 64;
+	rc.max_waiting = cfg->max_waiting > 0 ? cfg->max_waiting : 4 * rc.max_executions;
+	rc.max_warm = cfg->max_warm > 0 ? cfg->max_warm : DEFAULT_MAX_WARM;
+	rc.max_sandboxes = cfg->max_sandboxes > 0 ? cfg->max_sandboxes : rc.max_executions + rc.max_warm;
+	rc.workers = DEFAULT_WORKERS;
+	return rc;
+}
+
+/* The container options of a runtime's default pool: a request with no
+ * options for that runtime resolves to exactly these. */
+static int default_container_options(const struct isol8_runtime *rt, struct isol8_container_options *out,
+				     struct isol8_error *err)
+{
+	Isol8__V1__ExecuteRequest req;
+	struct isol8_exec_options opts;
+	int ret;
+
+	isol8__v1__execute_request__init(&req);
+	req.runtime = (char *)rt->name;
+	req.code = "-";
+	ret = isol8_options_resolve(&req, &opts, err);
+	if (ret == 0)
+		*out = opts.container;
+	return ret;
+}
+
+int isol8_engine_prewarm(struct isol8_engine *e, struct isol8_error *err)
+{
+	int clean = e->prewarm;
+	size_t n;
+	const struct isol8_runtime *rts = isol8_runtime_all(&n);
+	int ret = 0;
+
+	for (size_t i = 0; i < n && ret == 0 && clean > 0; i++) {
+		struct isol8_container_options c;
+		ret = default_container_options(&rts[i], &c, err);
+		if (ret == 0)
+			ret = isol8_registry_prewarm(e->registry, &c, clean, err);
+	}
+	return ret;
+}
+
 int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config *cfg, struct isol8_error *err)
 {
+	struct isol8_registry_config rc;
 	struct isol8_engine *e;
 	int ret;
 
 	e = calloc(1, sizeof(*e));
 	if (e == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-	pthread_mutex_init(&e->lock, NULL);
-	pthread_cond_init(&e->idle, NULL);
-	pthread_cond_init(&e->slot, NULL);
 	pthread_mutex_init(&e->setup_lock, NULL);
-	e->max_concurrent = cfg->max_concurrent > 0 ? cfg->max_concurrent : 64;
-	e->max_waiting = cfg->max_waiting > 0 ? cfg->max_waiting : 4 * e->max_concurrent;
 	e->run_dir = dup_or_null(cfg->run_dir);
 	e->agent_path = dup_or_null(cfg->agent_path);
 	e->images_dir = dup_or_null(cfg->images_dir);
@@ -74,7 +119,9 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 	}
 	e->env = (struct isol8_sandbox_env){e->docker, e->run_dir, e->agent_path, e->owner, e->instance_id,
 					    e->image_prefix};
-	ret = isol8_reaper_start(&e->reaper, &e->env, err);
+	rc = registry_config(e, cfg);
+	e->prewarm = cfg->prewarm < 0 ? 1 : cfg->prewarm;
+	ret = isol8_registry_new(&e->registry, &rc, cfg->log, err);
 	if (ret < 0) {
 		isol8_engine_free(e);
 		return ret;
@@ -89,13 +136,9 @@ void isol8_engine_free(struct isol8_engine *e)
 {
 	if (e == NULL)
 		return;
-	pthread_mutex_lock(&e->lock);
-	e->shutting_down = true;
-	pthread_cond_broadcast(&e->slot);
-	while (e->active > 0 || e->waiting > 0)
-		pthread_cond_wait(&e->idle, &e->lock);
-	pthread_mutex_unlock(&e->lock);
-	isol8_reaper_stop(&e->reaper);
+	/* running executions see it and stop; the registry waits for them */
+	atomic_store(&e->shutting_down, true);
+	isol8_registry_free(e->registry);
 	if (e->docker != NULL) {
 		char filter[128];
 		struct isol8_error ignored = ISOL8_ERROR_INIT;
@@ -103,10 +146,7 @@ void isol8_engine_free(struct isol8_engine *e)
 		remove_labelled(e, filter, NULL, &ignored);
 		isol8_docker_free(e->docker);
 	}
-	pthread_cond_destroy(&e->idle);
-	pthread_cond_destroy(&e->slot);
 	pthread_mutex_destroy(&e->setup_lock);
-	pthread_mutex_destroy(&e->lock);
 	free(e->run_dir);
 	free(e->agent_path);
 	free(e->images_dir);
@@ -123,12 +163,15 @@ const char *isol8_engine_instance_id(const struct isol8_engine *e)
 
 int isol8_engine_active(struct isol8_engine *e)
 {
-	int n;
+	struct isol8_registry_stats st;
 
-	pthread_mutex_lock(&e->lock);
-	n = e->active;
-	pthread_mutex_unlock(&e->lock);
-	return n;
+	isol8_registry_stats(e->registry, &st);
+	return st.running;
+}
+
+void isol8_engine_pool_stats(struct isol8_engine *e, struct isol8_registry_stats *out)
+{
+	isol8_registry_stats(e->registry, out);
 }
 
 void isol8_id_list_collect(const char *id, const char *name, void *userdata)
@@ -179,8 +222,14 @@ int isol8_engine_remove_orphans(struct isol8_engine *e, int *removed, struct iso
 {
 	char filter[PATH_MAX + 32];
 
+	int dirs = 0, ret;
+
 	snprintf(filter, sizeof(filter), "isol8.owner=%s", e->owner);
-	return remove_labelled(e, filter, removed, err);
+	ret = remove_labelled(e, filter, removed, err);
+	/* and the run dirs (agent sockets) that no container owns any more */
+	if (ret == 0 && isol8_sandbox_remove_stale_dirs(&e->env, &dirs, err) < 0)
+		ret = isol8_error_prefix(err, "removing stale run directories");
+	return ret;
 }
 
 int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers, int *removed_images,
@@ -191,7 +240,10 @@ int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_conta
 	*removed_containers = 0;
 	*removed_images = 0;
 	/* this daemon's running sandboxes are left alone: every other isol8 container goes */
-	ret = isol8_engine_cleanup_containers(e, removed_containers, err);
+	isol8_registry_remove_kept(e->registry, removed_containers);
+	int others = 0;
+	ret = isol8_engine_cleanup_containers(e, &others, err);
+	*removed_containers += others;
 	if (ret == 0 && images)
 		ret = isol8_images_remove_all(e, removed_images, err);
 	return ret;
@@ -199,67 +251,11 @@ int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_conta
 
 /* -------------------------------------------------------------- execution */
 
-/* Takes an execution slot. When all max_concurrent are busy the call waits
- * for one (as the original's semaphore does), noticing its own cancellation,
- * unless max_waiting calls already wait: then it is refused at once. */
-static int admit(struct isol8_engine *e, const struct isol8_exec_sink *sink, struct isol8_error *err)
+static int64_t mono_us(void)
 {
-	int ret = 0;
-
-	pthread_mutex_lock(&e->lock);
-	if (e->active >= e->max_concurrent && e->waiting >= e->max_waiting) {
-		ret = isol8_error_set(err, ISOL8_E_EXHAUSTED,
-				      "too many executions at once: %d running and %d waiting (limits %d and %d)",
-				      e->active, e->waiting, e->max_concurrent, e->max_waiting);
-		goto out;
-	}
-	e->waiting++;
-	while (e->active >= e->max_concurrent && !e->shutting_down) {
-		struct timespec until;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += 100 * 1000000L;
-		if (until.tv_nsec >= 1000000000L) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000L;
-		}
-		pthread_cond_timedwait(&e->slot, &e->lock, &until);
-		pthread_mutex_unlock(&e->lock);
-		bool gone = sink->cancelled != NULL && sink->cancelled(sink->userdata);
-		pthread_mutex_lock(&e->lock);
-		if (gone) {
-			ret = isol8_error_set(err, ISOL8_E_CANCELLED, "cancelled while waiting for a free execution slot");
-			break;
-		}
-	}
-	e->waiting--;
-	if (e->waiting == 0 && e->active == 0)
-		pthread_cond_broadcast(&e->idle);
-	if (ret == 0 && e->shutting_down)
-		ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "isol8d is shutting down");
-	if (ret == 0)
-		e->active++;
-out:
-	pthread_mutex_unlock(&e->lock);
-	return ret;
-}
-
-static void release(struct isol8_engine *e)
-{
-	pthread_mutex_lock(&e->lock);
-	pthread_cond_signal(&e->slot);
-	if (--e->active == 0)
-		pthread_cond_broadcast(&e->idle);
-	pthread_mutex_unlock(&e->lock);
-}
-
-static bool shutting_down(struct isol8_engine *e)
-{
-	bool v;
-
-	pthread_mutex_lock(&e->lock);
-	v = e->shutting_down;
-	pthread_mutex_unlock(&e->lock);
-	return v;
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
 }
 
 /* Per-execution state handed to the agent client's callbacks. */
@@ -267,7 +263,9 @@ struct run {
 	struct isol8_engine *engine;
 	const struct isol8_exec_sink *sink;
 	struct isol8_mask masks[2];
-	int stream; /* stream being emitted, for emit_masked */
+	int stream;                /* stream being emitted, for emit_masked */
+	int64_t exec_start_us;
+	int64_t first_output_us;   /* -1 until output comes */
 };
 
 static int emit_masked(void *userdata, const uint8_t *data, size_t len)
@@ -282,19 +280,22 @@ static int run_output(void *userdata, int stream, const uint8_t *data, size_t le
 
 	if (stream != 1 && stream != 2)
 		return 0;
+	if (r->first_output_us < 0)
+		r->first_output_us = mono_us() - r->exec_start_us;
 	r->stream = stream;
 	return isol8_mask_feed(&r->masks[stream - 1], data, len, emit_masked, r);
+}
+
+static bool caller_cancelled(void *userdata)
+{
+	const struct isol8_exec_sink *sink = userdata;
+	return sink->cancelled != NULL && sink->cancelled(sink->userdata);
 }
 
 static bool run_cancelled(void *userdata)
 {
 	struct run *r = userdata;
-	return shutting_down(r->engine) || (r->sink->cancelled && r->sink->cancelled(r->sink->userdata));
-}
-
-static void stamp(struct isol8_exec_result *res)
-{
-	isol8_utc_timestamp(res->timestamp, sizeof(res->timestamp));
+	return atomic_load(&r->engine->shutting_down) || caller_cancelled((void *)r->sink);
 }
 
 static int setup_masks(struct run *r, const Isol8__V1__ExecuteRequest *req, struct isol8_error *err)
@@ -308,46 +309,72 @@ static int setup_masks(struct run *r, const Isol8__V1__ExecuteRequest *req, stru
 	return ret;
 }
 
-static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
-			  const struct isol8_exec_options *opts, struct run *r, struct isol8_exec_result *res,
-			  struct isol8_error *err)
+static void result_from_exit(struct isol8_exec_result *res, const struct isol8_agent_exit *x)
+{
+	res->exit_code = x->exit_code;
+	res->signal = x->signal;
+	res->timed_out = x->timed_out;
+	res->truncated = x->truncated;
+	res->duration_ms = (int64_t)(x->duration_us / 1000);
+	res->cpu_user_ms = (int64_t)(x->cpu_user_us / 1000);
+	res->cpu_system_ms = (int64_t)(x->cpu_system_us / 1000);
+	res->max_rss_kb = (int64_t)x->max_rss_kb;
+}
+
+/* Runs the exec in a leased sandbox and flushes what masking held back.
+ * Returns the release outcome through *outcome. */
+static int run_exec(struct run *r, const struct isol8_lease *lease, const struct isol8_exec_spec *spec,
+		    struct isol8_exec_result *res, enum isol8_release_outcome *outcome, struct isol8_error *err)
 {
 	struct isol8_agent_exec_io io = {run_output, run_cancelled, r};
 	struct isol8_agent_exit exit_status = {0};
-	struct isol8_exec_spec spec;
-	struct isol8_sandbox sb;
 	int ret;
 
-	ret = isol8_exec_spec_build(req, opts, &spec, err);
-	if (ret < 0)
-		return ret;
-	ret = isol8_sandbox_create(&e->env, opts, &sb, err);
-	if (ret < 0) {
-		isol8_exec_spec_release(&spec);
-		return isol8_images_explain_create_error(e, opts, err);
-	}
-	snprintf(res->container_id, sizeof(res->container_id), "%s", sb.container_id);
-	ret = isol8_agent_exec(sb.socket, &spec.exec, &io, &exit_status, err);
-	isol8_exec_spec_release(&spec);
+	r->exec_start_us = mono_us();
+	ret = isol8_agent_exec(lease->sandbox->socket, &spec->exec, &io, &exit_status, err);
+	res->phases.exec_us = mono_us() - r->exec_start_us;
+	res->phases.first_output_us = r->first_output_us;
+	/* the agent failing (not the caller going away) makes the sandbox suspect */
+	*outcome = (ret < 0 && err->code != ISOL8_E_CANCELLED) ? ISOL8_RELEASE_BROKEN : ISOL8_RELEASE_USED;
 	for (int s = 0; ret == 0 && s < 2; s++) {
 		r->stream = s + 1;
 		ret = isol8_mask_flush(&r->masks[s], emit_masked, r);
 		if (ret > 0 || (ret < 0 && err->code == 0))
 			ret = isol8_error_set(err, ISOL8_E_CANCELLED, "output could not be delivered");
 	}
-	if (!opts->persist)
-		isol8_reaper_add(&e->reaper, &sb);
+	if (ret == 0)
+		result_from_exit(res, &exit_status);
+	return ret;
+}
+
+static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
+			  const struct isol8_exec_options *opts, struct run *r, struct isol8_exec_result *res,
+			  struct isol8_error *err)
+{
+	enum isol8_release_outcome outcome;
+	struct isol8_exec_spec spec;
+	struct isol8_lease lease;
+	int64_t released;
+	int ret;
+
+	ret = isol8_exec_spec_build(req, opts, &spec, err);
 	if (ret < 0)
 		return ret;
-	res->exit_code = exit_status.exit_code;
-	res->signal = exit_status.signal;
-	res->timed_out = exit_status.timed_out;
-	res->truncated = exit_status.truncated;
-	res->duration_ms = (int64_t)(exit_status.duration_us / 1000);
-	res->cpu_user_ms = (int64_t)(exit_status.cpu_user_us / 1000);
-	res->cpu_system_ms = (int64_t)(exit_status.cpu_system_us / 1000);
-	res->max_rss_kb = (int64_t)exit_status.max_rss_kb;
-	return 0;
+	ret = isol8_registry_acquire(e->registry, &opts->container, caller_cancelled, (void *)r->sink, &lease, err);
+	if (ret < 0) {
+		isol8_exec_spec_release(&spec);
+		return isol8_images_explain_create_error(e, &opts->container, err);
+	}
+	res->phases.queue_us = lease.info.queued_us;
+	res->phases.acquire_us = lease.info.acquire_us;
+	res->phases.cold = lease.info.cold;
+	snprintf(res->container_id, sizeof(res->container_id), "%s", lease.sandbox->container_id);
+	ret = run_exec(r, &lease, &spec, res, &outcome, err);
+	isol8_exec_spec_release(&spec);
+	released = mono_us();
+	isol8_registry_release(e->registry, &lease, opts->persist ? ISOL8_RELEASE_KEEP : outcome);
+	res->phases.release_us = mono_us() - released;
+	return ret;
 }
 
 int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
@@ -355,7 +382,7 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 			 struct isol8_error *err)
 {
 	struct isol8_exec_options opts;
-	struct run r = {.engine = e, .sink = sink};
+	struct run r = {.engine = e, .sink = sink, .first_output_us = -1};
 	int ret;
 
 	memset(res, 0, sizeof(*res));
@@ -366,14 +393,12 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	if (ret < 0)
 		return ret;
 	res->runtime = opts.runtime->name;
-	stamp(res);
+	isol8_utc_timestamp(res->timestamp, sizeof(res->timestamp));
 	ret = setup_masks(&r, req, err);
+	if (ret == 0 && atomic_load(&e->shutting_down))
+		ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "isol8d is shutting down");
 	if (ret == 0)
-		ret = admit(e, sink, err);
-	if (ret == 0) {
 		ret = run_in_sandbox(e, req, &opts, &r, res, err);
-		release(e);
-	}
 	isol8_mask_release(&r.masks[0]);
 	isol8_mask_release(&r.masks[1]);
 	return ret;

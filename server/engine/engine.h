@@ -1,10 +1,10 @@
 /*
- * The execution engine: turns an ExecuteRequest into a sandbox run and its
- * result. It owns the Docker client, the sandboxes of this daemon, and the
- * image set-up. Thread model: isol8_engine_execute and the image functions
- * are called from many worker threads at once; the engine's own state (the
- * active count, the shutdown flag, the live sandbox list) is guarded by its
- * mutex. Callbacks run on the calling thread.
+ * The execution engine: turns an ExecuteRequest into a run in a sandbox and
+ * its result. It owns the Docker client, the sandbox registry (admission,
+ * warm pools, resets: sandbox/registry.h) and the image set-up. Thread
+ * model: isol8_engine_execute and the image functions are called from many
+ * worker threads at once; the engine's own state (the shutdown flag) is an
+ * atomic, the registry has its own lock. Callbacks run on the calling thread.
  */
 #ifndef ISOL8_ENGINE_H
 #define ISOL8_ENGINE_H
@@ -28,6 +28,11 @@ struct isol8_engine_config {
 	const char *owner;          /* identity of this daemon for labels, e.g. its socket path */
 	int max_concurrent;         /* executions at once; more wait for a slot */
 	int max_waiting;            /* calls waiting for a slot; past it RESOURCE_EXHAUSTED (0: 4 x max_concurrent) */
+	bool secure_pool;           /* never reuse a sandbox (default: fast, reset and reuse) */
+	int prewarm;                /* clean sandboxes kept per runtime with default options (-1: 1) */
+	int max_warm;               /* clean sandboxes across pools (0: 16) */
+	int max_sandboxes;          /* live sandboxes of every state (0: max_concurrent + max_warm) */
+	void (*log)(int level, const char *message); /* pool events; may be NULL */
 };
 
 /* Receives an execution's output (secrets already masked) as it is produced. */
@@ -37,6 +42,16 @@ struct isol8_exec_sink {
 	/* Polled while the program runs; true stops it (the client went away). */
 	bool (*cancelled)(void *userdata);
 	void *userdata;
+};
+
+/* Where one execution's time went, in microseconds. */
+struct isol8_exec_phases {
+	int64_t queue_us;          /* waiting for admission */
+	int64_t acquire_us;        /* taking a pooled sandbox, or creating one (cold) */
+	int64_t exec_us;           /* the agent conversation: code delivery to exit */
+	int64_t first_output_us;   /* from the exec request to the first output (-1: none) */
+	int64_t release_us;        /* handing the sandbox back */
+	bool cold;
 };
 
 struct isol8_exec_result {
@@ -52,6 +67,7 @@ struct isol8_exec_result {
 	int64_t cpu_user_ms;
 	int64_t cpu_system_ms;
 	int64_t max_rss_kb;
+	struct isol8_exec_phases phases;
 };
 
 /* Called for each set-up event (image may be "" for the whole set-up). */
@@ -68,6 +84,10 @@ void isol8_engine_free(struct isol8_engine *e);
  * The caller guarantees no other live daemon has the same owner. */
 int isol8_engine_remove_orphans(struct isol8_engine *e, int *removed, struct isol8_error *err);
 
+/* Starts keeping the configured number of clean sandboxes per runtime
+ * (after isol8_engine_remove_orphans, which would remove them). */
+int isol8_engine_prewarm(struct isol8_engine *e, struct isol8_error *err);
+
 /* Runs one request. Validation errors are ISOL8_E_INVALID naming the field;
  * missing images ISOL8_E_PRECONDITION; Docker down ISOL8_E_UNAVAILABLE. A
  * program that fails or times out is a result, not an error. */
@@ -77,6 +97,10 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 
 /* Executions running now. */
 int isol8_engine_active(struct isol8_engine *e);
+
+/* The sandboxes' counts (sandbox/registry.h). */
+struct isol8_registry_stats;
+void isol8_engine_pool_stats(struct isol8_engine *e, struct isol8_registry_stats *out);
 
 /* Builds missing or changed images (all with force), reporting progress. */
 int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *req, isol8_setup_fn cb,
@@ -96,8 +120,9 @@ int isol8_engine_image_status(struct isol8_engine *e, const char *runtime, struc
 int isol8_engine_docker_version(struct isol8_engine *e, char *version, size_t vsize, char *api,
 				size_t asize, struct isol8_error *err);
 
-/* Removes isol8 containers (all daemons'; not the running ones of this daemon)
- * and, with images, isol8 images. */
+/* Removes isol8 containers: this daemon's kept (--persist) sandboxes and
+ * every other daemon's, not this daemon's pooled or running ones; with
+ * images, isol8 images too. */
 int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers,
 			 int *removed_images, struct isol8_error *err);
 

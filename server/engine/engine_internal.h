@@ -3,44 +3,22 @@
 #define ISOL8_ENGINE_INTERNAL_H
 
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "engine.h"
 #include "isol8/agent/v1/agent.pb-c.h"
 #include "options.h"
-#include "sandbox.h"
+#include "sandbox/registry.h"
 
-
-/* Removes used sandboxes off the request path (reaper.c). */
-struct isol8_reaper {
-	const struct isol8_sandbox_env *env;
-	pthread_t thread;
-	pthread_mutex_t lock;          /* guards head, tail, stopping */
-	pthread_cond_t wake;
-	struct reap_item *head, *tail;
-	bool stopping;
-	bool running;
-};
-
-int isol8_reaper_start(struct isol8_reaper *r, const struct isol8_sandbox_env *env, struct isol8_error *err);
-/* Queues a copy of sb for removal. */
-void isol8_reaper_add(struct isol8_reaper *r, const struct isol8_sandbox *sb);
-/* Removes everything queued, then stops the thread. */
-void isol8_reaper_stop(struct isol8_reaper *r);
 
 struct isol8_engine {
-	pthread_mutex_t lock;          /* guards active, waiting, shutting_down */
-	pthread_cond_t idle;           /* signalled when active drops to 0 */
-	pthread_cond_t slot;           /* signalled when an execution ends */
-	int active;
-	int waiting;                   /* calls waiting for a slot */
-	int max_waiting;
-	bool shutting_down;
-	int max_concurrent;
+	atomic_bool shutting_down;
 	char *run_dir, *agent_path, *images_dir, *image_prefix, *base_image, *owner;
 	char instance_id[17];
 	struct isol8_docker *docker;
 	struct isol8_sandbox_env env;
-	struct isol8_reaper reaper;
+	struct isol8_registry *registry;
+	int prewarm;                   /* clean sandboxes per runtime */
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
 };
 
@@ -63,7 +41,7 @@ void isol8_exec_spec_release(struct isol8_exec_spec *spec);
 
 /* Turns a failed sandbox creation because of a missing image into
  * ISOL8_E_PRECONDITION telling to run `isol8 setup`. Returns -err->code. */
-int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8_exec_options *opts,
+int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8_container_options *opts,
 				      struct isol8_error *err);
 
 /* Removes isol8 images. */

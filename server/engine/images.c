@@ -332,6 +332,8 @@ int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *re
 		}
 	}
 	pthread_mutex_unlock(&e->setup_lock);
+	/* warm sandboxes may run an image that was just replaced */
+	isol8_registry_flush(e->registry);
 	if (ret < 0)
 		return ret;
 	return failed ? -err->code : 0;
@@ -367,7 +369,7 @@ int isol8_engine_image_status(struct isol8_engine *e, const char *runtime, struc
 	return 0;
 }
 
-int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8_exec_options *opts,
+int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8_container_options *opts,
 				      struct isol8_error *err)
 {
 	char image[256];

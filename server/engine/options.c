@@ -85,8 +85,8 @@ static int resolve_network(const Isol8__V1__ExecutionOptions *o, struct isol8_ex
 
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(network_names); i++) {
 		if (strcmp(network_names[i].name, name) == 0) {
-			opts->network = network_names[i].value;
-			if (opts->network == ISOL8_NET_FILTERED)
+			opts->container.network = network_names[i].value;
+			if (opts->container.network == ISOL8_NET_FILTERED)
 				return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
 						       "options.network: \"filtered\" is not served yet "
 						       "(use \"none\" or \"host\")");
@@ -105,7 +105,7 @@ static int resolve_seccomp(const Isol8__V1__ExecutionOptions *o, struct isol8_ex
 
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(seccomp_names); i++) {
 		if (strcmp(seccomp_names[i].name, name) == 0) {
-			opts->seccomp = seccomp_names[i].value;
+			opts->container.seccomp = seccomp_names[i].value;
 			found = true;
 		}
 	}
@@ -113,12 +113,12 @@ static int resolve_seccomp(const Isol8__V1__ExecutionOptions *o, struct isol8_ex
 		return isol8_error_set(err, ISOL8_E_INVALID,
 				       "options.seccomp: unknown mode \"%s\" (valid: strict, unconfined, custom)",
 				       name);
-	if (opts->seccomp == ISOL8_SECCOMP_CUSTOM) {
+	if (opts->container.seccomp == ISOL8_SECCOMP_CUSTOM) {
 		if (o->seccomp_profile == NULL || o->seccomp_profile[0] != '{')
 			return isol8_error_set(err, ISOL8_E_INVALID,
 					       "options.seccomp_profile: seccomp \"custom\" needs the profile's "
 					       "JSON object");
-		opts->seccomp_profile = o->seccomp_profile;
+		opts->container.seccomp_profile = o->seccomp_profile;
 	}
 	return 0;
 }
@@ -129,31 +129,31 @@ static int resolve_limits(const Isol8__V1__ExecutionOptions *o, struct isol8_exe
 	int ret;
 
 	ret = resolve_size("options.memory_limit", o ? o->memory_limit : NULL, ISOL8_DEFAULT_MEMORY,
-			   ISOL8_MIN_MEMORY, 64LL << 30, &opts->memory_bytes, err);
+			   ISOL8_MIN_MEMORY, 64LL << 30, &opts->container.memory_bytes, err);
 	if (ret == 0)
 		ret = resolve_size("options.sandbox_size", o ? o->sandbox_size : NULL,
-				   ISOL8_DEFAULT_SANDBOX_SIZE, 1LL << 20, 64LL << 30, &opts->sandbox_size, err);
+				   ISOL8_DEFAULT_SANDBOX_SIZE, 1LL << 20, 64LL << 30, &opts->container.sandbox_size, err);
 	if (ret == 0)
 		ret = resolve_size("options.tmp_size", o ? o->tmp_size : NULL, ISOL8_DEFAULT_TMP_SIZE,
-				   1LL << 20, 64LL << 30, &opts->tmp_size, err);
+				   1LL << 20, 64LL << 30, &opts->container.tmp_size, err);
 	if (ret < 0)
 		return ret;
 
-	opts->nano_cpus = ISOL8_DEFAULT_NANO_CPUS;
+	opts->container.nano_cpus = ISOL8_DEFAULT_NANO_CPUS;
 	if (o && o->cpu_limit != 0) {
 		if (!isfinite(o->cpu_limit) || o->cpu_limit < 0.01 || o->cpu_limit > 1024)
 			return isol8_error_set(err, ISOL8_E_INVALID,
 					       "options.cpu_limit: %g is out of range (0.01 to 1024 cores)",
 					       o->cpu_limit);
-		opts->nano_cpus = (int64_t)llround(o->cpu_limit * 1e9);
+		opts->container.nano_cpus = (int64_t)llround(o->cpu_limit * 1e9);
 	}
-	opts->pids_limit = ISOL8_DEFAULT_PIDS;
+	opts->container.pids_limit = ISOL8_DEFAULT_PIDS;
 	if (o && o->pids_limit != 0) {
 		if (o->pids_limit < 4 || o->pids_limit > ISOL8_MAX_PIDS)
 			return isol8_error_set(err, ISOL8_E_INVALID,
 					       "options.pids_limit: %d is out of range (4 to %d)",
 					       (int)o->pids_limit, ISOL8_MAX_PIDS);
-		opts->pids_limit = o->pids_limit;
+		opts->container.pids_limit = o->pids_limit;
 	}
 	opts->max_output = ISOL8_DEFAULT_MAX_OUTPUT;
 	if (o && o->max_output_size != 0) {
@@ -228,6 +228,8 @@ int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exe
 		ret = resolve_runtime(req, opts, err);
 	if (ret < 0)
 		return ret;
+	opts->container.runtime = opts->runtime->name;
+	opts->container.image_suffix = opts->runtime->image_suffix;
 	if (req->code == NULL || req->code[0] == '\0')
 		return isol8_error_set(err, ISOL8_E_INVALID, "code: empty (give the source to run)");
 	ret = check_payload(req, err);
@@ -249,8 +251,8 @@ int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exe
 		ret = resolve_seccomp(o, opts, err);
 	if (ret < 0)
 		return ret;
-	opts->readonly_rootfs = !(o && o->readonly_root_fs && !o->readonly_root_fs->value);
-	opts->image = (o && o->image && o->image[0]) ? o->image : NULL;
+	opts->container.readonly_rootfs = !(o && o->readonly_root_fs && !o->readonly_root_fs->value);
+	opts->container.image = (o && o->image && o->image[0]) ? o->image : NULL;
 	opts->persist = o && o->persist;
 	return 0;
 }

@@ -12,6 +12,7 @@
 #include "isol8/error.h"
 #include "isol8/v1/isol8.pb-c.h"
 #include "runtime.h"
+#include "sandbox/sandbox.h"
 
 #define ISOL8_DEFAULT_TIMEOUT_MS 30000
 #define ISOL8_MAX_TIMEOUT_MS (24 * 3600 * 1000LL)
@@ -27,27 +28,16 @@
 /* What one execution carries to the sandbox in its request: code, files and
  * stdin together (the agent's frame limit less room for the rest). */
 #define ISOL8_MAX_PAYLOAD ((4u << 20) - (64u << 10))
-#define ISOL8_SANDBOX_UID 1000
-#define ISOL8_SANDBOX_GID 1000
 
-enum isol8_network { ISOL8_NET_NONE, ISOL8_NET_HOST, ISOL8_NET_FILTERED };
-enum isol8_seccomp { ISOL8_SECCOMP_STRICT, ISOL8_SECCOMP_UNCONFINED, ISOL8_SECCOMP_CUSTOM };
-
+/* One execution's options, split as the pool sees them: what the container
+ * is made with (the pool key) and what this run alone uses. */
 struct isol8_exec_options {
 	const struct isol8_runtime *runtime;
+	struct isol8_container_options container;
+	/* per run */
 	char code_path[64];           /* "/sandbox/main.py" */
 	int64_t timeout_ms;
-	int64_t memory_bytes;
-	int64_t nano_cpus;
-	int64_t pids_limit;
-	bool readonly_rootfs;
 	int64_t max_output;
-	int64_t sandbox_size;
-	int64_t tmp_size;
-	enum isol8_network network;
-	enum isol8_seccomp seccomp;
-	const char *seccomp_profile;  /* custom profile JSON (points into the request) */
-	const char *image;            /* override, or NULL for the runtime's image */
 	bool persist;
 };
 

@@ -31,6 +31,11 @@ static const char usage[] =
 	"  --docker-socket PATH Docker Engine socket (default $DOCKER_HOST or /var/run/docker.sock)\n"
 	"  --idle-exit SECONDS  exit after this long without calls (default 0: never)\n"
 	"  --max-concurrent N   executions at once (default 64); up to 4 x N more wait\n"
+	"  --pool-strategy S    fast: reset a used sandbox and reuse it (default);\n"
+	"                       secure: never reuse one, replace it in the background\n"
+	"  --prewarm N          clean sandboxes kept ready per runtime (default 1; 0: none)\n"
+	"  --max-warm N         clean sandboxes across every pool (default 16)\n"
+	"  --max-sandboxes N    live sandboxes in all (default: max-concurrent + max-warm)\n"
 	"  --grace-ms MS        time in-flight calls get at shutdown (default 10000)\n"
 	"  --log-level LEVEL    debug, info, warn, error (default info)\n"
 	"  --log-json           log JSON lines\n"
@@ -99,6 +104,7 @@ static void set_defaults(struct isol8d_config *cfg)
 	cfg->base_image = env_or("ISOL8_BASE_IMAGE", "isol8:base");
 	cfg->image_prefix = env_or("ISOL8_IMAGE_PREFIX", "isol8");
 	cfg->max_concurrent = 64;
+	cfg->prewarm = 1;
 	cfg->grace_ms = 10000;
 	cfg->log_level = ISOL8_LOG_INFO;
 	snprintf(cfg->agent_path, sizeof(cfg->agent_path), "%s", env_or("ISOL8_AGENT", ""));
@@ -119,11 +125,14 @@ static int finish(struct isol8d_config *cfg, struct isol8_error *err)
 				       "--listen: TCP needs an API key (--key KEY or ISOL8_API_KEY)");
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		return isol8_error_set(err, ISOL8_E_INVALID, "--tls-cert and --tls-key go together");
+	if (cfg->max_warm > 0 && cfg->prewarm > cfg->max_warm)
+		return isol8_error_set(err, ISOL8_E_INVALID, "--prewarm: %d is more than --max-warm %d", cfg->prewarm,
+				       cfg->max_warm);
 	return 0;
 }
 
 enum { OPT_SOCKET = 256, OPT_LISTEN, OPT_KEY, OPT_TLS_CERT, OPT_TLS_KEY, OPT_RUN_DIR, OPT_AGENT, OPT_IMAGES,
-       OPT_BASE, OPT_PREFIX, OPT_DOCKER, OPT_IDLE, OPT_MAX, OPT_GRACE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_VERSION, OPT_HELP };
+       OPT_BASE, OPT_PREFIX, OPT_DOCKER, OPT_IDLE, OPT_MAX, OPT_STRATEGY, OPT_PREWARM, OPT_MAX_WARM, OPT_MAX_SANDBOXES, OPT_GRACE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_VERSION, OPT_HELP };
 
 static const struct option options[] = {
 	{"socket", required_argument, NULL, OPT_SOCKET}, {"listen", required_argument, NULL, OPT_LISTEN},
@@ -132,6 +141,9 @@ static const struct option options[] = {
 	{"agent", required_argument, NULL, OPT_AGENT}, {"images-dir", required_argument, NULL, OPT_IMAGES},
 	{"base-image", required_argument, NULL, OPT_BASE}, {"image-prefix", required_argument, NULL, OPT_PREFIX}, {"docker-socket", required_argument, NULL, OPT_DOCKER},
 	{"idle-exit", required_argument, NULL, OPT_IDLE}, {"max-concurrent", required_argument, NULL, OPT_MAX},
+	{"pool-strategy", required_argument, NULL, OPT_STRATEGY}, {"prewarm", required_argument, NULL, OPT_PREWARM},
+	{"max-warm", required_argument, NULL, OPT_MAX_WARM},
+	{"max-sandboxes", required_argument, NULL, OPT_MAX_SANDBOXES},
 	{"grace-ms", required_argument, NULL, OPT_GRACE}, {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-json", no_argument, NULL, OPT_LOG_JSON}, {"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
@@ -165,6 +177,14 @@ static int apply(struct isol8d_config *cfg, int opt, const char *arg, struct iso
 	case OPT_DOCKER: cfg->docker_socket = arg; return 0;
 	case OPT_IDLE: return parse_int("--idle-exit", arg, 0, INT_MAX, &cfg->idle_exit_s, err);
 	case OPT_MAX: return parse_int("--max-concurrent", arg, 1, 4096, &cfg->max_concurrent, err);
+	case OPT_STRATEGY:
+		if (strcmp(arg, "fast") != 0 && strcmp(arg, "secure") != 0)
+			return isol8_error_set(err, ISOL8_E_INVALID, "--pool-strategy: \"%s\" is not fast or secure", arg);
+		cfg->secure_pool = strcmp(arg, "secure") == 0;
+		return 0;
+	case OPT_PREWARM: return parse_int("--prewarm", arg, 0, 64, &cfg->prewarm, err);
+	case OPT_MAX_WARM: return parse_int("--max-warm", arg, 1, 1024, &cfg->max_warm, err);
+	case OPT_MAX_SANDBOXES: return parse_int("--max-sandboxes", arg, 1, 8192, &cfg->max_sandboxes, err);
 	case OPT_GRACE: return parse_int("--grace-ms", arg, 0, 3600000, &cfg->grace_ms, err);
 	case OPT_LOG_LEVEL:
 		cfg->log_level = isol8_log_level_parse(arg);

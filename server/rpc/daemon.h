@@ -33,6 +33,10 @@ struct isol8d_config {
 	const char *docker_socket;
 	int idle_exit_s;      /* 0: never */
 	int max_concurrent;
+	bool secure_pool;     /* --pool-strategy secure */
+	int prewarm;          /* clean sandboxes per runtime */
+	int max_warm;         /* 0: the engine's default */
+	int max_sandboxes;    /* 0: the engine's default */
 	int grace_ms;         /* how long in-flight calls may finish at shutdown */
 	int log_level;
 	bool log_json;

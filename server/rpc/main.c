@@ -77,6 +77,11 @@ static int start_server(struct isol8d *d, struct isol8_error *err)
 	return ret;
 }
 
+static void log_pool_event(int level, const char *message)
+{
+	isol8_log(level, "%s", message);
+}
+
 static int start_engine(struct isol8d *d, struct isol8_error *err)
 {
 	struct isol8_engine_config ecfg = {
@@ -88,6 +93,11 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 		.base_image = d->cfg.base_image,
 		.owner = d->cfg.socket_path,
 		.max_concurrent = d->cfg.max_concurrent,
+		.secure_pool = d->cfg.secure_pool,
+		.prewarm = d->cfg.prewarm,
+		.max_warm = d->cfg.max_warm,
+		.max_sandboxes = d->cfg.max_sandboxes,
+		.log = log_pool_event,
 	};
 	struct isol8_error orphan_err = ISOL8_ERROR_INIT;
 	int removed = 0, ret;
@@ -99,7 +109,7 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 		isol8_log(ISOL8_LOG_WARN, "could not remove containers of an earlier run: %s", orphan_err.message);
 	else if (removed > 0)
 		isol8_log(ISOL8_LOG_INFO, "removed %d containers left by an earlier run", removed);
-	return 0;
+	return isol8_engine_prewarm(d->engine, err);
 }
 
 /* Waits for SIGINT/SIGTERM, or for the idle time to pass. */

@@ -9,7 +9,7 @@
 #include "options.h"
 #include "runner.h"
 #include "runtime.h"
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 #include "seccomp.h"
 #include "sha256.h"
 
@@ -32,16 +32,16 @@ static void test_option_defaults(void)
 	CU_ASSERT_STRING_EQUAL(o.runtime->name, "python");
 	CU_ASSERT_STRING_EQUAL(o.code_path, "/sandbox/main.py");
 	CU_ASSERT_EQUAL(o.timeout_ms, 30000);
-	CU_ASSERT_EQUAL(o.memory_bytes, 512LL << 20);
-	CU_ASSERT_EQUAL(o.nano_cpus, 1000000000LL);
-	CU_ASSERT_EQUAL(o.pids_limit, 64);
-	CU_ASSERT_TRUE(o.readonly_rootfs);
+	CU_ASSERT_EQUAL(o.container.memory_bytes, 512LL << 20);
+	CU_ASSERT_EQUAL(o.container.nano_cpus, 1000000000LL);
+	CU_ASSERT_EQUAL(o.container.pids_limit, 64);
+	CU_ASSERT_TRUE(o.container.readonly_rootfs);
 	CU_ASSERT_EQUAL(o.max_output, 1 << 20);
-	CU_ASSERT_EQUAL(o.sandbox_size, 512LL << 20);
-	CU_ASSERT_EQUAL(o.tmp_size, 256LL << 20);
-	CU_ASSERT_EQUAL(o.network, ISOL8_NET_NONE);
-	CU_ASSERT_EQUAL(o.seccomp, ISOL8_SECCOMP_STRICT);
-	CU_ASSERT_PTR_NULL(o.image);
+	CU_ASSERT_EQUAL(o.container.sandbox_size, 512LL << 20);
+	CU_ASSERT_EQUAL(o.container.tmp_size, 256LL << 20);
+	CU_ASSERT_EQUAL(o.container.network, ISOL8_NET_NONE);
+	CU_ASSERT_EQUAL(o.container.seccomp, ISOL8_SECCOMP_STRICT);
+	CU_ASSERT_PTR_NULL(o.container.image);
 }
 
 static void test_option_values(void)
@@ -68,12 +68,12 @@ static void test_option_values(void)
 	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
 	CU_ASSERT_STRING_EQUAL(o.code_path, "/sandbox/main.cjs");
 	CU_ASSERT_EQUAL(o.timeout_ms, 1500);
-	CU_ASSERT_EQUAL(o.memory_bytes, 1LL << 30);
-	CU_ASSERT_EQUAL(o.nano_cpus, 500000000LL);
-	CU_ASSERT_EQUAL(o.pids_limit, 100);
-	CU_ASSERT_FALSE(o.readonly_rootfs);
-	CU_ASSERT_EQUAL(o.network, ISOL8_NET_HOST);
-	CU_ASSERT_EQUAL(o.seccomp, ISOL8_SECCOMP_UNCONFINED);
+	CU_ASSERT_EQUAL(o.container.memory_bytes, 1LL << 30);
+	CU_ASSERT_EQUAL(o.container.nano_cpus, 500000000LL);
+	CU_ASSERT_EQUAL(o.container.pids_limit, 100);
+	CU_ASSERT_FALSE(o.container.readonly_rootfs);
+	CU_ASSERT_EQUAL(o.container.network, ISOL8_NET_HOST);
+	CU_ASSERT_EQUAL(o.container.seccomp, ISOL8_SECCOMP_UNCONFINED);
 	CU_ASSERT_EQUAL(o.max_output, 2048);
 }
 
@@ -253,9 +253,9 @@ static void test_container_spec(void)
 	char image[256];
 
 	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
-	isol8_sandbox_image(&env, &o, image, sizeof(image));
+	isol8_sandbox_image(&env, &o.container, image, sizeof(image));
 	CU_ASSERT_STRING_EQUAL(image, "isol8:python");
-	CU_ASSERT_EQUAL_FATAL(isol8_sandbox_spec_build(&env, &o, image, "0011", "/run/isol8/sandboxes/0011", &spec, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_sandbox_spec_build(&env, &o.container, image, "0011", "/run/isol8/sandboxes/0011", &spec, &err), 0);
 	char *text = isol8_docker_container_spec_json(&spec.spec, &err);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(text);
 	cJSON *root = cJSON_Parse(text);
@@ -271,6 +271,7 @@ static void test_container_spec(void)
 	CU_ASSERT_EQUAL(cJSON_GetObjectItem(host, "PidsLimit")->valuedouble, 64);
 	CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(host, "ReadonlyRootfs")));
 	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(host, "NetworkMode")->valuestring, "none");
+	CU_ASSERT_TRUE(cJSON_IsTrue(cJSON_GetObjectItem(root, "NetworkDisabled")));
 	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapDrop"), "ALL"));
 	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapAdd"), "SETUID"));
 	CU_ASSERT_PTR_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapAdd"), "SYS_ADMIN"));
@@ -295,6 +296,55 @@ static void test_container_spec(void)
 	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(labels, "isol8.instance")->valuestring, "abcd1234abcd1234");
 	cJSON_Delete(root);
 	free(text);
+}
+
+/* The pool key: equal options give equal keys, any container-level
+ * difference a different key; per-run options do not enter it. */
+static void test_pool_key(void)
+{
+	Isol8__V1__ExecuteRequest a = request("python", "print(1)"), b = request("python", "print(2)");
+	Isol8__V1__ExecutionOptions opts;
+	Google__Protobuf__BoolValue ro;
+	struct isol8_exec_options oa, ob;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char ka[ISOL8_POOL_KEY_MAX], kb[ISOL8_POOL_KEY_MAX];
+
+	isol8__v1__execution_options__init(&opts);
+	b.timeout_ms = 5000;
+	b.options = &opts;
+	opts.max_output_size = 10;
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&a, &oa, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&b, &ob, &err), 0);
+	CU_ASSERT_EQUAL(isol8_container_key(&oa.container, ka, sizeof(ka), &err), 0);
+	CU_ASSERT_EQUAL(isol8_container_key(&ob.container, kb, sizeof(kb), &err), 0);
+	CU_ASSERT_STRING_EQUAL(ka, kb);
+	CU_ASSERT_TRUE(isol8_container_reusable(&oa.container));
+
+	opts.memory_limit = "256m";
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&b, &ob, &err), 0);
+	CU_ASSERT_EQUAL(isol8_container_key(&ob.container, kb, sizeof(kb), &err), 0);
+	CU_ASSERT_STRING_NOT_EQUAL(ka, kb);
+
+	opts.memory_limit = NULL;
+	opts.seccomp = "custom";
+	opts.seccomp_profile = "{\"defaultAction\":\"SCMP_ACT_ALLOW\"}";
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&b, &ob, &err), 0);
+	CU_ASSERT_EQUAL(isol8_container_key(&ob.container, kb, sizeof(kb), &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(kb, "seccomp=2:"));
+	CU_ASSERT_PTR_NULL(strstr(kb, "SCMP_ACT_ALLOW"));
+
+	google__protobuf__bool_value__init(&ro);
+	ro.value = false;
+	opts.seccomp = NULL;
+	opts.readonly_root_fs = &ro;
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&b, &ob, &err), 0);
+	CU_ASSERT_FALSE(isol8_container_reusable(&ob.container));
+	opts.readonly_root_fs = NULL;
+	opts.image = "my/image:1";
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&b, &ob, &err), 0);
+	CU_ASSERT_FALSE(isol8_container_reusable(&ob.container));
+	CU_ASSERT_EQUAL(isol8_container_key(&ob.container, kb, sizeof(kb), &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(kb, "image=my/image:1"));
 }
 
 struct sink {
@@ -369,6 +419,7 @@ int main(void)
 		{"argv per runtime", test_runtime_argv},
 		{"agent exec request", test_exec_spec},
 		{"container settings", test_container_spec},
+		{"pool key", test_pool_key},
 		{"secret split across chunks", test_mask_split},
 		{"no secrets", test_mask_none},
 		{"sha256", test_sha256},

@@ -1,5 +1,5 @@
 /* Sandbox containers: settings and lifecycle. See sandbox.h. */
-#include "sandbox.h"
+#include "sandbox/sandbox.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -13,6 +13,7 @@
 
 #include "agent_client.h"
 #include "seccomp.h"
+#include "sha256.h"
 #include "util.h"
 
 /* Capabilities the agent itself needs (user code runs as uid 1000 and keeps none). */
@@ -31,16 +32,43 @@ int isol8_random_hex(char *buf, size_t bytes, struct isol8_error *err)
 	return 0;
 }
 
-void isol8_sandbox_image(const struct isol8_sandbox_env *env, const struct isol8_exec_options *opts,
+int isol8_container_key(const struct isol8_container_options *opts, char *buf, size_t size,
+			struct isol8_error *err)
+{
+	char profile[65] = "";
+	int n;
+
+	if (opts->seccomp == ISOL8_SECCOMP_CUSTOM) {
+		struct isol8_sha256 h;
+		isol8_sha256_init(&h);
+		isol8_sha256_update(&h, opts->seccomp_profile, strlen(opts->seccomp_profile));
+		isol8_sha256_hex(&h, profile);
+	}
+	n = snprintf(buf, size, "%s image=%s mem=%lld cpu=%lld pids=%lld sandbox=%lld tmp=%lld ro=%d net=%d seccomp=%d%s%s",
+		     opts->runtime, opts->image ? opts->image : opts->image_suffix, (long long)opts->memory_bytes,
+		     (long long)opts->nano_cpus, (long long)opts->pids_limit, (long long)opts->sandbox_size,
+		     (long long)opts->tmp_size, opts->readonly_rootfs, (int)opts->network, (int)opts->seccomp,
+		     profile[0] ? ":" : "", profile);
+	if (n < 0 || (size_t)n >= size)
+		return isol8_error_set(err, ISOL8_E_INVALID, "image: \"%s\" is too long", opts->image ? opts->image : "");
+	return 0;
+}
+
+bool isol8_container_reusable(const struct isol8_container_options *opts)
+{
+	return opts->readonly_rootfs && opts->image == NULL;
+}
+
+void isol8_sandbox_image(const struct isol8_sandbox_env *env, const struct isol8_container_options *opts,
 			 char *buf, size_t size)
 {
 	if (opts->image != NULL)
 		snprintf(buf, size, "%s", opts->image);
 	else
-		snprintf(buf, size, "%s:%s", env->image_prefix, opts->runtime->image_suffix);
+		snprintf(buf, size, "%s:%s", env->image_prefix, opts->image_suffix);
 }
 
-static const char *seccomp_option(const struct isol8_exec_options *opts)
+static const char *seccomp_option(const struct isol8_container_options *opts)
 {
 	switch (opts->seccomp) {
 	case ISOL8_SECCOMP_UNCONFINED:
@@ -53,7 +81,7 @@ static const char *seccomp_option(const struct isol8_exec_options *opts)
 	return isol8_seccomp_strict_profile;
 }
 
-int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct isol8_exec_options *opts,
+int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct isol8_container_options *opts,
 			     const char *image, const char *id, const char *dir,
 			     struct isol8_sandbox_spec *out, struct isol8_error *err)
 {
@@ -77,7 +105,7 @@ int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct i
 	out->tmpfs[1] = (struct isol8_tmpfs){"/tmp", out->tmpfs_tmp};
 	snprintf(out->created, sizeof(out->created), "%lld", (long long)time(NULL));
 	out->labels[0] = (struct isol8_label){"isol8.managed", "true"};
-	out->labels[1] = (struct isol8_label){"isol8.runtime", opts->runtime->name};
+	out->labels[1] = (struct isol8_label){"isol8.runtime", opts->runtime};
 	out->labels[2] = (struct isol8_label){"isol8.owner", env->owner};
 	out->labels[3] = (struct isol8_label){"isol8.instance", env->instance_id};
 	out->labels[4] = (struct isol8_label){"isol8.sandbox", id};
@@ -97,6 +125,9 @@ int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct i
 	s->pids_limit = opts->pids_limit;
 	s->readonly_rootfs = opts->readonly_rootfs;
 	s->network_mode = opts->network == ISOL8_NET_HOST ? "host" : "none";
+	/* Docker's network layer is skipped (most of a start's time); the
+	 * sandbox still gets a network namespace of its own with only lo. */
+	s->network_disabled = opts->network != ISOL8_NET_HOST;
 	s->no_new_privileges = true;
 	s->seccomp = seccomp_option(opts);
 	s->cap_drop_all = true;
@@ -142,13 +173,14 @@ static int make_run_dir(const struct isol8_sandbox_env *env, struct isol8_sandbo
 	return 0;
 }
 
-int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8_exec_options *opts,
+int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8_container_options *opts,
 			 struct isol8_sandbox *out, struct isol8_error *err)
 {
 	struct isol8_sandbox_spec spec;
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->runtime = opts->runtime;
 	isol8_sandbox_image(env, opts, out->image, sizeof(out->image));
 	ret = isol8_random_hex(out->id, 16, err);
 	if (ret == 0)
@@ -174,6 +206,13 @@ int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8
 	return 0;
 }
 
+int isol8_sandbox_reset(const struct isol8_sandbox *sb, struct isol8_error *err)
+{
+	static const char *const wipe[] = {"/sandbox", "/tmp", "/dev/shm", "/dev/mqueue", NULL};
+
+	return isol8_agent_reset(sb->socket, ISOL8_SANDBOX_UID, wipe, ISOL8_RESET_TIMEOUT_MS, err);
+}
+
 int isol8_sandbox_destroy(const struct isol8_sandbox_env *env, struct isol8_sandbox *sb,
 			  struct isol8_error *err)
 {
@@ -183,5 +222,43 @@ int isol8_sandbox_destroy(const struct isol8_sandbox_env *env, struct isol8_sand
 		ret = isol8_docker_container_remove(env->docker, sb->container_id, true, err);
 	if (sb->dir[0] != '\0')
 		remove_run_dir(sb->dir);
+	return ret;
+}
+
+static void count_container(const char *id, const char *name, void *userdata)
+{
+	(void)id;
+	(void)name;
+	(*(int *)userdata)++;
+}
+
+int isol8_sandbox_remove_stale_dirs(const struct isol8_sandbox_env *env, int *removed, struct isol8_error *err)
+{
+	char parent[PATH_MAX], dir[PATH_MAX + 256];
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	*removed = 0;
+	snprintf(parent, sizeof(parent), "%s/sandboxes", env->run_dir);
+	d = opendir(parent);
+	if (d == NULL)
+		return errno == ENOENT ? 0 : isol8_error_errno(err, ISOL8_E_IO, errno, "cannot open \"%s\"", parent);
+	while (ret == 0 && (de = readdir(d)) != NULL) {
+		char filter[300];
+		int owners = 0;
+
+		if (de->d_name[0] == '.' || strlen(de->d_name) >= 200)
+			continue;
+		snprintf(filter, sizeof(filter), "isol8.sandbox=%s", de->d_name);
+		ret = isol8_docker_container_list(env->docker, filter, count_container, &owners, err);
+		if (ret == 0 && owners == 0) {
+			if ((size_t)snprintf(dir, sizeof(dir), "%s/%s", parent, de->d_name) < sizeof(dir)) {
+				remove_run_dir(dir);
+				(*removed)++;
+			}
+		}
+	}
+	closedir(d);
 	return ret;
 }

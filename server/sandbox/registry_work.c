@@ -1,0 +1,203 @@
+/*
+ * The registry's background workers. Each worker takes the most urgent job
+ * under the lock, marks the record it works on (REMOVING, RESETTING or
+ * STARTING), and does the work with the lock released:
+ *   1. remove a doomed sandbox (this frees room for waiting acquires);
+ *   2. reset a dirty one and verify it: clean again if the pools want it,
+ *      removed otherwise, and removed on any failure — never reused;
+ *   3. start a sandbox for a pool below its target, while there is room and
+ *      no acquire is waiting for that room. A pool whose creation failed
+ *      (an image missing, Docker down) waits before the next try, doubling
+ *      up to REFILL_BACKOFF_MAX_MS.
+ * At shutdown the workers remove everything doomed, then exit.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "sandbox/registry_internal.h"
+#include "util.h"
+
+#define REFILL_BACKOFF_FIRST_MS 500
+#define REFILL_BACKOFF_MAX_MS 30000
+#define IDLE_WAKE_MS 1000
+
+static int64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static struct record *find_state(struct isol8_registry *r, enum isol8_sandbox_state state)
+{
+	for (struct record *rec = r->records; rec; rec = rec->next)
+		if (rec->state == state)
+			return rec;
+	return NULL;
+}
+
+/* The pool most in need of a sandbox that may get one now. */
+static struct pool *refill_candidate(struct isol8_registry *r, int64_t now_ms, int64_t *next_retry_ms)
+{
+	struct pool *best = NULL;
+	int best_have = 0;
+
+	if (r->stopping || r->live + r->waiting >= r->cfg.max_sandboxes || registry_warm(r) >= r->cfg.max_warm)
+		return NULL;
+	for (struct pool *p = r->pools; p; p = p->next) {
+		int have = registry_count(r, p, ISOL8_SB_CLEAN);
+		for (struct record *rec = r->records; rec; rec = rec->next)
+			if (rec->pool == p && rec->state == ISOL8_SB_STARTING && rec->for_pool)
+				have++;
+		if (have >= p->target)
+			continue;
+		if (p->retry_at_ms > now_ms) {
+			if (*next_retry_ms == 0 || p->retry_at_ms < *next_retry_ms)
+				*next_retry_ms = p->retry_at_ms;
+			continue;
+		}
+		if (!best || have < best_have) {
+			best = p;
+			best_have = have;
+		}
+	}
+	return best;
+}
+
+static void do_remove(struct isol8_registry *r, struct record *rec)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	rec->state = ISOL8_SB_REMOVING;
+	pthread_mutex_unlock(&r->lock);
+	if (isol8_sandbox_destroy(&r->cfg.env, &rec->sb, &err) < 0)
+		registry_logf(r, ISOL8_LOG_WARN, "removing sandbox %.12s: %s", rec->sb.container_id, err.message);
+	pthread_mutex_lock(&r->lock);
+	registry_record_free(r, rec);
+}
+
+static void do_reset(struct isol8_registry *r, struct record *rec)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	int64_t start = mono_us();
+	int ret;
+
+	rec->state = ISOL8_SB_RESETTING;
+	pthread_mutex_unlock(&r->lock);
+	ret = isol8_sandbox_reset(&rec->sb, &err);
+	pthread_mutex_lock(&r->lock);
+	if (ret < 0) {
+		r->counters.resets_failed++;
+		registry_doom(r, rec);
+		pthread_mutex_unlock(&r->lock);
+		registry_logf(r, ISOL8_LOG_WARN, "reset of sandbox %.12s failed, removing it: %s",
+			      rec->sb.container_id, err.message);
+		pthread_mutex_lock(&r->lock);
+		return;
+	}
+	registry_ewma(&r->reset_ewma_us, mono_us() - start);
+	/* kept while the pools want it and the warm total allows */
+	if (!r->stopping && !rec->stale && rec->pool && (rec->pool->target > 0 || rec->pool->pinned) &&
+	    registry_warm(r) < r->cfg.max_warm) {
+		rec->state = ISOL8_SB_CLEAN;
+		pthread_cond_broadcast(&r->changed);
+	} else {
+		registry_doom(r, rec);
+	}
+}
+
+static void do_refill(struct isol8_registry *r, struct pool *p)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct record *rec = registry_record_new(r, p, true);
+	int64_t start = mono_us();
+	int ret;
+
+	if (rec == NULL) {
+		p->retry_at_ms = isol8_now_ms() + REFILL_BACKOFF_FIRST_MS;
+		return;
+	}
+	pthread_mutex_unlock(&r->lock);
+	ret = isol8_sandbox_create(&r->cfg.env, &p->opts, &rec->sb, &err);
+	pthread_mutex_lock(&r->lock);
+	if (ret < 0) {
+		p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : REFILL_BACKOFF_FIRST_MS;
+		if (p->backoff_ms > REFILL_BACKOFF_MAX_MS)
+			p->backoff_ms = REFILL_BACKOFF_MAX_MS;
+		p->retry_at_ms = isol8_now_ms() + p->backoff_ms;
+		int backoff = p->backoff_ms;
+		registry_record_free(r, rec);
+		pthread_mutex_unlock(&r->lock);
+		registry_logf(r, ISOL8_LOG_WARN, "warming a %s sandbox failed (next try in %d ms): %s",
+			      p->opts.runtime, backoff, err.message);
+		pthread_mutex_lock(&r->lock);
+		return;
+	}
+	registry_ewma(&r->create_ewma_us, mono_us() - start);
+	r->counters.created++;
+	p->backoff_ms = 0;
+	rec->state = (r->stopping || rec->stale) ? ISOL8_SB_DOOMED : ISOL8_SB_CLEAN;
+	rec->released_ms = isol8_now_ms();
+	pthread_cond_broadcast(&r->changed);
+}
+
+static void *worker_main(void *arg)
+{
+	struct isol8_registry *r = arg;
+
+	pthread_mutex_lock(&r->lock);
+	for (;;) {
+		int64_t next_retry_ms = 0;
+		struct record *rec;
+		struct pool *p;
+
+		if ((rec = find_state(r, ISOL8_SB_DOOMED)) != NULL) {
+			do_remove(r, rec);
+			continue;
+		}
+		if ((rec = find_state(r, ISOL8_SB_DIRTY)) != NULL) {
+			do_reset(r, rec);
+			continue;
+		}
+		if ((p = refill_candidate(r, isol8_now_ms(), &next_retry_ms)) != NULL) {
+			do_refill(r, p);
+			continue;
+		}
+		/* at shutdown: done once every sandbox is gone (isol8_registry_free
+		 * dooms the rest when nothing is leased any more) */
+		if (r->stopping && r->records == NULL)
+			break;
+		struct timespec until;
+		int64_t wait_ms = IDLE_WAKE_MS;
+		if (next_retry_ms > 0 && next_retry_ms - isol8_now_ms() < wait_ms)
+			wait_ms = next_retry_ms - isol8_now_ms() + 1;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
+		until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000L;
+		until.tv_nsec %= 1000000000L;
+		pthread_cond_timedwait(&r->changed, &r->lock, &until);
+	}
+	pthread_cond_broadcast(&r->changed);
+	pthread_mutex_unlock(&r->lock);
+	return NULL;
+}
+
+int registry_workers_start(struct isol8_registry *r, struct isol8_error *err)
+{
+	for (int i = 0; i < r->cfg.workers; i++) {
+		if (pthread_create(&r->threads[i], NULL, worker_main, r) != 0)
+			return isol8_error_set(err, ISOL8_E_NOMEM, "cannot start sandbox worker thread %d of %d", i + 1,
+					       r->cfg.workers);
+		r->n_threads++;
+	}
+	return 0;
+}
+
+void registry_workers_join(struct isol8_registry *r)
+{
+	for (int i = 0; i < r->n_threads; i++)
+		pthread_join(r->threads[i], NULL);
+	r->n_threads = 0;
+}

@@ -1,0 +1,123 @@
+/*
+ * One sandbox: a container running isol8-agent as PID 1, with its run
+ * directory (RUN_DIR/sandboxes/<id>/, mounted at /.isol8/run) holding the
+ * agent's socket. This module turns container options into the container's
+ * settings (DESIGN section 3) and owns the container's life: create, start,
+ * wait for the agent, reset, destroy. The registry (registry.h) decides when.
+ */
+#ifndef ISOL8_SANDBOX_H
+#define ISOL8_SANDBOX_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "docker.h"
+
+#define ISOL8_AGENT_MOUNT "/.isol8/agent"
+#define ISOL8_RUN_MOUNT "/.isol8/run"
+#define ISOL8_AGENT_READY_MS 15000
+#define ISOL8_SANDBOX_UID 1000
+#define ISOL8_SANDBOX_GID 1000
+/* A reset (kill the uid's processes, wipe, verify) that takes longer fails. */
+#define ISOL8_RESET_TIMEOUT_MS 5000
+/* How long an acquire waits for a pooled sandbox's agent to answer a ping. */
+#define ISOL8_ACQUIRE_PING_MS 1000
+
+enum isol8_network { ISOL8_NET_NONE, ISOL8_NET_HOST, ISOL8_NET_FILTERED };
+enum isol8_seccomp { ISOL8_SECCOMP_STRICT, ISOL8_SECCOMP_UNCONFINED, ISOL8_SECCOMP_CUSTOM };
+
+/* Everything a container is made with: two executions whose container
+ * options are equal may share a pooled sandbox (this is the pool key). */
+struct isol8_container_options {
+	const char *runtime;          /* runtime name (static), for the label */
+	const char *image_suffix;     /* "<prefix>:<suffix>" unless image is set */
+	const char *image;            /* override, or NULL for the runtime's image */
+	int64_t memory_bytes;
+	int64_t nano_cpus;
+	int64_t pids_limit;
+	int64_t sandbox_size;
+	int64_t tmp_size;
+	bool readonly_rootfs;
+	enum isol8_network network;
+	enum isol8_seccomp seccomp;
+	const char *seccomp_profile;  /* custom profile JSON */
+};
+
+/* The canonical text of opts, equal for equal options: the pool key. A
+ * custom seccomp profile enters as its SHA-256. Fails only when buf is too
+ * small (ISOL8_E_INVALID). */
+#define ISOL8_POOL_KEY_MAX 512
+int isol8_container_key(const struct isol8_container_options *opts, char *buf, size_t size,
+			struct isol8_error *err);
+
+/* Whether a used sandbox of these options may be reset and used again: not
+ * with a writable root (the user may have changed the image's files) nor
+ * with a custom image (we do not know what it keeps outside the wiped dirs). */
+bool isol8_container_reusable(const struct isol8_container_options *opts);
+
+/* What every sandbox of one daemon shares. */
+struct isol8_sandbox_env {
+	struct isol8_docker *docker;
+	const char *run_dir;      /* host directory; sandboxes/<id> is made under it */
+	const char *agent_path;   /* host path of the static isol8-agent */
+	const char *owner;        /* label isol8.owner: identifies this daemon across restarts */
+	const char *instance_id;  /* label isol8.instance: this run of the daemon */
+	const char *image_prefix; /* "isol8" -> images "isol8:<runtime>" */
+};
+
+struct isol8_sandbox {
+	char id[33];              /* random hex */
+	char container_id[65];
+	char dir[PATH_MAX];       /* host run dir of this sandbox */
+	char socket[PATH_MAX];    /* host path of the agent socket */
+	char image[256];
+	const char *runtime;      /* static */
+};
+
+/* The container settings for opts, with storage for every string they point at. */
+struct isol8_sandbox_spec {
+	struct isol8_container_spec spec;
+	const char *entrypoint[2];
+	char bind_agent[PATH_MAX + 64];
+	char bind_run[PATH_MAX + 64];
+	const char *binds[3];
+	char tmpfs_sandbox[128];
+	char tmpfs_tmp[128];
+	struct isol8_tmpfs tmpfs[2];
+	char created[24];
+	struct isol8_label labels[6];
+};
+
+/* The image a sandbox for opts runs: the override, or "<prefix>:<suffix>". */
+void isol8_sandbox_image(const struct isol8_sandbox_env *env, const struct isol8_container_options *opts,
+			 char *buf, size_t size);
+
+/* Fills out->spec for a sandbox with id `id` whose run dir is `dir`. Pure. */
+int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct isol8_container_options *opts,
+			     const char *image, const char *id, const char *dir,
+			     struct isol8_sandbox_spec *out, struct isol8_error *err);
+
+/* Creates and starts a sandbox and waits until its agent answers. On failure
+ * nothing is left behind. */
+int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8_container_options *opts,
+			 struct isol8_sandbox *out, struct isol8_error *err);
+
+/* Makes a used sandbox as it was new, through its agent: kills every process
+ * of the sandbox uid, removes its IPC objects, wipes /sandbox, /tmp and
+ * /dev/shm, and has the agent verify that nothing is left. */
+int isol8_sandbox_reset(const struct isol8_sandbox *sb, struct isol8_error *err);
+
+/* Removes the container (force) and the run directory. */
+int isol8_sandbox_destroy(const struct isol8_sandbox_env *env, struct isol8_sandbox *sb,
+			  struct isol8_error *err);
+
+/* Removes the run directories under RUN_DIR/sandboxes/ that no container
+ * (of any daemon) owns any more, e.g. those of a killed daemon. Sets
+ * *removed to how many went. */
+int isol8_sandbox_remove_stale_dirs(const struct isol8_sandbox_env *env, int *removed, struct isol8_error *err);
+
+/* Random lowercase hex id of 2*bytes characters into buf (size >= 2*bytes+1). */
+int isol8_random_hex(char *buf, size_t bytes, struct isol8_error *err);
+
+#endif
