@@ -56,8 +56,9 @@ typedef void (*isol8_rpc_handler_fn)(struct isol8_rpc_call *call, void *userdata
 struct isol8_rpc_server_config {
 	int queue_threads;   /* completion-queue threads, default 2 */
 	int max_calls;       /* calls in flight; past it: RESOURCE_EXHAUSTED. default 256 */
+	int reserved_calls;  /* calls in flight of reserved routes, counted apart. default 32 */
 };
-#define ISOL8_RPC_SERVER_CONFIG_INIT {2, 256}
+#define ISOL8_RPC_SERVER_CONFIG_INIT {2, 256, 32}
 
 int isol8_rpc_server_new(struct isol8_rpc_server **out, const struct isol8_rpc_server_config *cfg,
 			 struct isol8_error *err);
@@ -71,6 +72,11 @@ int isol8_rpc_server_listen(struct isol8_rpc_server *srv, const char *addr, cons
 /* Routes a method to a handler. Unrouted paths answer UNIMPLEMENTED. Call before start. */
 int isol8_rpc_server_route(struct isol8_rpc_server *srv, const struct isol8_rpc_method *method,
 			   isol8_rpc_handler_fn handler, void *userdata, struct isol8_error *err);
+
+/* Gives a routed method the reserved budget (reserved_calls) instead of
+ * max_calls, so that health checks and admin calls are still answered while
+ * ordinary calls fill theirs. Call before start. */
+int isol8_rpc_server_reserve(struct isol8_rpc_server *srv, const char *path, struct isol8_error *err);
 
 int isol8_rpc_server_start(struct isol8_rpc_server *srv, struct isol8_error *err);
 

@@ -29,6 +29,7 @@ struct isol8_rpc_route {
 	isol8_rpc_invoke_fn invoke;
 	isol8_rpc_generic_fn fn;
 	void *userdata;
+	bool reserved;            /* counted against reserved_calls */
 };
 
 /* A handler thread, listed so shutdown can join it. */
@@ -58,6 +59,7 @@ struct isol8_rpc_server {
 	pthread_mutex_t lock;
 	pthread_cond_t idle;             /* signalled when active_calls drops */
 	int active_calls;                /* handed to workers, not yet done */
+	int active_reserved;             /* of those, on reserved routes */
 	bool stopping;                   /* shutdown began: accept nothing */
 	struct isol8_rpc_worker *finished; /* workers that ended, to join */
 };

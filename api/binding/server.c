@@ -29,12 +29,17 @@ static int config_check(struct isol8_rpc_server_config *cfg, struct isol8_error 
 		cfg->queue_threads = defaults.queue_threads;
 	if (cfg->max_calls == 0)
 		cfg->max_calls = defaults.max_calls;
+	if (cfg->reserved_calls == 0)
+		cfg->reserved_calls = defaults.reserved_calls;
 	if (cfg->queue_threads < 0 || cfg->queue_threads > QUEUE_THREADS_MAX)
 		return isol8_error_set(err, ISOL8_E_INVALID, "queue_threads must be 1..%d, not %d",
 				       QUEUE_THREADS_MAX, cfg->queue_threads);
 	if (cfg->max_calls < 0 || cfg->max_calls > MAX_CALLS_MAX)
 		return isol8_error_set(err, ISOL8_E_INVALID, "max_calls must be 1..%d, not %d", MAX_CALLS_MAX,
 				       cfg->max_calls);
+	if (cfg->reserved_calls < 0 || cfg->reserved_calls > MAX_CALLS_MAX)
+		return isol8_error_set(err, ISOL8_E_INVALID, "reserved_calls must be 1..%d, not %d", MAX_CALLS_MAX,
+				       cfg->reserved_calls);
 	return 0;
 }
 
@@ -163,8 +168,21 @@ int isol8_rpc_server_route_typed(struct isol8_rpc_server *srv, const struct isol
 	if (grown == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory routing %s", method->path);
 	srv->routes = grown;
-	srv->routes[srv->n_routes++] = (struct isol8_rpc_route){method, invoke, fn, userdata};
+	srv->routes[srv->n_routes++] = (struct isol8_rpc_route){method, invoke, fn, userdata, false};
 	return 0;
+}
+
+int isol8_rpc_server_reserve(struct isol8_rpc_server *srv, const char *path, struct isol8_error *err)
+{
+	if (srv->started)
+		return isol8_error_set(err, ISOL8_E_INTERNAL, "reserve after the server started");
+	for (size_t i = 0; i < srv->n_routes; i++) {
+		if (strcmp(srv->routes[i].method->path, path) == 0) {
+			srv->routes[i].reserved = true;
+			return 0;
+		}
+	}
+	return isol8_error_set(err, ISOL8_E_INTERNAL, "reserve: method %s is not routed", path);
 }
 
 int isol8_rpc_server_route(struct isol8_rpc_server *srv, const struct isol8_rpc_method *method,

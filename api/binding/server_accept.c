@@ -132,6 +132,7 @@ static void *worker_main(void *arg)
 	struct isol8_rpc_call *c = arg;
 	struct isol8_rpc_server *srv = c->srv;
 	struct isol8_rpc_worker *worker = c->worker;
+	bool reserved = c->route->reserved;
 
 	call_run(c);
 	isol8_rpc_call_wait_close(c);
@@ -139,6 +140,8 @@ static void *worker_main(void *arg)
 
 	pthread_mutex_lock(&srv->lock);
 	srv->active_calls--;
+	if (reserved)
+		srv->active_reserved--;
 	worker->next = srv->finished;
 	srv->finished = worker;
 	pthread_cond_broadcast(&srv->idle);
@@ -173,7 +176,8 @@ static bool worker_start(struct isol8_rpc_call *c, grpc_status_code *status, con
 	if (srv->stopping) {
 		*status = GRPC_STATUS_UNAVAILABLE;
 		*message = "the server is shutting down";
-	} else if (srv->active_calls >= srv->cfg.max_calls) {
+	} else if (c->route->reserved ? srv->active_reserved >= srv->cfg.reserved_calls
+				      : srv->active_calls - srv->active_reserved >= srv->cfg.max_calls) {
 		*status = GRPC_STATUS_RESOURCE_EXHAUSTED;
 		*message = "too many calls in flight; try again later";
 	} else {
@@ -181,8 +185,10 @@ static bool worker_start(struct isol8_rpc_call *c, grpc_status_code *status, con
 		*message = "cannot start a handler thread";
 		c->worker = calloc(1, sizeof(*c->worker));
 		started = c->worker != NULL && pthread_create(&c->worker->thread, NULL, worker_main, c) == 0;
-		if (started)
+		if (started) {
 			srv->active_calls++;
+			srv->active_reserved += c->route->reserved;
+		}
 		else
 			free(ISOL8_TAKE(c->worker));
 	}

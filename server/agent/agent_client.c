@@ -101,6 +101,25 @@ static int client_request(const char *socket_path, const isol8_frame *frame, int
 	return ret;
 }
 
+int isol8_agent_ping_on(int fd, int timeout_ms, struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	Isol8__Agent__V1__Ping ping = ISOL8__AGENT__V1__PING__INIT;
+	_cleanup_frame_ isol8_frame *reply = NULL;
+	int ret;
+
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_PING;
+	frame.ping = &ping;
+	ret = isol8_frame_write(fd, &frame, err);
+	if (ret == 0)
+		ret = isol8_frame_read(fd, &reply, timeout_ms, err);
+	if (ret == 0)
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the prestart connection");
+	if (ret > 0 && reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_PONG)
+		return client_unexpected(reply, "Pong", err);
+	return ret < 0 ? ret : 0;
+}
+
 int isol8_agent_ping(const char *socket_path, int timeout_ms, struct isol8_error *err)
 {
 	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
@@ -295,19 +314,54 @@ static int client_exec_run(struct client_exec *ex, struct isol8_error *err)
 int isol8_agent_exec(const char *socket_path, const Isol8__Agent__V1__Exec *req,
 		     const struct isol8_agent_exec_io *io, struct isol8_agent_exit *out, struct isol8_error *err)
 {
+	int fd = -1;
+	int ret = isol8_agent_connect(socket_path, &fd, err);
+
+	if (ret < 0)
+		return isol8_error_prefix(err, "exec in sandbox");
+	return isol8_agent_exec_on(fd, req, io, out, err);
+}
+
+int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			struct isol8_agent_exit *out, struct isol8_error *err)
+{
 	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
-	struct client_exec ex = {.fd = -1, .io = io, .out = out, .reader = ISOL8_FRAME_READER_INIT};
+	struct client_exec ex = {.fd = fd, .io = io, .out = out, .reader = ISOL8_FRAME_READER_INIT};
 	int ret;
 
 	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXEC;
 	frame.exec = (Isol8__Agent__V1__Exec *)req;
-	ret = client_request(socket_path, &frame, &ex.fd, NULL, 0, err);
+	ret = isol8_frame_write(fd, &frame, err);
 	if (ret == 0)
 		ret = client_exec_run(&ex, err);
-	if (ex.fd >= 0)
-		close(ex.fd);
+	close(fd);
 	isol8_frame_reader_release(&ex.reader);
 	return ret < 0 ? isol8_error_prefix(err, "exec in sandbox") : 0;
+}
+
+int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
+			 int *fd, struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	_cleanup_frame_ isol8_frame *reply = NULL;
+	Isol8__Agent__V1__Exec req = *launcher;
+	int s = -1, ret;
+
+	req.prestart = true;
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXEC;
+	frame.exec = &req;
+	ret = client_request(socket_path, &frame, &s, &reply, timeout_ms, err);
+	if (ret == 0 && reply->body_case == ISOL8__AGENT__V1__FRAME__BODY_ERROR)
+		ret = client_agent_error(reply->error, err);
+	else if (ret == 0 && reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_ACK)
+		ret = client_unexpected(reply, "Ack", err);
+	if (ret < 0) {
+		if (s >= 0)
+			close(s);
+		return isol8_error_prefix(err, "prestart in sandbox");
+	}
+	*fd = s;
+	return 0;
 }
 
 /* --- files --- */

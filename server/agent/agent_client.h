@@ -23,6 +23,10 @@ int isol8_agent_connect(const char *socket_path, int *fd, struct isol8_error *er
 /* One connect + Ping; the Pong must come within timeout_ms. */
 int isol8_agent_ping(const char *socket_path, int timeout_ms, struct isol8_error *err);
 
+/* A Ping over a prestart connection (isol8_agent_prestart), which stays
+ * usable after it. */
+int isol8_agent_ping_on(int fd, int timeout_ms, struct isol8_error *err);
+
 /* Retries connect + Ping until a Pong comes back (the socket appears a little
  * after the container starts). ISOL8_E_UNAVAILABLE, naming the path, when the
  * agent has not answered within timeout_ms. */
@@ -56,6 +60,17 @@ struct isol8_agent_exit {
  * error; an error means the program could not be run or the agent failed. */
 int isol8_agent_exec(const char *socket_path, const Isol8__Agent__V1__Exec *req,
 		     const struct isol8_agent_exec_io *io, struct isol8_agent_exit *out, struct isol8_error *err);
+
+/* The same over a connection already open to the agent (a prestarted
+ * launcher's, see isol8_agent_prestart); the call closes fd. */
+int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			struct isol8_agent_exit *out, struct isol8_error *err);
+
+/* Starts launcher (an Exec whose program waits for its code on fd 4) and
+ * leaves the connection open in *fd for isol8_agent_exec_on. Closing *fd
+ * instead kills the launcher. */
+int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
+			 int *fd, struct isol8_error *err);
 
 /* Kills every process of uid (not root) and wipes the contents of wipe_dirs
  * (NULL-ended, absolute paths; may be NULL). */

@@ -155,7 +155,8 @@ static int exec_loop(struct exec_run *run)
 	}
 	return 0;
 }
-static int exec_signals_open(void)
+
+int exec_signals_open(void)
 {
 	sigset_t set;
 
@@ -168,8 +169,10 @@ static int exec_signals_open(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
-static void exec_run_release(struct exec_run *run)
+void exec_run_release(struct exec_run *run)
 {
+	exec_close(&run->proc.control_fd);
+	exec_close(&run->proc.ready_fd);
 	exec_close(&run->proc.stdin_fd);
 	exec_close(&run->proc.stdout_fd);
 	exec_close(&run->proc.stderr_fd);
@@ -202,18 +205,38 @@ static void exec_finish(struct exec_run *run)
 	exec_flush_all(run);
 }
 
+int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
+{
+	if (req->timeout_ms > 0)
+		run->deadline_ms = isol8_now_ms() + req->timeout_ms;
+	run->cap = req->max_output_bytes;
+	run->stdin_open = req->stdin_open;
+	fcntl(run->conn, F_SETFL, O_NONBLOCK);
+	if (exec_bytes_append(&run->stdin_q, req->stdin.data, req->stdin.len) < 0)
+		exec_fail(run, ENOMEM, "exec: out of memory queueing stdin");
+	else
+		exec_loop(run);
+	if (!run->exited)
+		exec_abort(run);
+	exec_finish(run);
+	exec_run_release(run);
+	return run->fail_code != 0 ? 1 : 0;
+}
+
 int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame *first)
 {
 	const Isol8__Agent__V1__Exec *req = first->exec;
 	struct exec_run run = {
 		.conn = conn,
 		.signal_fd = -1,
-		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1},
+		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .control_fd = -1, .ready_fd = -1},
 		.deadline_ms = -1,
 	};
 	char msg[ISOL8_ERROR_MESSAGE_MAX];
 	int ret;
 
+	if (req->prestart)
+		return agent_serve_prestart(cfg, conn, first);
 	run.signal_fd = exec_signals_open();
 	if (run.signal_fd < 0) {
 		agent_send_error(conn, errno, "exec: signalfd: %s", strerror(errno));
@@ -226,18 +249,5 @@ int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame
 		exec_run_release(&run);
 		return 1;
 	}
-	if (req->timeout_ms > 0)
-		run.deadline_ms = isol8_now_ms() + req->timeout_ms;
-	run.cap = req->max_output_bytes;
-	run.stdin_open = req->stdin_open;
-	fcntl(conn, F_SETFL, O_NONBLOCK);
-	if (exec_bytes_append(&run.stdin_q, req->stdin.data, req->stdin.len) < 0)
-		exec_fail(&run, ENOMEM, "exec: out of memory queueing stdin");
-	else
-		exec_loop(&run);
-	if (!run.exited)
-		exec_abort(&run);
-	exec_finish(&run);
-	exec_run_release(&run);
-	return run.fail_code != 0 ? 1 : 0;
+	return exec_serve_started(&run, req);
 }

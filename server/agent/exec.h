@@ -23,12 +23,37 @@ struct agent_process {
 	int stdin_fd;
 	int stdout_fd;
 	int stderr_fd;
+	int control_fd;  /* prestart: the write end of the launcher's fd 4; else -1 */
+	int ready_fd;    /* prestart: the read end of the launcher's fd 5; else -1 */
 };
+
+/* A launcher's control pipe (it reads its program there) and ready pipe (it
+ * writes a byte there once it waits for its program): see "prestart" in
+ * agent.proto. */
+#define AGENT_CONTROL_FD 4
+#define AGENT_READY_FD 5
+#define AGENT_LAUNCHER_READY_MS 20000
+
+struct exec_run;
 
 /* Starts req's program. On failure returns -errno and writes a one-line
  * message to msg; nothing is left running. */
 int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *req, struct agent_process *proc,
 		char *msg, size_t msg_len);
+
+/* Writes req's files as req's uid:gid (in a helper process, as the program's
+ * own start does), for a program that is already running. 0 or -errno with
+ * msg. */
+int agent_write_files(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *req, char *msg, size_t msg_len);
+
+/* The prestart conversation (exec_prestart.c). */
+int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_frame *first);
+
+/* Runs the exec conversation for a started program: stdin, limits and the
+ * timeout from req. Takes over run->proc; returns the handler's status. */
+int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req);
+int exec_signals_open(void);
+void exec_run_release(struct exec_run *run);
 
 #define EXEC_OUTQ_HIGH (256u * 1024u)   /* above it, output pipes are not read */
 #define EXEC_STDIN_HIGH (1024u * 1024u) /* above it, the host's frames are not read */

@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -101,8 +102,9 @@ static int spawn_close_from(int lowest)
 	return 0;
 }
 
-/* Puts the pipes on 0-2 and the status pipe on 3, then closes the rest. */
-static int spawn_setup_fds(const int fds[4])
+/* Puts the pipes on 0-2, the status pipe on 3 and a launcher's control
+ * and ready pipes (when there are) on 4 and 5, then closes the rest. */
+static int spawn_setup_fds(const int fds[6])
 {
 	for (int i = 0; i < 3; i++) {
 		if (dup2(fds[i], i) < 0)
@@ -110,7 +112,9 @@ static int spawn_setup_fds(const int fds[4])
 	}
 	if (fds[3] != SPAWN_STATUS_FD && dup3(fds[3], SPAWN_STATUS_FD, O_CLOEXEC) < 0)
 		return -1;
-	return spawn_close_from(SPAWN_STATUS_FD + 1);
+	if (fds[4] >= 0 && (dup2(fds[4], AGENT_CONTROL_FD) < 0 || dup2(fds[5], AGENT_READY_FD) < 0))
+		return -1;
+	return spawn_close_from(fds[4] >= 0 ? AGENT_READY_FD + 1 : SPAWN_STATUS_FD + 1);
 }
 
 static void spawn_apply_limits(void)
@@ -182,7 +186,7 @@ static int spawn_exec(const struct spawn_plan *plan)
 	return found;
 }
 
-static _Noreturn void spawn_child(const struct spawn_plan *plan, const int fds[4])
+static _Noreturn void spawn_child(const struct spawn_plan *plan, const int fds[6])
 {
 	const Isol8__Agent__V1__Exec *req = plan->req;
 	int ret;
@@ -195,6 +199,12 @@ static _Noreturn void spawn_child(const struct spawn_plan *plan, const int fds[4
 		spawn_fail(STAGE_SETUP, 0, errno);
 	spawn_status_fd = SPAWN_STATUS_FD;
 	spawn_apply_limits();
+	/* a launcher starts on idle time only; its threads inherit this, and
+	 * the agent gives them normal scheduling when their program comes */
+	if (req->prestart) {
+		struct sched_param none = {0};
+		sched_setscheduler(0, SCHED_IDLE, &none);
+	}
 	ret = agent_drop_privileges(plan->uid, plan->gid);
 	if (ret < 0)
 		spawn_fail(STAGE_IDENTITY, 0, -ret);
@@ -294,7 +304,8 @@ int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *re
 	struct spawn_plan plan = {0};
 	_cleanup_free_ char **argv = NULL;
 	_cleanup_free_ char **envp = NULL;
-	int child[4] = {-1, -1, -1, -1}, parent[4] = {-1, -1, -1, -1};
+	int child[6] = {-1, -1, -1, -1, -1, -1}, parent[6] = {-1, -1, -1, -1, -1, -1};
+	int n_pipes = req->prestart ? 6 : 4;
 	int ret = spawn_validate(cfg, req, &plan, msg, msg_len);
 	pid_t pid;
 
@@ -306,16 +317,17 @@ int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *re
 		snprintf(msg, msg_len, "exec: out of memory");
 		return -ENOMEM;
 	}
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < n_pipes; i++) {
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0) {
 			ret = -errno;
 			snprintf(msg, msg_len, "exec: pipe: %s", strerror(errno));
 			goto fail;
 		}
-		/* stdin: the child reads; stdout, stderr, status: the child writes. */
-		child[i] = p[i == 0 ? 0 : 1];
-		parent[i] = p[i == 0 ? 1 : 0];
+		/* stdin, control: the child reads; stdout, stderr, status, ready: the child writes. */
+		bool child_reads = i == 0 || i == 4;
+		child[i] = p[child_reads ? 0 : 1];
+		parent[i] = p[child_reads ? 1 : 0];
 	}
 	pid = fork();
 	if (pid < 0) {
@@ -325,17 +337,67 @@ int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *re
 	}
 	if (pid == 0)
 		spawn_child(&plan, child);
-	spawn_close_all(child, 4);
+	spawn_close_all(child, 6);
 	ret = spawn_await_start(pid, parent[3], &plan, msg, msg_len);
 	if (ret < 0)
 		goto fail;
 	for (int i = 0; i < 3; i++)
 		fcntl(parent[i], F_SETFL, O_NONBLOCK);
 	close(parent[3]);
-	*proc = (struct agent_process){.pid = pid, .stdin_fd = parent[0], .stdout_fd = parent[1], .stderr_fd = parent[2]};
+	*proc = (struct agent_process){.pid = pid, .stdin_fd = parent[0], .stdout_fd = parent[1], .stderr_fd = parent[2],
+				       .control_fd = parent[4], .ready_fd = parent[5]};
 	return 0;
 fail:
-	spawn_close_all(child, 4);
-	spawn_close_all(parent, 4);
+	spawn_close_all(child, 6);
+	spawn_close_all(parent, 6);
 	return ret;
+}
+
+int agent_write_files(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *req, char *msg, size_t msg_len)
+{
+	struct spawn_plan plan = {0};
+	struct spawn_status st = {0};
+	int status_pipe[2];
+	int ret = spawn_validate(cfg, req, &plan, msg, msg_len);
+	pid_t pid;
+	ssize_t n;
+
+	if (ret < 0 || req->n_files == 0)
+		return ret;
+	if (pipe2(status_pipe, O_CLOEXEC) < 0) {
+		snprintf(msg, msg_len, "exec: pipe: %s", strerror(errno));
+		return -errno;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(status_pipe[0]);
+		spawn_status_fd = status_pipe[1];
+		ret = agent_drop_privileges(plan.uid, plan.gid);
+		if (ret < 0)
+			spawn_fail(STAGE_IDENTITY, 0, -ret);
+		if (chdir(plan.cwd) < 0)
+			spawn_fail(STAGE_CHDIR, 0, errno);
+		for (size_t i = 0; i < req->n_files; i++) {
+			ret = spawn_write_file(req->files[i]);
+			if (ret < 0)
+				spawn_fail(STAGE_FILE, (int)i, -ret);
+		}
+		_exit(0);
+	}
+	close(status_pipe[1]);
+	if (pid < 0) {
+		close(status_pipe[0]);
+		snprintf(msg, msg_len, "exec: fork: %s", strerror(errno));
+		return -errno;
+	}
+	n = isol8_read_full(status_pipe[0], &st, sizeof(st));
+	close(status_pipe[0]);
+	waitpid(pid, NULL, 0);
+	if (n == 0)
+		return 0;
+	if (n == (ssize_t)sizeof(st) && st.stage == STAGE_FILE && st.index >= 0 && (size_t)st.index < req->n_files)
+		snprintf(msg, msg_len, "exec: write file \"%s\": %s", req->files[st.index]->path, strerror(st.err));
+	else
+		snprintf(msg, msg_len, "exec: writing the files as uid %u failed", (unsigned)plan.uid);
+	return -(st.err ? st.err : EIO);
 }

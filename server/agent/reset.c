@@ -5,9 +5,9 @@
  * become the uid sends kill(-1, SIGKILL) (every process that uid may signal,
  * in one system call, so a fork loop cannot outrun it), then /proc is
  * scanned and any survivor of that uid is killed directly; repeated until
- * none is left. IPC: once no process of the uid is left, a helper that has
- * become the uid removes every System V shared memory segment, semaphore set
- * and message queue of the sandbox's IPC namespace (the agent makes none);
+ * none is left. IPC: right after its kill(-1), the same helper removes every
+ * System V shared memory segment, semaphore set and message queue of the
+ * uid (a killed process runs no more user code to make new ones);
  * POSIX message queues are files in /dev/mqueue, wiped like the
  * directories. Wiping: see agent_wipe_dir.
  */
@@ -34,14 +34,21 @@
 #define WIPE_MAX_DEPTH 32
 #define WIPE_MAX_PASSES 10000
 
-/* A helper takes the uid and signals every process that uid may signal. */
-static void reset_kill_as_uid(uid_t uid)
+static void ipc_remove_own(uid_t uid);
+
+/* A helper takes the uid and signals every process that uid may signal;
+ * with remove_ipc it then removes the uid's System V IPC objects (no
+ * process of the uid runs user code once SIGKILL is sent). */
+static void reset_kill_as_uid(uid_t uid, bool remove_ipc)
 {
 	pid_t pid = fork();
 
 	if (pid == 0) {
-		if (setgroups(0, NULL) == 0 && setuid(uid) == 0)
-			kill(-1, SIGKILL);
+		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
+			_exit(1);
+		kill(-1, SIGKILL);
+		if (remove_ipc)
+			ipc_remove_own(uid);
 		_exit(0);
 	}
 	if (pid > 0)
@@ -106,7 +113,7 @@ int agent_kill_uid(uid_t uid)
 	for (int round = 0; round < RESET_KILL_ROUNDS; round++) {
 		int found;
 
-		reset_kill_as_uid(uid);
+		reset_kill_as_uid(uid, round == 0);
 		found = reset_kill_scan(uid);
 		if (found <= 0)
 			return found;
@@ -264,35 +271,22 @@ static int ipc_ids(const struct ipc_kind *kind, uid_t uid, int *ids, int max)
 
 #define IPC_MAX_IDS 4096
 
-/* Removes every System V IPC object it can, as uid (a helper process:
- * IPC_RMID needs the owner, and the agent keeps no CAP_IPC_OWNER). */
-static int reset_remove_ipc(uid_t uid)
+/* Removes the uid's System V IPC objects; runs as that uid (IPC_RMID needs
+ * the owner, and the agent keeps no CAP_IPC_OWNER). */
+static void ipc_remove_own(uid_t uid)
 {
-	pid_t pid = fork();
-	int status;
+	static int ids[IPC_MAX_IDS];
+	int n;
 
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		static int ids[IPC_MAX_IDS];
-		int n;
-		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
-			_exit(1);
-		n = ipc_ids(&ipc_kinds[0], uid, ids, IPC_MAX_IDS);
-		for (int i = 0; i < n; i++)
-			shmctl(ids[i], IPC_RMID, NULL);
-		n = ipc_ids(&ipc_kinds[1], uid, ids, IPC_MAX_IDS);
-		for (int i = 0; i < n; i++)
-			semctl(ids[i], 0, IPC_RMID);
-		n = ipc_ids(&ipc_kinds[2], uid, ids, IPC_MAX_IDS);
-		for (int i = 0; i < n; i++)
-			msgctl(ids[i], IPC_RMID, NULL);
-		_exit(0);
-	}
-	while (waitpid(pid, &status, 0) < 0)
-		if (errno != EINTR)
-			return -errno;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EPERM;
+	n = ipc_ids(&ipc_kinds[0], uid, ids, IPC_MAX_IDS);
+	for (int i = 0; i < n; i++)
+		shmctl(ids[i], IPC_RMID, NULL);
+	n = ipc_ids(&ipc_kinds[1], uid, ids, IPC_MAX_IDS);
+	for (int i = 0; i < n; i++)
+		semctl(ids[i], 0, IPC_RMID);
+	n = ipc_ids(&ipc_kinds[2], uid, ids, IPC_MAX_IDS);
+	for (int i = 0; i < n; i++)
+		msgctl(ids[i], IPC_RMID, NULL);
 }
 
 /* What is left after a reset, as a message; empty when nothing is. */
@@ -355,11 +349,6 @@ int agent_serve_reset(const struct agent_config *cfg, int conn, const isol8_fram
 	ret = agent_kill_uid(req->uid);
 	if (ret < 0) {
 		agent_send_error(conn, -ret, "reset: kill the processes of uid %u: %s", req->uid, strerror(-ret));
-		return 1;
-	}
-	ret = reset_remove_ipc(req->uid);
-	if (ret < 0) {
-		agent_send_error(conn, -ret, "reset: remove the IPC objects of uid %u: %s", req->uid, strerror(-ret));
 		return 1;
 	}
 	for (size_t i = 0; i < req->n_wipe; i++) {

@@ -14,6 +14,8 @@
 
 #include "agent_client.h"
 #include "engine_internal.h"
+#include "launcher.h"
+#include "log.h"
 #include "mask.h"
 #include "options.h"
 #include "util.h"
@@ -42,10 +44,38 @@ static struct isol8_registry_config registry_config(const struct isol8_engine *e
 	rc.strategy = cfg->secure_pool ? ISOL8_POOL_SECURE : ISOL8_POOL_FAST;
 	rc.max_executions = cfg->max_concurrent > 0 ? cfg->max_concurrent : 64;
 	rc.max_waiting = cfg->max_waiting > 0 ? cfg->max_waiting : 4 * rc.max_executions;
-	rc.max_warm = cfg->max_warm > 0 ? cfg->max_warm : DEFAULT_MAX_WARM;
+	rc.max_warm = cfg->max_warm > 0 ? cfg->max_warm : (cfg->max_warm < 0 ? 0 : DEFAULT_MAX_WARM);
 	rc.max_sandboxes = cfg->max_sandboxes > 0 ? cfg->max_sandboxes : rc.max_executions + rc.max_warm;
 	rc.workers = DEFAULT_WORKERS;
 	return rc;
+}
+
+#define LAUNCHER_START_MS 10000
+
+/* The registry's prepare hook: a clean pooled sandbox gets its next
+ * execution's handler forked and waiting, with the runtime's interpreter
+ * started behind it where it has a launcher. Failing that, runs take the
+ * normal path. */
+static void prepare_sandbox(void *userdata, struct isol8_sandbox *sb)
+{
+	struct isol8_engine *e = userdata;
+	const struct isol8_runtime *rt = isol8_runtime_find(sb->runtime);
+	const struct isol8_launcher *l = rt && e->prestart ? isol8_launcher_find(rt->name) : NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_exec_spec spec;
+
+	if (rt == NULL || sb->launcher_fd >= 0)
+		return;
+	if (l == NULL) {
+		Isol8__Agent__V1__Exec none = ISOL8__AGENT__V1__EXEC__INIT;
+		isol8_agent_prestart(sb->socket, &none, LAUNCHER_START_MS, &sb->launcher_fd, &err);
+	} else if (isol8_exec_spec_launcher(rt, l, &spec, &err) == 0) {
+		if (isol8_agent_prestart(sb->socket, &spec.exec, LAUNCHER_START_MS, &sb->launcher_fd, &err) == 0)
+			sb->launcher_running = true;
+		isol8_exec_spec_release(&spec);
+	}
+	if (err.code != 0 && e->log)
+		e->log(ISOL8_LOG_WARN, err.message);
 }
 
 /* The container options of a runtime's default pool: a request with no
@@ -120,6 +150,10 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 	e->env = (struct isol8_sandbox_env){e->docker, e->run_dir, e->agent_path, e->owner, e->instance_id,
 					    e->image_prefix};
 	rc = registry_config(e, cfg);
+	rc.prepare = prepare_sandbox;
+	rc.prepare_userdata = e;
+	e->prestart = !cfg->no_prestart;
+	e->log = cfg->log;
 	e->prewarm = cfg->prewarm < 0 ? 1 : cfg->prewarm;
 	ret = isol8_registry_new(&e->registry, &rc, cfg->log, err);
 	if (ret < 0) {
@@ -266,6 +300,7 @@ struct run {
 	int stream;                /* stream being emitted, for emit_masked */
 	int64_t exec_start_us;
 	int64_t first_output_us;   /* -1 until output comes */
+	bool prestarted;           /* ran in a pre-started interpreter */
 };
 
 static int emit_masked(void *userdata, const uint8_t *data, size_t len)
@@ -321,17 +356,57 @@ static void result_from_exit(struct isol8_exec_result *res, const struct isol8_a
 	res->max_rss_kb = (int64_t)x->max_rss_kb;
 }
 
-/* Runs the exec in a leased sandbox and flushes what masking held back.
- * Returns the release outcome through *outcome. */
-static int run_exec(struct run *r, const struct isol8_lease *lease, const struct isol8_exec_spec *spec,
-		    struct isol8_exec_result *res, enum isol8_release_outcome *outcome, struct isol8_error *err)
+/* Whether this run may use the sandbox's pre-started interpreter. */
+static bool launcher_fits(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts)
+{
+	const Isol8__V1__ExecutionOptions *o = req->options;
+	const char *names[ISOL8_EXEC_MAX_ENV];
+	size_t n = 0;
+
+	for (size_t i = 0; i < req->n_env && n < ISOL8_EXEC_MAX_ENV; i++)
+		names[n++] = req->env[i]->key;
+	for (size_t i = 0; o && i < o->n_secrets && n < ISOL8_EXEC_MAX_ENV; i++)
+		names[n++] = o->secrets[i]->key;
+	return isol8_launcher_fits(isol8_launcher_find(opts->runtime->name), opts->code_path, names, n);
+}
+
+/* The agent exec: in the pre-started interpreter when the sandbox has one
+ * and the run fits it (if it is gone before the run began, the normal way),
+ * else in a new process. */
+static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const struct isol8_exec_spec *spec,
+		      struct isol8_agent_exit *exit_status, struct isol8_error *err)
 {
 	struct isol8_agent_exec_io io = {run_output, run_cancelled, r};
+	bool interpreter = sb->launcher_running;
+	int fd = sb->launcher_fd;
+	int ret;
+
+	sb->launcher_fd = -1;
+	sb->launcher_running = false;
+	if (fd >= 0 && (fits || !interpreter)) {
+		r->prestarted = interpreter;
+		ret = isol8_agent_exec_on(fd, &spec->exec, &io, exit_status, err);
+		if (ret == 0 || r->first_output_us >= 0 || err->code == ISOL8_E_CANCELLED)
+			return ret;
+		isol8_error_clear(err);
+		r->prestarted = false;
+	} else if (fd >= 0) {
+		close(fd);
+	}
+	return isol8_agent_exec(sb->socket, &spec->exec, &io, exit_status, err);
+}
+
+/* Runs the exec in a leased sandbox and flushes what masking held back.
+ * Returns the release outcome through *outcome. */
+static int run_exec(struct run *r, const struct isol8_lease *lease, const struct isol8_exec_spec *spec, bool fits,
+		    struct isol8_exec_result *res, enum isol8_release_outcome *outcome, struct isol8_error *err)
+{
 	struct isol8_agent_exit exit_status = {0};
 	int ret;
 
 	r->exec_start_us = mono_us();
-	ret = isol8_agent_exec(lease->sandbox->socket, &spec->exec, &io, &exit_status, err);
+	ret = agent_exec(r, lease->sandbox, fits, spec, &exit_status, err);
+	res->phases.prestarted = r->prestarted;
 	res->phases.exec_us = mono_us() - r->exec_start_us;
 	res->phases.first_output_us = r->first_output_us;
 	/* the agent failing (not the caller going away) makes the sandbox suspect */
@@ -369,7 +444,7 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	res->phases.acquire_us = lease.info.acquire_us;
 	res->phases.cold = lease.info.cold;
 	snprintf(res->container_id, sizeof(res->container_id), "%s", lease.sandbox->container_id);
-	ret = run_exec(r, &lease, &spec, res, &outcome, err);
+	ret = run_exec(r, &lease, &spec, launcher_fits(req, opts), res, &outcome, err);
 	isol8_exec_spec_release(&spec);
 	released = mono_us();
 	isol8_registry_release(e->registry, &lease, opts->persist ? ISOL8_RELEASE_KEEP : outcome);

@@ -30,8 +30,9 @@ struct isol8_engine_config {
 	int max_waiting;            /* calls waiting for a slot; past it RESOURCE_EXHAUSTED (0: 4 x max_concurrent) */
 	bool secure_pool;           /* never reuse a sandbox (default: fast, reset and reuse) */
 	int prewarm;                /* clean sandboxes kept per runtime with default options (-1: 1) */
-	int max_warm;               /* clean sandboxes across pools (0: 16) */
+	int max_warm;               /* clean sandboxes across pools (0: 16; negative: none) */
 	int max_sandboxes;          /* live sandboxes of every state (0: max_concurrent + max_warm) */
+	bool no_prestart;           /* never pre-start interpreters in clean sandboxes */
 	void (*log)(int level, const char *message); /* pool events; may be NULL */
 };
 
@@ -52,6 +53,7 @@ struct isol8_exec_phases {
 	int64_t first_output_us;   /* from the exec request to the first output (-1: none) */
 	int64_t release_us;        /* handing the sandbox back */
 	bool cold;
+	bool prestarted;           /* ran in a pre-started interpreter */
 };
 
 struct isol8_exec_result {

@@ -19,8 +19,12 @@ struct isol8_engine {
 	struct isol8_sandbox_env env;
 	struct isol8_registry *registry;
 	int prewarm;                   /* clean sandboxes per runtime */
+	bool prestart;                 /* pre-start interpreters in clean sandboxes */
+	void (*log)(int level, const char *message);
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
 };
+
+#define ISOL8_EXEC_MAX_ENV 512
 
 /* The agent Exec request of one execution, with the storage it points into. */
 struct isol8_exec_spec {
@@ -38,6 +42,12 @@ struct isol8_exec_spec {
 int isol8_exec_spec_build(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
 			  struct isol8_exec_spec *spec, struct isol8_error *err);
 void isol8_exec_spec_release(struct isol8_exec_spec *spec);
+
+/* Builds the prestart Exec of a runtime's launcher: its argv, the
+ * environment every run of the runtime gets, cwd and identity. */
+struct isol8_launcher;
+int isol8_exec_spec_launcher(const struct isol8_runtime *rt, const struct isol8_launcher *l,
+			     struct isol8_exec_spec *spec, struct isol8_error *err);
 
 /* Turns a failed sandbox creation because of a missing image into
  * ISOL8_E_PRECONDITION telling to run `isol8 setup`. Returns -err->code. */

@@ -6,9 +6,10 @@
 #include <string.h>
 
 #include "engine_internal.h"
+#include "launcher.h"
 #include "util.h"
 
-#define EXEC_MAX_ENV 512
+#define EXEC_MAX_ENV ISOL8_EXEC_MAX_ENV
 #define EXEC_MAX_FILES 256
 
 static const char *const base_env[] = {
@@ -57,10 +58,9 @@ static int env_add_pair(struct isol8_exec_spec *spec, const char *field, const c
 	return env_push(spec, key, value ? value : "", err);
 }
 
-static int build_env(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
-		     struct isol8_exec_spec *spec, struct isol8_error *err)
+/* The environment every run of the runtime starts from. */
+static int build_runtime_env(const struct isol8_runtime *rt, struct isol8_exec_spec *spec, struct isol8_error *err)
 {
-	const Isol8__V1__ExecutionOptions *o = req->options;
 	int ret = 0;
 
 	spec->env = calloc(EXEC_MAX_ENV + 1, sizeof(char *));
@@ -68,8 +68,17 @@ static int build_env(const Isol8__V1__ExecuteRequest *req, const struct isol8_ex
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	for (size_t i = 0; base_env[i] && ret == 0; i++)
 		ret = env_push(spec, base_env[i], NULL, err);
-	for (size_t i = 0; opts->runtime->env[i] && ret == 0; i++)
-		ret = env_push(spec, opts->runtime->env[i], NULL, err);
+	for (size_t i = 0; rt->env[i] && ret == 0; i++)
+		ret = env_push(spec, rt->env[i], NULL, err);
+	return ret;
+}
+
+static int build_env(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
+		     struct isol8_exec_spec *spec, struct isol8_error *err)
+{
+	const Isol8__V1__ExecutionOptions *o = req->options;
+	int ret = build_runtime_env(opts->runtime, spec, err);
+
 	for (size_t i = 0; i < req->n_env && ret == 0; i++)
 		ret = env_add_pair(spec, "env", req->env[i]->key, req->env[i]->value, err);
 	for (size_t i = 0; o && i < o->n_secrets && ret == 0; i++)
@@ -162,6 +171,30 @@ int isol8_exec_spec_build(const Isol8__V1__ExecuteRequest *req, const struct iso
 	x->stdin_open = false;
 	x->timeout_ms = (uint32_t)opts->timeout_ms;
 	x->max_output_bytes = (uint64_t)opts->max_output;
+	return 0;
+}
+
+int isol8_exec_spec_launcher(const struct isol8_runtime *rt, const struct isol8_launcher *l,
+			     struct isol8_exec_spec *spec, struct isol8_error *err)
+{
+	Isol8__Agent__V1__Exec *x = &spec->exec;
+	int ret;
+
+	memset(spec, 0, sizeof(*spec));
+	isol8__agent__v1__exec__init(x);
+	for (x->n_argv = 0; l->argv[x->n_argv] != NULL && x->n_argv < ISOL8_RUNTIME_ARGV_MAX; x->n_argv++)
+		spec->argv[x->n_argv] = l->argv[x->n_argv];
+	ret = build_runtime_env(rt, spec, err);
+	if (ret < 0) {
+		isol8_exec_spec_release(spec);
+		return ret;
+	}
+	x->argv = (char **)spec->argv;
+	x->env = spec->env;
+	x->n_env = spec->n_env;
+	x->cwd = "/sandbox";
+	x->uid = ISOL8_SANDBOX_UID;
+	x->gid = ISOL8_SANDBOX_GID;
 	return 0;
 }
 

@@ -34,8 +34,11 @@ static const char usage[] =
 	"  --pool-strategy S    fast: reset a used sandbox and reuse it (default);\n"
 	"                       secure: never reuse one, replace it in the background\n"
 	"  --prewarm N          clean sandboxes kept ready per runtime (default 1; 0: none)\n"
-	"  --max-warm N         clean sandboxes across every pool (default 16)\n"
+	"  --max-warm N         clean sandboxes across every pool (default 16; 0: none,\n"
+	"                       every execution gets a new sandbox)\n"
 	"  --max-sandboxes N    live sandboxes in all (default: max-concurrent + max-warm)\n"
+	"  --no-prestart        do not keep Python and Node interpreters started in\n"
+	"                       clean sandboxes\n"
 	"  --grace-ms MS        time in-flight calls get at shutdown (default 10000)\n"
 	"  --log-level LEVEL    debug, info, warn, error (default info)\n"
 	"  --log-json           log JSON lines\n"
@@ -125,14 +128,14 @@ static int finish(struct isol8d_config *cfg, struct isol8_error *err)
 				       "--listen: TCP needs an API key (--key KEY or ISOL8_API_KEY)");
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		return isol8_error_set(err, ISOL8_E_INVALID, "--tls-cert and --tls-key go together");
-	if (cfg->max_warm > 0 && cfg->prewarm > cfg->max_warm)
+	if (cfg->max_warm != 0 && cfg->prewarm > (cfg->max_warm < 0 ? 0 : cfg->max_warm))
 		return isol8_error_set(err, ISOL8_E_INVALID, "--prewarm: %d is more than --max-warm %d", cfg->prewarm,
-				       cfg->max_warm);
+				       cfg->max_warm < 0 ? 0 : cfg->max_warm);
 	return 0;
 }
 
 enum { OPT_SOCKET = 256, OPT_LISTEN, OPT_KEY, OPT_TLS_CERT, OPT_TLS_KEY, OPT_RUN_DIR, OPT_AGENT, OPT_IMAGES,
-       OPT_BASE, OPT_PREFIX, OPT_DOCKER, OPT_IDLE, OPT_MAX, OPT_STRATEGY, OPT_PREWARM, OPT_MAX_WARM, OPT_MAX_SANDBOXES, OPT_GRACE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_VERSION, OPT_HELP };
+       OPT_BASE, OPT_PREFIX, OPT_DOCKER, OPT_IDLE, OPT_MAX, OPT_STRATEGY, OPT_PREWARM, OPT_MAX_WARM, OPT_MAX_SANDBOXES, OPT_NO_PRESTART, OPT_GRACE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_VERSION, OPT_HELP };
 
 static const struct option options[] = {
 	{"socket", required_argument, NULL, OPT_SOCKET}, {"listen", required_argument, NULL, OPT_LISTEN},
@@ -144,6 +147,7 @@ static const struct option options[] = {
 	{"pool-strategy", required_argument, NULL, OPT_STRATEGY}, {"prewarm", required_argument, NULL, OPT_PREWARM},
 	{"max-warm", required_argument, NULL, OPT_MAX_WARM},
 	{"max-sandboxes", required_argument, NULL, OPT_MAX_SANDBOXES},
+	{"no-prestart", no_argument, NULL, OPT_NO_PRESTART},
 	{"grace-ms", required_argument, NULL, OPT_GRACE}, {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-json", no_argument, NULL, OPT_LOG_JSON}, {"version", no_argument, NULL, OPT_VERSION},
 	{"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
@@ -183,8 +187,15 @@ static int apply(struct isol8d_config *cfg, int opt, const char *arg, struct iso
 		cfg->secure_pool = strcmp(arg, "secure") == 0;
 		return 0;
 	case OPT_PREWARM: return parse_int("--prewarm", arg, 0, 64, &cfg->prewarm, err);
-	case OPT_MAX_WARM: return parse_int("--max-warm", arg, 1, 1024, &cfg->max_warm, err);
+	case OPT_MAX_WARM:
+		/* 0 keeps no sandbox warm: every execution gets a new one */
+		if (parse_int("--max-warm", arg, 0, 1024, &cfg->max_warm, err) < 0)
+			return -err->code;
+		if (cfg->max_warm == 0)
+			cfg->max_warm = -1;
+		return 0;
 	case OPT_MAX_SANDBOXES: return parse_int("--max-sandboxes", arg, 1, 8192, &cfg->max_sandboxes, err);
+	case OPT_NO_PRESTART: cfg->no_prestart = true; return 0;
 	case OPT_GRACE: return parse_int("--grace-ms", arg, 0, 3600000, &cfg->grace_ms, err);
 	case OPT_LOG_LEVEL:
 		cfg->log_level = isol8_log_level_parse(arg);

@@ -37,6 +37,7 @@ struct isol8d_config {
 	int prewarm;          /* clean sandboxes per runtime */
 	int max_warm;         /* 0: the engine's default */
 	int max_sandboxes;    /* 0: the engine's default */
+	bool no_prestart;     /* --no-prestart */
 	int grace_ms;         /* how long in-flight calls may finish at shutdown */
 	int log_level;
 	bool log_json;

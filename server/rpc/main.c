@@ -44,6 +44,10 @@ static int take_socket(const struct isol8d_config *cfg, int *lock_fd, struct iso
 	return 0;
 }
 
+static const char *const reserved_paths[] = {
+	"/grpc.health.v1.Health/Check", "/isol8.v1.Admin/Info", "/isol8.v1.Admin/Setup", "/isol8.v1.Admin/Cleanup",
+};
+
 static int start_server(struct isol8d *d, struct isol8_error *err)
 {
 	struct isol8_rpc_server_config rcfg = ISOL8_RPC_SERVER_CONFIG_INIT;
@@ -70,6 +74,9 @@ static int start_server(struct isol8d *d, struct isol8_error *err)
 		ret = isol8d_routes_admin(d, err);
 	if (ret == 0)
 		ret = isol8d_routes_other(d, err);
+	/* health and admin calls are answered however many executions are in flight */
+	for (size_t i = 0; ret == 0 && i < ISOL8_ARRAY_LEN(reserved_paths); i++)
+		ret = isol8_rpc_server_reserve(d->server, reserved_paths[i], err);
 	if (ret == 0)
 		ret = isol8_rpc_server_start(d->server, err);
 	if (ret == 0)
@@ -97,6 +104,7 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 		.prewarm = d->cfg.prewarm,
 		.max_warm = d->cfg.max_warm,
 		.max_sandboxes = d->cfg.max_sandboxes,
+		.no_prestart = d->cfg.no_prestart,
 		.log = log_pool_event,
 	};
 	struct isol8_error orphan_err = ISOL8_ERROR_INIT;

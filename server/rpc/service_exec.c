@@ -7,25 +7,32 @@
 #include "log.h"
 #include "util.h"
 
-/* Output gathered for Execute: bounded by the request's output cap, which the
- * agent enforces, plus room for masking to lengthen it. */
-#define GATHER_SLACK (64u * 1024u)
+/* Output gathered for Execute goes back in one message: stdout and stderr
+ * together get what the message may carry less room for the rest of the
+ * result. The agent enforces the request's own cap; what passes this one
+ * (a cap larger than one message, or masking lengthening the output) is
+ * dropped and the result says truncated, as past the cap. */
+#define GATHER_RESULT_ROOM (64u * 1024u)
+#define GATHER_MAX (ISOL8_RPC_MAX_MESSAGE - GATHER_RESULT_ROOM)
 
 struct gather {
 	struct isol8_rpc_call *call;
 	uint8_t *data[2];
 	size_t len[2], cap[2];
-	size_t limit;
+	bool truncated;
 };
 
 static int gather_output(void *userdata, int stream, const uint8_t *data, size_t len)
 {
 	struct gather *g = userdata;
 	int s = stream - 1;
-	size_t need;
+	size_t total = g->len[0] + g->len[1], need;
 
-	if (!isol8_size_add(g->len[s], len, &need) || need > g->limit)
-		return -ISOL8_E_EXHAUSTED;
+	if (total + len > GATHER_MAX) {
+		g->truncated = true;
+		len = GATHER_MAX - total;
+	}
+	need = g->len[s] + len;
 	if (need > g->cap[s]) {
 		size_t cap = g->cap[s] ? g->cap[s] : 4096;
 		while (cap < need)
@@ -79,15 +86,14 @@ static void log_execution(const Isol8__V1__ExecuteRequest *req, const struct iso
 			  "execute id=%s runtime=%s exit=%d timed_out=%d truncated=%d run_ms=%lld total_ms=%lld",
 			  res->execution_id, res->runtime, res->exit_code, res->timed_out, res->truncated,
 			  (long long)res->duration_ms, (long long)(isol8_now_ms() - started_ms));
-}
-
-static size_t gather_limit(const Isol8__V1__ExecuteRequest *req)
-{
-	int64_t cap = req->options && req->options->max_output_size > 0 ? req->options->max_output_size
-									  : (1 << 20);
-	if (cap > ISOL8_RPC_MAX_MESSAGE / 4)
-		cap = ISOL8_RPC_MAX_MESSAGE / 4;
-	return (size_t)cap + GATHER_SLACK;
+	if (err->code == 0 && isol8_log_enabled(ISOL8_LOG_DEBUG)) {
+		const struct isol8_exec_phases *p = &res->phases;
+		isol8_log(ISOL8_LOG_DEBUG,
+			  "phases id=%s queue_us=%lld acquire_us=%lld cold=%d prestarted=%d exec_us=%lld "
+			  "first_output_us=%lld release_us=%lld",
+			  res->execution_id, (long long)p->queue_us, (long long)p->acquire_us, p->cold, p->prestarted,
+			  (long long)p->exec_us, (long long)p->first_output_us, (long long)p->release_us);
+	}
 }
 
 /* Sends the final reply of a successful execution. */
@@ -123,12 +129,13 @@ static void reply_gathered(struct isol8_rpc_call *call, Isol8__V1__ExecuteResult
 
 	result->stdout = (ProtobufCBinaryData){g->len[0], g->data[0]};
 	result->stderr = (ProtobufCBinaryData){g->len[1], g->data[1]};
+	result->truncated = result->truncated || g->truncated;
 	isol8d_reply(call, &result->base);
 }
 
 static void handle_execute(struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req, void *userdata)
 {
-	struct gather g = {.call = call, .limit = gather_limit(req)};
+	struct gather g = {.call = call};
 	struct isol8_exec_sink sink = {gather_output, call_cancelled, &g};
 
 	serve(userdata, call, req, &sink, reply_gathered, &g);

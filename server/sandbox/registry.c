@@ -248,9 +248,11 @@ static struct pool *pool_for(struct isol8_registry *r, const struct isol8_contai
 	}
 	if (pinned) {
 		p->pinned = true;
-		p->target = target;
-	} else if (p->target < target) {
-		p->target = target;
+		p->target = p->base_target = target;
+	} else if (p->base_target < target) {
+		p->base_target = target;
+		if (p->target < target)
+			p->target = target;
 	}
 	p->last_used_ms = isol8_now_ms();
 	pools_trim(r, p);
@@ -350,6 +352,30 @@ static void queue_remove(struct isol8_registry *r, struct waiter *w)
 	pthread_cond_broadcast(&r->changed);
 }
 
+/* An acquire found no clean sandbox: the pool keeps one more ready from
+ * now on (within ISOL8_POOL_GROW_MAX and max_warm), so that a steady load
+ * finds one whose reset and pre-started interpreter are done. */
+static void pool_grow(struct isol8_registry *r, struct pool *p)
+{
+	int total = 0;
+
+	if (p == NULL)
+		return;
+	p->missed_ms = isol8_now_ms();
+	/* one step at a time: not while a sandbox for the pool is starting */
+	if (p->target >= ISOL8_POOL_GROW_MAX)
+		return;
+	for (struct record *rec = r->records; rec; rec = rec->next)
+		if (rec->pool == p && rec->state == ISOL8_SB_STARTING && rec->for_pool)
+			return;
+	for (struct pool *q = r->pools; q; q = q->next)
+		total += q->target;
+	if (total < r->cfg.max_warm) {
+		p->target++;
+		pthread_cond_broadcast(&r->changed);
+	}
+}
+
 /* With the lock held, for an admitted acquire: a clean sandbox (*created
  * false), or a new STARTING record for the caller to create (*created true),
  * or NULL to wait. A reset about to finish is waited for until wait_until_us. */
@@ -360,6 +386,7 @@ static struct record *pick(struct isol8_registry *r, struct pool *p, int64_t wai
 	*created = false;
 	if (rec != NULL)
 		return rec;
+	pool_grow(r, p);
 	if (reset_worth_waiting(r, p) && now_us() < wait_until_us)
 		return NULL;
 	if (r->live < r->cfg.max_sandboxes) {
@@ -416,7 +443,9 @@ static int lease_check(struct isol8_registry *r, struct record *rec, struct isol
 	struct isol8_error ping_err = ISOL8_ERROR_INIT;
 
 	(void)err;
-	if (isol8_agent_ping(rec->sb.socket, ISOL8_ACQUIRE_PING_MS, &ping_err) == 0)
+	/* a waiting interpreter's connection answers without a new handler */
+	if (rec->sb.launcher_fd >= 0 ? isol8_agent_ping_on(rec->sb.launcher_fd, ISOL8_ACQUIRE_PING_MS, &ping_err) == 0
+				     : isol8_agent_ping(rec->sb.socket, ISOL8_ACQUIRE_PING_MS, &ping_err) == 0)
 		return 0;
 	pthread_mutex_lock(&r->lock);
 	r->counters.replaced++;

@@ -17,7 +17,9 @@
  * Pools. A pool is a pool key (sandbox.h) and a number of clean sandboxes
  * to keep. Prewarmed pools (isol8_registry_prewarm) are pinned; any other key
  * gets a pool of one on first use, dropped again by LRU when the clean
- * sandboxes of all pools would pass max_warm. Strategy fast: a released
+ * sandboxes of all pools would pass max_warm. A pool that an acquire finds
+ * empty keeps one more ready from then on, and gives it up again when the
+ * demand has passed. Strategy fast: a released
  * sandbox is reset, verified and goes back to its pool; secure: it is
  * removed and the pool refills with a never-used one. A sandbox whose
  * options are not reusable (sandbox.h) is never pooled.
@@ -46,6 +48,10 @@
 
 #define ISOL8_ADMIT_CANCEL_POLL_MS 100
 #define ISOL8_REGISTRY_MAX_WORKERS 16
+/* A pool that runs out grows its target up to this; after
+ * ISOL8_POOL_SHRINK_MS without running out it shrinks back one at a time. */
+#define ISOL8_POOL_GROW_MAX 8
+#define ISOL8_POOL_SHRINK_MS 60000
 
 enum isol8_pool_strategy { ISOL8_POOL_FAST, ISOL8_POOL_SECURE };
 
@@ -68,6 +74,11 @@ struct isol8_registry_config {
 	int max_sandboxes;                /* live sandboxes of every state */
 	int max_warm;                     /* clean (and warming) sandboxes across pools */
 	int workers;                      /* background threads */
+	/* Called on a worker thread when a pooled sandbox is about to become
+	 * clean (new, or reset): e.g. to pre-start its next interpreter. May be
+	 * NULL. */
+	void (*prepare)(void *userdata, struct isol8_sandbox *sb);
+	void *prepare_userdata;
 };
 
 /* Called from a worker for each event worth a log line (level: ISOL8_LOG_*). */

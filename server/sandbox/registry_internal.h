@@ -25,7 +25,9 @@ struct pool {
 	char key[ISOL8_POOL_KEY_MAX];
 	struct isol8_container_options opts;  /* strings point at the copies below */
 	char *image, *profile;
-	int target;             /* clean sandboxes to keep ready */
+	int target;             /* clean sandboxes to keep ready now */
+	int base_target;        /* what it shrinks back to when demand falls */
+	int64_t missed_ms;      /* when an acquire last found no clean sandbox */
 	bool pinned;            /* prewarmed: never dropped */
 	int records;            /* records pointing here */
 	int64_t last_used_ms;
@@ -49,6 +51,7 @@ struct isol8_registry {
 	int waiting;
 	int running;
 	int live;
+	int creating;                 /* workers creating a sandbox now */
 	bool stopping;
 	int64_t create_ewma_us;       /* how long a creation takes, smoothed */
 	int64_t reset_ewma_us;        /* how long a reset takes, smoothed */

@@ -5,8 +5,9 @@
  *   1. remove a doomed sandbox (this frees room for waiting acquires);
  *   2. reset a dirty one and verify it: clean again if the pools want it,
  *      removed otherwise, and removed on any failure — never reused;
- *   3. start a sandbox for a pool below its target, while there is room and
- *      no acquire is waiting for that room. A pool whose creation failed
+ *   3. start a sandbox for a pool below its target, while there is room,
+ *      no acquire is waiting for that room, and another worker is free for
+ *      1 and 2. A pool whose creation failed
  *      (an image missing, Docker down) waits before the next try, doubling
  *      up to REFILL_BACKOFF_MAX_MS.
  * At shutdown the workers remove everything doomed, then exit.
@@ -44,12 +45,18 @@ static struct pool *refill_candidate(struct isol8_registry *r, int64_t now_ms, i
 	struct pool *best = NULL;
 	int best_have = 0;
 
-	if (r->stopping || r->live + r->waiting >= r->cfg.max_sandboxes || registry_warm(r) >= r->cfg.max_warm)
+	/* one worker is always left for resets and removals, which the
+	 * executions wait for, while the others create */
+	if (r->stopping || r->live + r->waiting >= r->cfg.max_sandboxes || registry_warm(r) >= r->cfg.max_warm ||
+	    (r->cfg.workers > 1 && r->creating >= r->cfg.workers - 1))
 		return NULL;
 	for (struct pool *p = r->pools; p; p = p->next) {
-		int have = registry_count(r, p, ISOL8_SB_CLEAN);
+		/* clean, being started, or being reset (fast: it comes back clean) */
+		int have = 0;
 		for (struct record *rec = r->records; rec; rec = rec->next)
-			if (rec->pool == p && rec->state == ISOL8_SB_STARTING && rec->for_pool)
+			if (rec->pool == p && (rec->state == ISOL8_SB_CLEAN ||
+					       (rec->state == ISOL8_SB_STARTING && rec->for_pool) ||
+					       rec->state == ISOL8_SB_DIRTY || rec->state == ISOL8_SB_RESETTING))
 				have++;
 		if (have >= p->target)
 			continue;
@@ -64,6 +71,26 @@ static struct pool *refill_candidate(struct isol8_registry *r, int64_t now_ms, i
 		}
 	}
 	return best;
+}
+
+/* Pools that grew for a load that has passed shrink back one step, and a
+ * clean sandbox past the new target goes. */
+static void pools_shrink(struct isol8_registry *r, int64_t now_ms)
+{
+	for (struct pool *p = r->pools; p; p = p->next) {
+		if (p->target <= p->base_target || now_ms - p->missed_ms < ISOL8_POOL_SHRINK_MS)
+			continue;
+		p->target--;
+		p->missed_ms = now_ms;
+		if (registry_count(r, p, ISOL8_SB_CLEAN) > p->target) {
+			for (struct record *rec = r->records; rec; rec = rec->next) {
+				if (rec->pool == p && rec->state == ISOL8_SB_CLEAN) {
+					registry_doom(r, rec);
+					break;
+				}
+			}
+		}
+	}
 }
 
 static void do_remove(struct isol8_registry *r, struct record *rec)
@@ -97,13 +124,23 @@ static void do_reset(struct isol8_registry *r, struct record *rec)
 		pthread_mutex_lock(&r->lock);
 		return;
 	}
+	if (r->cfg.prepare && !rec->stale) {
+		pthread_mutex_unlock(&r->lock);
+		r->cfg.prepare(r->cfg.prepare_userdata, &rec->sb);
+		pthread_mutex_lock(&r->lock);
+	}
+	/* what a waiting acquire waits for: the reset and the preparation */
 	registry_ewma(&r->reset_ewma_us, mono_us() - start);
-	/* kept while the pools want it and the warm total allows */
-	if (!r->stopping && !rec->stale && rec->pool && (rec->pool->target > 0 || rec->pool->pinned) &&
+	/* kept while its pool wants one more and the warm total allows */
+	if (!r->stopping && !rec->stale && rec->pool && registry_count(r, rec->pool, ISOL8_SB_CLEAN) < rec->pool->target &&
 	    registry_warm(r) < r->cfg.max_warm) {
 		rec->state = ISOL8_SB_CLEAN;
 		pthread_cond_broadcast(&r->changed);
 	} else {
+		registry_logf(r, ISOL8_LOG_DEBUG, "sandbox %.12s reset, not kept: pool target %d, clean %d, warm %d of %d",
+			      rec->sb.container_id, rec->pool ? rec->pool->target : -1,
+			      rec->pool ? registry_count(r, rec->pool, ISOL8_SB_CLEAN) : -1, registry_warm(r),
+			      r->cfg.max_warm);
 		registry_doom(r, rec);
 	}
 }
@@ -119,9 +156,11 @@ static void do_refill(struct isol8_registry *r, struct pool *p)
 		p->retry_at_ms = isol8_now_ms() + REFILL_BACKOFF_FIRST_MS;
 		return;
 	}
+	r->creating++;
 	pthread_mutex_unlock(&r->lock);
 	ret = isol8_sandbox_create(&r->cfg.env, &p->opts, &rec->sb, &err);
 	pthread_mutex_lock(&r->lock);
+	r->creating--;
 	if (ret < 0) {
 		p->backoff_ms = p->backoff_ms ? p->backoff_ms * 2 : REFILL_BACKOFF_FIRST_MS;
 		if (p->backoff_ms > REFILL_BACKOFF_MAX_MS)
@@ -138,6 +177,11 @@ static void do_refill(struct isol8_registry *r, struct pool *p)
 	registry_ewma(&r->create_ewma_us, mono_us() - start);
 	r->counters.created++;
 	p->backoff_ms = 0;
+	if (r->cfg.prepare && !rec->stale && !r->stopping) {
+		pthread_mutex_unlock(&r->lock);
+		r->cfg.prepare(r->cfg.prepare_userdata, &rec->sb);
+		pthread_mutex_lock(&r->lock);
+	}
 	rec->state = (r->stopping || rec->stale) ? ISOL8_SB_DOOMED : ISOL8_SB_CLEAN;
 	rec->released_ms = isol8_now_ms();
 	pthread_cond_broadcast(&r->changed);
@@ -161,6 +205,7 @@ static void *worker_main(void *arg)
 			do_reset(r, rec);
 			continue;
 		}
+		pools_shrink(r, isol8_now_ms());
 		if ((p = refill_candidate(r, isol8_now_ms(), &next_retry_ms)) != NULL) {
 			do_refill(r, p);
 			continue;

@@ -16,8 +16,10 @@
 #include "sha256.h"
 #include "util.h"
 
-/* Capabilities the agent itself needs (user code runs as uid 1000 and keeps none). */
-static const char *const agent_caps[] = {"SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER", NULL};
+/* Capabilities the agent itself needs (user code runs as uid 1000 and keeps
+ * none): SYS_NICE gives a pre-started interpreter normal scheduling back. */
+static const char *const agent_caps[] = {"SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER", "SYS_NICE",
+					 NULL};
 
 int isol8_random_hex(char *buf, size_t bytes, struct isol8_error *err)
 {
@@ -180,6 +182,7 @@ int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8
 	int ret;
 
 	memset(out, 0, sizeof(*out));
+	out->launcher_fd = -1;
 	out->runtime = opts->runtime;
 	isol8_sandbox_image(env, opts, out->image, sizeof(out->image));
 	ret = isol8_random_hex(out->id, 16, err);
@@ -206,10 +209,19 @@ int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8
 	return 0;
 }
 
-int isol8_sandbox_reset(const struct isol8_sandbox *sb, struct isol8_error *err)
+void isol8_sandbox_drop_launcher(struct isol8_sandbox *sb)
+{
+	if (sb->launcher_fd >= 0)
+		close(sb->launcher_fd);
+	sb->launcher_fd = -1;
+	sb->launcher_running = false;
+}
+
+int isol8_sandbox_reset(struct isol8_sandbox *sb, struct isol8_error *err)
 {
 	static const char *const wipe[] = {"/sandbox", "/tmp", "/dev/shm", "/dev/mqueue", NULL};
 
+	isol8_sandbox_drop_launcher(sb);
 	return isol8_agent_reset(sb->socket, ISOL8_SANDBOX_UID, wipe, ISOL8_RESET_TIMEOUT_MS, err);
 }
 
@@ -218,6 +230,7 @@ int isol8_sandbox_destroy(const struct isol8_sandbox_env *env, struct isol8_sand
 {
 	int ret = 0;
 
+	isol8_sandbox_drop_launcher(sb);
 	if (sb->container_id[0] != '\0')
 		ret = isol8_docker_container_remove(env->docker, sb->container_id, true, err);
 	if (sb->dir[0] != '\0')

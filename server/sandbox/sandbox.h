@@ -73,6 +73,8 @@ struct isol8_sandbox {
 	char socket[PATH_MAX];    /* host path of the agent socket */
 	char image[256];
 	const char *runtime;      /* static */
+	int launcher_fd;          /* open prestart connection (a handler waiting for its Exec), or -1 */
+	bool launcher_running;    /* ... with a pre-started interpreter behind it */
 };
 
 /* The container settings for opts, with storage for every string they point at. */
@@ -106,7 +108,11 @@ int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8
 /* Makes a used sandbox as it was new, through its agent: kills every process
  * of the sandbox uid, removes its IPC objects, wipes /sandbox, /tmp and
  * /dev/shm, and has the agent verify that nothing is left. */
-int isol8_sandbox_reset(const struct isol8_sandbox *sb, struct isol8_error *err);
+int isol8_sandbox_reset(struct isol8_sandbox *sb, struct isol8_error *err);
+
+/* Closes the prestart connection, if any (the agent then kills the
+ * interpreter waiting behind it). */
+void isol8_sandbox_drop_launcher(struct isol8_sandbox *sb);
 
 /* Removes the container (force) and the run directory. */
 int isol8_sandbox_destroy(const struct isol8_sandbox_env *env, struct isol8_sandbox *sb,

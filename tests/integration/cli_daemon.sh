@@ -27,7 +27,7 @@ ISOL8_IDLE_EXIT=2 "$ISOL8" run -e 'print(1)' -r python >/dev/null
 pid=$(pgrep -f -- "--socket $ISOL8_SOCKET" | head -n1)
 check "daemon is running after the call" test -n "$pid"
 for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
-check "idle daemon exited" bash -c "! kill -0 $pid 2>/dev/null"
+check "idle daemon exited (pid ${pid:-none})" bash -c "[ -n '$pid' ] && ! kill -0 '$pid' 2>/dev/null"
 
 # SIGTERM with a call in flight: the call is cancelled after the grace time,
 # its sandbox removed, and the daemon exits 0.
@@ -41,17 +41,27 @@ wait $client
 expect_eq "the in-flight call fails with isol8's error status" 125 $?
 expect_eq "no container left after shutdown with a call in flight" "" "$(owned_containers "$ISOL8_SOCKET")"
 
-# A daemon killed outright leaves its sandbox; the next daemon on the socket removes it.
+# A daemon killed outright leaves its sandboxes and their run directories;
+# the next daemon on the socket removes both (and prewarms its own).
 start_daemon || exit 1
 "$ISOL8" run -r bash -e 'sleep 30' >/dev/null 2>&1 &
 client=$!
-for _ in $(seq 1 50); do [ -n "$(owned_containers "$ISOL8_SOCKET")" ] && break; sleep 0.2; done
+for _ in $(seq 1 50); do [ "$(owned_containers "$ISOL8_SOCKET" | wc -l)" -ge 2 ] && break; sleep 0.2; done
 kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 wait $client
-check "a killed daemon leaves its container behind" test -n "$(owned_containers "$ISOL8_SOCKET")"
+dead=$(owned_containers "$ISOL8_SOCKET" | sort)
+dead_dirs=$(ls "$TEST_DIR/sandboxes" 2>&1)
+check "a killed daemon leaves its containers behind" test -n "$dead"
+check "a killed daemon leaves run directories behind" test -n "$dead_dirs"
 start_daemon || exit 1
-for _ in $(seq 1 50); do [ -z "$(owned_containers "$ISOL8_SOCKET")" ] && break; sleep 0.2; done
-expect_eq "the next daemon removes the dead one's containers" "" "$(owned_containers "$ISOL8_SOCKET")"
+for _ in $(seq 1 50); do
+	left=$(comm -12 <(echo "$dead") <(all_containers))
+	[ -z "$left" ] && break
+	sleep 0.2
+done
+expect_eq "the next daemon removes the dead one's containers" "" "$left"
+stale=$(for d in $dead_dirs; do [ -e "$TEST_DIR/sandboxes/$d" ] && echo "$d"; done)
+expect_eq "the next daemon removes the dead one's run directories" "" "$stale"
 stop_daemon
 
 # Past --max-concurrent calls wait for a slot; past 4 x that many waiting they are refused.

@@ -34,8 +34,14 @@ expect_contains() {
 	case "$3" in *"$2"*) pass "$1" ;; *) fail "$1" "want to contain: $2" "got: $3" ;; esac
 }
 
-# Containers of a daemon serving socket $1 (any state).
-owned_containers() { docker ps -aq --no-trunc --filter "label=isol8.owner=$1"; }
+# Containers of a daemon serving socket $1 (any state). When docker itself
+# fails it prints a line saying so, which no check of "" lets pass.
+owned_containers() {
+	docker ps -aq --no-trunc --filter "label=isol8.owner=$1" || echo "(docker ps failed: status $?)"
+}
+
+# Every container id (any state), sorted; the same failure line on failure.
+all_containers() { docker ps -aq --no-trunc | sort || echo "(docker ps failed: status $?)"; }
 
 start_daemon() {
 	"$ISOL8D" --socket "$ISOL8_SOCKET" "$@" >"$TEST_DIR/isol8d.log" 2>&1 &

@@ -1,0 +1,201 @@
+/*
+ * prestart: a launcher (an interpreter that waits for its program on the
+ * control pipe, fd 4) is started now, and the connection waits for the Exec
+ * to run in it, so a warm execution pays no interpreter start. See
+ * "prestart" in agent.proto. The launcher is started exactly as a program
+ * is (agent_spawn: its own session, uid, limits); when the Exec comes its
+ * files are written as its uid, the control message goes down the pipe, and
+ * the rest is the ordinary exec conversation. Closing the connection, or
+ * anything but an Exec, kills the launcher.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "exec.h"
+#include "util.h"
+
+/* argv, env (each ended by an empty string) and cwd, NUL-terminated. */
+static int control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *cwd)
+{
+	static const char nul = '\0';
+
+	for (size_t i = 0; i < req->n_argv; i++)
+		if (isol8_write_full(fd, req->argv[i], strlen(req->argv[i]) + 1) < 0)
+			return -errno;
+	if (isol8_write_full(fd, &nul, 1) < 0)
+		return -errno;
+	for (size_t i = 0; i < req->n_env; i++)
+		if (isol8_write_full(fd, req->env[i], strlen(req->env[i]) + 1) < 0)
+			return -errno;
+	if (isol8_write_full(fd, &nul, 1) < 0 || isol8_write_full(fd, cwd, strlen(cwd) + 1) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Waits for the Exec to run, answering each Ping on the way (the host's
+ * check that this sandbox is still alive). 0 with a frame that is not a
+ * Ping, negative when the connection ends. */
+static int wait_for_exec(int conn, isol8_frame **next, struct isol8_error *err)
+{
+	for (;;) {
+		isol8_frame pong_frame = ISOL8__AGENT__V1__FRAME__INIT;
+		Isol8__Agent__V1__Pong pong = ISOL8__AGENT__V1__PONG__INIT;
+
+		if (isol8_frame_read(conn, next, -1, err) <= 0)
+			return -1;
+		if ((*next)->body_case != ISOL8__AGENT__V1__FRAME__BODY_PING)
+			return 0;
+		isol8_frame_free(*next);
+		*next = NULL;
+		pong.version = ISOL8_AGENT_VERSION;
+		pong.pid = (uint32_t)getpid();
+		pong_frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_PONG;
+		pong_frame.pong = &pong;
+		if (isol8_frame_write(conn, &pong_frame, err) < 0)
+			return -1;
+	}
+}
+
+/* Normal scheduling for every thread of the launcher (it started under
+ * SCHED_IDLE). Needs CAP_SYS_NICE; without it the program runs on idle
+ * time, which is slower but the same. */
+static void launcher_wake(pid_t pid)
+{
+	struct sched_param normal = {0};
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)pid);
+	d = opendir(path);
+	if (d == NULL)
+		return;
+	while ((de = readdir(d)) != NULL) {
+		int tid = atoi(de->d_name);
+		if (tid > 0)
+			sched_setscheduler(tid, SCHED_OTHER, &normal);
+	}
+	closedir(d);
+}
+
+static void launcher_kill(struct exec_run *run)
+{
+	kill(-run->proc.pid, SIGKILL);
+	waitpid(run->proc.pid, NULL, 0);
+	run->exited = true;
+}
+
+/* Waits for the launcher's byte on its ready pipe: it has started and waits
+ * for its program. 0, or -errno with msg. */
+static int launcher_await_ready(struct exec_run *run, char *msg, size_t msg_len)
+{
+	struct pollfd pfd = {.fd = run->proc.ready_fd, .events = POLLIN};
+	char byte;
+	int n;
+
+	do
+		n = poll(&pfd, 1, AGENT_LAUNCHER_READY_MS);
+	while (n < 0 && errno == EINTR);
+	if (n == 0) {
+		snprintf(msg, msg_len, "the launcher did not get ready within %d ms", AGENT_LAUNCHER_READY_MS);
+		return -ETIMEDOUT;
+	}
+	if (n < 0 || read(run->proc.ready_fd, &byte, 1) != 1) {
+		snprintf(msg, msg_len, "the launcher ended before it was ready");
+		return -ECHILD;
+	}
+	exec_close(&run->proc.ready_fd);
+	return 0;
+}
+
+/* A prestart without a program: this handler is ready now, answers Pings,
+ * and serves the Exec that comes as an ordinary one. */
+static int serve_held(const struct agent_config *cfg, int conn)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	isol8_frame *next = NULL;
+	int ret;
+
+	if (agent_send_ack(conn) < 0 || wait_for_exec(conn, &next, &err) < 0) {
+		isol8_frame_free(next);
+		return 0;
+	}
+	if (next->body_case != ISOL8__AGENT__V1__FRAME__BODY_EXEC || next->exec->prestart) {
+		agent_send_error(conn, EPROTO, "prestart: the second frame must be an Exec to run");
+		isol8_frame_free(next);
+		return 1;
+	}
+	ret = agent_serve_exec(cfg, conn, next);
+	isol8_frame_free(next);
+	return ret;
+}
+
+int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_frame *first)
+{
+	struct exec_run run = {
+		.conn = conn,
+		.signal_fd = -1,
+		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .control_fd = -1, .ready_fd = -1},
+		.deadline_ms = -1,
+	};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char msg[ISOL8_ERROR_MESSAGE_MAX];
+	isol8_frame *next = NULL;
+	int ret;
+
+	if (first->exec->n_argv == 0)
+		return serve_held(cfg, conn);
+	run.signal_fd = exec_signals_open();
+	if (run.signal_fd < 0) {
+		agent_send_error(conn, errno, "prestart: signalfd: %s", strerror(errno));
+		return 1;
+	}
+	ret = agent_spawn(cfg, first->exec, &run.proc, msg, sizeof(msg));
+	if (ret < 0) {
+		agent_send_error(conn, -ret, "prestart: %s", msg);
+		exec_run_release(&run);
+		return 1;
+	}
+	ret = launcher_await_ready(&run, msg, sizeof(msg));
+	if (ret < 0) {
+		agent_send_error(conn, -ret, "prestart: %s", msg);
+		launcher_kill(&run);
+		exec_run_release(&run);
+		return 1;
+	}
+	ret = agent_send_ack(conn) < 0 ? -1 : wait_for_exec(conn, &next, &err);
+	if (ret < 0 || next->body_case != ISOL8__AGENT__V1__FRAME__BODY_EXEC || next->exec->prestart) {
+		if (next != NULL)
+			agent_send_error(conn, EPROTO, "prestart: the second frame must be an Exec to run");
+		launcher_kill(&run);
+		isol8_frame_free(next);
+		exec_run_release(&run);
+		return next != NULL;
+	}
+	const Isol8__Agent__V1__Exec *req = next->exec;
+	const char *cwd = req->cwd && req->cwd[0] ? req->cwd : cfg->sandbox_dir;
+	run.start_us = isol8_now_us();
+	launcher_wake(run.proc.pid);
+	ret = agent_write_files(cfg, req, msg, sizeof(msg));
+	if (ret == 0 && (ret = control_write(run.proc.control_fd, req, cwd)) < 0)
+		snprintf(msg, sizeof(msg), "prestart: the launcher is gone (%s)", strerror(-ret));
+	exec_close(&run.proc.control_fd);
+	if (ret < 0) {
+		agent_send_error(conn, -ret, "%s", msg);
+		launcher_kill(&run);
+		isol8_frame_free(next);
+		exec_run_release(&run);
+		return 1;
+	}
+	ret = exec_serve_started(&run, req);
+	isol8_frame_free(next);
+	return ret;
+}

@@ -1,0 +1,461 @@
+#!/usr/bin/python3
+"""isol8's benchmarks, each beside its floor measured in the same run.
+
+    tests/bench/bench.py [--build DIR] [--runs N] [--only NAME,...] [--executions N]
+
+Benchmarks (names for --only):
+  warm        hello world per runtime through a connected gRPC client (a pooled
+              sandbox with its pre-started interpreter), against floor (b) `docker
+              exec` and floor (c) `nsenter` into a running sandbox, same program
+  cli         the same through the CLI with a warm daemon, and `isol8 version`
+  cold        pool empty (a daemon that keeps no warm sandbox), against floor (a):
+              create + start + wait + remove of a container with the sandbox's own
+              settings running the same program, through the Docker API
+  phases      where a warm execution's time goes, from the daemon's own timings
+  throughput  executions/s of bash echo and python print with 1, 4 and 16 clients,
+              and the same load through `docker exec`
+  memory      daemon RSS idle, with the default pools, after --executions runs;
+              memory per idle warm sandbox; fds and threads before and after
+
+Each prints min / median / p95 / max in ms and the ratios. It starts its own isol8d
+on a private socket and removes every container it made. Needs the images
+(`isol8 setup`), a Docker engine, python3-grpcio, nsenter (util-linux).
+"""
+import argparse
+import concurrent.futures
+import http.client
+import importlib.util
+import json
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import grpc
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+RUNTIMES = ["python", "node", "bun", "deno", "bash"]
+HELLO = {
+    "python": ("print('hello')", "py", ["python3"]),
+    "node": ("console.log('hello')", "mjs", ["node"]),
+    "bun": ("console.log('hello')", "ts", ["bun", "run"]),
+    "deno": ("console.log('hello')", "ts", ["deno", "run", "--quiet", "--allow-all"]),
+    "bash": ("echo hello", "sh", ["bash"]),
+}
+# The environment a run gets (as the daemon gives it), for the floors.
+FLOOR_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/sandbox",
+             "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", "DENO_DIR=/sandbox/.deno",
+             "DENO_NO_UPDATE_CHECK=1", "NO_COLOR=1", "NODE_NO_WARNINGS=1"]
+
+
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def stats(ms):
+    ms = sorted(ms)
+    p95 = ms[min(len(ms) - 1, int(round(0.95 * (len(ms) - 1))))]
+    return {"min": ms[0], "median": statistics.median(ms), "p95": p95, "max": ms[-1], "n": len(ms)}
+
+
+def fmt(s):
+    return "min %7.2f  median %7.2f  p95 %7.2f  max %7.2f ms (n=%d)" % (
+        s["min"], s["median"], s["p95"], s["max"], s["n"])
+
+
+def timed(fn, runs, warmup=3, gap_s=0.0):
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(runs):
+        if gap_s:
+            time.sleep(gap_s)
+        t = time.perf_counter()
+        fn()
+        out.append((time.perf_counter() - t) * 1000)
+    return stats(out)
+
+
+def run(cmd, **kw):
+    return subprocess.run(cmd, check=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE, **kw)
+
+
+class DockerAPI:
+    """The Engine API over its unix socket, one connection per request."""
+
+    class Conn(http.client.HTTPConnection):
+        def __init__(self, path):
+            super().__init__("localhost")
+            self.path = path
+
+        def connect(self):
+            self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            self.sock.connect(self.path)
+
+    def __init__(self, path="/var/run/docker.sock"):
+        self.path = path
+
+    def call(self, method, url, body=None):
+        c = self.Conn(self.path)
+        headers = {"Content-Type": "application/json"} if body is not None else {}
+        c.request(method, url, json.dumps(body) if body is not None else None, headers)
+        r = c.getresponse()
+        data = r.read()
+        c.close()
+        if r.status >= 300:
+            raise RuntimeError("docker %s %s: %d %s" % (method, url, r.status, data[:300]))
+        return json.loads(data) if data else None
+
+
+class Daemon:
+    def __init__(self, build, tmp, name, *flags):
+        self.dir = os.path.join(tmp, name)
+        os.makedirs(self.dir)
+        self.socket = os.path.join(self.dir, "isol8.sock")
+        self.log_path = os.path.join(self.dir, "isol8d.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([os.path.join(build, "server/rpc/isol8d"), "--socket", self.socket,
+                                      "--log-level", "debug", *flags], stdout=self.log, stderr=subprocess.STDOUT)
+        self.channel = grpc.insecure_channel("unix:" + self.socket)
+        grpc.channel_ready_future(self.channel).result(timeout=30)
+        self.execute = self.channel.unary_unary(
+            "/isol8.v1.Isol8/Execute", request_serializer=PB.ExecuteRequest.SerializeToString,
+            response_deserializer=PB.ExecuteResult.FromString)
+
+    def run(self, runtime, code, **options):
+        req = PB.ExecuteRequest(code=code, runtime=runtime)
+        for k, v in options.items():
+            setattr(req.options, k, v)
+        res = self.execute(req, timeout=60)
+        if res.exit_code != 0:
+            raise RuntimeError("%s exited %d: %s" % (runtime, res.exit_code, res.stderr[:300]))
+        return res
+
+    def containers(self):
+        out = run(["docker", "ps", "-q", "--no-trunc", "--filter", "label=isol8.owner=" + self.socket])
+        return out.stdout.decode().split()
+
+    def wait_pools(self, want, timeout=90):
+        """Waits until `want` sandboxes of this daemon run (its prewarm)."""
+        deadline = time.time() + timeout
+        while time.time() < deadline and len(self.containers()) < want:
+            time.sleep(0.2)
+
+    def rss_kb(self):
+        return status_field(self.proc.pid, "VmRSS")
+
+    def stop(self):
+        self.channel.close()
+        self.proc.terminate()
+        self.proc.wait(timeout=60)
+        self.log.close()
+
+
+def status_field(pid, name):
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith(name + ":"):
+                return int(line.split()[1])
+    return -1
+
+
+class FloorSandbox:
+    """A container with a pooled sandbox's own settings, running `sleep`, for
+    the docker exec and nsenter floors; the programs are its /sandbox files."""
+
+    def __init__(self, api, daemon, runtime, tmp):
+        ids = [c for c in daemon.containers()
+               if run(["docker", "inspect", "-f", "{{index .Config.Labels \"isol8.runtime\"}}", c])
+               .stdout.decode().strip() == runtime]
+        info = api.call("GET", "/containers/%s/json" % ids[0])
+        host = info["HostConfig"]
+        rundir = tempfile.mkdtemp(dir=tmp)
+        host["Binds"] = [b for b in host["Binds"] if b.endswith(":ro")] + [rundir + ":/.isol8/run"]
+        body = {"Image": info["Config"]["Image"], "Entrypoint": ["sleep", "infinity"], "User": "0:0",
+                "WorkingDir": "/sandbox", "NetworkDisabled": True, "HostConfig": host,
+                "Labels": {"isol8.bench": "floor"}}
+        self.api = api
+        self.id = api.call("POST", "/containers/create", body)["Id"]
+        api.call("POST", "/containers/%s/start" % self.id)
+        self.pid = api.call("GET", "/containers/%s/json" % self.id)["State"]["Pid"]
+        code, ext, argv = HELLO[runtime]
+        self.path = "/sandbox/main." + ext
+        # what the agent does at its start: /sandbox belongs to the sandbox user
+        run(["docker", "exec", "-u", "0:0", self.id, "chown", "1000:1000", "/sandbox"])
+        run(["docker", "exec", "-i", "-u", "1000:1000", self.id, "sh", "-c", "cat > " + self.path],
+            input=code.encode())
+        self.argv = argv + [self.path]
+
+    def docker_exec(self):
+        out = run(["docker", "exec", "-u", "1000:1000", "-w", "/sandbox"] +
+                  sum((["-e", e] for e in FLOOR_ENV), []) + [self.id] + self.argv)
+        assert out.stdout.strip() == b"hello", out
+
+    def nsenter(self):
+        out = run(["nsenter", "-t", str(self.pid), "-a", "-S", "1000", "-G", "1000", "--wdns=/sandbox",
+                   "env", "-i"] + FLOOR_ENV + self.argv)
+        assert out.stdout.strip() == b"hello", out
+
+    def remove(self):
+        self.api.call("DELETE", "/containers/%s?force=1" % self.id)
+
+
+def bench_warm(ctx):
+    d = ctx.daemon()
+    print("\n## 1. Warm execution through a connected gRPC client (ms)")
+    results = {}
+    for rt in RUNTIMES:
+        code = HELLO[rt][0]
+        floor = FloorSandbox(ctx.api, d, rt, ctx.tmp)
+        try:
+            # a gap between calls lets the pool finish its reset and restart its interpreter
+            warm = timed(lambda: d.run(rt, code), ctx.runs, gap_s=ctx.gap)
+            de = timed(floor.docker_exec, ctx.runs)
+            ns = timed(floor.nsenter, ctx.runs)
+        finally:
+            floor.remove()
+        results[rt] = (warm, de, ns)
+        print("%-6s isol8   %s" % (rt, fmt(warm)))
+        print("%-6s docker exec %s" % ("", fmt(de)))
+        print("%-6s nsenter %s" % ("", fmt(ns)))
+        print("%-6s ratios: isol8/nsenter %.2f   isol8/docker exec %.2f" % (
+            "", warm["median"] / ns["median"], warm["median"] / de["median"]))
+    ctx.results["warm"] = results
+
+
+def bench_cli(ctx):
+    d = ctx.daemon()
+    cli = os.path.join(ctx.build, "client/cli/isol8")
+    env = dict(os.environ, ISOL8_SOCKET=d.socket)
+    print("\n## 2. The CLI with a warm daemon (ms)")
+    res = {}
+    for rt in RUNTIMES:
+        code = HELLO[rt][0]
+        c = timed(lambda: run([cli, "run", "-r", rt, "-e", code], env=env), ctx.runs, gap_s=ctx.gap)
+        g = timed(lambda: d.run(rt, code), ctx.runs, gap_s=ctx.gap)
+        res[rt] = (c, g)
+        print("%-6s isol8 run %s   connected client median %.2f: +%.2f ms" % (
+            rt, fmt(c), g["median"], c["median"] - g["median"]))
+    v = timed(lambda: run([cli, "version"], env=env), ctx.runs)
+    print("isol8 version %s" % fmt(v))
+    res["version"] = v
+    ctx.results["cli"] = res
+
+
+def cold_floor(api, spec, argv, tmp):
+    rundir = tempfile.mkdtemp(dir=tmp)
+    host = dict(spec["HostConfig"])
+    host["Binds"] = [b for b in host["Binds"] if b.endswith(":ro")] + [rundir + ":/.isol8/run"]
+    body = {"Image": spec["Config"]["Image"], "Entrypoint": ["sh", "-c", " ".join(argv) + " >/dev/null"],
+            "User": "1000:1000", "WorkingDir": "/sandbox", "Env": FLOOR_ENV, "NetworkDisabled": True,
+            "HostConfig": host, "Labels": {"isol8.bench": "floor"}}
+    cid = api.call("POST", "/containers/create", body)["Id"]
+    api.call("POST", "/containers/%s/start" % cid)
+    api.call("POST", "/containers/%s/wait" % cid)
+    api.call("DELETE", "/containers/%s?force=1" % cid)
+
+
+def bench_cold(ctx):
+    print("\n## 3. Cold execution: no warm sandbox (ms)")
+    ref = ctx.daemon()  # for a sandbox's settings
+    specs = {}
+    for c in ref.containers():
+        info = ctx.api.call("GET", "/containers/%s/json" % c)
+        specs[info["Config"]["Labels"]["isol8.runtime"]] = info
+    d = ctx.daemon("cold", "--prewarm", "0", "--max-warm", "0")
+    res = {}
+    for rt in RUNTIMES:
+        code, ext, argv = HELLO[rt]
+        cold = timed(lambda: d.run(rt, code), ctx.runs // 2 or 1, warmup=1)
+        prog = {"python": "print('hello')", "bash": "echo hello"}.get(rt)
+        if rt == "python":
+            fargv = ["python3", "-c", "\"print('hello')\""]
+        elif rt == "bash":
+            fargv = ["bash", "-c", "'echo hello'"]
+        else:
+            fargv = ["echo", "\"console.log('hello')\"", ">", "/sandbox/main." + ext, "&&"] + argv + \
+                ["/sandbox/main." + ext]
+        del prog
+        floor = timed(lambda: cold_floor(ctx.api, specs[rt], fargv, ctx.tmp), ctx.runs // 2 or 1, warmup=1)
+        res[rt] = (cold, floor)
+        print("%-6s isol8 cold %s" % (rt, fmt(cold)))
+        print("%-6s floor (a)  %s   ratio %.2f" % ("", fmt(floor), cold["median"] / floor["median"]))
+    ctx.results["cold"] = res
+
+
+PHASE = re.compile(r"phases id=\S+ (.*)")
+
+
+def bench_phases(ctx):
+    d = ctx.daemon()
+    print("\n## 5. Phases of a warm execution (daemon timings, medians in ms)")
+    res = {}
+    for rt in RUNTIMES:
+        with open(d.log_path) as f:
+            f.seek(0, 2)
+            start = f.tell()
+        for _ in range(ctx.runs):
+            time.sleep(ctx.gap)
+            d.run(rt, HELLO[rt][0])
+        time.sleep(0.2)
+        with open(d.log_path) as f:
+            f.seek(start)
+            lines = [PHASE.search(l) for l in f]
+        rows = [dict(kv.split("=") for kv in m.group(1).split()) for m in lines if m]
+        med = {k: statistics.median(int(r[k]) for r in rows) / 1000 for k in
+               ("queue_us", "acquire_us", "exec_us", "first_output_us", "release_us")}
+        pre = sum(int(r["prestarted"]) for r in rows)
+        res[rt] = med
+        print("%-6s queue %.2f  acquire %.2f  exec %.2f (first output at %.2f)  release %.2f   "
+              "pre-started %d of %d" % (rt, med["queue_us"], med["acquire_us"], med["exec_us"],
+                                        med["first_output_us"], med["release_us"], pre, len(rows)))
+    ctx.results["phases"] = res
+
+
+def load_test(fn, clients, seconds):
+    lat, stop = [], time.time() + seconds
+    lock = threading.Lock()
+
+    def worker():
+        while time.time() < stop:
+            t = time.perf_counter()
+            fn()
+            with lock:
+                lat.append((time.perf_counter() - t) * 1000)
+
+    start = time.time()
+    with concurrent.futures.ThreadPoolExecutor(clients) as ex:
+        for f in [ex.submit(worker) for _ in range(clients)]:
+            f.result()
+    return len(lat) / (time.time() - start), stats(lat)
+
+
+def bench_throughput(ctx):
+    d = ctx.daemon()
+    print("\n## 6. Throughput (executions/s; latency ms)")
+    res = {}
+    for rt in ("bash", "python"):
+        floor = FloorSandbox(ctx.api, d, rt, ctx.tmp)
+        try:
+            for clients in (1, 4, 16):
+                rate, lat = load_test(lambda: d.run(rt, HELLO[rt][0]), clients, ctx.seconds)
+                frate, flat = load_test(floor.docker_exec, clients, ctx.seconds)
+                res["%s-%d" % (rt, clients)] = (rate, lat, frate, flat)
+                print("%-6s %2d clients: isol8 %6.1f/s p50 %.1f p95 %.1f | docker exec %5.1f/s p50 %.1f | "
+                      "%.1fx, p95/p50 %.2f" % (rt, clients, rate, lat["median"], lat["p95"], frate,
+                                               flat["median"], rate / frate, lat["p95"] / lat["median"]))
+        finally:
+            floor.remove()
+    ctx.results["throughput"] = res
+
+
+def sandbox_memory(cid):
+    path = "/sys/fs/cgroup/memory/docker/%s/memory.usage_in_bytes" % cid
+    try:
+        with open(path) as f:
+            return int(f.read()) // 1024
+    except OSError:
+        return -1
+
+
+def shim_rss_kb(cid):
+    out = subprocess.run(["pgrep", "-f", "containerd-shim.*" + cid[:12]], stdout=subprocess.PIPE)
+    pids = [int(p) for p in out.stdout.split()]
+    return sum(status_field(p, "VmRSS") for p in pids)
+
+
+def bench_memory(ctx):
+    print("\n## 7. Memory, fds, threads")
+    d = ctx.daemon("memory")
+    d.wait_pools(len(RUNTIMES))
+    time.sleep(2)
+    pid = d.proc.pid
+    fds0, thr0, rss0 = len(os.listdir("/proc/%d/fd" % pid)), status_field(pid, "Threads"), d.rss_kb()
+    print("daemon with the default pools: RSS %.1f MiB, %d fds, %d threads" % (rss0 / 1024, fds0, thr0))
+    n, t = ctx.executions, time.time()
+    with concurrent.futures.ThreadPoolExecutor(4) as ex:
+        list(ex.map(lambda i: d.run("bash", "echo %d" % i), range(n)))
+    time.sleep(3)
+    fds1, thr1, rss1 = len(os.listdir("/proc/%d/fd" % pid)), status_field(pid, "Threads"), d.rss_kb()
+    print("after %d executions (%.0f s): RSS %.1f MiB, %d fds, %d threads" % (
+        n, time.time() - t, rss1 / 1024, fds1, thr1))
+    per = [(sandbox_memory(c), shim_rss_kb(c)) for c in d.containers()]
+    cg = statistics.median(p[0] for p in per)
+    shim = statistics.median(p[1] for p in per)
+    print("per idle warm sandbox (median of %d): cgroup memory %.1f MiB + containerd shim RSS %.1f MiB" % (
+        len(per), cg / 1024, shim / 1024))
+    ctx.results["memory"] = {"rss0_kb": rss0, "rss1_kb": rss1, "fds": (fds0, fds1), "threads": (thr0, thr1),
+                             "sandbox_kb": cg, "shim_kb": shim}
+
+
+class Context:
+    def __init__(self, args):
+        self.build = os.path.realpath(args.build)
+        self.runs = args.runs
+        self.gap = args.gap
+        self.seconds = args.seconds
+        self.executions = args.executions
+        self.tmp = tempfile.mkdtemp(prefix="isol8-bench.")
+        self.api = DockerAPI()
+        self.daemons = {}
+        self.results = {}
+
+    def daemon(self, name="default", *flags):
+        if name not in self.daemons:
+            self.daemons[name] = Daemon(self.build, self.tmp, name, *flags)
+            self.daemons[name].wait_pools(len(RUNTIMES) if not flags else 0)
+        return self.daemons[name]
+
+    def close(self):
+        for d in self.daemons.values():
+            d.stop()
+        out = run(["docker", "ps", "-aq", "--filter", "label=isol8.bench=floor"]).stdout.split()
+        for cid in out:
+            self.api.call("DELETE", "/containers/%s?force=1" % cid.decode())
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+BENCHES = {"warm": bench_warm, "cli": bench_cli, "cold": bench_cold, "phases": bench_phases,
+           "throughput": bench_throughput, "memory": bench_memory}
+
+
+def main():
+    global PB
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--build", default=os.path.join(REPO, "build"))
+    p.add_argument("--runs", type=int, default=30)
+    p.add_argument("--gap", type=float, default=0.15, help="seconds between warm calls (default 0.15)")
+    p.add_argument("--seconds", type=float, default=8, help="length of each throughput load")
+    p.add_argument("--executions", type=int, default=10000, help="executions of the memory benchmark")
+    p.add_argument("--only", default=",".join(BENCHES))
+    p.add_argument("--json", help="also write the results here")
+    args = p.parse_args()
+    gen = tempfile.mkdtemp(prefix="isol8-bench-pb.")
+    run(["protoc", "-I", os.path.join(REPO, "api"), "--python_out", gen, "isol8/v1/isol8.proto"])
+    PB = load(os.path.join(gen, "isol8/v1/isol8_pb2.py"), "isol8_pb2")
+    print("# isol8 benchmarks on %s (%d cores), %s" % (
+        socket.gethostname(), os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
+    ctx = Context(args)
+    try:
+        for name in args.only.split(","):
+            BENCHES[name](ctx)
+    finally:
+        ctx.close()
+        shutil.rmtree(gen, ignore_errors=True)
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(ctx.results, f, indent=1, default=str)
+
+
+if __name__ == "__main__":
+    main()
