@@ -6,7 +6,6 @@
 #include <string.h>
 #include <time.h>
 
-#include "agent_client.h"
 #include "log.h"
 #include "sandbox/registry_internal.h"
 #include "util.h"
@@ -41,6 +40,22 @@ int registry_count(const struct isol8_registry *r, const struct pool *p, enum is
 	for (const struct record *rec = r->records; rec; rec = rec->next)
 		if (rec->state == state && (p == NULL || rec->pool == p))
 			n++;
+	return n;
+}
+
+int registry_members(const struct isol8_registry *r, const struct pool *p)
+{
+	int n = 0;
+
+	for (const struct record *rec = r->records; rec; rec = rec->next) {
+		if (rec->pool != p)
+			continue;
+		if (rec->state == ISOL8_SB_CLEAN || (rec->state == ISOL8_SB_STARTING && rec->for_pool))
+			n++;
+		else if (r->cfg.strategy == ISOL8_POOL_FAST &&
+			 (rec->state == ISOL8_SB_IN_USE || rec->state == ISOL8_SB_DIRTY || rec->state == ISOL8_SB_RESETTING))
+			n++;
+	}
 	return n;
 }
 
@@ -134,6 +149,7 @@ int isol8_registry_new(struct isol8_registry **out, const struct isol8_registry_
 	if (r == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	r->cfg = *cfg;
+	r->ops = cfg->ops.create ? cfg->ops : isol8_sandbox_docker_ops(&r->cfg.env);
 	r->log = log;
 	r->create_ewma_us = FIRST_CREATE_US;
 	r->reset_ewma_us = FIRST_RESET_US;
@@ -359,10 +375,11 @@ static void pool_grow(struct isol8_registry *r, struct pool *p)
 {
 	int total = 0;
 
-	if (p == NULL)
+	/* demand beyond supply: the pool's own sandboxes are all busy (not its
+	 * first use), and one step at a time: not while one is starting for it */
+	if (p == NULL || p->records == 0)
 		return;
 	p->missed_ms = isol8_now_ms();
-	/* one step at a time: not while a sandbox for the pool is starting */
 	if (p->target >= ISOL8_POOL_GROW_MAX)
 		return;
 	for (struct record *rec = r->records; rec; rec = rec->next)
@@ -443,9 +460,7 @@ static int lease_check(struct isol8_registry *r, struct record *rec, struct isol
 	struct isol8_error ping_err = ISOL8_ERROR_INIT;
 
 	(void)err;
-	/* a waiting interpreter's connection answers without a new handler */
-	if (rec->sb.launcher_fd >= 0 ? isol8_agent_ping_on(rec->sb.launcher_fd, ISOL8_ACQUIRE_PING_MS, &ping_err) == 0
-				     : isol8_agent_ping(rec->sb.socket, ISOL8_ACQUIRE_PING_MS, &ping_err) == 0)
+	if (r->ops.ping(r->ops.ctx, &rec->sb, ISOL8_ACQUIRE_PING_MS, &ping_err) == 0)
 		return 0;
 	pthread_mutex_lock(&r->lock);
 	r->counters.replaced++;
@@ -460,7 +475,7 @@ static int lease_create(struct isol8_registry *r, struct record *rec, const stru
 			struct isol8_error *err)
 {
 	int64_t start = now_us();
-	int ret = isol8_sandbox_create(&r->cfg.env, opts, &rec->sb, err);
+	int ret = r->ops.create(r->ops.ctx, opts, &rec->sb, err);
 
 	pthread_mutex_lock(&r->lock);
 	if (ret < 0) {

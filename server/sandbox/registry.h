@@ -14,8 +14,9 @@
  * Every record counts against max_sandboxes until its container is gone,
  * so sandboxes waiting for removal hold back new ones.
  *
- * Pools. A pool is a pool key (sandbox.h) and a number of clean sandboxes
- * to keep. Prewarmed pools (isol8_registry_prewarm) are pinned; any other key
+ * Pools. A pool is a pool key (sandbox.h) and a number of sandboxes to
+ * keep: clean ones, and with fast also those in use or being reset, which
+ * come back. Prewarmed pools (isol8_registry_prewarm) are pinned; any other key
  * gets a pool of one on first use, dropped again by LRU when the clean
  * sandboxes of all pools would pass max_warm. A pool that an acquire finds
  * empty keeps one more ready from then on, and gives it up again when the
@@ -68,6 +69,7 @@ enum isol8_sandbox_state {
 
 struct isol8_registry_config {
 	struct isol8_sandbox_env env;     /* strings borrowed for the registry's life */
+	struct isol8_sandbox_ops ops;     /* zero: isol8_sandbox_docker_ops(&env) */
 	enum isol8_pool_strategy strategy;
 	int max_executions;               /* executions at once */
 	int max_waiting;                  /* acquires waiting; past it ISOL8_E_EXHAUSTED */

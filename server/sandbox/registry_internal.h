@@ -42,6 +42,7 @@ struct waiter {
 
 struct isol8_registry {
 	struct isol8_registry_config cfg;
+	struct isol8_sandbox_ops ops;
 	isol8_registry_log_fn log;
 	pthread_mutex_t lock;
 	pthread_cond_t changed;       /* broadcast on every change of state */
@@ -63,6 +64,9 @@ struct isol8_registry {
 /* With the lock held. */
 int registry_count(const struct isol8_registry *r, const struct pool *p, enum isol8_sandbox_state state);
 int registry_warm(const struct isol8_registry *r);
+/* The sandboxes that count against a pool's target: clean or being started
+ * for it and, with fast (they come back), in use or being reset. */
+int registry_members(const struct isol8_registry *r, const struct pool *p);
 struct record *registry_record_new(struct isol8_registry *r, struct pool *p, bool for_pool);
 void registry_record_free(struct isol8_registry *r, struct record *rec);
 void registry_doom(struct isol8_registry *r, struct record *rec);

@@ -51,13 +51,7 @@ static struct pool *refill_candidate(struct isol8_registry *r, int64_t now_ms, i
 	    (r->cfg.workers > 1 && r->creating >= r->cfg.workers - 1))
 		return NULL;
 	for (struct pool *p = r->pools; p; p = p->next) {
-		/* clean, being started, or being reset (fast: it comes back clean) */
-		int have = 0;
-		for (struct record *rec = r->records; rec; rec = rec->next)
-			if (rec->pool == p && (rec->state == ISOL8_SB_CLEAN ||
-					       (rec->state == ISOL8_SB_STARTING && rec->for_pool) ||
-					       rec->state == ISOL8_SB_DIRTY || rec->state == ISOL8_SB_RESETTING))
-				have++;
+		int have = registry_members(r, p);
 		if (have >= p->target)
 			continue;
 		if (p->retry_at_ms > now_ms) {
@@ -99,7 +93,7 @@ static void do_remove(struct isol8_registry *r, struct record *rec)
 
 	rec->state = ISOL8_SB_REMOVING;
 	pthread_mutex_unlock(&r->lock);
-	if (isol8_sandbox_destroy(&r->cfg.env, &rec->sb, &err) < 0)
+	if (r->ops.destroy(r->ops.ctx, &rec->sb, &err) < 0)
 		registry_logf(r, ISOL8_LOG_WARN, "removing sandbox %.12s: %s", rec->sb.container_id, err.message);
 	pthread_mutex_lock(&r->lock);
 	registry_record_free(r, rec);
@@ -113,7 +107,7 @@ static void do_reset(struct isol8_registry *r, struct record *rec)
 
 	rec->state = ISOL8_SB_RESETTING;
 	pthread_mutex_unlock(&r->lock);
-	ret = isol8_sandbox_reset(&rec->sb, &err);
+	ret = r->ops.reset(r->ops.ctx, &rec->sb, &err);
 	pthread_mutex_lock(&r->lock);
 	if (ret < 0) {
 		r->counters.resets_failed++;
@@ -131,8 +125,8 @@ static void do_reset(struct isol8_registry *r, struct record *rec)
 	}
 	/* what a waiting acquire waits for: the reset and the preparation */
 	registry_ewma(&r->reset_ewma_us, mono_us() - start);
-	/* kept while its pool wants one more and the warm total allows */
-	if (!r->stopping && !rec->stale && rec->pool && registry_count(r, rec->pool, ISOL8_SB_CLEAN) < rec->pool->target &&
+	/* kept while its pool is within its target and the warm total allows */
+	if (!r->stopping && !rec->stale && rec->pool && registry_members(r, rec->pool) <= rec->pool->target &&
 	    registry_warm(r) < r->cfg.max_warm) {
 		rec->state = ISOL8_SB_CLEAN;
 		pthread_cond_broadcast(&r->changed);
@@ -158,7 +152,7 @@ static void do_refill(struct isol8_registry *r, struct pool *p)
 	}
 	r->creating++;
 	pthread_mutex_unlock(&r->lock);
-	ret = isol8_sandbox_create(&r->cfg.env, &p->opts, &rec->sb, &err);
+	ret = r->ops.create(r->ops.ctx, &p->opts, &rec->sb, &err);
 	pthread_mutex_lock(&r->lock);
 	r->creating--;
 	if (ret < 0) {

@@ -275,3 +275,34 @@ int isol8_sandbox_remove_stale_dirs(const struct isol8_sandbox_env *env, int *re
 	closedir(d);
 	return ret;
 }
+
+static int docker_create(void *ctx, const struct isol8_container_options *opts, struct isol8_sandbox *out,
+			 struct isol8_error *err)
+{
+	return isol8_sandbox_create(ctx, opts, out, err);
+}
+
+static int docker_reset(void *ctx, struct isol8_sandbox *sb, struct isol8_error *err)
+{
+	(void)ctx;
+	return isol8_sandbox_reset(sb, err);
+}
+
+static int docker_destroy(void *ctx, struct isol8_sandbox *sb, struct isol8_error *err)
+{
+	return isol8_sandbox_destroy(ctx, sb, err);
+}
+
+static int docker_ping(void *ctx, struct isol8_sandbox *sb, int timeout_ms, struct isol8_error *err)
+{
+	(void)ctx;
+	/* a waiting handler's connection answers without a new handler */
+	if (sb->launcher_fd >= 0)
+		return isol8_agent_ping_on(sb->launcher_fd, timeout_ms, err);
+	return isol8_agent_ping(sb->socket, timeout_ms, err);
+}
+
+struct isol8_sandbox_ops isol8_sandbox_docker_ops(const struct isol8_sandbox_env *env)
+{
+	return (struct isol8_sandbox_ops){docker_create, docker_reset, docker_destroy, docker_ping, (void *)env};
+}

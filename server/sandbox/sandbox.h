@@ -123,6 +123,22 @@ int isol8_sandbox_destroy(const struct isol8_sandbox_env *env, struct isol8_sand
  * *removed to how many went. */
 int isol8_sandbox_remove_stale_dirs(const struct isol8_sandbox_env *env, int *removed, struct isol8_error *err);
 
+/* What the registry does to sandboxes, as a seam: the one real
+ * implementation is isol8_sandbox_docker_ops (Docker and the agent); unit
+ * tests put a fake in its place. ctx is passed to every call. */
+struct isol8_sandbox_ops {
+	int (*create)(void *ctx, const struct isol8_container_options *opts, struct isol8_sandbox *out,
+		      struct isol8_error *err);
+	int (*reset)(void *ctx, struct isol8_sandbox *sb, struct isol8_error *err);
+	int (*destroy)(void *ctx, struct isol8_sandbox *sb, struct isol8_error *err);
+	/* the agent answers within timeout_ms (over the prestart connection when open) */
+	int (*ping)(void *ctx, struct isol8_sandbox *sb, int timeout_ms, struct isol8_error *err);
+	void *ctx;
+};
+
+/* The real sandbox operations of env (which must outlive their use). */
+struct isol8_sandbox_ops isol8_sandbox_docker_ops(const struct isol8_sandbox_env *env);
+
 /* Random lowercase hex id of 2*bytes characters into buf (size >= 2*bytes+1). */
 int isol8_random_hex(char *buf, size_t bytes, struct isol8_error *err);
 
