@@ -101,6 +101,8 @@ int isol8_cli_cleanup_main(int argc, char **argv)
 	req.images = a.images;
 	if (isol8__v1__admin__cleanup__call(ch, &req, &res, 0, &err) < 0)
 		return isol8_cli_fail(&err);
+	for (size_t i = 0; i < res->n_kept_containers; i++)
+		printf("removing kept sandbox %.12s\n", res->kept_containers[i]);
 	printf("removed %d container%s", res->removed_containers,
 	       res->removed_containers == 1 ? "" : "s");
 	if (a.images)

@@ -47,6 +47,18 @@ static void print_info(const Isol8__V1__InfoResult *res)
 	printf("isol8d       %s (instance %s)\n", res->version, res->instance_id);
 	printf("docker       %s (API %s)\n", res->docker_version, res->docker_api_version);
 	printf("executions   %d running\n", res->active_executions);
+	if (res->sandboxes) {
+		const Isol8__V1__InfoResult__Sandboxes *s = res->sandboxes;
+		printf("sandboxes    %d live: %d clean, %d in use, %d starting, %d resetting, %d kept, %d removing "
+		       "(%s pools: %d)\n",
+		       s->live, s->clean, s->in_use, s->starting, s->resetting, s->kept, s->removing, s->strategy,
+		       s->pools);
+		printf("             %lld created, %lld reused, %lld resets failed, %lld replaced\n",
+		       (long long)s->created, (long long)s->reused, (long long)s->resets_failed, (long long)s->replaced);
+	}
+	for (size_t i = 0; i < res->n_kept; i++)
+		printf("kept         %.12s %s (--persist; `isol8 cleanup` removes it)\n", res->kept[i]->container_id,
+		       res->kept[i]->runtime);
 	printf("images\n");
 	for (size_t i = 0; i < res->n_images; i++) {
 		const Isol8__V1__InfoResult__Image *img = res->images[i];

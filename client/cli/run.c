@@ -183,5 +183,6 @@ int isol8_cli_run_main(int argc, char **argv)
 	if (run.debug)
 		print_debug(res);
 	isol8_cli_result_notes(res, run.req.timeout_ms, run.options.max_output_size);
+	isol8_cli_quick_exit(isol8_cli_exit_status(res));
 	return isol8_cli_exit_status(res);
 }

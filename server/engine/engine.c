@@ -266,15 +266,42 @@ int isol8_engine_remove_orphans(struct isol8_engine *e, int *removed, struct iso
 	return ret;
 }
 
-int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers, int *removed_images,
-			 struct isol8_error *err)
+struct kept_fn {
+	void (*removed)(const char *container_id, void *userdata);
+	void (*each)(const char *container_id, const char *runtime, void *userdata);
+	void *userdata;
+};
+
+static void kept_call(const struct isol8_sandbox *sb, void *userdata)
 {
+	struct kept_fn *k = userdata;
+
+	if (k->removed)
+		k->removed(sb->container_id, k->userdata);
+	if (k->each)
+		k->each(sb->container_id, sb->runtime, k->userdata);
+}
+
+void isol8_engine_each_kept(struct isol8_engine *e, void (*fn)(const char *container_id, const char *runtime,
+							       void *userdata),
+			    void *userdata)
+{
+	struct kept_fn k = {NULL, fn, userdata};
+
+	isol8_registry_each_kept(e->registry, kept_call, &k);
+}
+
+int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers, int *removed_images,
+			 void (*kept)(const char *container_id, void *userdata), void *userdata, struct isol8_error *err)
+{
+	struct kept_fn k = {kept, NULL, userdata};
 	int ret;
 
 	*removed_containers = 0;
 	*removed_images = 0;
-	/* this daemon's running sandboxes are left alone: every other isol8 container goes */
-	isol8_registry_remove_kept(e->registry, removed_containers);
+	/* this daemon's pooled and running sandboxes are left alone: its kept
+	 * ones and every other daemon's isol8 containers go */
+	isol8_registry_remove_kept(e->registry, kept_call, &k, removed_containers);
 	int others = 0;
 	ret = isol8_engine_cleanup_containers(e, &others, err);
 	*removed_containers += others;

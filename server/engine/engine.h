@@ -126,7 +126,13 @@ int isol8_engine_docker_version(struct isol8_engine *e, char *version, size_t vs
  * every other daemon's, not this daemon's pooled or running ones; with
  * images, isol8 images too. */
 int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers,
-			 int *removed_images, struct isol8_error *err);
+			 int *removed_images, void (*kept)(const char *container_id, void *userdata), void *userdata,
+			 struct isol8_error *err);
+
+/* Calls fn for each kept (--persist) sandbox. */
+void isol8_engine_each_kept(struct isol8_engine *e, void (*fn)(const char *container_id, const char *runtime,
+							       void *userdata),
+			    void *userdata);
 
 const char *isol8_engine_instance_id(const struct isol8_engine *e);
 

@@ -66,8 +66,10 @@ static const char python_launcher[] =
 	"  sys.exit(1)\n"
 	"_isol8_launch()\n";
 
-/* Node: the globals that -e adds are removed, and the entry point runs as
- * node itself runs it (Module.runMain). */
+/* Node: the globals that -e adds are removed (module, require, exports,
+ * __filename, __dirname, and every builtin module by name except the three
+ * that are real globals anyway), and the entry point runs as node itself
+ * runs it (Module.runMain). */
 static const char node_launcher[] =
 	"(() => {\n"
 	"const fs = require('node:fs'), Module = require('node:module');\n"
@@ -83,12 +85,17 @@ static const char node_launcher[] =
 	"for (const k of Object.keys(process.env)) delete process.env[k];\n"
 	"for (const kv of rest.slice(0, j)) { const e = kv.indexOf('='); process.env[dec(kv.slice(0, e))] = dec(kv.slice(e + 1)); }\n"
 	"process.chdir(dec(rest[j + 1]));\n"
-	"for (const k of ['module', 'exports', '__dirname', '__filename', 'require']) delete globalThis[k];\n"
 	"process.execArgv.length = 0;\n"
 	"delete process._eval;\n"
 	"process.argv.length = 0;\n"
 	"process.argv.push(process.execPath, ...argv.slice(1));\n"
+	/* after -e's script has returned (node puts its saved globals back then) */
+	"setImmediate(() => {\n"
+	"const real = new Set(['console', 'crypto', 'process']);\n"
+	"for (const k of Module.builtinModules) if (!k.startsWith('_') && !k.includes('/') && !real.has(k)) delete globalThis[k];\n"
+	"for (const k of ['module', 'exports', '__dirname', '__filename', 'require']) delete globalThis[k];\n"
 	"Module.runMain(argv[1]);\n"
+	"});\n"
 	"})();\n";
 
 static const char *const python_exts[] = {"py", NULL};

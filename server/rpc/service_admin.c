@@ -1,8 +1,10 @@
 /* isol8.v1.Admin: image set-up with progress, information, clean-up. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "daemon.h"
+#include "sandbox/registry.h"
 #include "isol8/v1/admin.rpc.h"
 #include "log.h"
 #include "runtime.h"
@@ -57,8 +59,62 @@ static void handle_setup(struct isol8_rpc_call *call, const Isol8__V1__SetupRequ
 	isol8d_call_end(d);
 }
 
+/* Kept sandboxes gathered for a reply (bounded: the rest are counted only). */
+#define KEPT_LISTED 256
+
+struct kept_list {
+	Isol8__V1__InfoResult__KeptSandbox items[KEPT_LISTED];
+	Isol8__V1__InfoResult__KeptSandbox *ptrs[KEPT_LISTED];
+	char *ids[KEPT_LISTED];
+	char store[KEPT_LISTED][65];
+	size_t n;
+};
+
+static void kept_add(const char *container_id, const char *runtime, void *userdata)
+{
+	struct kept_list *k = userdata;
+
+	if (k->n == KEPT_LISTED)
+		return;
+	snprintf(k->store[k->n], sizeof(k->store[0]), "%s", container_id);
+	isol8__v1__info_result__kept_sandbox__init(&k->items[k->n]);
+	k->items[k->n].container_id = k->store[k->n];
+	k->items[k->n].runtime = (char *)(runtime ? runtime : "");
+	k->ptrs[k->n] = &k->items[k->n];
+	k->ids[k->n] = k->store[k->n];
+	k->n++;
+}
+
+static void kept_removed(const char *container_id, void *userdata)
+{
+	kept_add(container_id, NULL, userdata);
+}
+
+static void fill_sandboxes(struct isol8d *d, Isol8__V1__InfoResult__Sandboxes *out)
+{
+	struct isol8_registry_stats st;
+
+	isol8_engine_pool_stats(d->engine, &st);
+	isol8__v1__info_result__sandboxes__init(out);
+	out->strategy = st.secure ? "secure" : "fast";
+	out->live = st.live;
+	out->clean = st.clean;
+	out->in_use = st.in_use;
+	out->starting = st.starting;
+	out->resetting = st.resetting;
+	out->kept = st.kept;
+	out->removing = st.removing;
+	out->pools = st.pools;
+	out->created = (int64_t)st.created;
+	out->reused = (int64_t)st.reused;
+	out->resets_failed = (int64_t)st.resets_failed;
+	out->replaced = (int64_t)st.replaced;
+}
+
 static void handle_info(struct isol8_rpc_call *call, const Isol8__V1__InfoRequest *req, void *userdata)
 {
+	_cleanup_free_ struct kept_list *kept = calloc(1, sizeof(*kept));
+	Isol8__V1__InfoResult__Sandboxes sandboxes;
 	struct isol8d *d = userdata;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	char version[64] = "", api[16] = "";
@@ -95,6 +151,13 @@ static void handle_info(struct isol8_rpc_call *call, const Isol8__V1__InfoReques
 		out.images = image_ptrs;
 		out.n_images = n;
 		out.active_executions = isol8_engine_active(d->engine);
+		fill_sandboxes(d, &sandboxes);
+		out.sandboxes = &sandboxes;
+		if (kept != NULL) {
+			isol8_engine_each_kept(d->engine, kept_add, kept);
+			out.kept = kept->ptrs;
+			out.n_kept = kept->n;
+		}
 		isol8d_reply(call, &out.base);
 	}
 	isol8d_call_end(d);
@@ -102,19 +165,26 @@ static void handle_info(struct isol8_rpc_call *call, const Isol8__V1__InfoReques
 
 static void handle_cleanup(struct isol8_rpc_call *call, const Isol8__V1__CleanupRequest *req, void *userdata)
 {
+	_cleanup_free_ struct kept_list *kept = calloc(1, sizeof(*kept));
 	struct isol8d *d = userdata;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	Isol8__V1__CleanupResult out;
 	int containers = 0, images = 0;
 
 	if (isol8d_call_begin(d, call)) {
-		if (isol8_engine_cleanup(d->engine, req->images, &containers, &images, &err) < 0) {
+		if (kept == NULL) {
+			isol8_error_set(&err, ISOL8_E_NOMEM, "out of memory");
+			isol8d_finish_error(call, &err);
+		} else if (isol8_engine_cleanup(d->engine, req->images, &containers, &images, kept_removed, kept,
+						&err) < 0) {
 			isol8d_finish_error(call, &err);
 		} else {
 			isol8_log(ISOL8_LOG_INFO, "cleanup removed %d containers, %d images", containers, images);
 			isol8__v1__cleanup_result__init(&out);
 			out.removed_containers = containers;
 			out.removed_images = images;
+			out.kept_containers = kept->ids;
+			out.n_kept_containers = kept->n;
 			isol8d_reply(call, &out.base);
 		}
 	}

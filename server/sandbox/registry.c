@@ -53,7 +53,8 @@ int registry_members(const struct isol8_registry *r, const struct pool *p)
 		if (rec->state == ISOL8_SB_CLEAN || (rec->state == ISOL8_SB_STARTING && rec->for_pool))
 			n++;
 		else if (r->cfg.strategy == ISOL8_POOL_FAST &&
-			 (rec->state == ISOL8_SB_IN_USE || rec->state == ISOL8_SB_DIRTY || rec->state == ISOL8_SB_RESETTING))
+			 (rec->state == ISOL8_SB_STARTING || rec->state == ISOL8_SB_IN_USE || rec->state == ISOL8_SB_DIRTY ||
+			  rec->state == ISOL8_SB_RESETTING))
 			n++;
 	}
 	return n;
@@ -583,6 +584,7 @@ void isol8_registry_stats(struct isol8_registry *r, struct isol8_registry_stats 
 	out->resetting = registry_count(r, NULL, ISOL8_SB_DIRTY) + registry_count(r, NULL, ISOL8_SB_RESETTING);
 	out->kept = registry_count(r, NULL, ISOL8_SB_KEPT);
 	out->removing = registry_count(r, NULL, ISOL8_SB_DOOMED) + registry_count(r, NULL, ISOL8_SB_REMOVING);
+	out->secure = r->cfg.strategy == ISOL8_POOL_SECURE;
 	out->pools = 0;
 	for (struct pool *p = r->pools; p; p = p->next)
 		out->pools++;
@@ -611,12 +613,14 @@ void isol8_registry_each_kept(struct isol8_registry *r, isol8_registry_sandbox_f
 	pthread_mutex_unlock(&r->lock);
 }
 
-void isol8_registry_remove_kept(struct isol8_registry *r, int *removed)
+void isol8_registry_remove_kept(struct isol8_registry *r, isol8_registry_sandbox_fn fn, void *userdata, int *removed)
 {
 	*removed = 0;
 	pthread_mutex_lock(&r->lock);
 	for (struct record *rec = r->records; rec; rec = rec->next) {
 		if (rec->state == ISOL8_SB_KEPT) {
+			if (fn)
+				fn(&rec->sb, userdata);
 			registry_doom(r, rec);
 			(*removed)++;
 		}

@@ -144,6 +144,7 @@ struct isol8_registry_stats {
 	int kept;
 	int removing;         /* doomed or being removed */
 	int pools;
+	bool secure;          /* the strategy */
 	uint64_t created;     /* sandboxes created since start */
 	uint64_t reused;      /* acquires served by a reset sandbox */
 	uint64_t resets_failed;
@@ -160,9 +161,9 @@ void isol8_registry_flush(struct isol8_registry *r);
 typedef void (*isol8_registry_sandbox_fn)(const struct isol8_sandbox *sb, void *userdata);
 void isol8_registry_each_kept(struct isol8_registry *r, isol8_registry_sandbox_fn fn, void *userdata);
 
-/* Removes the kept sandboxes (their containers go in the background); sets
- * *removed to how many. */
-void isol8_registry_remove_kept(struct isol8_registry *r, int *removed);
+/* Removes the kept sandboxes (their containers go in the background),
+ * calling fn (may be NULL) for each first; sets *removed to how many. */
+void isol8_registry_remove_kept(struct isol8_registry *r, isol8_registry_sandbox_fn fn, void *userdata, int *removed);
 
 /* Whether the container with this id is one of the registry's live
  * sandboxes (cleanup leaves those alone). */

@@ -65,7 +65,8 @@ struct isol8_registry {
 int registry_count(const struct isol8_registry *r, const struct pool *p, enum isol8_sandbox_state state);
 int registry_warm(const struct isol8_registry *r);
 /* The sandboxes that count against a pool's target: clean or being started
- * for it and, with fast (they come back), in use or being reset. */
+ * for it and, with fast (they come back), being started for an acquire, in
+ * use or being reset. */
 int registry_members(const struct isol8_registry *r, const struct pool *p);
 struct record *registry_record_new(struct isol8_registry *r, struct pool *p, bool for_pool);
 void registry_record_free(struct isol8_registry *r, struct record *rec);

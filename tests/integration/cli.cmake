@@ -9,6 +9,8 @@ foreach(script cli_run cli_daemon)
   set_tests_properties(integration_${script} PROPERTIES LABELS integration TIMEOUT 900
                        ENVIRONMENT "${ISOL8_IT_ENV}" RUN_SERIAL TRUE)
 endforeach()
-add_test(NAME integration_grpc_python COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/grpc_python.py)
-set_tests_properties(integration_grpc_python PROPERTIES LABELS integration TIMEOUT 900
-                     ENVIRONMENT "${ISOL8_IT_ENV}" RUN_SERIAL TRUE)
+foreach(script grpc_python pool)
+  add_test(NAME integration_${script} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/${script}.py)
+  set_tests_properties(integration_${script} PROPERTIES LABELS integration TIMEOUT 900
+                       ENVIRONMENT "${ISOL8_IT_ENV}" RUN_SERIAL TRUE)
+endforeach()

@@ -387,7 +387,8 @@ static void test_kept_until_cleanup(void)
 	isol8_registry_each_kept(r, kept_count, &kept);
 	CU_ASSERT_EQUAL(kept, 1);
 	CU_ASSERT_EQUAL(fake_get(&fake.resets), 0);
-	isol8_registry_remove_kept(r, &removed);
+	isol8_registry_remove_kept(r, kept_count, &kept, &removed);
+	CU_ASSERT_EQUAL(kept, 2);
 	CU_ASSERT_EQUAL(removed, 1);
 	CU_ASSERT_TRUE(wait_stats(r, clean_is, 1)); /* the pool made on first use refills */
 	CU_ASSERT_EQUAL(fake_get(&fake.destroyed), 1);

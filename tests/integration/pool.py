@@ -1,0 +1,393 @@
+#!/usr/bin/python3
+"""The warm pool against the real Docker engine and the real binaries.
+
+Reuse and its isolation (each case checks that the next execution really ran
+in the same container), secure pools that never reuse, a pooled container
+killed from outside, prewarm counts, FIFO admission, health while every slot
+is busy, pre-started interpreters against fresh ones on a corpus of
+programs, --persist, and Execute past what one message carries.
+"""
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import unittest
+
+import grpc
+
+SOURCE = os.environ["ISOL8_SOURCE_DIR"]
+ISOL8D = os.environ["ISOL8D"]
+TMP = tempfile.mkdtemp(prefix="isol8-pool.")
+
+
+def load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+subprocess.run(["protoc", "-I", os.path.join(SOURCE, "api"), "-I", "/usr/share/grpc-proto", "--python_out", TMP,
+                "isol8/v1/isol8.proto", "isol8/v1/admin.proto", "grpc/health/v1/health.proto"], check=True)
+PB = load(os.path.join(TMP, "isol8/v1/isol8_pb2.py"), "isol8_pb2")
+ADMIN = load(os.path.join(TMP, "isol8/v1/admin_pb2.py"), "admin_pb2")
+HEALTH = load(os.path.join(TMP, "grpc/health/v1/health_pb2.py"), "health_pb2")
+
+
+def docker(*args):
+    r = subprocess.run(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    if r.returncode != 0:
+        raise AssertionError("docker %s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr.decode()))
+    return r.stdout.decode()
+
+
+class Daemon:
+    count = 0
+
+    def __init__(self, *flags):
+        Daemon.count += 1
+        self.dir = os.path.join(TMP, "d%d" % Daemon.count)
+        os.makedirs(self.dir)
+        self.socket = os.path.join(self.dir, "isol8.sock")
+        self.log_path = os.path.join(self.dir, "isol8d.log")
+        self.log = open(self.log_path, "w")
+        self.proc = subprocess.Popen([ISOL8D, "--socket", self.socket, "--log-level", "debug", *flags],
+                                     stdout=self.log, stderr=subprocess.STDOUT)
+        self.channel = grpc.insecure_channel("unix:" + self.socket,
+                                             options=[("grpc.max_receive_message_length", 64 << 20)])
+        grpc.channel_ready_future(self.channel).result(timeout=30)
+        unary = self.channel.unary_unary
+        self.execute = unary("/isol8.v1.Isol8/Execute", request_serializer=PB.ExecuteRequest.SerializeToString,
+                             response_deserializer=PB.ExecuteResult.FromString)
+        self.info = unary("/isol8.v1.Admin/Info", request_serializer=ADMIN.InfoRequest.SerializeToString,
+                          response_deserializer=ADMIN.InfoResult.FromString)
+        self.health = unary("/grpc.health.v1.Health/Check",
+                            request_serializer=HEALTH.HealthCheckRequest.SerializeToString,
+                            response_deserializer=HEALTH.HealthCheckResponse.FromString)
+
+    def run(self, runtime, code, env=None, secrets=None, stdin=b"", timeout=60, ext="", **options):
+        req = PB.ExecuteRequest(code=code, runtime=runtime, stdin=stdin, file_extension=ext)
+        for k, v in (env or {}).items():
+            req.env[k] = v
+        for k, v in (secrets or {}).items():
+            req.options.secrets[k] = v
+        for k, v in options.items():
+            setattr(req.options, k, v)
+        return self.execute(req, timeout=timeout)
+
+    def containers(self):
+        return docker("ps", "-q", "--no-trunc", "--filter", "label=isol8.owner=" + self.socket).split()
+
+    def wait_containers(self, n, timeout=60):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            have = self.containers()
+            if len(have) == n:
+                return have
+            time.sleep(0.2)
+        return self.containers()
+
+    def wait_clean(self, n, timeout=30):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            s = self.info(ADMIN.InfoRequest(), timeout=10).sandboxes
+            if s.clean >= n and s.resetting == 0 and s.starting == 0:
+                return s
+            time.sleep(0.05)
+        return self.info(ADMIN.InfoRequest(), timeout=10).sandboxes
+
+    def phases(self):
+        with open(self.log_path) as f:
+            return re.findall(r"phases id=(\w+) .*prestarted=(\d)", f.read())
+
+    def stop(self):
+        self.channel.close()
+        self.proc.terminate()
+        status = self.proc.wait(timeout=60)
+        self.log.close()
+        return status
+
+
+class Reuse(unittest.TestCase):
+    """One warm sandbox that every python run reuses after its reset."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon("--prewarm", "0", "--max-warm", "1")
+
+    @classmethod
+    def tearDownClass(cls):
+        assert cls.d.stop() == 0
+        assert cls.d.containers() == []
+
+    def pair(self, first, second, **kw):
+        """Runs first then second; both in the same container, and returns second's result."""
+        a = self.d.run("python", first, **kw)
+        self.assertEqual(a.exit_code, 0, a.stderr)
+        self.d.wait_clean(1)
+        b = self.d.run("python", second)
+        self.assertEqual(b.exit_code, 0, b.stderr)
+        self.assertEqual(a.container_id, b.container_id, "the second run did not reuse the sandbox")
+        return b
+
+    LEFT = ("import os\n"
+            "me = os.getpid()\n"
+            "found = []\n"
+            "for p in os.listdir('/proc'):\n"
+            "    if p.isdigit() and int(p) != me:\n"
+            "        try:\n"
+            "            st = open('/proc/%s/status' % p).read()\n"
+            "        except OSError:\n"
+            "            continue\n"
+            "        if '\\nUid:\\t1000' in st:\n"
+            "            found.append(st.split('\\n')[0])\n"
+            "print(found)\n")
+
+    def test_detached_processes_are_gone(self):
+        b = self.pair("import subprocess\n"
+                      "subprocess.Popen('nohup sleep 1000 >/dev/null 2>&1 &', shell=True)\n"
+                      "subprocess.Popen(['setsid', 'sleep', '1000'])\n", self.LEFT)
+        self.assertEqual(b.stdout, b"[]\n")
+
+    def test_double_fork_ignoring_sigterm_is_gone(self):
+        b = self.pair("import os, signal, time\n"
+                      "if os.fork() == 0:\n"
+                      "    os.setsid()\n"
+                      "    if os.fork() == 0:\n"
+                      "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+                      "        time.sleep(1000)\n"
+                      "    os._exit(0)\n", self.LEFT)
+        self.assertEqual(b.stdout, b"[]\n")
+
+    def test_files_are_gone(self):
+        b = self.pair("import os\n"
+                      "for d in ('/sandbox', '/tmp', '/dev/shm'):\n"
+                      "    os.makedirs(d + '/left/deep', exist_ok=True)\n"
+                      "    open(d + '/left/deep/f', 'w').write('x')\n"
+                      "    open(d + '/.hidden', 'w').write('x')\n",
+                      "import os\nprint(sorted(os.listdir('/sandbox')), os.listdir('/tmp'), os.listdir('/dev/shm'))\n")
+        self.assertEqual(b.stdout, b"['main.py'] [] []\n")
+
+    def test_env_and_secrets_are_gone(self):
+        b = self.pair("print(1)", "import os\nprint(os.environ.get('LEFT_ENV'), os.environ.get('LEFT_SECRET'))\n",
+                      env={"LEFT_ENV": "e"}, secrets={"LEFT_SECRET": "s3cret"})
+        self.assertEqual(b.stdout, b"None None\n")
+
+    def test_cwd_is_fresh(self):
+        b = self.pair("import os\nos.chdir('/tmp')\nprint(os.getcwd())\n", "import os\nprint(os.getcwd())\n")
+        self.assertEqual(b.stdout, b"/sandbox\n")
+
+    def test_sysv_shared_memory_is_gone(self):
+        b = self.pair("import ctypes\n"
+                      "libc = ctypes.CDLL(None, use_errno=True)\n"
+                      "assert libc.shmget(0x15018, 4096, 0o1600) >= 0, ctypes.get_errno()\n",
+                      "print(len(open('/proc/sysvipc/shm').read().splitlines()))\n")
+        self.assertEqual(b.stdout, b"1\n")  # the header alone
+
+    def test_abstract_socket_is_gone(self):
+        b = self.pair("import subprocess\n"
+                      "subprocess.Popen(['python3', '-c', 'import socket, time; s = socket.socket(socket.AF_UNIX); "
+                      "s.bind(b\"\\\\0isol8-left\"); time.sleep(1000)'], start_new_session=True)\n"
+                      "import time; time.sleep(0.5)\n",
+                      "import socket\n"
+                      "print('@isol8-left' in open('/proc/net/unix').read())\n"
+                      "s = socket.socket(socket.AF_UNIX); s.bind(b'\\0isol8-left'); print('bound')\n")
+        self.assertEqual(b.stdout, b"False\nbound\n")
+
+    def test_posix_message_queue_is_gone(self):
+        b = self.pair("import ctypes\n"
+                      "rt = ctypes.CDLL('librt.so.1', use_errno=True)\n"
+                      "assert rt.mq_open(b'/isol8-left', 0o100 | 0o2, 0o600, None) >= 0, ctypes.get_errno()\n",
+                      "import os\nprint(os.listdir('/dev/mqueue'))\n")
+        self.assertEqual(b.stdout, b"[]\n")
+
+
+class Secure(unittest.TestCase):
+    def test_secure_never_reuses(self):
+        d = Daemon("--pool-strategy", "secure", "--prewarm", "1")
+        try:
+            ids = [d.run("bash", "echo $$").container_id for _ in range(20)]
+            self.assertEqual(len(set(ids)), 20, ids)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(d.containers(), [])
+
+
+class Replace(unittest.TestCase):
+    def test_killed_pooled_container_is_replaced(self):
+        d = Daemon("--prewarm", "0", "--max-warm", "1")
+        try:
+            first = d.run("bash", "echo one")
+            self.assertEqual(first.stdout, b"one\n")
+            d.wait_clean(1)
+            docker("kill", first.container_id)
+            second = d.run("bash", "echo two")
+            self.assertEqual((second.exit_code, second.stdout), (0, b"two\n"), second.stderr)
+            self.assertNotEqual(second.container_id, first.container_id)
+            self.assertEqual(d.info(ADMIN.InfoRequest()).sandboxes.replaced, 1)
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+    def test_paused_pooled_container_is_replaced(self):
+        d = Daemon("--prewarm", "0", "--max-warm", "1")
+        try:
+            first = d.run("bash", "echo one")
+            d.wait_clean(1)
+            docker("pause", first.container_id)
+            second = d.run("bash", "echo two")
+            self.assertEqual((second.exit_code, second.stdout), (0, b"two\n"), second.stderr)
+            self.assertNotEqual(second.container_id, first.container_id)
+        finally:
+            self.assertEqual(d.stop(), 0)
+        self.assertEqual(d.containers(), [])
+
+
+class Prewarm(unittest.TestCase):
+    def test_prewarm_counts(self):
+        for n, want in (("0", 0), ("2", 10)):
+            d = Daemon("--prewarm", n)
+            try:
+                self.assertEqual(len(d.wait_containers(want)), want)
+                time.sleep(1)  # and no more come
+                self.assertEqual(len(d.containers()), want)
+                s = d.wait_clean(want)
+                self.assertEqual(s.clean, want)
+            finally:
+                self.assertEqual(d.stop(), 0)
+
+
+class Admission(unittest.TestCase):
+    def test_fifo_and_health_while_busy(self):
+        d = Daemon("--max-concurrent", "1", "--prewarm", "1")
+        try:
+            d.wait_clean(5)
+            order, lock, threads = [], threading.Lock(), []
+
+            def call(i):
+                r = d.run("bash", "sleep 0.4; echo %d" % i)
+                with lock:
+                    order.append(int(r.stdout))
+
+            for i in range(4):
+                t = threading.Thread(target=call, args=(i,))
+                t.start()
+                threads.append(t)
+                time.sleep(0.1)
+            # every slot is busy and three wait: health and Info still answer at once
+            t0 = time.time()
+            self.assertEqual(d.health(HEALTH.HealthCheckRequest(), timeout=5).status,
+                             HEALTH.HealthCheckResponse.SERVING)
+            self.assertGreaterEqual(d.info(ADMIN.InfoRequest(), timeout=5).active_executions, 1)
+            self.assertLess(time.time() - t0, 1.0)
+            for t in threads:
+                t.join()
+            self.assertEqual(order, [0, 1, 2, 3])
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+
+# Programs whose output and exit must be the same in a pre-started
+# interpreter as in a fresh one: (runtime, extension, code, stdin).
+CORPUS = [
+    ("python", "", "print('hi')", b""),
+    ("python", "", "import sys\nprint(sys.argv, __name__, __file__, sys.path[0])", b""),
+    ("python", "", "import sys\nsys.exit(3)", b""),
+    ("python", "", "def f():\n    raise ValueError('boom')\nf()", b""),
+    ("python", "", "print(", b""),
+    ("python", "", "import sys\nprint(sys.stdin.read().upper(), end='')", b"from stdin\n"),
+    ("python", "", "import os\nprint(sorted(k for k in os.environ), os.getcwd())", b""),
+    ("python", "", "import __main__, sys\nprint(__main__.__dict__.keys() == globals().keys(), __loader__.name, "
+                   "__spec__, __package__, sorted(m for m in sys.modules if m.startswith('_frozen')))", b""),
+    ("python", "", "import sys\nprint('to err', file=sys.stderr)\nraise SystemExit('bye')", b""),
+    ("node", "", "console.log('hi')", b""),
+    ("node", "", "console.log(process.argv, import.meta.url, typeof require, process.execArgv, process.cwd())", b""),
+    ("node", "", "process.exitCode = 4; console.error('to err')", b""),
+    ("node", "", "function f() { throw new Error('boom') }\nf()", b""),
+    ("node", "", "await Promise.reject(new TypeError('rejected'))", b""),
+    ("node", "", "let s = ''; for await (const c of process.stdin) s += c; console.log(s.toUpperCase())",
+     b"from stdin\n"),
+    ("node", "", "console.log(Object.keys(process.env).sort(), typeof module, typeof __filename, "
+                 "typeof globalThis.exports)", b""),
+    ("node", "js", "console.log(typeof require, import.meta.url)", b""),
+    ("node", "", "console.log(Object.getOwnPropertyNames(globalThis).sort().join(), typeof fs, typeof path)", b""),
+    ("node", "", "import { test } from 'node:test'; test('t', () => {});", b""),
+    ("node", "", "console.log(1;", b""),
+    ("node", "", "import x from 'no-such-package';", b""),
+]
+
+
+class Prestarted(unittest.TestCase):
+    def test_same_as_a_fresh_interpreter(self):
+        pre = Daemon("--prewarm", "1")
+        fresh = Daemon("--prewarm", "1", "--no-prestart")
+        try:
+            for rt, ext, code, stdin in CORPUS:
+                pre.wait_clean(5)
+                a = pre.run(rt, code, stdin=stdin, ext=ext)
+                b = fresh.run(rt, code, stdin=stdin, ext=ext)
+                if rt == "node" and "node:test" in code:  # it prints its own timing
+                    strip = lambda s: re.sub(rb"\([0-9.]+ms\)|duration_ms \S+", b"", s)
+                    a.stdout, b.stdout = strip(a.stdout), strip(b.stdout)
+                with self.subTest(runtime=rt, code=code):
+                    self.assertEqual((a.exit_code, a.signal, a.stdout, a.stderr),
+                                     (b.exit_code, b.signal, b.stdout, b.stderr))
+            used = [p for _, p in pre.phases()]
+            self.assertEqual(used.count("1"), len(CORPUS), "every corpus run used a pre-started interpreter")
+            self.assertEqual([p for _, p in fresh.phases()].count("1"), 0)
+            # a variable read at start-up takes the normal path, with the same result
+            r = pre.run("python", "import sys\nprint(sys.flags.dont_write_bytecode)", env={"PYTHONDONTWRITEBYTECODE": ""})
+            self.assertEqual(pre.phases()[-1][1], "0")
+            self.assertEqual(r.stdout, fresh.run("python", "import sys\nprint(sys.flags.dont_write_bytecode)",
+                                                 env={"PYTHONDONTWRITEBYTECODE": ""}).stdout)
+        finally:
+            self.assertEqual(pre.stop(), 0)
+            self.assertEqual(fresh.stop(), 0)
+
+
+class Persist(unittest.TestCase):
+    def test_persisted_sandbox_is_not_pooled_and_cleanup_removes_it(self):
+        d = Daemon("--prewarm", "0", "--max-warm", "2")
+        cleanup = d.channel.unary_unary("/isol8.v1.Admin/Cleanup",
+                                        request_serializer=ADMIN.CleanupRequest.SerializeToString,
+                                        response_deserializer=ADMIN.CleanupResult.FromString)
+        try:
+            kept = d.run("bash", "echo kept > /sandbox/f", persist=True)
+            self.assertEqual(kept.exit_code, 0)
+            self.assertEqual(docker("exec", kept.container_id, "cat", "/sandbox/f"), "kept\n")
+            for _ in range(3):
+                self.assertNotEqual(d.run("bash", "echo").container_id, kept.container_id)
+            info = d.info(ADMIN.InfoRequest())
+            self.assertEqual([k.container_id for k in info.kept], [kept.container_id])
+            res = cleanup(ADMIN.CleanupRequest(), timeout=60)
+            self.assertEqual(list(res.kept_containers), [kept.container_id])
+            deadline = time.time() + 20
+            while time.time() < deadline and kept.container_id in " ".join(d.containers()):
+                time.sleep(0.1)
+            self.assertNotIn(kept.container_id, " ".join(d.containers()))
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+
+class LargeOutput(unittest.TestCase):
+    def test_execute_past_one_message_truncates(self):
+        d = Daemon("--prewarm", "0")
+        try:
+            r = d.run("python", "import sys\nsys.stdout.write('x' * (20 << 20))", max_output_size=100 << 20)
+            self.assertEqual((r.exit_code, len(r.stdout), r.truncated), (0, 20 << 20, False))
+            r = d.run("python", "import sys\nsys.stdout.write('y' * (70 << 20))\nsys.exit(5)",
+                      max_output_size=256 << 20, timeout=120)
+            self.assertEqual(r.exit_code, 5)
+            self.assertTrue(r.truncated)
+            self.assertGreater(len(r.stdout), 60 << 20)
+            self.assertLess(len(r.stdout), 64 << 20)
+        finally:
+            self.assertEqual(d.stop(), 0)
+
+
+if __name__ == "__main__":
+    unittest.main(verbosity=2)
