@@ -1,12 +1,12 @@
 /* Where the CLI connects: see address.h. */
-#include "address.h"
+#include "cli/address.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "paths.h"
-#include "util.h"
+#include "base/paths.h"
+#include "base/util.h"
 
 static int copy(char *buf, size_t size, const char *what, const char *text, size_t len,
 		struct isol8_error *err)

@@ -1,5 +1,5 @@
 /* Starting the local isol8d on demand: see autostart.h. */
-#include "autostart.h"
+#include "cli/autostart.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,9 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "options.h"
-#include "paths.h"
-#include "util.h"
+#include "cli/options.h"
+#include "base/paths.h"
+#include "base/util.h"
 
 /* A log past this size is started afresh. */
 #define LOG_MAX_BYTES (1024 * 1024)
@@ -124,7 +124,7 @@ static void find_isol8d(char *buf, size_t size)
 		isol8_dirname(exe, dir, sizeof(dir));
 		if (snprintf(buf, size, "%s/isol8d", dir) < (int)size && executable(buf))
 			return;
-		if (snprintf(buf, size, "%s/../../server/rpc/isol8d", dir) < (int)size &&
+		if (snprintf(buf, size, "%s/../../server/daemon/isol8d", dir) < (int)size &&
 		    executable(buf))
 			return;
 	}

@@ -9,7 +9,7 @@
  * so CLIs racing end with one daemon: the loser finds it answering.
  *
  * isol8d is looked for at $ISOL8D, beside this executable's real path, in
- * the build tree (../../server/rpc/ from the CLI, or ISOL8D_BUILD_PATH), then
+ * the build tree (../../server/daemon/ from the CLI, or ISOL8D_BUILD_PATH), then
  * on PATH. ISOL8_IDLE_EXIT (seconds) overrides the 900 s idle exit.
  */
 #ifndef ISOL8_CLI_AUTOSTART_H

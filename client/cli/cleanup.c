@@ -4,10 +4,10 @@
 #include <strings.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "isol8/v1/admin.rpc.h"
-#include "options.h"
-#include "output.h"
+#include "cli/options.h"
+#include "cli/output.h"
 
 struct cleanup_args {
 	struct isol8_cli_conn conn;

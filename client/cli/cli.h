@@ -11,7 +11,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
-#include "rpc.h"
+#include "rpc/rpc.h"
 
 int isol8_cli_run_main(int argc, char **argv);
 int isol8_cli_setup_main(int argc, char **argv);

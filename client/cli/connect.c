@@ -4,10 +4,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "autostart.h"
-#include "cli.h"
-#include "output.h"
+#include "cli/address.h"
+#include "cli/autostart.h"
+#include "cli/cli.h"
+#include "cli/output.h"
 
 /* How long a daemon that answers may take to complete the gRPC handshake. */
 #define READY_MS 5000

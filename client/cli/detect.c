@@ -1,60 +1,24 @@
 /* Runtime detection: see detect.h. */
-#include "detect.h"
+#include "cli/detect.h"
 
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-#include "util.h"
-
-static const char *const runtimes[] = {"python", "node", "bun", "deno", "bash"};
-
-struct extension_row {
-	const char *extension; /* with the dot */
-	const char *runtime;
-	const char *file_extension; /* sent to the daemon, NULL = its default */
-};
-
-static const struct extension_row extensions[] = {
-	{".py", "python", NULL}, {".js", "node", "mjs"},  {".mjs", "node", "mjs"},
-	{".cjs", "node", "cjs"}, {".ts", "bun", NULL},    {".mts", "bun", NULL},
-	{".sh", "bash", NULL},
-};
+#include "base/runtimes.h"
+#include "base/util.h"
 
 bool isol8_cli_runtime_valid(const char *name)
 {
-	for (size_t i = 0; i < ISOL8_ARRAY_LEN(runtimes); i++)
-		if (strcmp(runtimes[i], name) == 0)
-			return true;
-	return false;
+	return isol8_runtime_info_find(name) != NULL;
 }
 
-/* Appends ", " (unless first) and item to buf, truncating quietly. */
-static void append(char *buf, size_t size, const char *item)
+/* The runtime the last ".ext" of the name's final path component (a URL's
+ * query and fragment ignored) picks, or NULL; *file_extension as
+ * isol8_runtime_for_extension says. */
+static const struct isol8_runtime_info *find_extension(const char *name, const char **file_extension)
 {
-	size_t len = strlen(buf);
-
-	snprintf(buf + len, size - len, "%s%s", len > 0 ? ", " : "", item);
-}
-
-void isol8_cli_runtime_names(char *buf, size_t size)
-{
-	buf[0] = '\0';
-	for (size_t i = 0; i < ISOL8_ARRAY_LEN(runtimes); i++)
-		append(buf, size, runtimes[i]);
-}
-
-static void extension_names(char *buf, size_t size)
-{
-	buf[0] = '\0';
-	for (size_t i = 0; i < ISOL8_ARRAY_LEN(extensions); i++)
-		append(buf, size, extensions[i].extension);
-}
-
-/* The extension row matching the last ".ext" of the name's final path
- * component (a URL's query and fragment ignored), or NULL. */
-static const struct extension_row *find_extension(const char *name)
-{
+	char ext[16];
 	const char *base = strrchr(name, '/');
 	size_t len;
 	const char *dot;
@@ -68,30 +32,27 @@ static const struct extension_row *find_extension(const char *name)
 	if (dot == NULL || dot == base)
 		return NULL;
 	len -= (size_t)(dot - base);
-	for (size_t i = 0; i < ISOL8_ARRAY_LEN(extensions); i++)
-		if (strlen(extensions[i].extension) == len &&
-		    strncasecmp(extensions[i].extension, dot, len) == 0)
-			return &extensions[i];
-	return NULL;
+	if (len >= sizeof(ext))
+		return NULL;
+	memcpy(ext, dot, len);
+	ext[len] = '\0';
+	return isol8_runtime_for_extension(ext, file_extension);
 }
 
 int isol8_cli_detect_runtime(const char *source_name, const char *forced,
 			     struct isol8_cli_runtime_choice *out, struct isol8_error *err)
 {
-	const struct extension_row *row = source_name != NULL ? find_extension(source_name) : NULL;
-	char names[64];
-	char exts[64];
-
-	isol8_cli_runtime_names(names, sizeof(names));
-	extension_names(exts, sizeof(exts));
+	const char *file_extension = NULL;
+	const struct isol8_runtime_info *row = source_name != NULL ? find_extension(source_name, &file_extension) : NULL;
+	const char *names = isol8_runtime_info_names();
+	const char *exts = isol8_runtime_detected_extensions();
 
 	if (forced != NULL) {
 		if (!isol8_cli_runtime_valid(forced))
 			return isol8_error_set(err, ISOL8_E_INVALID,
 					       "unknown runtime \"%s\" (valid: %s)", forced, names);
-		out->runtime = forced;
-		out->file_extension =
-			row != NULL && strcmp(row->runtime, forced) == 0 ? row->file_extension : NULL;
+		out->runtime = isol8_runtime_info_find(forced)->name;
+		out->file_extension = row != NULL && strcmp(row->name, forced) == 0 ? file_extension : NULL;
 		return 0;
 	}
 	if (source_name == NULL)
@@ -104,7 +65,7 @@ int isol8_cli_detect_runtime(const char *source_name, const char *forced,
 				       "cannot tell the runtime of \"%s\": pass --runtime (%s) or use "
 				       "a known extension (%s)",
 				       source_name, names, exts);
-	out->runtime = row->runtime;
-	out->file_extension = row->file_extension;
+	out->runtime = row->name;
+	out->file_extension = file_extension;
 	return 0;
 }

@@ -1,7 +1,7 @@
 /*
  * Runtime detection for `isol8 run`: the --runtime flag wins; otherwise the
- * extension of the code's file name (or URL path) picks the runtime, from one
- * table. Node code also gets a file extension so the daemon runs .cjs as
+ * extension of the code's file name (or URL path) picks the runtime, from the
+ * table both sides share (base/runtimes.h). Node code also gets a file extension so the daemon runs .cjs as
  * CommonJS and everything else as ES modules.
  */
 #ifndef ISOL8_CLI_DETECT_H
@@ -17,11 +17,8 @@ struct isol8_cli_runtime_choice {
 	const char *file_extension; /* "cjs" / "mjs" for node files, else NULL */
 };
 
-/* True when name is one of the runtimes. */
+/* True when name is one of the runtimes (base/runtimes.h). */
 bool isol8_cli_runtime_valid(const char *name);
-
-/* Writes "python, node, bun, deno, bash" (from the table) into buf. */
-void isol8_cli_runtime_names(char *buf, size_t size);
 
 /* source_name: the file name or URL the code comes from, NULL for -e or
  * stdin. forced: the --runtime value or NULL. Fills *out with static strings. */

@@ -2,10 +2,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "isol8/v1/admin.rpc.h"
-#include "options.h"
-#include "output.h"
+#include "cli/options.h"
+#include "cli/output.h"
 
 #define INFO_TIMEOUT_MS 10000
 

@@ -2,14 +2,11 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "output.h"
-#include "run_args.h"
-#include "util.h"
+#include "cli/cli.h"
+#include "cli/output.h"
+#include "cli/run_args.h"
+#include "base/util.h"
 
-#ifndef ISOL8_VERSION
-#define ISOL8_VERSION "0.0.0"
-#endif
 
 struct verb {
 	const char *name;

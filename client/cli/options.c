@@ -1,5 +1,5 @@
 /* Flag parsing helpers: see options.h. */
-#include "options.h"
+#include "cli/options.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 void isol8_cli_flags_reset(void)
 {

@@ -1,5 +1,5 @@
 /* What the CLI prints and how it exits: see output.h. */
-#include "output.h"
+#include "cli/output.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -7,7 +7,7 @@
 #include <unistd.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 int isol8_cli_fail(const struct isol8_error *err)
 {

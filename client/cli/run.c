@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "cli/cli.h"
 #include "isol8/v1/isol8.rpc.h"
-#include "output.h"
-#include "run_args.h"
-#include "util.h"
+#include "cli/output.h"
+#include "cli/run_args.h"
+#include "base/util.h"
 
 /* The RPC deadline beyond the execution timeout: room for sandbox creation,
  * package installs and fetching code. */

@@ -1,12 +1,12 @@
 /* `isol8 run` flags: one table row per flag, see run_args.h. */
-#include "run_args.h"
+#include "cli/run_args.h"
 
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 typedef int (*flag_apply_fn)(struct isol8_cli_run *run, const char *flag, char *value,
 			     struct isol8_error *err);

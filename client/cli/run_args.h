@@ -16,7 +16,7 @@
 
 #include "isol8/error.h"
 #include "isol8/v1/isol8.pb-c.h"
-#include "options.h"
+#include "cli/options.h"
 
 /* Largest code read from a file or stdin. */
 #define ISOL8_CLI_MAX_CODE (16u * 1024u * 1024u)

@@ -1,5 +1,5 @@
 /* Where `isol8 run` code comes from, and the request's last touches: see run_args.h. */
-#include "run_args.h"
+#include "cli/run_args.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -7,8 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "detect.h"
-#include "util.h"
+#include "cli/detect.h"
+#include "base/util.h"
 
 int isol8_cli_read_all(int fd, const char *name, size_t max, char **out, size_t *len,
 		       struct isol8_error *err)

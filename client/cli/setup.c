@@ -4,12 +4,13 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
-#include "detect.h"
+#include "base/runtimes.h"
+#include "cli/cli.h"
+#include "cli/detect.h"
 #include "isol8/v1/admin.rpc.h"
-#include "options.h"
-#include "output.h"
-#include "util.h"
+#include "cli/options.h"
+#include "cli/output.h"
+#include "base/util.h"
 
 struct setup_args {
 	struct isol8_cli_conn conn;
@@ -69,13 +70,10 @@ static int parse(struct setup_args *a, int argc, char **argv, struct isol8_error
 			a->packages[c - OPT_PACKAGES] = optarg;
 	}
 	for (; optind < argc; optind++) {
-		if (!isol8_cli_runtime_valid(argv[optind])) {
-			char names[64];
-			isol8_cli_runtime_names(names, sizeof(names));
+		if (!isol8_cli_runtime_valid(argv[optind]))
 			return isol8_error_set(err, ISOL8_E_INVALID,
 					       "unknown runtime \"%s\" (valid: %s)", argv[optind],
-					       names);
-		}
+					       isol8_runtime_info_names());
 		if (isol8_cli_strv_push(&a->runtimes, "RUNTIME", argv[optind], err) < 0)
 			return -ISOL8_E_INVALID;
 	}

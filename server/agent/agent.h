@@ -10,9 +10,9 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "frame.h"
+#include "frame/frame.h"
 
-#define ISOL8_AGENT_VERSION "0.1.0"
+#define ISOL8_AGENT_VERSION ISOL8_VERSION
 
 /* How long a connection may take to send its first frame, or the next chunk
  * of a file, before the handler gives up. */

@@ -31,8 +31,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "util.h"
+#include "agent/exec.h"
+#include "base/util.h"
 
 static void exec_on_child(struct exec_run *run)
 {

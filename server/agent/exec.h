@@ -13,8 +13,8 @@
 #include <sys/resource.h>
 #include <sys/types.h>
 
-#include "agent.h"
-#include "frame_reader.h"
+#include "agent/agent.h"
+#include "frame/frame_reader.h"
 
 /* A started program: its pid (also its process group and session id) and
  * the handler's ends of its standard streams (non-blocking, close-on-exec). */

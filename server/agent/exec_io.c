@@ -9,8 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "util.h"
+#include "agent/exec.h"
+#include "base/util.h"
 
 int exec_bytes_append(struct exec_bytes *q, const uint8_t *data, size_t len)
 {

@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "exec.h"
-#include "util.h"
+#include "agent/exec.h"
+#include "base/util.h"
 
 /* argv, env (each ended by an empty string) and cwd, NUL-terminated. */
 static int control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *cwd)

@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "util.h"
+#include "agent/agent.h"
+#include "base/util.h"
 
 /* Opens path for reading or writing, refusing links, FIFOs and devices. */
 static int files_open_regular(const char *path, int flags, mode_t mode)

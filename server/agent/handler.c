@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "agent/agent.h"
 
 typedef int (*agent_request_fn)(const struct agent_config *cfg, int conn, const isol8_frame *first);
 

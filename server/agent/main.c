@@ -37,8 +37,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "util.h"
+#include "agent/agent.h"
+#include "base/util.h"
 
 #define AGENT_MAX_HANDLERS 256
 #define AGENT_TERM_GRACE_MS 2000

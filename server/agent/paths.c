@@ -6,7 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "agent.h"
+#include "agent/agent.h"
 
 bool agent_path_valid(const char *path)
 {

@@ -27,8 +27,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent.h"
-#include "util.h"
+#include "agent/agent.h"
+#include "base/util.h"
 
 #define RESET_KILL_ROUNDS 200
 #define WIPE_MAX_DEPTH 32

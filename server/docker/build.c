@@ -8,9 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_internal.h"
-#include "tar.h"
-#include "util.h"
+#include "docker/docker_internal.h"
+#include "docker/tar.h"
+#include "base/util.h"
 
 struct build_state {
 	isol8_docker_progress_fn cb;

@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_internal.h"
-#include "util.h"
+#include "docker/docker_internal.h"
+#include "base/util.h"
 
 #define UNIX_SCHEME "unix://"
 

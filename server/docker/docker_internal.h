@@ -14,7 +14,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "docker.h"
+#include "docker/docker.h"
 
 #define ISOL8_DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
 /* Ordinary requests give up after this long; image builds have no limit. */

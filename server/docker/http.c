@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_internal.h"
-#include "util.h"
+#include "docker/docker_internal.h"
+#include "base/util.h"
 
 static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
 static CURLcode curl_init_result = CURLE_FAILED_INIT;

@@ -2,8 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_internal.h"
-#include "util.h"
+#include "docker/docker_internal.h"
+#include "base/util.h"
 
 /* "/images/<escaped name><suffix>" into *out (caller frees). */
 static int image_path(const char *name, const char *suffix, char **out, struct isol8_error *err)

@@ -1,7 +1,7 @@
 /* Small typed accessors over cJSON trees from Docker (see docker_internal.h). */
 #include <string.h>
 
-#include "docker_internal.h"
+#include "docker/docker_internal.h"
 
 const char *isol8_json_string(const cJSON *obj, const char *name)
 {

@@ -1,6 +1,6 @@
 /* Listing a collection (containers, images) by label: see docker_internal.h. */
-#include "docker_internal.h"
-#include "util.h"
+#include "docker/docker_internal.h"
+#include "base/util.h"
 
 int isol8_docker_list(struct isol8_docker *d, const char *base, const char *what, const char *label_filter,
 		      const char *(*name_of)(const cJSON *item), isol8_docker_container_fn cb, void *userdata,

@@ -7,8 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "docker_internal.h"
-#include "util.h"
+#include "docker/docker_internal.h"
+#include "base/util.h"
 
 struct status_code {
 	long status;

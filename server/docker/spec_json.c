@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_internal.h"
-#include "util.h"
+#include "docker/docker_internal.h"
+#include "base/util.h"
 
 /* Integers above 2^53 would lose precision as JSON numbers (doubles). */
 #define JSON_INT_MAX (INT64_C(1) << 53)

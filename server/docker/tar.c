@@ -3,8 +3,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "tar.h"
-#include "util.h"
+#include "docker/tar.h"
+#include "base/util.h"
 
 #define BLOCK 512u
 #define NAME_LEN 100u

@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "docker.h"
+#include "docker/docker.h"
 
 /* Longest file name a ustar header holds: 155 bytes of prefix, '/', 100 bytes. */
 #define ISOL8_TAR_NAME_MAX 256u

@@ -5,8 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "docker_internal.h"
-#include "util.h"
+#include "docker/docker_internal.h"
+#include "base/util.h"
 
 /* Longest image reference or container id/name accepted into a path. */
 #define REF_MAX 512u

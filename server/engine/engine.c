@@ -2,7 +2,7 @@
  * The execution engine: options, a sandbox from the registry, the agent
  * exec, output masking, and the result. See engine.h for the thread model.
  */
-#include "engine.h"
+#include "engine/engine.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -12,13 +12,13 @@
 #include <sys/stat.h>
 #include <time.h>
 
-#include "agent_client.h"
-#include "engine_internal.h"
-#include "launcher.h"
-#include "log.h"
-#include "mask.h"
-#include "options.h"
-#include "util.h"
+#include "sandbox/agent_client.h"
+#include "engine/engine_internal.h"
+#include "engine/launcher.h"
+#include "base/log.h"
+#include "engine/mask.h"
+#include "engine/options.h"
+#include "base/util.h"
 
 #define DEFAULT_MAX_WARM 16
 #define DEFAULT_WORKERS 4
@@ -60,7 +60,7 @@ static void prepare_sandbox(void *userdata, struct isol8_sandbox *sb)
 {
 	struct isol8_engine *e = userdata;
 	const struct isol8_runtime *rt = isol8_runtime_find(sb->runtime);
-	const struct isol8_launcher *l = rt && e->prestart ? isol8_launcher_find(rt->name) : NULL;
+	const struct isol8_launcher *l = rt && e->prestart ? isol8_launcher_find(rt->info->name) : NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_exec_spec spec;
 
@@ -88,7 +88,7 @@ static int default_container_options(const struct isol8_runtime *rt, struct isol
 	int ret;
 
 	isol8__v1__execute_request__init(&req);
-	req.runtime = (char *)rt->name;
+	req.runtime = (char *)rt->info->name;
 	req.code = "-";
 	ret = isol8_options_resolve(&req, &opts, err);
 	if (ret == 0)
@@ -394,7 +394,7 @@ static bool launcher_fits(const Isol8__V1__ExecuteRequest *req, const struct iso
 		names[n++] = req->env[i]->key;
 	for (size_t i = 0; o && i < o->n_secrets && n < ISOL8_EXEC_MAX_ENV; i++)
 		names[n++] = o->secrets[i]->key;
-	return isol8_launcher_fits(isol8_launcher_find(opts->runtime->name), opts->code_path, names, n);
+	return isol8_launcher_fits(isol8_launcher_find(opts->runtime->info->name), opts->code_path, names, n);
 }
 
 /* The agent exec: in the pre-started interpreter when the sandbox has one
@@ -494,7 +494,7 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	ret = isol8_random_hex(res->execution_id, 16, err);
 	if (ret < 0)
 		return ret;
-	res->runtime = opts.runtime->name;
+	res->runtime = opts.runtime->info->name;
 	isol8_utc_timestamp(res->timestamp, sizeof(res->timestamp));
 	ret = setup_masks(&r, req, err);
 	if (ret == 0 && atomic_load(&e->shutting_down))

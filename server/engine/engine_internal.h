@@ -5,9 +5,9 @@
 #include <pthread.h>
 #include <stdatomic.h>
 
-#include "engine.h"
+#include "engine/engine.h"
 #include "isol8/agent/v1/agent.pb-c.h"
-#include "options.h"
+#include "engine/options.h"
 #include "sandbox/registry.h"
 
 

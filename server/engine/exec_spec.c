@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
-#include "launcher.h"
-#include "util.h"
+#include "engine/engine_internal.h"
+#include "engine/launcher.h"
+#include "base/util.h"
 
 #define EXEC_MAX_ENV ISOL8_EXEC_MAX_ENV
 #define EXEC_MAX_FILES 256

@@ -18,9 +18,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine_internal.h"
-#include "sha256.h"
-#include "util.h"
+#include "engine/engine_internal.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 #define INPUT_MAX_FILES 32
 #define INPUT_MAX_SIZE (1u << 20)
@@ -270,9 +270,9 @@ static int setup_one(struct isol8_engine *e, const struct isol8_runtime *rt, con
 	struct progress p = {cb, ud, image};
 	int ret;
 
-	snprintf(image, sizeof(image), "%s:%s", e->image_prefix, rt->image_suffix);
+	snprintf(image, sizeof(image), "%s:%s", e->image_prefix, rt->info->image_suffix);
 	cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__CHECKING, "");
-	ret = inputs_read(e, rt->name, base_id, &in, err);
+	ret = inputs_read(e, rt->info->name, base_id, &in, err);
 	if (ret < 0)
 		return ret;
 	if (isol8_docker_image_inspect(e->docker, image, id, sizeof(id), INPUTS_LABEL, have, sizeof(have),
@@ -283,7 +283,7 @@ static int setup_one(struct isol8_engine *e, const struct isol8_runtime *rt, con
 		return 0;
 	}
 	const struct isol8_label labels[] = {
-		{"isol8.managed", "true"}, {INPUTS_LABEL, in.hash}, {"isol8.runtime", rt->name}};
+		{"isol8.managed", "true"}, {INPUTS_LABEL, in.hash}, {"isol8.runtime", rt->info->name}};
 	const struct isol8_label args[] = {{"BASE", e->base_image}};
 	ret = isol8_docker_image_build(e->docker, image, in.files, in.n, labels, ISOL8_ARRAY_LEN(labels), args,
 				       ISOL8_ARRAY_LEN(args), build_progress, &p, err);
@@ -321,11 +321,11 @@ int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *re
 	all = isol8_runtime_all(&count);
 	for (size_t i = 0; ret == 0 && i < count; i++) {
 		struct isol8_error one = ISOL8_ERROR_INIT;
-		if (!wanted(req, all[i].name))
+		if (!wanted(req, all[i].info->name))
 			continue;
 		if (setup_one(e, &all[i], base_id, req->force, cb, userdata, &one) < 0) {
 			char image[256];
-			snprintf(image, sizeof(image), "%s:%s", e->image_prefix, all[i].image_suffix);
+			snprintf(image, sizeof(image), "%s:%s", e->image_prefix, all[i].info->image_suffix);
 			cb(userdata, image, ISOL8__V1__SETUP_EVENT__PHASE__FAILED, one.message);
 			if (failed++ == 0)
 				*err = one;
@@ -351,7 +351,7 @@ int isol8_engine_image_status(struct isol8_engine *e, const char *runtime, struc
 	memset(out, 0, sizeof(*out));
 	if (rt == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "unknown runtime \"%s\"", runtime);
-	snprintf(out->image, sizeof(out->image), "%s:%s", e->image_prefix, rt->image_suffix);
+	snprintf(out->image, sizeof(out->image), "%s:%s", e->image_prefix, rt->info->image_suffix);
 	ret = isol8_docker_image_inspect(e->docker, out->image, id, sizeof(id), INPUTS_LABEL, have, sizeof(have),
 					 &probe);
 	if (ret < 0) {
@@ -362,7 +362,7 @@ int isol8_engine_image_status(struct isol8_engine *e, const char *runtime, struc
 	}
 	out->present = true;
 	if (ensure_base(e, false, NULL, NULL, base_id, &probe) == 0 &&
-	    inputs_read(e, rt->name, base_id, &in, &probe) == 0) {
+	    inputs_read(e, rt->info->name, base_id, &in, &probe) == 0) {
 		out->up_to_date = strcmp(have, in.hash) == 0;
 		inputs_release(&in);
 	}

@@ -15,7 +15,7 @@
  */
 #include <string.h>
 
-#include "launcher.h"
+#include "engine/launcher.h"
 
 /* Python: __main__'s namespace is emptied and filled as for a script. */
 static const char python_launcher[] =

@@ -1,5 +1,5 @@
 /* Secret masking across chunk boundaries: see mask.h. */
-#include "mask.h"
+#include "engine/mask.h"
 
 #include <stdlib.h>
 #include <string.h>

@@ -1,5 +1,5 @@
 /* Resolution of an ExecuteRequest into checked options: see options.h. */
-#include "options.h"
+#include "engine/options.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
 int isol8_parse_size(const char *text, int64_t *out)
 {
@@ -228,8 +228,8 @@ int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exe
 		ret = resolve_runtime(req, opts, err);
 	if (ret < 0)
 		return ret;
-	opts->container.runtime = opts->runtime->name;
-	opts->container.image_suffix = opts->runtime->image_suffix;
+	opts->container.runtime = opts->runtime->info->name;
+	opts->container.image_suffix = opts->runtime->info->image_suffix;
 	if (req->code == NULL || req->code[0] == '\0')
 		return isol8_error_set(err, ISOL8_E_INVALID, "code: empty (give the source to run)");
 	ret = check_payload(req, err);

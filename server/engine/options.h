@@ -11,7 +11,8 @@
 
 #include "isol8/error.h"
 #include "isol8/v1/isol8.pb-c.h"
-#include "runtime.h"
+#include "engine/runtime.h"
+#include "frame/frame.h"
 #include "sandbox/sandbox.h"
 
 #define ISOL8_DEFAULT_TIMEOUT_MS 30000
@@ -27,7 +28,7 @@
 #define ISOL8_DEFAULT_TMP_SIZE (256LL << 20)
 /* What one execution carries to the sandbox in its request: code, files and
  * stdin together (the agent's frame limit less room for the rest). */
-#define ISOL8_MAX_PAYLOAD ((4u << 20) - (64u << 10))
+#define ISOL8_MAX_PAYLOAD (ISOL8_FRAME_MAX - (64u << 10))
 
 /* One execution's options, split as the pool sees them: what the container
  * is made with (the pool key) and what this run alone uses. */

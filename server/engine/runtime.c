@@ -1,16 +1,11 @@
 /* The runtime table: see runtime.h. */
-#include "runtime.h"
+#include "engine/runtime.h"
 
 #include <stdio.h>
 #include <string.h>
 
-#include "util.h"
+#include "base/util.h"
 
-static const char *const python_exts[] = {"py", NULL};
-static const char *const node_exts[] = {"mjs", "cjs", "js", NULL};
-static const char *const bun_exts[] = {"ts", "js", "mjs", "cjs", "tsx", "mts", NULL};
-static const char *const deno_exts[] = {"ts", "js", "mjs", "tsx", "mts", NULL};
-static const char *const bash_exts[] = {"sh", "bash", NULL};
 
 static const char *const python_env[] = {"PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", NULL};
 static const char *const node_env[] = {"NODE_NO_WARNINGS=1", NULL};
@@ -19,11 +14,11 @@ static const char *const deno_env[] = {"DENO_DIR=/sandbox/.deno", "DENO_NO_UPDAT
 static const char *const no_env[] = {NULL};
 
 static const struct isol8_runtime runtimes[] = {
-	{"python", "python", "py", python_exts, {"python3", "{file}"}, python_env},
-	{"node", "node", "mjs", node_exts, {"node", "{file}"}, node_env},
-	{"bun", "bun", "ts", bun_exts, {"bun", "run", "{file}"}, bun_env},
-	{"deno", "deno", "ts", deno_exts, {"deno", "run", "--quiet", "--allow-all", "{file}"}, deno_env},
-	{"bash", "bash", "sh", bash_exts, {"bash", "{file}"}, no_env},
+	{&isol8_runtime_infos[ISOL8_RT_PYTHON], {"python3", "{file}"}, python_env},
+	{&isol8_runtime_infos[ISOL8_RT_NODE], {"node", "{file}"}, node_env},
+	{&isol8_runtime_infos[ISOL8_RT_BUN], {"bun", "run", "{file}"}, bun_env},
+	{&isol8_runtime_infos[ISOL8_RT_DENO], {"deno", "run", "--quiet", "--allow-all", "{file}"}, deno_env},
+	{&isol8_runtime_infos[ISOL8_RT_BASH], {"bash", "{file}"}, no_env},
 };
 
 const struct isol8_runtime *isol8_runtime_find(const char *name)
@@ -31,7 +26,7 @@ const struct isol8_runtime *isol8_runtime_find(const char *name)
 	if (name == NULL)
 		return NULL;
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(runtimes); i++)
-		if (strcmp(runtimes[i].name, name) == 0)
+		if (strcmp(runtimes[i].info->name, name) == 0)
 			return &runtimes[i];
 	return NULL;
 }
@@ -44,7 +39,7 @@ const struct isol8_runtime *isol8_runtime_all(size_t *count)
 
 const char *isol8_runtime_names(void)
 {
-	return "python, node, bun, deno, bash";
+	return isol8_runtime_info_names();
 }
 
 void isol8_runtime_argv(const struct isol8_runtime *rt, const char *code_path,
@@ -64,19 +59,19 @@ int isol8_runtime_code_path(const struct isol8_runtime *rt, const char *ext, cha
 	bool known = false;
 
 	if (ext == NULL || ext[0] == '\0')
-		ext = rt->default_ext;
+		ext = rt->info->default_ext;
 	if (ext[0] == '.')
 		ext++;
-	for (size_t i = 0; rt->exts[i] != NULL; i++) {
-		if (strcmp(rt->exts[i], ext) == 0)
+	for (size_t i = 0; rt->info->exts[i] != NULL; i++) {
+		if (strcmp(rt->info->exts[i], ext) == 0)
 			known = true;
 		snprintf(valid + strlen(valid), sizeof(valid) - strlen(valid), "%s%s", i ? ", " : "",
-			 rt->exts[i]);
+			 rt->info->exts[i]);
 	}
 	if (!known)
 		return isol8_error_set(err, ISOL8_E_INVALID,
 				       "file_extension: \"%s\" is not a %s extension (valid: %s)", ext,
-				       rt->name, valid);
+				       rt->info->name, valid);
 	snprintf(buf, size, "/sandbox/main.%s", ext);
 	return 0;
 }

@@ -1,21 +1,20 @@
 /*
- * The runtimes isol8 runs: one row each (name, image, code file, command).
- * Adding a runtime is one row in runtime.c plus its image under images/.
+ * How isol8d runs each runtime: its shared row (base/runtimes.h: name, image,
+ * code file extensions) and its command and environment. Adding a runtime
+ * is a row there, a row in runtime.c, and its image under images/.
  */
 #ifndef ISOL8_RUNTIME_H
 #define ISOL8_RUNTIME_H
 
 #include <stddef.h>
 
+#include "base/runtimes.h"
 #include "isol8/error.h"
 
 #define ISOL8_RUNTIME_ARGV_MAX 8
 
 struct isol8_runtime {
-	const char *name;          /* "python" */
-	const char *image_suffix;  /* image is "<prefix>:<suffix>", e.g. "isol8:python" */
-	const char *default_ext;   /* code file extension without the dot */
-	const char *const *exts;   /* extensions the runtime accepts (NULL-terminated) */
+	const struct isol8_runtime_info *info;
 	/* argv with "{file}" standing for the code file's path */
 	const char *const argv[ISOL8_RUNTIME_ARGV_MAX];
 	/* extra environment for every run, "K=V", NULL-terminated */

@@ -6,9 +6,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "sandbox/registry_internal.h"
-#include "util.h"
+#include "base/util.h"
 
 /* A wait for a reset to finish is worth it while it is expected sooner than
  * a creation; the first guesses, before anything was measured. */

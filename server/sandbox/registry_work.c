@@ -16,9 +16,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "log.h"
+#include "base/log.h"
 #include "sandbox/registry_internal.h"
-#include "util.h"
+#include "base/util.h"
 
 #define REFILL_BACKOFF_FIRST_MS 500
 #define REFILL_BACKOFF_MAX_MS 30000

@@ -11,10 +11,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "agent_client.h"
-#include "seccomp.h"
-#include "sha256.h"
-#include "util.h"
+#include "sandbox/agent_client.h"
+#include "docker/seccomp.h"
+#include "base/sha256.h"
+#include "base/util.h"
 
 /* Capabilities the agent itself needs (user code runs as uid 1000 and keeps
  * none): SYS_NICE gives a pre-started interpreter normal scheduling back. */

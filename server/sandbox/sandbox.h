@@ -12,7 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "docker.h"
+#include "docker/docker.h"
 
 #define ISOL8_AGENT_MOUNT "/.isol8/agent"
 #define ISOL8_RUN_MOUNT "/.isol8/run"

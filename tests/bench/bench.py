@@ -124,7 +124,7 @@ class Daemon:
         self.socket = os.path.join(self.dir, "isol8.sock")
         self.log_path = os.path.join(self.dir, "isol8d.log")
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([os.path.join(build, "server/rpc/isol8d"), "--socket", self.socket,
+        self.proc = subprocess.Popen([os.path.join(build, "server/daemon/isol8d"), "--socket", self.socket,
                                       "--log-level", "debug", *flags], stdout=self.log, stderr=subprocess.STDOUT)
         self.channel = grpc.insecure_channel("unix:" + self.socket)
         grpc.channel_ready_future(self.channel).result(timeout=30)

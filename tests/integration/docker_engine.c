@@ -16,9 +16,9 @@
 #include <fcntl.h>
 #include <unistd.h>
 
-#include "docker.h"
-#include "seccomp.h"
-#include "tar.h"
+#include "docker/docker.h"
+#include "docker/seccomp.h"
+#include "docker/tar.h"
 
 static const char *probe_path;
 static char *probe_data;

@@ -15,9 +15,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "agent_client.h"
+#include "sandbox/agent_client.h"
 #include "runner.h"
-#include "util.h"
+#include "base/util.h"
 
 #define SANDBOX_UID 64000 /* the agent's --uid/--gid: no host process uses it */
 #define OTHER_UID 65534

@@ -6,11 +6,11 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "address.h"
-#include "detect.h"
-#include "options.h"
-#include "output.h"
-#include "run_args.h"
+#include "cli/address.h"
+#include "cli/detect.h"
+#include "cli/options.h"
+#include "cli/output.h"
+#include "cli/run_args.h"
 #include "runner.h"
 
 #define MAX_ARGS 96

@@ -15,11 +15,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "docker.h"
-#include "docker_internal.h"
+#include "docker/docker.h"
+#include "docker/docker_internal.h"
 #include "runner.h"
-#include "seccomp.h"
-#include "tar.h"
+#include "docker/seccomp.h"
+#include "docker/tar.h"
 
 /* ---- helpers ---- */
 

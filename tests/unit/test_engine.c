@@ -4,14 +4,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_internal.h"
-#include "mask.h"
-#include "options.h"
+#include "engine/engine_internal.h"
+#include "engine/mask.h"
+#include "engine/options.h"
 #include "runner.h"
-#include "runtime.h"
+#include "engine/runtime.h"
 #include "sandbox/sandbox.h"
-#include "seccomp.h"
-#include "sha256.h"
+#include "docker/seccomp.h"
+#include "base/sha256.h"
 
 static Isol8__V1__ExecuteRequest request(const char *runtime, const char *code)
 {
@@ -29,7 +29,7 @@ static void test_option_defaults(void)
 	struct isol8_error err = ISOL8_ERROR_INIT;
 
 	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
-	CU_ASSERT_STRING_EQUAL(o.runtime->name, "python");
+	CU_ASSERT_STRING_EQUAL(o.runtime->info->name, "python");
 	CU_ASSERT_STRING_EQUAL(o.code_path, "/sandbox/main.py");
 	CU_ASSERT_EQUAL(o.timeout_ms, 30000);
 	CU_ASSERT_EQUAL(o.container.memory_bytes, 512LL << 20);

@@ -4,10 +4,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "frame.h"
-#include "frame_reader.h"
+#include "frame/frame.h"
+#include "frame/frame_reader.h"
 #include "runner.h"
-#include "util.h"
+#include "base/util.h"
 
 static char *test_argv[] = {"python3", "-c", "print(1)"};
 static char *test_env[] = {"PATH=/usr/bin", "HOME=/sandbox"};

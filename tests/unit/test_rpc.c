@@ -1,5 +1,5 @@
 /*
- * Unit tests of the gRPC binding (api/binding): a real server and client in
+ * Unit tests of the gRPC binding (api/rpc): a real server and client in
  * one process, over a unix socket in a temporary directory and over TCP
  * 127.0.0.1 (port 0), on the generated grpc.health.v1.Health and
  * isol8.v1.Isol8 tables with handlers written here.
@@ -12,9 +12,9 @@
 
 #include "grpc/health/v1/health.rpc.h"
 #include "isol8/v1/isol8.rpc.h"
-#include "rpc.h"
+#include "rpc/rpc.h"
 #include "runner.h"
-#include "util.h"
+#include "base/util.h"
 
 #define WAIT_MS 10000
 

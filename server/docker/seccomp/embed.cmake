@@ -7,6 +7,6 @@ string(REGEX REPLACE "(${line_re})" "\\1\n\t" hex "${hex}")
 string(REGEX REPLACE "([0-9a-f][0-9a-f])" "0x\\1," bytes "${hex}")
 file(WRITE "${OUT}.tmp"
      "/* Generated from ${IN} by embed.cmake; do not edit. */\n"
-     "#include \"seccomp.h\"\n\n"
+     "#include \"docker/seccomp.h\"\n\n"
      "const char ${NAME}[] = {\n\t${bytes}0x00\n};\n")
 file(RENAME "${OUT}.tmp" "${OUT}")

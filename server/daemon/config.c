@@ -1,0 +1,237 @@
+/* isol8d's command line and environment: see daemon.h. */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/util.h"
+
+static const char usage[] =
+	"usage: isol8d [options]\n"
+	"\n"
+	"Serves isol8.v1.Isol8, isol8.v1.Admin and grpc.health.v1.Health over gRPC.\n"
+	"\n"
+	"  --socket PATH        unix socket (default: /run/isol8/isol8.sock as root,\n"
+	"                       $XDG_RUNTIME_DIR/isol8/isol8.sock otherwise; env ISOL8_SOCKET)\n"
+	"  --listen HOST:PORT   also serve TCP (repeatable); needs an API key\n"
+	"  --key KEY            API key for TCP clients (env ISOL8_API_KEY)\n"
+	"  --tls-cert PEM       serve TCP with TLS: certificate chain\n"
+	"  --tls-key PEM        serve TCP with TLS: private key\n"
+	"  --run-dir DIR        sandbox sockets (default: the socket's directory)\n"
+	"  --agent PATH         isol8-agent binary (env ISOL8_AGENT)\n"
+	"  --images-dir DIR     image definitions (env ISOL8_IMAGES_DIR)\n"
+	"  --base-image NAME    base image (default isol8:base; env ISOL8_BASE_IMAGE)\n"
+	"  --image-prefix NAME  runtime images are NAME:<runtime> (default isol8)\n"
+	"  --docker-socket PATH Docker Engine socket (default $DOCKER_HOST or /var/run/docker.sock)\n"
+	"  --idle-exit SECONDS  exit after this long without calls (default 0: never)\n"
+	"  --max-concurrent N   executions at once (default 64); up to 4 x N more wait\n"
+	"  --pool-strategy S    fast: reset a used sandbox and reuse it (default);\n"
+	"                       secure: never reuse one, replace it in the background\n"
+	"  --prewarm N          clean sandboxes kept ready per runtime (default 1; 0: none)\n"
+	"  --max-warm N         clean sandboxes across every pool (default 16; 0: none,\n"
+	"                       every execution gets a new sandbox)\n"
+	"  --max-sandboxes N    live sandboxes in all (default: max-concurrent + max-warm)\n"
+	"  --no-prestart        do not keep Python and Node interpreters started in\n"
+	"                       clean sandboxes\n"
+	"  --grace-ms MS        time in-flight calls get at shutdown (default 10000)\n"
+	"  --log-level LEVEL    debug, info, warn, error (default info)\n"
+	"  --log-json           log JSON lines\n"
+	"  --version, --help\n";
+
+static int parse_int(const char *flag, const char *text, int min, int max, int *out, struct isol8_error *err)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(text, &end, 10);
+	if (errno != 0 || end == text || *end != '\0' || v < min || v > max)
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: \"%s\" is not a number from %d to %d", flag,
+				       text, min, max);
+	*out = (int)v;
+	return 0;
+}
+
+/* The agent binary: next to isol8d when installed, else the build tree's. */
+static void default_agent_path(char *buf, size_t size)
+{
+	char exe[PATH_MAX], dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		isol8_dirname(exe, dir, sizeof(dir));
+		if ((size_t)snprintf(buf, size, "%.*s/isol8-agent", (int)(size - 16), dir) < size &&
+		    access(buf, R_OK) == 0)
+			return;
+	}
+	snprintf(buf, size, "%s", ISOL8_AGENT_BUILD_PATH);
+}
+
+/* The image definitions: installed beside the binary (../share/isol8/images)
+ * when there, else the source tree's. */
+static const char *default_images_dir(void)
+{
+	static char installed[PATH_MAX];
+	char exe[PATH_MAX], dir[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+
+	if (n > 0) {
+		exe[n] = '\0';
+		isol8_dirname(exe, dir, sizeof(dir));
+		if ((size_t)snprintf(installed, sizeof(installed), "%.*s/../share/isol8/images",
+				     (int)(sizeof(installed) - 32), dir) < sizeof(installed) &&
+		    access(installed, R_OK) == 0)
+			return installed;
+	}
+	return ISOL8_IMAGES_DIR_DEFAULT;
+}
+
+static const char *env_or(const char *name, const char *fallback)
+{
+	const char *v = getenv(name);
+	return v && v[0] ? v : fallback;
+}
+
+static void set_defaults(struct isol8d_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->api_key = env_or("ISOL8_API_KEY", NULL);
+	cfg->images_dir = env_or("ISOL8_IMAGES_DIR", default_images_dir());
+	cfg->base_image = env_or("ISOL8_BASE_IMAGE", "isol8:base");
+	cfg->image_prefix = env_or("ISOL8_IMAGE_PREFIX", "isol8");
+	cfg->max_concurrent = 64;
+	cfg->prewarm = 1;
+	cfg->grace_ms = 10000;
+	cfg->log_level = ISOL8_LOG_INFO;
+	snprintf(cfg->agent_path, sizeof(cfg->agent_path), "%s", env_or("ISOL8_AGENT", ""));
+}
+
+static int finish(struct isol8d_config *cfg, struct isol8_error *err)
+{
+	if (cfg->socket_path[0] == '\0' &&
+	    isol8_default_socket_path(cfg->socket_path, sizeof(cfg->socket_path), getuid(),
+				      getenv("XDG_RUNTIME_DIR"), getenv("ISOL8_SOCKET")) < 0)
+		return isol8_error_set(err, ISOL8_E_INVALID, "--socket: the default socket path is too long");
+	if (cfg->run_dir[0] == '\0')
+		isol8_dirname(cfg->socket_path, cfg->run_dir, sizeof(cfg->run_dir));
+	if (cfg->agent_path[0] == '\0')
+		default_agent_path(cfg->agent_path, sizeof(cfg->agent_path));
+	if (cfg->n_listen > 0 && (cfg->api_key == NULL || cfg->api_key[0] == '\0'))
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "--listen: TCP needs an API key (--key KEY or ISOL8_API_KEY)");
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+		return isol8_error_set(err, ISOL8_E_INVALID, "--tls-cert and --tls-key go together");
+	if (cfg->max_warm != 0 && cfg->prewarm > (cfg->max_warm < 0 ? 0 : cfg->max_warm))
+		return isol8_error_set(err, ISOL8_E_INVALID, "--prewarm: %d is more than --max-warm %d", cfg->prewarm,
+				       cfg->max_warm < 0 ? 0 : cfg->max_warm);
+	return 0;
+}
+
+enum { OPT_SOCKET = 256, OPT_LISTEN, OPT_KEY, OPT_TLS_CERT, OPT_TLS_KEY, OPT_RUN_DIR, OPT_AGENT, OPT_IMAGES,
+       OPT_BASE, OPT_PREFIX, OPT_DOCKER, OPT_IDLE, OPT_MAX, OPT_STRATEGY, OPT_PREWARM, OPT_MAX_WARM, OPT_MAX_SANDBOXES, OPT_NO_PRESTART, OPT_GRACE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_VERSION, OPT_HELP };
+
+static const struct option options[] = {
+	{"socket", required_argument, NULL, OPT_SOCKET}, {"listen", required_argument, NULL, OPT_LISTEN},
+	{"key", required_argument, NULL, OPT_KEY}, {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	{"tls-key", required_argument, NULL, OPT_TLS_KEY}, {"run-dir", required_argument, NULL, OPT_RUN_DIR},
+	{"agent", required_argument, NULL, OPT_AGENT}, {"images-dir", required_argument, NULL, OPT_IMAGES},
+	{"base-image", required_argument, NULL, OPT_BASE}, {"image-prefix", required_argument, NULL, OPT_PREFIX}, {"docker-socket", required_argument, NULL, OPT_DOCKER},
+	{"idle-exit", required_argument, NULL, OPT_IDLE}, {"max-concurrent", required_argument, NULL, OPT_MAX},
+	{"pool-strategy", required_argument, NULL, OPT_STRATEGY}, {"prewarm", required_argument, NULL, OPT_PREWARM},
+	{"max-warm", required_argument, NULL, OPT_MAX_WARM},
+	{"max-sandboxes", required_argument, NULL, OPT_MAX_SANDBOXES},
+	{"no-prestart", no_argument, NULL, OPT_NO_PRESTART},
+	{"grace-ms", required_argument, NULL, OPT_GRACE}, {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
+	{"log-json", no_argument, NULL, OPT_LOG_JSON}, {"version", no_argument, NULL, OPT_VERSION},
+	{"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
+};
+
+static int copy_path(const char *flag, const char *value, char *buf, size_t size, struct isol8_error *err)
+{
+	if ((size_t)snprintf(buf, size, "%s", value) >= size)
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: \"%s\" is too long", flag, value);
+	return 0;
+}
+
+static int apply(struct isol8d_config *cfg, int opt, const char *arg, struct isol8_error *err)
+{
+	switch (opt) {
+	case OPT_SOCKET:
+		return copy_path("--socket", arg, cfg->socket_path, sizeof(cfg->socket_path), err);
+	case OPT_LISTEN:
+		if (cfg->n_listen == ISOL8D_MAX_LISTEN)
+			return isol8_error_set(err, ISOL8_E_INVALID, "--listen: at most %d", ISOL8D_MAX_LISTEN);
+		cfg->listen[cfg->n_listen++] = arg;
+		return 0;
+	case OPT_KEY: cfg->api_key = arg; return 0;
+	case OPT_TLS_CERT: cfg->tls_cert = arg; return 0;
+	case OPT_TLS_KEY: cfg->tls_key = arg; return 0;
+	case OPT_RUN_DIR: return copy_path("--run-dir", arg, cfg->run_dir, sizeof(cfg->run_dir), err);
+	case OPT_AGENT: return copy_path("--agent", arg, cfg->agent_path, sizeof(cfg->agent_path), err);
+	case OPT_IMAGES: cfg->images_dir = arg; return 0;
+	case OPT_BASE: cfg->base_image = arg; return 0;
+	case OPT_PREFIX: cfg->image_prefix = arg; return 0;
+	case OPT_DOCKER: cfg->docker_socket = arg; return 0;
+	case OPT_IDLE: return parse_int("--idle-exit", arg, 0, INT_MAX, &cfg->idle_exit_s, err);
+	case OPT_MAX: return parse_int("--max-concurrent", arg, 1, 4096, &cfg->max_concurrent, err);
+	case OPT_STRATEGY:
+		if (strcmp(arg, "fast") != 0 && strcmp(arg, "secure") != 0)
+			return isol8_error_set(err, ISOL8_E_INVALID, "--pool-strategy: \"%s\" is not fast or secure", arg);
+		cfg->secure_pool = strcmp(arg, "secure") == 0;
+		return 0;
+	case OPT_PREWARM: return parse_int("--prewarm", arg, 0, 64, &cfg->prewarm, err);
+	case OPT_MAX_WARM:
+		/* 0 keeps no sandbox warm: every execution gets a new one */
+		if (parse_int("--max-warm", arg, 0, 1024, &cfg->max_warm, err) < 0)
+			return -err->code;
+		if (cfg->max_warm == 0)
+			cfg->max_warm = -1;
+		return 0;
+	case OPT_MAX_SANDBOXES: return parse_int("--max-sandboxes", arg, 1, 8192, &cfg->max_sandboxes, err);
+	case OPT_NO_PRESTART: cfg->no_prestart = true; return 0;
+	case OPT_GRACE: return parse_int("--grace-ms", arg, 0, 3600000, &cfg->grace_ms, err);
+	case OPT_LOG_LEVEL:
+		cfg->log_level = isol8_log_level_parse(arg);
+		if (cfg->log_level < 0)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "--log-level: \"%s\" is not one of debug, info, warn, error", arg);
+		return 0;
+	case OPT_LOG_JSON: cfg->log_json = true; return 0;
+	default:
+		return isol8_error_set(err, ISOL8_E_INVALID, "unknown option (see isol8d --help)");
+	}
+}
+
+int isol8d_config_parse(struct isol8d_config *cfg, int argc, char **argv, struct isol8_error *err)
+{
+	int opt;
+
+	set_defaults(cfg);
+	opterr = 0;
+	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+		if (opt == OPT_HELP) {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (opt == OPT_VERSION) {
+			puts("isol8d " ISOL8_VERSION);
+			return 1;
+		}
+		if (opt == '?')
+			return isol8_error_set(err, ISOL8_E_INVALID, "unknown option \"%s\" (see isol8d --help)",
+					       argv[optind - 1]);
+		int ret = apply(cfg, opt, optarg, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (optind < argc)
+		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"", argv[optind]);
+	return finish(cfg, err);
+}

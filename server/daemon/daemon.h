@@ -1,0 +1,76 @@
+/*
+ * isol8d: the gRPC face of the engine. This header is shared by the
+ * daemon's files: its configuration, its state, and the service routes.
+ *
+ * Threads: the main thread waits for signals and the idle timer; gRPC
+ * handlers run on the binding's worker threads and touch only the engine
+ * (thread safe) and the activity counters below (atomics).
+ */
+#ifndef ISOL8D_H
+#define ISOL8D_H
+
+#include <limits.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "rpc/rpc.h"
+
+#define ISOL8D_MAX_LISTEN 8
+
+struct isol8d_config {
+	char socket_path[108];
+	const char *listen[ISOL8D_MAX_LISTEN];  /* "HOST:PORT" TCP listeners */
+	int n_listen;
+	const char *api_key;
+	const char *tls_cert, *tls_key;
+	char run_dir[PATH_MAX];
+	char agent_path[PATH_MAX];
+	const char *images_dir;
+	const char *base_image;
+	const char *image_prefix;
+	const char *docker_socket;
+	int idle_exit_s;      /* 0: never */
+	int max_concurrent;
+	bool secure_pool;     /* --pool-strategy secure */
+	int prewarm;          /* clean sandboxes per runtime */
+	int max_warm;         /* 0: the engine's default */
+	int max_sandboxes;    /* 0: the engine's default */
+	bool no_prestart;     /* --no-prestart */
+	int grace_ms;         /* how long in-flight calls may finish at shutdown */
+	int log_level;
+	bool log_json;
+};
+
+struct isol8d {
+	struct isol8d_config cfg;
+	struct isol8_engine *engine;
+	struct isol8_rpc_server *server;
+	atomic_int calls;            /* calls being handled */
+	atomic_llong last_activity;  /* isol8_now_ms() of the last call's start or end */
+};
+
+/* Parses argv and the environment. Returns 0, 1 when it printed help or the
+ * version (exit 0), or negative with err naming the bad flag. */
+int isol8d_config_parse(struct isol8d_config *cfg, int argc, char **argv, struct isol8_error *err);
+
+/* Routes every method of the services isol8d serves. */
+int isol8d_routes_exec(struct isol8d *d, struct isol8_error *err);
+int isol8d_routes_admin(struct isol8d *d, struct isol8_error *err);
+int isol8d_routes_other(struct isol8d *d, struct isol8_error *err);
+
+/* Marks the start of a call and checks its credentials: local unix socket
+ * calls pass; TCP calls need "authorization: Bearer <key>". On failure the
+ * call is finished with UNAUTHENTICATED and false is returned; either way
+ * isol8d_call_end must follow. */
+bool isol8d_call_begin(struct isol8d *d, struct isol8_rpc_call *call);
+void isol8d_call_end(struct isol8d *d);
+
+/* Finishes a call with the error's status and message. */
+void isol8d_finish_error(struct isol8_rpc_call *call, const struct isol8_error *err);
+
+/* Sends the one reply of a call and finishes it OK (or with the write's error). */
+void isol8d_reply(struct isol8_rpc_call *call, const ProtobufCMessage *msg);
+
+#endif

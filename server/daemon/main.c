@@ -1,0 +1,190 @@
+/*
+ * isol8d: serves the isol8 gRPC services on a unix socket (and TCP when
+ * asked), one daemon per socket (an flock on "<socket>.lock" says who owns
+ * it). On start it removes containers a dead daemon of the same socket left;
+ * on SIGTERM/SIGINT (or after --idle-exit seconds without calls) it stops
+ * accepting, lets in-flight calls finish for --grace-ms, cancels the rest,
+ * removes its containers and exits 0.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "daemon/daemon.h"
+#include "base/log.h"
+#include "base/paths.h"
+#include "base/util.h"
+
+static int take_socket(const struct isol8d_config *cfg, int *lock_fd, struct isol8_error *err)
+{
+	char dir[PATH_MAX], lock_path[PATH_MAX];
+	int fd;
+
+	isol8_dirname(cfg->socket_path, dir, sizeof(dir));
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot create \"%s\"", dir);
+	snprintf(lock_path, sizeof(lock_path), "%s.lock", cfg->socket_path);
+	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot open \"%s\"", lock_path);
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		close(fd);
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "another isol8d is serving \"%s\"",
+				       cfg->socket_path);
+	}
+	unlink(cfg->socket_path);
+	*lock_fd = fd;
+	return 0;
+}
+
+static const char *const reserved_paths[] = {
+	"/grpc.health.v1.Health/Check", "/isol8.v1.Admin/Info", "/isol8.v1.Admin/Setup", "/isol8.v1.Admin/Cleanup",
+};
+
+static int start_server(struct isol8d *d, struct isol8_error *err)
+{
+	struct isol8_rpc_server_config rcfg = ISOL8_RPC_SERVER_CONFIG_INIT;
+	char addr[160];
+	int ret;
+
+	/* running and waiting executions (engine), plus admin and health calls */
+	rcfg.max_calls = d->cfg.max_concurrent * 5 + 16;
+	ret = isol8_rpc_server_new(&d->server, &rcfg, err);
+	if (ret < 0)
+		return ret;
+	snprintf(addr, sizeof(addr), "unix:%s", d->cfg.socket_path);
+	ret = isol8_rpc_server_listen(d->server, addr, NULL, NULL, NULL, err);
+	for (int i = 0; ret == 0 && i < d->cfg.n_listen; i++) {
+		int port = 0;
+		ret = isol8_rpc_server_listen(d->server, d->cfg.listen[i], d->cfg.tls_cert, d->cfg.tls_key, &port, err);
+		if (ret == 0)
+			isol8_log(ISOL8_LOG_INFO, "listening on %s (port %d%s)", d->cfg.listen[i], port,
+				  d->cfg.tls_cert ? ", TLS" : "");
+	}
+	if (ret == 0)
+		ret = isol8d_routes_exec(d, err);
+	if (ret == 0)
+		ret = isol8d_routes_admin(d, err);
+	if (ret == 0)
+		ret = isol8d_routes_other(d, err);
+	/* health and admin calls are answered however many executions are in flight */
+	for (size_t i = 0; ret == 0 && i < ISOL8_ARRAY_LEN(reserved_paths); i++)
+		ret = isol8_rpc_server_reserve(d->server, reserved_paths[i], err);
+	if (ret == 0)
+		ret = isol8_rpc_server_start(d->server, err);
+	if (ret == 0)
+		chmod(d->cfg.socket_path, 0600);
+	return ret;
+}
+
+static void log_pool_event(int level, const char *message)
+{
+	isol8_log(level, "%s", message);
+}
+
+static int start_engine(struct isol8d *d, struct isol8_error *err)
+{
+	struct isol8_engine_config ecfg = {
+		.docker_socket = d->cfg.docker_socket,
+		.run_dir = d->cfg.run_dir,
+		.agent_path = d->cfg.agent_path,
+		.images_dir = d->cfg.images_dir,
+		.image_prefix = d->cfg.image_prefix,
+		.base_image = d->cfg.base_image,
+		.owner = d->cfg.socket_path,
+		.max_concurrent = d->cfg.max_concurrent,
+		.secure_pool = d->cfg.secure_pool,
+		.prewarm = d->cfg.prewarm,
+		.max_warm = d->cfg.max_warm,
+		.max_sandboxes = d->cfg.max_sandboxes,
+		.no_prestart = d->cfg.no_prestart,
+		.log = log_pool_event,
+	};
+	struct isol8_error orphan_err = ISOL8_ERROR_INIT;
+	int removed = 0, ret;
+
+	ret = isol8_engine_new(&d->engine, &ecfg, err);
+	if (ret < 0)
+		return ret;
+	if (isol8_engine_remove_orphans(d->engine, &removed, &orphan_err) < 0)
+		isol8_log(ISOL8_LOG_WARN, "could not remove containers of an earlier run: %s", orphan_err.message);
+	else if (removed > 0)
+		isol8_log(ISOL8_LOG_INFO, "removed %d containers left by an earlier run", removed);
+	return isol8_engine_prewarm(d->engine, err);
+}
+
+/* Waits for SIGINT/SIGTERM, or for the idle time to pass. */
+static void wait_for_stop(struct isol8d *d, const sigset_t *signals)
+{
+	struct timespec tick = {1, 0};
+
+	for (;;) {
+		int sig = sigtimedwait(signals, NULL, &tick);
+		if (sig > 0) {
+			isol8_log(ISOL8_LOG_INFO, "received signal %d: shutting down", sig);
+			return;
+		}
+		if (d->cfg.idle_exit_s > 0 && atomic_load(&d->calls) == 0 &&
+		    isol8_now_ms() - atomic_load(&d->last_activity) > (int64_t)d->cfg.idle_exit_s * 1000) {
+			isol8_log(ISOL8_LOG_INFO, "idle for %d s: shutting down", d->cfg.idle_exit_s);
+			return;
+		}
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct isol8d d;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	sigset_t signals;
+	int lock_fd = -1, ret;
+
+	sigemptyset(&signals);
+	sigaddset(&signals, SIGINT);
+	sigaddset(&signals, SIGTERM);
+	pthread_sigmask(SIG_BLOCK, &signals, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	ret = isol8d_config_parse(&d.cfg, argc, argv, &err);
+	if (ret != 0) {
+		if (ret < 0)
+			fprintf(stderr, "isol8d: %s\n", err.message);
+		return ret < 0 ? 2 : 0;
+	}
+	isol8_log_setup(d.cfg.log_level, d.cfg.log_json, "isol8d");
+	atomic_store(&d.last_activity, isol8_now_ms());
+
+	ret = take_socket(&d.cfg, &lock_fd, &err);
+	if (ret == 0)
+		ret = start_engine(&d, &err);
+	if (ret == 0)
+		ret = start_server(&d, &err);
+	if (ret < 0) {
+		isol8_log(ISOL8_LOG_ERROR, "cannot start: %s", err.message);
+		if (d.server)
+			isol8_rpc_server_free(d.server);
+		isol8_engine_free(d.engine);
+		if (lock_fd >= 0)
+			close(lock_fd);
+		return 1;
+	}
+	isol8_log(ISOL8_LOG_INFO, "serving on unix:%s (instance %s, agent %s)", d.cfg.socket_path,
+		  isol8_engine_instance_id(d.engine), d.cfg.agent_path);
+
+	wait_for_stop(&d, &signals);
+
+	isol8_rpc_server_shutdown(d.server, d.cfg.grace_ms);
+	isol8_rpc_server_free(d.server);
+	isol8_engine_free(d.engine);
+	unlink(d.cfg.socket_path);
+	close(lock_fd);
+	isol8_log(ISOL8_LOG_INFO, "stopped");
+	return 0;
+}

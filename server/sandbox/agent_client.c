@@ -1,0 +1,468 @@
+/* Host side of the agent protocol: see agent_client.h. */
+#include "sandbox/agent_client.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "frame/frame_reader.h"
+#include "base/util.h"
+
+#define CLIENT_POLL_MS 100
+#define CLIENT_RETRY_MS 10
+#define CLIENT_ABORT_WAIT_MS 2000
+#define CLIENT_FILE_TIMEOUT_MS 30000
+
+static void client_frame_freep(isol8_frame **frame)
+{
+	isol8_frame_free(*frame);
+}
+
+#define _cleanup_frame_ __attribute__((cleanup(client_frame_freep)))
+
+/* errno-style codes in Error frames, as isol8 error codes. */
+static const struct {
+	int errnum;
+	int code;
+} client_errno_codes[] = {
+	{ENOENT, ISOL8_E_NOT_FOUND},   {ENOTDIR, ISOL8_E_NOT_FOUND},  {EINVAL, ISOL8_E_INVALID},
+	{EISDIR, ISOL8_E_INVALID},     {ENAMETOOLONG, ISOL8_E_INVALID}, {E2BIG, ISOL8_E_EXHAUSTED},
+	{ENOSPC, ISOL8_E_EXHAUSTED},   {EDQUOT, ISOL8_E_EXHAUSTED},   {EFBIG, ISOL8_E_EXHAUSTED},
+	{ENOMEM, ISOL8_E_NOMEM},       {EBUSY, ISOL8_E_UNAVAILABLE},  {ECANCELED, ISOL8_E_UNAVAILABLE},
+	{EPROTO, ISOL8_E_PROTOCOL},    {EACCES, ISOL8_E_PRECONDITION}, {EPERM, ISOL8_E_PRECONDITION},
+};
+
+static int client_agent_error(const Isol8__Agent__V1__Error *error, struct isol8_error *err)
+{
+	int code = ISOL8_E_IO;
+
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(client_errno_codes); i++) {
+		if (client_errno_codes[i].errnum == error->code)
+			code = client_errno_codes[i].code;
+	}
+	return isol8_error_set(err, code, "agent: %s", error->message ? error->message : "error");
+}
+
+/* A frame that is neither the expected one nor an Error. */
+static int client_unexpected(const isol8_frame *frame, const char *wanted, struct isol8_error *err)
+{
+	if (frame->body_case == ISOL8__AGENT__V1__FRAME__BODY_ERROR)
+		return client_agent_error(frame->error, err);
+	return isol8_error_set(err, ISOL8_E_PROTOCOL, "agent sent frame %d where %s was expected",
+			       (int)frame->body_case, wanted);
+}
+
+int isol8_agent_connect(const char *socket_path, int *fd, struct isol8_error *err)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	size_t len = strlen(socket_path);
+	int s;
+
+	if (len >= sizeof(addr.sun_path))
+		return isol8_error_set(err, ISOL8_E_INVALID, "agent socket path \"%s\" is too long", socket_path);
+	memcpy(addr.sun_path, socket_path, len + 1);
+	s = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "socket");
+	while (connect(s, (struct sockaddr *)&addr, sizeof(addr)) < 0) {
+		int saved = errno;
+		if (saved == EINTR)
+			continue;
+		close(s);
+		return isol8_error_errno(err, ISOL8_E_UNAVAILABLE, saved, "connect to agent \"%s\"", socket_path);
+	}
+	*fd = s;
+	return 0;
+}
+
+/* Connects, sends one frame and, with reply, reads the first answer. */
+static int client_request(const char *socket_path, const isol8_frame *frame, int *fd, isol8_frame **reply,
+			  int timeout_ms, struct isol8_error *err)
+{
+	_cleanup_close_ int s = -1;
+	int ret = isol8_agent_connect(socket_path, &s, err);
+
+	if (ret == 0)
+		ret = isol8_frame_write(s, frame, err);
+	if (ret == 0 && reply != NULL) {
+		ret = isol8_frame_read(s, reply, timeout_ms, err);
+		if (ret == 0)
+			ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the connection without an answer");
+		ret = ret > 0 ? 0 : ret;
+	}
+	if (ret == 0 && fd != NULL) {
+		*fd = s;
+		s = -1;
+	}
+	return ret;
+}
+
+int isol8_agent_ping_on(int fd, int timeout_ms, struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	Isol8__Agent__V1__Ping ping = ISOL8__AGENT__V1__PING__INIT;
+	_cleanup_frame_ isol8_frame *reply = NULL;
+	int ret;
+
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_PING;
+	frame.ping = &ping;
+	ret = isol8_frame_write(fd, &frame, err);
+	if (ret == 0)
+		ret = isol8_frame_read(fd, &reply, timeout_ms, err);
+	if (ret == 0)
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the prestart connection");
+	if (ret > 0 && reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_PONG)
+		return client_unexpected(reply, "Pong", err);
+	return ret < 0 ? ret : 0;
+}
+
+int isol8_agent_ping(const char *socket_path, int timeout_ms, struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	Isol8__Agent__V1__Ping ping = ISOL8__AGENT__V1__PING__INIT;
+	_cleanup_frame_ isol8_frame *reply = NULL;
+	int ret;
+
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_PING;
+	frame.ping = &ping;
+	ret = client_request(socket_path, &frame, NULL, &reply, timeout_ms, err);
+	if (ret == 0 && reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_PONG)
+		ret = client_unexpected(reply, "Pong", err);
+	return ret;
+}
+
+int isol8_agent_wait_ready(const char *socket_path, int timeout_ms, struct isol8_error *err)
+{
+	int64_t deadline = isol8_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	struct isol8_error last = ISOL8_ERROR_INIT;
+
+	for (;;) {
+		int64_t left = deadline - isol8_now_ms();
+
+		isol8_error_clear(&last);
+		if (isol8_agent_ping(socket_path, left > 1000 ? 1000 : (left > 0 ? (int)left : 1), &last) == 0)
+			return 0;
+		if (isol8_now_ms() >= deadline)
+			break;
+		usleep(CLIENT_RETRY_MS * 1000);
+	}
+	return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent at \"%s\" did not answer within %d ms (%s)",
+			       socket_path, timeout_ms, last.message);
+}
+
+int isol8_agent_reset(const char *socket_path, uint32_t uid, const char *const *wipe_dirs, int timeout_ms,
+		      struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	Isol8__Agent__V1__Reset reset = ISOL8__AGENT__V1__RESET__INIT;
+	_cleanup_frame_ isol8_frame *reply = NULL;
+	int ret;
+
+	reset.uid = uid;
+	while (wipe_dirs != NULL && wipe_dirs[reset.n_wipe] != NULL)
+		reset.n_wipe++;
+	reset.wipe = (char **)wipe_dirs;
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_RESET;
+	frame.reset = &reset;
+	ret = client_request(socket_path, &frame, NULL, &reply, timeout_ms, err);
+	if (ret == 0 && reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_ACK)
+		ret = client_unexpected(reply, "Ack", err);
+	return ret < 0 ? isol8_error_prefix(err, "reset sandbox") : 0;
+}
+
+/* --- exec --- */
+
+struct client_exec {
+	int fd;
+	const struct isol8_agent_exec_io *io;
+	struct isol8_agent_exit *out;
+	struct isol8_frame_reader reader;
+	bool done;
+	int consumer_ret; /* nonzero: on_output asked to stop */
+};
+
+static void client_exit_copy(const Isol8__Agent__V1__Exit *in, struct isol8_agent_exit *out)
+{
+	*out = (struct isol8_agent_exit){
+		.exit_code = in->exit_code,
+		.signal = in->signal,
+		.timed_out = in->timed_out,
+		.truncated = in->truncated,
+		.duration_us = in->duration_us,
+		.cpu_user_us = in->cpu_user_us,
+		.cpu_system_us = in->cpu_system_us,
+		.max_rss_kb = in->max_rss_kb,
+	};
+}
+
+/* The error code for a consumer callback's nonzero return. */
+static int client_consumer_code(int ret)
+{
+	return ret < 0 && -ret <= ISOL8_E_INTERNAL ? -ret : ISOL8_E_CANCELLED;
+}
+
+/* One frame of the exec's answer; while aborting, output is dropped. */
+static int client_exec_frame(struct client_exec *ex, const isol8_frame *frame, bool aborting,
+			     struct isol8_error *err)
+{
+	const struct isol8_agent_exec_io *io = ex->io;
+
+	if (frame->body_case == ISOL8__AGENT__V1__FRAME__BODY_OUTPUT) {
+		int stream = frame->output->stream;
+		int ret;
+
+		if (stream != 1 && stream != 2)
+			return isol8_error_set(err, ISOL8_E_PROTOCOL, "agent sent output of stream %d", stream);
+		if (aborting || io == NULL || io->on_output == NULL)
+			return 0;
+		ret = io->on_output(io->userdata, stream, frame->output->data.data, frame->output->data.len);
+		if (ret != 0)
+			ex->consumer_ret = ret;
+		return 0;
+	}
+	if (frame->body_case == ISOL8__AGENT__V1__FRAME__BODY_EXIT) {
+		client_exit_copy(frame->exit, ex->out);
+		ex->done = true;
+		return 0;
+	}
+	return client_unexpected(frame, "Output or Exit", err);
+}
+
+/* Waits up to timeout_ms for bytes and handles the frames they complete,
+ * stopping at the exit or when the output consumer asked to stop. */
+static int client_exec_step(struct client_exec *ex, int timeout_ms, bool aborting, struct isol8_error *err)
+{
+	struct pollfd pfd = {.fd = ex->fd, .events = POLLIN};
+	int ret = poll(&pfd, 1, timeout_ms);
+
+	if (ret < 0)
+		return errno == EINTR ? 0 : isol8_error_errno(err, ISOL8_E_IO, errno, "poll agent socket");
+	if (ret == 0)
+		return 0;
+	ret = isol8_frame_reader_fill(&ex->reader, ex->fd, err);
+	if (ret < 0)
+		return ret;
+	if (ret == 0)
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the connection before the exit");
+	while (!ex->done && (aborting || ex->consumer_ret == 0)) {
+		isol8_frame *frame = NULL;
+
+		ret = isol8_frame_reader_next(&ex->reader, &frame, err);
+		if (ret <= 0)
+			return ret;
+		ret = client_exec_frame(ex, frame, aborting, err);
+		isol8_frame_free(frame);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static int client_send_signal(int fd, int sig)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	Isol8__Agent__V1__Signal signal_msg = ISOL8__AGENT__V1__SIGNAL__INIT;
+
+	signal_msg.signal = sig;
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_SIGNAL;
+	frame.signal = &signal_msg;
+	return isol8_frame_write(fd, &frame, NULL);
+}
+
+/* Kills the program and waits a little for its exit, so that when the call
+ * returns the program is gone (closing the connection kills it anyway). */
+static void client_exec_abort(struct client_exec *ex)
+{
+	int64_t deadline = isol8_now_ms() + CLIENT_ABORT_WAIT_MS;
+
+	if (client_send_signal(ex->fd, SIGKILL) < 0)
+		return;
+	while (!ex->done && isol8_now_ms() < deadline) {
+		struct isol8_error ignored = ISOL8_ERROR_INIT;
+		if (client_exec_step(ex, CLIENT_POLL_MS, true, &ignored) < 0)
+			return;
+	}
+}
+
+static int client_exec_run(struct client_exec *ex, struct isol8_error *err)
+{
+	const struct isol8_agent_exec_io *io = ex->io;
+
+	while (!ex->done) {
+		int ret;
+
+		if (io != NULL && io->cancelled != NULL && io->cancelled(io->userdata)) {
+			client_exec_abort(ex);
+			return isol8_error_set(err, ISOL8_E_CANCELLED, "exec cancelled");
+		}
+		ret = client_exec_step(ex, CLIENT_POLL_MS, false, err);
+		if (ret < 0)
+			return ret;
+		if (ex->consumer_ret != 0) {
+			client_exec_abort(ex);
+			return isol8_error_set(err, client_consumer_code(ex->consumer_ret),
+					       "exec aborted by its output consumer");
+		}
+	}
+	return 0;
+}
+
+int isol8_agent_exec(const char *socket_path, const Isol8__Agent__V1__Exec *req,
+		     const struct isol8_agent_exec_io *io, struct isol8_agent_exit *out, struct isol8_error *err)
+{
+	int fd = -1;
+	int ret = isol8_agent_connect(socket_path, &fd, err);
+
+	if (ret < 0)
+		return isol8_error_prefix(err, "exec in sandbox");
+	return isol8_agent_exec_on(fd, req, io, out, err);
+}
+
+int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			struct isol8_agent_exit *out, struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	struct client_exec ex = {.fd = fd, .io = io, .out = out, .reader = ISOL8_FRAME_READER_INIT};
+	int ret;
+
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXEC;
+	frame.exec = (Isol8__Agent__V1__Exec *)req;
+	ret = isol8_frame_write(fd, &frame, err);
+	if (ret == 0)
+		ret = client_exec_run(&ex, err);
+	close(fd);
+	isol8_frame_reader_release(&ex.reader);
+	return ret < 0 ? isol8_error_prefix(err, "exec in sandbox") : 0;
+}
+
+int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
+			 int *fd, struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	_cleanup_frame_ isol8_frame *reply = NULL;
+	Isol8__Agent__V1__Exec req = *launcher;
+	int s = -1, ret;
+
+	req.prestart = true;
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXEC;
+	frame.exec = &req;
+	ret = client_request(socket_path, &frame, &s, &reply, timeout_ms, err);
+	if (ret == 0 && reply->body_case == ISOL8__AGENT__V1__FRAME__BODY_ERROR)
+		ret = client_agent_error(reply->error, err);
+	else if (ret == 0 && reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_ACK)
+		ret = client_unexpected(reply, "Ack", err);
+	if (ret < 0) {
+		if (s >= 0)
+			close(s);
+		return isol8_error_prefix(err, "prestart in sandbox");
+	}
+	*fd = s;
+	return 0;
+}
+
+/* --- files --- */
+
+static int client_put_chunk(int fd, const char *path, const uint8_t *data, size_t len, uint32_t mode,
+			    uint32_t uid, uint32_t gid, bool eof, struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	Isol8__Agent__V1__PutFile chunk = ISOL8__AGENT__V1__PUT_FILE__INIT;
+
+	chunk.path = (char *)(path ? path : "");
+	chunk.data.data = (uint8_t *)data;
+	chunk.data.len = len;
+	chunk.mode = mode;
+	chunk.uid = uid;
+	chunk.gid = gid;
+	chunk.eof = eof;
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_PUT_FILE;
+	frame.put_file = &chunk;
+	return isol8_frame_write(fd, &frame, err);
+}
+
+/* After a failed write the agent may have sent an Error: prefer its message. */
+static int client_put_error(int fd, struct isol8_error *err)
+{
+	struct isol8_error ignored = ISOL8_ERROR_INIT;
+	_cleanup_frame_ isol8_frame *reply = NULL;
+
+	if (isol8_frame_read(fd, &reply, 1000, &ignored) > 0 && reply->body_case == ISOL8__AGENT__V1__FRAME__BODY_ERROR) {
+		isol8_error_clear(err);
+		return client_agent_error(reply->error, err);
+	}
+	return -err->code;
+}
+
+int isol8_agent_put_file(const char *socket_path, const char *dst_path, const uint8_t *data, size_t len,
+			 uint32_t mode, uint32_t uid, uint32_t gid, struct isol8_error *err)
+{
+	_cleanup_frame_ isol8_frame *reply = NULL;
+	_cleanup_close_ int fd = -1;
+	size_t off = 0;
+	int ret = isol8_agent_connect(socket_path, &fd, err);
+
+	while (ret == 0) {
+		size_t n = len - off > ISOL8_AGENT_PUT_CHUNK ? ISOL8_AGENT_PUT_CHUNK : len - off;
+		bool eof = off + n == len;
+
+		ret = client_put_chunk(fd, off == 0 ? dst_path : NULL, data + off, n, mode, uid, gid, eof, err);
+		if (ret < 0)
+			ret = client_put_error(fd, err);
+		off += n;
+		if (eof)
+			break;
+	}
+	if (ret == 0) {
+		ret = isol8_frame_read(fd, &reply, CLIENT_FILE_TIMEOUT_MS, err);
+		if (ret == 0)
+			ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the connection without an answer");
+		else if (ret > 0)
+			ret = reply->body_case == ISOL8__AGENT__V1__FRAME__BODY_ACK ? 0 : client_unexpected(reply, "Ack", err);
+	}
+	return ret < 0 ? isol8_error_prefix(err, "put file \"%s\"", dst_path) : 0;
+}
+
+static int client_get_chunks(int fd, isol8_agent_chunk_fn on_chunk, void *userdata, struct isol8_error *err)
+{
+	for (;;) {
+		_cleanup_frame_ isol8_frame *reply = NULL;
+		const Isol8__Agent__V1__FileData *chunk;
+		int ret = isol8_frame_read(fd, &reply, CLIENT_FILE_TIMEOUT_MS, err);
+
+		if (ret == 0)
+			return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the connection mid-file");
+		if (ret < 0)
+			return ret;
+		if (reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_FILE_DATA)
+			return client_unexpected(reply, "FileData", err);
+		chunk = reply->file_data;
+		if (chunk->data.len > 0) {
+			ret = on_chunk(userdata, chunk->data.data, chunk->data.len);
+			if (ret != 0)
+				return isol8_error_set(err, client_consumer_code(ret), "stopped by the file consumer");
+		}
+		if (chunk->eof)
+			return 0;
+	}
+}
+
+int isol8_agent_get_file(const char *socket_path, const char *path, isol8_agent_chunk_fn on_chunk,
+			 void *userdata, struct isol8_error *err)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	Isol8__Agent__V1__GetFile get = ISOL8__AGENT__V1__GET_FILE__INIT;
+	_cleanup_close_ int fd = -1;
+	int ret;
+
+	get.path = (char *)path;
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_GET_FILE;
+	frame.get_file = &get;
+	ret = client_request(socket_path, &frame, &fd, NULL, 0, err);
+	if (ret == 0)
+		ret = client_get_chunks(fd, on_chunk, userdata, err);
+	return ret < 0 ? isol8_error_prefix(err, "get file \"%s\"", path) : 0;
+}

@@ -1,0 +1,92 @@
+/*
+ * Host side of the agent protocol (used by isol8d): one connection per
+ * request to a sandbox's agent socket. Every call is blocking and returns 0
+ * or a negative isol8_errc with err filled. An Error frame from the agent
+ * becomes an error carrying the agent's message. Thread-safe: no shared state.
+ */
+#ifndef ISOL8_AGENT_CLIENT_H
+#define ISOL8_AGENT_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "frame/frame.h"
+
+/* Bytes of a file sent per PutFile chunk. */
+#define ISOL8_AGENT_PUT_CHUNK (1024u * 1024u)
+
+/* Connects to the agent socket (close-on-exec). ISOL8_E_UNAVAILABLE when
+ * nothing listens there. */
+int isol8_agent_connect(const char *socket_path, int *fd, struct isol8_error *err);
+
+/* One connect + Ping; the Pong must come within timeout_ms. */
+int isol8_agent_ping(const char *socket_path, int timeout_ms, struct isol8_error *err);
+
+/* A Ping over a prestart connection (isol8_agent_prestart), which stays
+ * usable after it. */
+int isol8_agent_ping_on(int fd, int timeout_ms, struct isol8_error *err);
+
+/* Retries connect + Ping until a Pong comes back (the socket appears a little
+ * after the container starts). ISOL8_E_UNAVAILABLE, naming the path, when the
+ * agent has not answered within timeout_ms. */
+int isol8_agent_wait_ready(const char *socket_path, int timeout_ms, struct isol8_error *err);
+
+struct isol8_agent_exec_io {
+	/* Called for each piece of output as it arrives; stream 1 stdout, 2
+	 * stderr. Nonzero aborts: the program's group is killed and the call
+	 * returns that value if it is a negative isol8_errc, else
+	 * -ISOL8_E_CANCELLED. May be NULL (output dropped). */
+	int (*on_output)(void *userdata, int stream, const uint8_t *data, size_t len);
+	/* Polled at least every 100 ms; when true, the program is killed and
+	 * the call returns ISOL8_E_CANCELLED. May be NULL. */
+	bool (*cancelled)(void *userdata);
+	void *userdata;
+};
+
+struct isol8_agent_exit {
+	int exit_code;   /* 128 + signal when a signal ended the program */
+	int signal;      /* 0 when the program exited normally */
+	bool timed_out;
+	bool truncated;
+	uint64_t duration_us;
+	uint64_t cpu_user_us;
+	uint64_t cpu_system_us;
+	uint64_t max_rss_kb;
+};
+
+/* Runs req in the sandbox and waits for its exit. req stays the caller's.
+ * A program that fails, times out or is cut is a result in *out, not an
+ * error; an error means the program could not be run or the agent failed. */
+int isol8_agent_exec(const char *socket_path, const Isol8__Agent__V1__Exec *req,
+		     const struct isol8_agent_exec_io *io, struct isol8_agent_exit *out, struct isol8_error *err);
+
+/* The same over a connection already open to the agent (a prestarted
+ * launcher's, see isol8_agent_prestart); the call closes fd. */
+int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			struct isol8_agent_exit *out, struct isol8_error *err);
+
+/* Starts launcher (an Exec whose program waits for its code on fd 4) and
+ * leaves the connection open in *fd for isol8_agent_exec_on. Closing *fd
+ * instead kills the launcher. */
+int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
+			 int *fd, struct isol8_error *err);
+
+/* Kills every process of uid (not root) and wipes the contents of wipe_dirs
+ * (NULL-ended, absolute paths; may be NULL). */
+int isol8_agent_reset(const char *socket_path, uint32_t uid, const char *const *wipe_dirs, int timeout_ms,
+		      struct isol8_error *err);
+
+/* Writes a file in the sandbox (absolute normalized path; parents created),
+ * owned by uid:gid (0 = the agent's sandbox user) with mode (0 = 0644). */
+int isol8_agent_put_file(const char *socket_path, const char *dst_path, const uint8_t *data, size_t len,
+			 uint32_t mode, uint32_t uid, uint32_t gid, struct isol8_error *err);
+
+/* Reads a regular file of the sandbox (as the sandbox user), chunk by chunk.
+ * on_chunk returning nonzero stops the transfer: the call returns that value
+ * if it is a negative isol8_errc, else -ISOL8_E_CANCELLED. */
+typedef int (*isol8_agent_chunk_fn)(void *userdata, const uint8_t *data, size_t len);
+int isol8_agent_get_file(const char *socket_path, const char *path, isol8_agent_chunk_fn on_chunk,
+			 void *userdata, struct isol8_error *err);
+
+#endif
