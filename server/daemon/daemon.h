@@ -3,8 +3,8 @@
  * daemon's files: its configuration, its state, and the service routes.
  *
  * Threads: the main thread waits for signals and the idle timer; gRPC
- * handlers run on the binding's worker threads and touch only the engine
- * (thread safe) and the activity counters below (atomics).
+ * handlers run on the binding's worker threads and touch only the service
+ * layer and the engine (thread safe).
  */
 #ifndef ISOL8D_H
 #define ISOL8D_H
@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "engine/engine.h"
+#include "service/service.h"
 #include "rpc/rpc.h"
 
 #define ISOL8D_MAX_LISTEN 8
@@ -46,9 +47,8 @@ struct isol8d_config {
 struct isol8d {
 	struct isol8d_config cfg;
 	struct isol8_engine *engine;
+	struct isol8_service service;   /* calls and their accounting, on the engine */
 	struct isol8_rpc_server *server;
-	atomic_int calls;            /* calls being handled */
-	atomic_llong last_activity;  /* isol8_now_ms() of the last call's start or end */
 };
 
 /* Parses argv and the environment. Returns 0, 1 when it printed help or the

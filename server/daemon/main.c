@@ -113,6 +113,7 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 	ret = isol8_engine_new(&d->engine, &ecfg, err);
 	if (ret < 0)
 		return ret;
+	isol8_service_init(&d->service, d->engine, d->cfg.api_key);
 	if (isol8_engine_remove_orphans(d->engine, &removed, &orphan_err) < 0)
 		isol8_log(ISOL8_LOG_WARN, "could not remove containers of an earlier run: %s", orphan_err.message);
 	else if (removed > 0)
@@ -131,8 +132,8 @@ static void wait_for_stop(struct isol8d *d, const sigset_t *signals)
 			isol8_log(ISOL8_LOG_INFO, "received signal %d: shutting down", sig);
 			return;
 		}
-		if (d->cfg.idle_exit_s > 0 && atomic_load(&d->calls) == 0 &&
-		    isol8_now_ms() - atomic_load(&d->last_activity) > (int64_t)d->cfg.idle_exit_s * 1000) {
+		if (d->cfg.idle_exit_s > 0 && atomic_load(&d->service.calls) == 0 &&
+		    isol8_now_ms() - atomic_load(&d->service.last_activity) > (int64_t)d->cfg.idle_exit_s * 1000) {
 			isol8_log(ISOL8_LOG_INFO, "idle for %d s: shutting down", d->cfg.idle_exit_s);
 			return;
 		}
@@ -159,7 +160,6 @@ int main(int argc, char **argv)
 		return ret < 0 ? 2 : 0;
 	}
 	isol8_log_setup(d.cfg.log_level, d.cfg.log_json, "isol8d");
-	atomic_store(&d.last_activity, isol8_now_ms());
 
 	ret = take_socket(&d.cfg, &lock_fd, &err);
 	if (ret == 0)

@@ -1,0 +1,74 @@
+/* isol8.v1.Isol8 Execute and ExecuteStream over gRPC: the service layer
+ * (service/service.h) runs them; this file moves messages. */
+#include "daemon/daemon.h"
+#include "isol8/v1/isol8.rpc.h"
+
+static bool call_cancelled(void *userdata)
+{
+	return isol8_rpc_call_cancelled(userdata);
+}
+
+static int stream_output(void *userdata, int stream, const uint8_t *data, size_t len)
+{
+	struct isol8_rpc_call *call = userdata;
+	Isol8__V1__ExecuteEvent ev;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	isol8__v1__execute_event__init(&ev);
+	if (stream == 1) {
+		ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_STDOUT;
+		ev.stdout = (ProtobufCBinaryData){len, (uint8_t *)data};
+	} else {
+		ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_STDERR;
+		ev.stderr = (ProtobufCBinaryData){len, (uint8_t *)data};
+	}
+	return isol8_rpc_call_write(call, &ev.base, &err) < 0 ? -ISOL8_E_CANCELLED : 0;
+}
+
+/* Runs req with output going to `output`, then replies with the result
+ * (streamed: as the last event) or finishes with the error. */
+static void serve(struct isol8d *d, struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req,
+		  const struct isol8_service_output *output, bool streamed)
+{
+	struct isol8_service_result res;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	if (isol8d_call_begin(d, call)) {
+		if (isol8_service_execute(&d->service, req, output, &res, &err) < 0) {
+			isol8d_finish_error(call, &err);
+		} else if (streamed) {
+			Isol8__V1__ExecuteEvent ev;
+			isol8__v1__execute_event__init(&ev);
+			ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_EXIT;
+			ev.exit = &res.message;
+			isol8d_reply(call, &ev.base);
+		} else {
+			isol8d_reply(call, &res.message.base);
+		}
+		isol8_service_result_release(&res);
+	}
+	isol8d_call_end(d);
+}
+
+static void handle_execute(struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req, void *userdata)
+{
+	struct isol8_service_output output = {NULL, call_cancelled, call, ISOL8_SERVICE_GATHER_MAX(ISOL8_RPC_MAX_MESSAGE)};
+
+	serve(userdata, call, req, &output, false);
+}
+
+static void handle_execute_stream(struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req,
+				  void *userdata)
+{
+	struct isol8_service_output output = {stream_output, call_cancelled, call, 0};
+
+	serve(userdata, call, req, &output, true);
+}
+
+int isol8d_routes_exec(struct isol8d *d, struct isol8_error *err)
+{
+	int ret = isol8__v1__isol8__execute__route(d->server, handle_execute, d, err);
+	if (ret == 0)
+		ret = isol8__v1__isol8__execute_stream__route(d->server, handle_execute_stream, d, err);
+	return ret;
+}

@@ -1,0 +1,75 @@
+/*
+ * The transport-neutral service layer: what every front end of isol8d (the
+ * gRPC server today, the REST gateway next) does the same way around the
+ * engine: authentication, activity accounting, the execution with its
+ * output handling, the result message and the log line. A front end turns
+ * its transport into these calls, and their errors into its statuses.
+ *
+ * Threads: every function may be called from many threads at once; the
+ * counters are atomics and the engine is thread safe.
+ */
+#ifndef ISOL8_SERVICE_H
+#define ISOL8_SERVICE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/engine.h"
+#include "isol8/error.h"
+#include "isol8/v1/isol8.pb-c.h"
+
+struct isol8_service {
+	struct isol8_engine *engine;
+	const char *api_key;          /* NULL: remote callers are refused */
+	atomic_int calls;             /* calls between begin and end */
+	atomic_llong last_activity;   /* isol8_now_ms() of the last begin or end */
+};
+
+void isol8_service_init(struct isol8_service *s, struct isol8_engine *engine, const char *api_key);
+
+/* A call begins: it is counted, and its credentials checked. local: it came
+ * over the daemon's own unix socket (only its owner can open it), which
+ * needs no key. authorization: the caller's "authorization" value
+ * ("Bearer <key>"), or NULL. what names the call for the log. A refusal is
+ * ISOL8_E_UNAUTHENTICATED (and logged). isol8_service_end follows either way. */
+int isol8_service_begin(struct isol8_service *s, bool local, const char *authorization, const char *what,
+			struct isol8_error *err);
+void isol8_service_end(struct isol8_service *s);
+
+/* Where an execution's output goes. on_output NULL: it is gathered into the
+ * result, up to gather_max bytes in all (what one reply message carries:
+ * ISOL8_SERVICE_GATHER_MAX of the transport's message limit); what passes it
+ * is dropped and the result says truncated. cancelled (may be NULL) says the
+ * caller left. */
+struct isol8_service_output {
+	int (*on_output)(void *userdata, int stream, const uint8_t *data, size_t len);
+	bool (*cancelled)(void *userdata);
+	void *userdata;
+	size_t gather_max;
+};
+
+/* One execution's result: message points into the rest. */
+struct isol8_service_result {
+	Isol8__V1__ExecuteResult message;
+	Isol8__V1__ResourceUsage usage;
+	struct isol8_exec_result run;
+	uint8_t *gathered[2];
+	size_t len[2], cap[2];
+	bool truncated;
+	const struct isol8_service_output *output;
+};
+
+/* Runs req; on success res->message is the result to send. Logs one line
+ * (and the phases at debug level). A program that fails or times out is a
+ * result, not an error. isol8_service_result_release after, either way. */
+int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteRequest *req,
+			  const struct isol8_service_output *output, struct isol8_service_result *res,
+			  struct isol8_error *err);
+void isol8_service_result_release(struct isol8_service_result *res);
+
+/* The output one reply of message_max bytes carries, room for the rest of
+ * the result left. */
+#define ISOL8_SERVICE_GATHER_MAX(message_max) ((size_t)(message_max) - (64u * 1024u))
+
+#endif
