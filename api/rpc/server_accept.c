@@ -170,14 +170,15 @@ void isol8_rpc_workers_join(struct isol8_rpc_server *srv)
 static bool worker_start(struct isol8_rpc_call *c, grpc_status_code *status, const char **message)
 {
 	struct isol8_rpc_server *srv = c->srv;
+	bool reserved = c->route->reserved; /* c is the worker's once it runs */
 	bool started = false;
 
 	pthread_mutex_lock(&srv->lock);
 	if (srv->stopping) {
 		*status = GRPC_STATUS_UNAVAILABLE;
 		*message = "the server is shutting down";
-	} else if (c->route->reserved ? srv->active_reserved >= srv->cfg.reserved_calls
-				      : srv->active_calls - srv->active_reserved >= srv->cfg.max_calls) {
+	} else if (reserved ? srv->active_reserved >= srv->cfg.reserved_calls
+			    : srv->active_calls - srv->active_reserved >= srv->cfg.max_calls) {
 		*status = GRPC_STATUS_RESOURCE_EXHAUSTED;
 		*message = "too many calls in flight; try again later";
 	} else {
@@ -187,10 +188,10 @@ static bool worker_start(struct isol8_rpc_call *c, grpc_status_code *status, con
 		started = c->worker != NULL && pthread_create(&c->worker->thread, NULL, worker_main, c) == 0;
 		if (started) {
 			srv->active_calls++;
-			srv->active_reserved += c->route->reserved;
-		}
-		else
+			srv->active_reserved += reserved;
+		} else {
 			free(ISOL8_TAKE(c->worker));
+		}
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return started;

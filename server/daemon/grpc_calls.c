@@ -6,7 +6,7 @@ bool isol8d_call_begin(struct isol8d *d, struct isol8_rpc_call *call)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	char authorization[1024];
-	bool have = isol8_rpc_call_metadata(call, "authorization", authorization, sizeof(authorization)) == 0;
+	bool have = isol8_rpc_call_metadata(call, "authorization", authorization, sizeof(authorization)) >= 0;
 
 	if (isol8_service_begin(&d->service, isol8_rpc_call_is_local(call), have ? authorization : NULL,
 				isol8_rpc_call_method(call)->path, &err) == 0)

@@ -43,23 +43,6 @@ int registry_count(const struct isol8_registry *r, const struct pool *p, enum is
 	return n;
 }
 
-int registry_members(const struct isol8_registry *r, const struct pool *p)
-{
-	int n = 0;
-
-	for (const struct record *rec = r->records; rec; rec = rec->next) {
-		if (rec->pool != p)
-			continue;
-		if (rec->state == ISOL8_SB_CLEAN || (rec->state == ISOL8_SB_STARTING && rec->for_pool))
-			n++;
-		else if (r->cfg.strategy == ISOL8_POOL_FAST &&
-			 (rec->state == ISOL8_SB_STARTING || rec->state == ISOL8_SB_IN_USE || rec->state == ISOL8_SB_DIRTY ||
-			  rec->state == ISOL8_SB_RESETTING))
-			n++;
-	}
-	return n;
-}
-
 /* Clean sandboxes and those being started for pools. */
 int registry_warm(const struct isol8_registry *r)
 {
@@ -89,27 +72,6 @@ struct record *registry_record_new(struct isol8_registry *r, struct pool *p, boo
 	return rec;
 }
 
-static void pool_free(struct pool *p)
-{
-	free(p->image);
-	free(p->profile);
-	free(p);
-}
-
-/* Drops pools that are not pinned, keep nothing and have no records. */
-static void pools_collect(struct isol8_registry *r)
-{
-	for (struct pool **pp = &r->pools; *pp;) {
-		struct pool *p = *pp;
-		if (!p->pinned && p->target == 0 && p->records == 0) {
-			*pp = p->next;
-			pool_free(p);
-		} else {
-			pp = &p->next;
-		}
-	}
-}
-
 void registry_record_free(struct isol8_registry *r, struct record *rec)
 {
 	for (struct record **pp = &r->records; *pp; pp = &(*pp)->next) {
@@ -120,7 +82,7 @@ void registry_record_free(struct isol8_registry *r, struct record *rec)
 	}
 	if (rec->pool) {
 		rec->pool->records--;
-		pools_collect(r);
+		registry_pools_collect(r);
 	}
 	r->live--;
 	free(rec);
@@ -186,113 +148,10 @@ void isol8_registry_free(struct isol8_registry *r)
 	registry_workers_join(r);
 	while (r->records) /* only when no worker ever ran */
 		registry_record_free(r, r->records);
-	pools_collect(r);
+	registry_pools_collect(r);
 	pthread_cond_destroy(&r->changed);
 	pthread_mutex_destroy(&r->lock);
 	free(r);
-}
-
-static struct pool *pool_find(struct isol8_registry *r, const char *key)
-{
-	for (struct pool *p = r->pools; p; p = p->next)
-		if (strcmp(p->key, key) == 0)
-			return p;
-	return NULL;
-}
-
-static struct pool *pool_add(struct isol8_registry *r, const char *key, const struct isol8_container_options *opts)
-{
-	struct pool *p = calloc(1, sizeof(*p));
-
-	if (p == NULL)
-		return NULL;
-	snprintf(p->key, sizeof(p->key), "%s", key);
-	p->opts = *opts;
-	p->image = opts->image ? strdup(opts->image) : NULL;
-	p->profile = opts->seccomp_profile ? strdup(opts->seccomp_profile) : NULL;
-	if ((opts->image && !p->image) || (opts->seccomp_profile && !p->profile)) {
-		pool_free(p);
-		return NULL;
-	}
-	p->opts.image = p->image;
-	p->opts.seccomp_profile = p->profile;
-	p->last_used_ms = isol8_now_ms();
-	p->next = r->pools;
-	r->pools = p;
-	return p;
-}
-
-/* Keeps the pools' targets within max_warm: the least recently used pools
- * that are not pinned give theirs up, and their clean sandboxes go. */
-static void pools_trim(struct isol8_registry *r, const struct pool *keep)
-{
-	for (;;) {
-		struct pool *lru = NULL;
-		int total = 0;
-
-		for (struct pool *p = r->pools; p; p = p->next) {
-			total += p->target;
-			if (!p->pinned && p != keep && p->target > 0 && (!lru || p->last_used_ms < lru->last_used_ms))
-				lru = p;
-		}
-		if (total <= r->cfg.max_warm || lru == NULL)
-			break;
-		lru->target = 0;
-		for (struct record *rec = r->records; rec; rec = rec->next)
-			if (rec->pool == lru && rec->state == ISOL8_SB_CLEAN)
-				registry_doom(r, rec);
-	}
-	pools_collect(r);
-}
-
-/* The pool for opts, made on first use (with one warm sandbox) when opts
- * are reusable. NULL for options that are never pooled, or out of memory. */
-static struct pool *pool_for(struct isol8_registry *r, const struct isol8_container_options *opts, int target,
-			     bool pinned, struct isol8_error *err)
-{
-	char key[ISOL8_POOL_KEY_MAX];
-	struct pool *p;
-
-	if (isol8_container_key(opts, key, sizeof(key), err) < 0)
-		return NULL;
-	p = pool_find(r, key);
-	if (p == NULL) {
-		p = pool_add(r, key, opts);
-		if (p == NULL) {
-			isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-			return NULL;
-		}
-	}
-	if (pinned) {
-		p->pinned = true;
-		p->target = p->base_target = target;
-	} else if (p->base_target < target) {
-		p->base_target = target;
-		if (p->target < target)
-			p->target = target;
-	}
-	p->last_used_ms = isol8_now_ms();
-	pools_trim(r, p);
-	pthread_cond_broadcast(&r->changed);
-	return p;
-}
-
-int isol8_registry_prewarm(struct isol8_registry *r, const struct isol8_container_options *opts, int clean,
-			   struct isol8_error *err)
-{
-	int ret = 0;
-
-	if (clean < 0 || clean > r->cfg.max_warm)
-		return isol8_error_set(err, ISOL8_E_INVALID, "prewarm of %s: %d is out of range (0 to %d)",
-				       opts->runtime, clean, r->cfg.max_warm);
-	if (!isol8_container_reusable(opts))
-		return isol8_error_set(err, ISOL8_E_INVALID, "prewarm of %s: these options are never pooled",
-				       opts->runtime);
-	pthread_mutex_lock(&r->lock);
-	if (pool_for(r, opts, clean, true, err) == NULL)
-		ret = -err->code;
-	pthread_mutex_unlock(&r->lock);
-	return ret;
 }
 
 static struct record *take_clean(struct isol8_registry *r, struct pool *p)
@@ -369,31 +228,6 @@ static void queue_remove(struct isol8_registry *r, struct waiter *w)
 	pthread_cond_broadcast(&r->changed);
 }
 
-/* An acquire found no clean sandbox: the pool keeps one more ready from
- * now on (within ISOL8_POOL_GROW_MAX and max_warm), so that a steady load
- * finds one whose reset and pre-started interpreter are done. */
-static void pool_grow(struct isol8_registry *r, struct pool *p)
-{
-	int total = 0;
-
-	/* demand beyond supply: the pool's own sandboxes are all busy (not its
-	 * first use), and one step at a time: not while one is starting for it */
-	if (p == NULL || p->records == 0)
-		return;
-	p->missed_ms = isol8_now_ms();
-	if (p->target >= ISOL8_POOL_GROW_MAX)
-		return;
-	for (struct record *rec = r->records; rec; rec = rec->next)
-		if (rec->pool == p && rec->state == ISOL8_SB_STARTING && rec->for_pool)
-			return;
-	for (struct pool *q = r->pools; q; q = q->next)
-		total += q->target;
-	if (total < r->cfg.max_warm) {
-		p->target++;
-		pthread_cond_broadcast(&r->changed);
-	}
-}
-
 /* With the lock held, for an admitted acquire: a clean sandbox (*created
  * false), or a new STARTING record for the caller to create (*created true),
  * or NULL to wait. A reset about to finish is waited for until wait_until_us. */
@@ -404,7 +238,7 @@ static struct record *pick(struct isol8_registry *r, struct pool *p, int64_t wai
 	*created = false;
 	if (rec != NULL)
 		return rec;
-	pool_grow(r, p);
+	registry_pool_grow(r, p);
 	if (reset_worth_waiting(r, p) && now_us() < wait_until_us)
 		return NULL;
 	if (r->live < r->cfg.max_sandboxes) {
@@ -504,7 +338,7 @@ int isol8_registry_acquire(struct isol8_registry *r, const struct isol8_containe
 	memset(lease, 0, sizeof(*lease));
 	pthread_mutex_lock(&r->lock);
 	if (isol8_container_reusable(opts)) {
-		p = pool_for(r, opts, 1, false, err);
+		p = registry_pool_for(r, opts, 1, false, err);
 		if (p == NULL)
 			ret = -err->code;
 	}
@@ -558,7 +392,7 @@ void isol8_registry_release(struct isol8_registry *r, struct isol8_lease *lease,
 		if (rec->pool) {
 			rec->pool->records--;
 			rec->pool = NULL;
-			pools_collect(r);
+			registry_pools_collect(r);
 		}
 		rec->state = ISOL8_SB_KEPT;
 	} else if (outcome == ISOL8_RELEASE_USED && rec->pool && r->cfg.strategy == ISOL8_POOL_FAST) {
@@ -588,19 +422,6 @@ void isol8_registry_stats(struct isol8_registry *r, struct isol8_registry_stats 
 	out->pools = 0;
 	for (struct pool *p = r->pools; p; p = p->next)
 		out->pools++;
-	pthread_mutex_unlock(&r->lock);
-}
-
-void isol8_registry_flush(struct isol8_registry *r)
-{
-	pthread_mutex_lock(&r->lock);
-	for (struct record *rec = r->records; rec; rec = rec->next) {
-		if (rec->state == ISOL8_SB_CLEAN)
-			registry_doom(r, rec);
-		else if (rec->state == ISOL8_SB_STARTING || rec->state == ISOL8_SB_DIRTY || rec->state == ISOL8_SB_RESETTING ||
-			 rec->state == ISOL8_SB_IN_USE)
-			rec->stale = true;
-	}
 	pthread_mutex_unlock(&r->lock);
 }
 

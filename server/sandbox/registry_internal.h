@@ -74,6 +74,14 @@ void registry_doom(struct isol8_registry *r, struct record *rec);
 void registry_ewma(int64_t *avg, int64_t sample_us);
 void registry_logf(struct isol8_registry *r, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
+/* The pools (registry_pool.c). registry_pool_for: the pool of opts, made
+ * on first use with target (pinned: prewarmed), NULL with err when the key
+ * does not fit or memory runs out. */
+struct pool *registry_pool_for(struct isol8_registry *r, const struct isol8_container_options *opts, int target,
+			       bool pinned, struct isol8_error *err);
+void registry_pool_grow(struct isol8_registry *r, struct pool *p);
+void registry_pools_collect(struct isol8_registry *r);
+
 /* The workers (registry_work.c). */
 int registry_workers_start(struct isol8_registry *r, struct isol8_error *err);
 void registry_workers_join(struct isol8_registry *r);

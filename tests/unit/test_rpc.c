@@ -182,6 +182,9 @@ static void put_file(struct isol8_rpc_call *call, void *userdata)
 
 /* ---------------------------------------------------------------- fixture */
 
+/* Whether server_start gives Health/Check the reserved call budget. */
+static bool reserve_health;
+
 /* Starts a server on a unix socket and TCP 127.0.0.1:0 with every handler
  * but DestroySession and Health/Watch. */
 static void server_start(int max_calls)
@@ -208,6 +211,9 @@ static void server_start(int max_calls)
 	CU_ASSERT_EQUAL(isol8__v1__isol8__execute__route(F.srv, execute, NULL, &err), 0);
 	CU_ASSERT_EQUAL(isol8__v1__isol8__execute_stream__route(F.srv, execute_stream, NULL, &err), 0);
 	CU_ASSERT_EQUAL(isol8__v1__isol8__put_file__route(F.srv, put_file, NULL, &err), 0);
+	if (reserve_health)
+		CU_ASSERT_EQUAL(isol8_rpc_server_reserve(F.srv, "/grpc.health.v1.Health/Check", &err), 0);
+	CU_ASSERT_EQUAL(isol8_rpc_server_reserve(F.srv, "/no.Such/Method", &err), -ISOL8_E_INTERNAL);
 	CU_ASSERT_EQUAL_FATAL(isol8_rpc_server_start(F.srv, &err), 0);
 }
 
@@ -473,6 +479,28 @@ static void test_max_calls(void)
 	server_stop();
 }
 
+/* A reserved route is answered while ordinary calls fill max_calls. */
+static void test_reserved_calls(void)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_rpc_channel *ch;
+	struct isol8_rpc_stream *st;
+	int status = -1;
+
+	reserve_health = true;
+	server_start(1);
+	ch = channel(F.unix_target, NULL);
+	st = start_blocked(ch, 0);
+	CU_ASSERT_EQUAL(isol8_rpc_server_active_calls(F.srv), 1);
+	CU_ASSERT_EQUAL(health(F.unix_target, "", &status, &err), 0);
+	CU_ASSERT_EQUAL(status, GRPC__HEALTH__V1__HEALTH_CHECK_RESPONSE__SERVING_STATUS__SERVING);
+	isol8_rpc_stream_free(st);
+	CU_ASSERT(fixture_wait(&F.saw_cancel, 1));
+	isol8_rpc_channel_free(ch);
+	server_stop();
+	reserve_health = false;
+}
+
 static void test_shutdown_with_blocked_handler(void)
 {
 	Isol8__V1__PutFileResult *res = NULL;
@@ -620,6 +648,7 @@ int main(void)
 		{"client cancel seen by handler", test_client_cancel_seen},
 		{"deadline seen by handler", test_deadline_seen},
 		{"max_calls", test_max_calls},
+		{"reserved routes have their own budget", test_reserved_calls},
 		{"shutdown with a blocked handler", test_shutdown_with_blocked_handler},
 		{"unreachable target", test_unreachable},
 		{"wait_ready", test_wait_ready},
