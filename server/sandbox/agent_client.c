@@ -114,7 +114,7 @@ int isol8_agent_ping_on(int fd, int timeout_ms, struct isol8_error *err)
 	if (ret == 0)
 		ret = isol8_frame_read(fd, &reply, timeout_ms, err);
 	if (ret == 0)
-		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the prestart connection");
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the connection without an answer");
 	if (ret > 0 && reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_PONG)
 		return client_unexpected(reply, "Pong", err);
 	return ret < 0 ? ret : 0;
@@ -122,17 +122,10 @@ int isol8_agent_ping_on(int fd, int timeout_ms, struct isol8_error *err)
 
 int isol8_agent_ping(const char *socket_path, int timeout_ms, struct isol8_error *err)
 {
-	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
-	Isol8__Agent__V1__Ping ping = ISOL8__AGENT__V1__PING__INIT;
-	_cleanup_frame_ isol8_frame *reply = NULL;
-	int ret;
+	_cleanup_close_ int fd = -1;
+	int ret = isol8_agent_connect(socket_path, &fd, err);
 
-	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_PING;
-	frame.ping = &ping;
-	ret = client_request(socket_path, &frame, NULL, &reply, timeout_ms, err);
-	if (ret == 0 && reply->body_case != ISOL8__AGENT__V1__FRAME__BODY_PONG)
-		ret = client_unexpected(reply, "Pong", err);
-	return ret;
+	return ret < 0 ? ret : isol8_agent_ping_on(fd, timeout_ms, err);
 }
 
 int isol8_agent_wait_ready(const char *socket_path, int timeout_ms, struct isol8_error *err)

@@ -24,7 +24,6 @@ on a private socket and removes every container it made. Needs the images
 import argparse
 import concurrent.futures
 import http.client
-import importlib.util
 import json
 import os
 import re
@@ -39,6 +38,9 @@ import time
 
 import grpc
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import protos  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 RUNTIMES = ["python", "node", "bun", "deno", "bash"]
 HELLO = {
@@ -52,14 +54,6 @@ HELLO = {
 FLOOR_ENV = ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/sandbox",
              "LANG=C.UTF-8", "PYTHONUNBUFFERED=1", "PYTHONDONTWRITEBYTECODE=1", "DENO_DIR=/sandbox/.deno",
              "DENO_NO_UPDATE_CHECK=1", "NO_COLOR=1", "NODE_NO_WARNINGS=1"]
-
-
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def stats(ms):
@@ -441,8 +435,7 @@ def main():
     p.add_argument("--json", help="also write the results here")
     args = p.parse_args()
     gen = tempfile.mkdtemp(prefix="isol8-bench-pb.")
-    run(["protoc", "-I", os.path.join(REPO, "api"), "--python_out", gen, "isol8/v1/isol8.proto"])
-    PB = load(os.path.join(gen, "isol8/v1/isol8_pb2.py"), "isol8_pb2")
+    PB, = protos.generate(gen, "isol8/v1/isol8.proto")
     print("# isol8 benchmarks on %s (%d cores), %s" % (
         socket.gethostname(), os.cpu_count(), time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())))
     ctx = Context(args)

@@ -5,7 +5,6 @@ Generates the Python message modules from api/ with protoc into a temporary
 directory, starts a private isol8d listening on 127.0.0.1, and calls it the
 way any gRPC user would.
 """
-import importlib.util
 import os
 import random
 import signal
@@ -18,17 +17,12 @@ import unittest
 
 import grpc
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import protos  # noqa: E402
+
 SOURCE = os.environ["ISOL8_SOURCE_DIR"]
 ISOL8D = os.environ["ISOL8D"]
 KEY = "python-test-key"
-
-
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 def free_port():
@@ -41,12 +35,8 @@ class Isol8dOverTcp(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.tmp = tempfile.mkdtemp(prefix="isol8-py.")
-        subprocess.run(
-            ["protoc", "-I", os.path.join(SOURCE, "api"), "-I", "/usr/include",
-             "-I", "/usr/share/grpc-proto", "--python_out", cls.tmp,
-             "isol8/v1/isol8.proto", "grpc/health/v1/health.proto"], check=True)
-        cls.pb = load(os.path.join(cls.tmp, "isol8/v1/isol8_pb2.py"), "isol8_pb2")
-        cls.health = load(os.path.join(cls.tmp, "grpc/health/v1/health_pb2.py"), "health_pb2")
+        cls.pb, cls.health = protos.generate(cls.tmp, "isol8/v1/isol8.proto", "grpc/health/v1/health.proto",
+                                             source=SOURCE)
         cls.port = free_port()
         cls.socket = os.path.join(cls.tmp, "isol8.sock")
         cls.log = open(os.path.join(cls.tmp, "isol8d.log"), "w")

@@ -7,7 +7,6 @@ killed from outside, prewarm counts, FIFO admission, health while every slot
 is busy, pre-started interpreters against fresh ones on a corpus of
 programs, --persist, and Execute past what one message carries.
 """
-import importlib.util
 import os
 import re
 import subprocess
@@ -19,24 +18,14 @@ import unittest
 
 import grpc
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+import protos  # noqa: E402
+
 SOURCE = os.environ["ISOL8_SOURCE_DIR"]
 ISOL8D = os.environ["ISOL8D"]
 TMP = tempfile.mkdtemp(prefix="isol8-pool.")
-
-
-def load(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-subprocess.run(["protoc", "-I", os.path.join(SOURCE, "api"), "-I", "/usr/share/grpc-proto", "--python_out", TMP,
-                "isol8/v1/isol8.proto", "isol8/v1/admin.proto", "grpc/health/v1/health.proto"], check=True)
-PB = load(os.path.join(TMP, "isol8/v1/isol8_pb2.py"), "isol8_pb2")
-ADMIN = load(os.path.join(TMP, "isol8/v1/admin_pb2.py"), "admin_pb2")
-HEALTH = load(os.path.join(TMP, "grpc/health/v1/health_pb2.py"), "health_pb2")
+PB, ADMIN, HEALTH = protos.generate(TMP, "isol8/v1/isol8.proto", "isol8/v1/admin.proto",
+                                    "grpc/health/v1/health.proto", source=SOURCE)
 
 
 def docker(*args):
@@ -219,32 +208,28 @@ class Secure(unittest.TestCase):
 
 
 class Replace(unittest.TestCase):
-    def test_killed_pooled_container_is_replaced(self):
+    def replaced_after(self, action):
+        """A pooled container that `docker action` made unusable is replaced;
+        the execution that would have used it still runs."""
         d = Daemon("--prewarm", "0", "--max-warm", "1")
         try:
             first = d.run("bash", "echo one")
             self.assertEqual(first.stdout, b"one\n")
             d.wait_clean(1)
-            docker("kill", first.container_id)
+            docker(action, first.container_id)
             second = d.run("bash", "echo two")
             self.assertEqual((second.exit_code, second.stdout), (0, b"two\n"), second.stderr)
             self.assertNotEqual(second.container_id, first.container_id)
             self.assertEqual(d.info(ADMIN.InfoRequest()).sandboxes.replaced, 1)
         finally:
             self.assertEqual(d.stop(), 0)
+        self.assertEqual(d.containers(), [])
+
+    def test_killed_pooled_container_is_replaced(self):
+        self.replaced_after("kill")
 
     def test_paused_pooled_container_is_replaced(self):
-        d = Daemon("--prewarm", "0", "--max-warm", "1")
-        try:
-            first = d.run("bash", "echo one")
-            d.wait_clean(1)
-            docker("pause", first.container_id)
-            second = d.run("bash", "echo two")
-            self.assertEqual((second.exit_code, second.stdout), (0, b"two\n"), second.stderr)
-            self.assertNotEqual(second.container_id, first.container_id)
-        finally:
-            self.assertEqual(d.stop(), 0)
-        self.assertEqual(d.containers(), [])
+        self.replaced_after("pause")
 
 
 class Prewarm(unittest.TestCase):
