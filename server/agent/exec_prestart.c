@@ -3,10 +3,13 @@
  * control pipe, fd 4) is started now, and the connection waits for the Exec
  * to run in it, so a warm execution pays no interpreter start. See
  * "prestart" in agent.proto. The launcher is started exactly as a program
- * is (agent_spawn: its own session, uid, limits); when the Exec comes its
- * files are written as its uid, the control message goes down the pipe, and
- * the rest is the ordinary exec conversation. Closing the connection, or
- * anything but an Exec, kills the launcher.
+ * is (agent_spawn: its own session, uid, limits), on idle CPU time; the Ack
+ * goes back at once. When the Exec comes the launcher gets normal
+ * scheduling, the agent waits for its ready byte (fd 5: at most what a
+ * fresh start would take, since it has started already), writes the Exec's
+ * files as its uid, sends the control message, and the rest is the
+ * ordinary exec conversation. Closing the connection, or anything but an
+ * Exec, kills the launcher.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -164,13 +167,6 @@ int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_f
 		exec_run_release(&run);
 		return 1;
 	}
-	ret = launcher_await_ready(&run, msg, sizeof(msg));
-	if (ret < 0) {
-		agent_send_error(conn, -ret, "prestart: %s", msg);
-		launcher_kill(&run);
-		exec_run_release(&run);
-		return 1;
-	}
 	ret = agent_send_ack(conn) < 0 ? -1 : wait_for_exec(conn, &next, &err);
 	if (ret < 0 || next->body_case != ISOL8__AGENT__V1__FRAME__BODY_EXEC || next->exec->prestart) {
 		if (next != NULL)
@@ -183,8 +179,11 @@ int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_f
 	const Isol8__Agent__V1__Exec *req = next->exec;
 	const char *cwd = req->cwd && req->cwd[0] ? req->cwd : cfg->sandbox_dir;
 	run.start_us = isol8_now_us();
+	/* normal scheduling now, so a launcher still starting finishes at once */
 	launcher_wake(run.proc.pid);
-	ret = agent_write_files(cfg, req, msg, sizeof(msg));
+	ret = launcher_await_ready(&run, msg, sizeof(msg));
+	if (ret == 0)
+		ret = agent_write_files(cfg, req, msg, sizeof(msg));
 	if (ret == 0 && (ret = control_write(run.proc.control_fd, req, cwd)) < 0)
 		snprintf(msg, sizeof(msg), "prestart: the launcher is gone (%s)", strerror(-ret));
 	exec_close(&run.proc.control_fd);

@@ -19,8 +19,8 @@
  * come back. Prewarmed pools (isol8_registry_prewarm) are pinned; any other key
  * gets a pool of one on first use, dropped again by LRU when the clean
  * sandboxes of all pools would pass max_warm. A pool that an acquire finds
- * empty keeps one more ready from then on, and gives it up again when the
- * demand has passed. Strategy fast: a released
+ * empty keeps one more from then on, and gives it up again when the demand
+ * has passed; idle clean sandboxes stay within max_warm all the same. Strategy fast: a released
  * sandbox is reset, verified and goes back to its pool; secure: it is
  * removed and the pool refills with a never-used one. A sandbox whose
  * options are not reusable (sandbox.h) is never pooled.
@@ -49,9 +49,9 @@
 
 #define ISOL8_ADMIT_CANCEL_POLL_MS 100
 #define ISOL8_REGISTRY_MAX_WORKERS 16
-/* A pool that runs out grows its target up to this; after
- * ISOL8_POOL_SHRINK_MS without running out it shrinks back one at a time. */
-#define ISOL8_POOL_GROW_MAX 8
+/* A pool that runs out grows its target (up to its base target plus
+ * max_executions); after ISOL8_POOL_SHRINK_MS without running out it
+ * shrinks back one at a time. */
 #define ISOL8_POOL_SHRINK_MS 60000
 
 enum isol8_pool_strategy { ISOL8_POOL_FAST, ISOL8_POOL_SECURE };

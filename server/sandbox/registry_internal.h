@@ -81,6 +81,11 @@ struct pool *registry_pool_for(struct isol8_registry *r, const struct isol8_cont
 			       bool pinned, struct isol8_error *err);
 void registry_pool_grow(struct isol8_registry *r, struct pool *p);
 void registry_pools_collect(struct isol8_registry *r);
+/* Whether one more clean sandbox of pool p fits in max_warm. When it is
+ * full and p holds fewer than its base target, room is made: the oldest
+ * clean sandbox of a pool holding more than its base target (what a passed
+ * load left) goes. */
+bool registry_warm_room(struct isol8_registry *r, const struct pool *p);
 
 /* The workers (registry_work.c). */
 int registry_workers_start(struct isol8_registry *r, struct isol8_error *err);

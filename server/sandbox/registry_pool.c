@@ -76,8 +76,9 @@ static struct pool *pool_add(struct isol8_registry *r, const char *key, const st
 	return p;
 }
 
-/* Keeps the pools' targets within max_warm: the least recently used pools
- * that are not pinned give theirs up, and their clean sandboxes go. */
+/* Keeps the pools' base targets (what each keeps warm when idle) within
+ * max_warm: the least recently used pools that are not pinned give theirs
+ * up, and their clean sandboxes go. */
 static void pools_trim(struct isol8_registry *r, const struct pool *keep)
 {
 	for (;;) {
@@ -85,13 +86,13 @@ static void pools_trim(struct isol8_registry *r, const struct pool *keep)
 		int total = 0;
 
 		for (struct pool *p = r->pools; p; p = p->next) {
-			total += p->target;
+			total += p->base_target;
 			if (!p->pinned && p != keep && p->target > 0 && (!lru || p->last_used_ms < lru->last_used_ms))
 				lru = p;
 		}
 		if (total <= r->cfg.max_warm || lru == NULL)
 			break;
-		lru->target = 0;
+		lru->target = lru->base_target = 0;
 		for (struct record *rec = r->records; rec; rec = rec->next)
 			if (rec->pool == lru && rec->state == ISOL8_SB_CLEAN)
 				registry_doom(r, rec);
@@ -149,29 +150,26 @@ int isol8_registry_prewarm(struct isol8_registry *r, const struct isol8_containe
 	return ret;
 }
 
-/* An acquire found no clean sandbox: the pool keeps one more ready from
- * now on (within ISOL8_POOL_GROW_MAX and max_warm), so that a steady load
- * finds one whose reset and pre-started interpreter are done. */
+/* An acquire found no clean sandbox: the pool keeps one more from now on
+ * (up to its base target plus what can run at once), so that a steady load
+ * finds one whose reset and pre-started interpreter are done. The sandboxes
+ * that then sit idle are still bounded by max_warm. */
 void registry_pool_grow(struct isol8_registry *r, struct pool *p)
 {
-	int total = 0;
-
-	/* demand beyond supply: the pool's own sandboxes are all busy (not its
-	 * first use), and one step at a time: not while one is starting for it */
+	/* demand beyond supply: the pool's own sandboxes are all in use (not
+	 * its first use, and none on its way back from a reset), and one step
+	 * at a time: not while one is starting for it */
 	if (p == NULL || p->records == 0)
 		return;
 	p->missed_ms = isol8_now_ms();
-	if (p->target >= ISOL8_POOL_GROW_MAX)
+	if (p->target >= p->base_target + r->cfg.max_executions)
 		return;
 	for (struct record *rec = r->records; rec; rec = rec->next)
-		if (rec->pool == p && rec->state == ISOL8_SB_STARTING && rec->for_pool)
+		if (rec->pool == p && ((rec->state == ISOL8_SB_STARTING && rec->for_pool) ||
+				       rec->state == ISOL8_SB_DIRTY || rec->state == ISOL8_SB_RESETTING))
 			return;
-	for (struct pool *q = r->pools; q; q = q->next)
-		total += q->target;
-	if (total < r->cfg.max_warm) {
-		p->target++;
-		pthread_cond_broadcast(&r->changed);
-	}
+	p->target++;
+	pthread_cond_broadcast(&r->changed);
 }
 
 void isol8_registry_flush(struct isol8_registry *r)
@@ -185,4 +183,29 @@ void isol8_registry_flush(struct isol8_registry *r)
 			rec->stale = true;
 	}
 	pthread_mutex_unlock(&r->lock);
+}
+
+bool registry_warm_room(struct isol8_registry *r, const struct pool *p)
+{
+	struct record *victim = NULL;
+
+	if (registry_warm(r) < r->cfg.max_warm)
+		return true;
+	if (p == NULL || registry_count(r, p, ISOL8_SB_CLEAN) >= p->base_target)
+		return false; /* only a pool below its base target takes another's place */
+	for (struct record *rec = r->records; rec; rec = rec->next) {
+		if (rec->state != ISOL8_SB_CLEAN || rec->pool == NULL ||
+		    registry_count(r, rec->pool, ISOL8_SB_CLEAN) <= rec->pool->base_target)
+			continue;
+		if (victim == NULL || rec->released_ms < victim->released_ms)
+			victim = rec;
+	}
+	if (victim == NULL)
+		return false;
+	/* the load that grew its pool has passed: the place goes with it, or
+	 * the pool would refill it and take it back */
+	if (victim->pool->target > victim->pool->base_target)
+		victim->pool->target--;
+	registry_doom(r, victim);
+	return true;
 }

@@ -47,7 +47,7 @@ static struct pool *refill_candidate(struct isol8_registry *r, int64_t now_ms, i
 
 	/* one worker is always left for resets and removals, which the
 	 * executions wait for, while the others create */
-	if (r->stopping || r->live + r->waiting >= r->cfg.max_sandboxes || registry_warm(r) >= r->cfg.max_warm ||
+	if (r->stopping || r->live + r->waiting >= r->cfg.max_sandboxes ||
 	    (r->cfg.workers > 1 && r->creating >= r->cfg.workers - 1))
 		return NULL;
 	for (struct pool *p = r->pools; p; p = p->next) {
@@ -64,6 +64,10 @@ static struct pool *refill_candidate(struct isol8_registry *r, int64_t now_ms, i
 			best_have = have;
 		}
 	}
+	/* a pool below its target may take a warm place another pool holds
+	 * beyond its base target */
+	if (best != NULL && !registry_warm_room(r, best))
+		return NULL;
 	return best;
 }
 
@@ -127,7 +131,7 @@ static void do_reset(struct isol8_registry *r, struct record *rec)
 	registry_ewma(&r->reset_ewma_us, mono_us() - start);
 	/* kept while its pool is within its target and the warm total allows */
 	if (!r->stopping && !rec->stale && rec->pool && registry_members(r, rec->pool) <= rec->pool->target &&
-	    registry_warm(r) < r->cfg.max_warm) {
+	    registry_warm_room(r, rec->pool)) {
 		rec->state = ISOL8_SB_CLEAN;
 		pthread_cond_broadcast(&r->changed);
 	} else {
