@@ -23,6 +23,7 @@
 struct agent_config {
 	const char *socket_path;
 	const char *sandbox_dir; /* default cwd of an exec */
+	mode_t sandbox_mode;     /* its mode at the start, which a reset restores */
 	uid_t uid;               /* sandbox identity: default of exec and put_file, used by get_file */
 	gid_t gid;
 	pid_t agent_pid;         /* the PID 1 process, reported in Pong */

@@ -8,7 +8,9 @@
  * scheduling, the agent waits for its ready byte (fd 5: at most what a
  * fresh start would take, since it has started already), writes the Exec's
  * files as its uid, sends the control message, and the rest is the
- * ordinary exec conversation. Closing the connection, or anything but an
+ * ordinary exec conversation. A launcher that is gone before its program
+ * came (killed, out of memory) is replaced by an ordinary start of the
+ * program, so the run is the same either way. Closing the connection, or anything but an
  * Exec, kills the launcher.
  */
 #include <dirent.h>
@@ -96,6 +98,20 @@ static void launcher_kill(struct exec_run *run)
 	run->exited = true;
 }
 
+/* Kills the launcher and closes its pipes, leaving the run as before its
+ * program was started. */
+static void launcher_discard(struct exec_run *run)
+{
+	launcher_kill(run);
+	exec_close(&run->proc.stdin_fd);
+	exec_close(&run->proc.stdout_fd);
+	exec_close(&run->proc.stderr_fd);
+	exec_close(&run->proc.control_fd);
+	exec_close(&run->proc.ready_fd);
+	run->proc.pid = -1;
+	run->exited = false;
+}
+
 /* Waits for the launcher's byte on its ready pipe: it has started and waits
  * for its program. 0, or -errno with msg. */
 static int launcher_await_ready(struct exec_run *run, char *msg, size_t msg_len)
@@ -181,12 +197,7 @@ int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_f
 	run.start_us = isol8_now_us();
 	/* normal scheduling now, so a launcher still starting finishes at once */
 	launcher_wake(run.proc.pid);
-	ret = launcher_await_ready(&run, msg, sizeof(msg));
-	if (ret == 0)
-		ret = agent_write_files(cfg, req, msg, sizeof(msg));
-	if (ret == 0 && (ret = control_write(run.proc.control_fd, req, cwd)) < 0)
-		snprintf(msg, sizeof(msg), "prestart: the launcher is gone (%s)", strerror(-ret));
-	exec_close(&run.proc.control_fd);
+	ret = agent_write_files(cfg, req, msg, sizeof(msg));
 	if (ret < 0) {
 		agent_send_error(conn, -ret, "%s", msg);
 		launcher_kill(&run);
@@ -194,6 +205,19 @@ int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_f
 		exec_run_release(&run);
 		return 1;
 	}
+	if (launcher_await_ready(&run, msg, sizeof(msg)) < 0 || control_write(run.proc.control_fd, req, cwd) < 0) {
+		/* the launcher is gone and the program never started: start it the
+		 * ordinary way instead, so the run is the same */
+		launcher_discard(&run);
+		ret = agent_spawn(cfg, req, &run.proc, msg, sizeof(msg));
+		if (ret < 0) {
+			agent_send_error(conn, -ret, "%s", msg);
+			exec_run_release(&run);
+			isol8_frame_free(next);
+			return 1;
+		}
+	}
+	exec_close(&run.proc.control_fd);
 	ret = exec_serve_started(&run, req);
 	isol8_frame_free(next);
 	return ret;

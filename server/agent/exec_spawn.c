@@ -392,9 +392,17 @@ int agent_write_files(const struct agent_config *cfg, const Isol8__Agent__V1__Ex
 	}
 	n = isol8_read_full(status_pipe[0], &st, sizeof(st));
 	close(status_pipe[0]);
-	waitpid(pid, NULL, 0);
-	if (n == 0)
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (n == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
+	if (n == 0) {
+		snprintf(msg, msg_len, "exec: writing the files as uid %u did not finish (%s %d)", (unsigned)plan.uid,
+			 WIFSIGNALED(status) ? "signal" : "status",
+			 WIFSIGNALED(status) ? WTERMSIG(status) : WEXITSTATUS(status));
+		return -EIO;
+	}
 	if (n == (ssize_t)sizeof(st) && st.stage == STAGE_FILE && st.index >= 0 && (size_t)st.index < req->n_files)
 		snprintf(msg, msg_len, "exec: write file \"%s\": %s", req->files[st.index]->path, strerror(st.err));
 	else

@@ -288,6 +288,8 @@ int main(int argc, char **argv)
 	st.cfg.agent_pid = getpid();
 	if (chown(st.cfg.sandbox_dir, st.cfg.uid, st.cfg.gid) < 0)
 		agent_log("chown \"%s\": %s", st.cfg.sandbox_dir, strerror(errno));
+	struct stat sandbox_st;
+	st.cfg.sandbox_mode = stat(st.cfg.sandbox_dir, &sandbox_st) == 0 ? (sandbox_st.st_mode & 07777) : 0755;
 	st.signal_fd = agent_signals_block(&set);
 	if (st.signal_fd < 0) {
 		agent_log("signalfd: %s", strerror(errno));

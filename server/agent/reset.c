@@ -25,6 +25,7 @@
 #include <sys/shm.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #include "agent/agent.h"
@@ -289,6 +290,25 @@ static void ipc_remove_own(uid_t uid)
 		msgctl(ids[i], IPC_RMID, NULL);
 }
 
+/* /sandbox itself belongs to the sandbox user, who may have changed it:
+ * its owner and mode go back to what they were at the start, and its
+ * extended attributes are removed. Returns 0 or -errno. */
+static int reset_sandbox_dir(const struct agent_config *cfg)
+{
+	char names[4096];
+	ssize_t n;
+
+	if (lchown(cfg->sandbox_dir, cfg->uid, cfg->gid) < 0 || chmod(cfg->sandbox_dir, cfg->sandbox_mode) < 0)
+		return -errno;
+	n = llistxattr(cfg->sandbox_dir, names, sizeof(names));
+	if (n < 0)
+		return errno == ENOTSUP ? 0 : -errno;
+	for (ssize_t off = 0; off < n; off += (ssize_t)strlen(names + off) + 1)
+		if (lremovexattr(cfg->sandbox_dir, names + off) < 0 && errno != ENODATA)
+			return -errno;
+	return 0;
+}
+
 /* What is left after a reset, as a message; empty when nothing is. */
 static void reset_verify(uid_t uid, const Isol8__Agent__V1__Reset *req, char *msg, size_t size)
 {
@@ -334,7 +354,6 @@ int agent_serve_reset(const struct agent_config *cfg, int conn, const isol8_fram
 	char left[512];
 	int ret;
 
-	(void)cfg;
 	if (req->uid == 0) {
 		agent_send_error(conn, EINVAL, "reset: uid must be a non-root uid");
 		return 1;
@@ -357,6 +376,11 @@ int agent_serve_reset(const struct agent_config *cfg, int conn, const isol8_fram
 			agent_send_error(conn, -ret, "reset: wipe \"%s\": %s", req->wipe[i], strerror(-ret));
 			return 1;
 		}
+	}
+	ret = reset_sandbox_dir(cfg);
+	if (ret < 0) {
+		agent_send_error(conn, -ret, "reset: restore \"%s\": %s", cfg->sandbox_dir, strerror(-ret));
+		return 1;
 	}
 	reset_verify(req->uid, req, left, sizeof(left));
 	if (left[0]) {

@@ -397,9 +397,10 @@ static bool launcher_fits(const Isol8__V1__ExecuteRequest *req, const struct iso
 	return isol8_launcher_fits(isol8_launcher_find(opts->runtime->info->name), opts->code_path, names, n);
 }
 
-/* The agent exec: in the pre-started interpreter when the sandbox has one
- * and the run fits it (if it is gone before the run began, the normal way),
- * else in a new process. */
+/* The agent exec: over the sandbox's waiting connection, in its pre-started
+ * interpreter when it has one and the run fits it (the agent starts the
+ * program the ordinary way if that interpreter is gone), else in a new
+ * process. */
 static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const struct isol8_exec_spec *spec,
 		      struct isol8_agent_exit *exit_status, struct isol8_error *err)
 {
@@ -412,15 +413,12 @@ static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const 
 	sb->launcher_running = false;
 	if (fd >= 0 && (fits || !interpreter)) {
 		r->prestarted = interpreter;
-		ret = isol8_agent_exec_on(fd, &spec->exec, &io, exit_status, err);
-		if (ret == 0 || r->first_output_us >= 0 || err->code == ISOL8_E_CANCELLED)
-			return ret;
-		isol8_error_clear(err);
-		r->prestarted = false;
-	} else if (fd >= 0) {
-		close(fd);
+		return isol8_agent_exec_on(fd, &spec->exec, &io, exit_status, err);
 	}
-	return isol8_agent_exec(sb->socket, &spec->exec, &io, exit_status, err);
+	if (fd >= 0)
+		close(fd);
+	ret = isol8_agent_exec(sb->socket, &spec->exec, &io, exit_status, err);
+	return ret;
 }
 
 /* Runs the exec in a leased sandbox and flushes what masking held back.
@@ -436,8 +434,9 @@ static int run_exec(struct run *r, const struct isol8_lease *lease, const struct
 	res->phases.prestarted = r->prestarted;
 	res->phases.exec_us = mono_us() - r->exec_start_us;
 	res->phases.first_output_us = r->first_output_us;
-	/* the agent failing (not the caller going away) makes the sandbox suspect */
-	*outcome = (ret < 0 && err->code != ISOL8_E_CANCELLED) ? ISOL8_RELEASE_BROKEN : ISOL8_RELEASE_USED;
+	/* reused only after the agent reported the exit: after a failure or a
+	 * cancellation the program may still be starting, after the reset */
+	*outcome = ret < 0 ? ISOL8_RELEASE_BROKEN : ISOL8_RELEASE_USED;
 	for (int s = 0; ret == 0 && s < 2; s++) {
 		r->stream = s + 1;
 		ret = isol8_mask_flush(&r->masks[s], emit_masked, r);
@@ -479,6 +478,21 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	return ret;
 }
 
+/* Kept sandboxes count against the live limit until cleanup: bounded, or
+ * persist runs could fill it and stop every execution. */
+static int check_kept_room(struct isol8_engine *e, struct isol8_error *err)
+{
+	struct isol8_registry_stats st;
+
+	isol8_registry_stats(e->registry, &st);
+	if (st.kept >= ISOL8_MAX_KEPT)
+		return isol8_error_set(err, ISOL8_E_EXHAUSTED,
+				       "options.persist: %d sandboxes are kept already (at most %d): remove them with "
+				       "`isol8 cleanup`",
+				       st.kept, ISOL8_MAX_KEPT);
+	return 0;
+}
+
 int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
 			 const struct isol8_exec_sink *sink, struct isol8_exec_result *res,
 			 struct isol8_error *err)
@@ -497,6 +511,8 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	res->runtime = opts.runtime->info->name;
 	isol8_utc_timestamp(res->timestamp, sizeof(res->timestamp));
 	ret = setup_masks(&r, req, err);
+	if (ret == 0 && opts.persist)
+		ret = check_kept_room(e, err);
 	if (ret == 0 && atomic_load(&e->shutting_down))
 		ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "isol8d is shutting down");
 	if (ret == 0)

@@ -18,6 +18,10 @@
 
 struct isol8_engine;
 
+/* Sandboxes kept after their run (persist) at once; past it a persist run
+ * is refused with ISOL8_E_EXHAUSTED until cleanup. */
+#define ISOL8_MAX_KEPT 16
+
 struct isol8_engine_config {
 	const char *docker_socket;  /* NULL: $DOCKER_HOST or /var/run/docker.sock */
 	const char *run_dir;        /* host dir for sandbox sockets (created 0700) */

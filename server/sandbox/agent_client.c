@@ -1,3 +1,4 @@
+#define _GNU_SOURCE
 /* Host side of the agent protocol: see agent_client.h. */
 #include "sandbox/agent_client.h"
 
@@ -74,6 +75,16 @@ int isol8_agent_connect(const char *socket_path, int *fd, struct isol8_error *er
 			continue;
 		close(s);
 		return isol8_error_errno(err, ISOL8_E_UNAVAILABLE, saved, "connect to agent \"%s\"", socket_path);
+	}
+	/* the agent runs as root: anything else listening there (code of the
+	 * sandbox user that replaced the socket) gets nothing */
+	struct ucred cred;
+	socklen_t cred_len = sizeof(cred);
+	if (getsockopt(s, SOL_SOCKET, SO_PEERCRED, &cred, &cred_len) < 0 || cred.uid != 0) {
+		close(s);
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE,
+				       "agent socket \"%s\" is not served by root (uid %d): refusing it", socket_path,
+				       cred_len == sizeof(cred) ? (int)cred.uid : -1);
 	}
 	*fd = s;
 	return 0;

@@ -175,6 +175,9 @@ static bool evict_one(struct isol8_registry *r, const struct pool *keep)
 {
 	struct record *victim = NULL;
 
+	/* a removal under way makes the room already */
+	if (registry_count(r, NULL, ISOL8_SB_DOOMED) + registry_count(r, NULL, ISOL8_SB_REMOVING) > 0)
+		return false;
 	for (struct record *rec = r->records; rec; rec = rec->next) {
 		if (rec->state != ISOL8_SB_CLEAN || rec->pool == keep)
 			continue;
@@ -294,15 +297,17 @@ static int lease_check(struct isol8_registry *r, struct record *rec, struct isol
 {
 	struct isol8_error ping_err = ISOL8_ERROR_INIT;
 
+	char id[13];
+
 	(void)err;
 	if (r->ops.ping(r->ops.ctx, &rec->sb, ISOL8_ACQUIRE_PING_MS, &ping_err) == 0)
 		return 0;
+	snprintf(id, sizeof(id), "%.12s", rec->sb.container_id); /* rec is a worker's once doomed */
 	pthread_mutex_lock(&r->lock);
 	r->counters.replaced++;
 	registry_doom(r, rec);
 	pthread_mutex_unlock(&r->lock);
-	registry_logf(r, ISOL8_LOG_WARN, "pooled sandbox %.12s did not answer, replacing it: %s",
-		      rec->sb.container_id, ping_err.message);
+	registry_logf(r, ISOL8_LOG_WARN, "pooled sandbox %s did not answer, replacing it: %s", id, ping_err.message);
 	return -1;
 }
 
@@ -325,29 +330,15 @@ static int lease_create(struct isol8_registry *r, struct record *rec, const stru
 	return ret;
 }
 
-int isol8_registry_acquire(struct isol8_registry *r, const struct isol8_container_options *opts,
-			   bool (*cancelled)(void *userdata), void *userdata, struct isol8_lease *lease,
-			   struct isol8_error *err)
+/* The rest of an acquire, admitted with rec (created: to be created now),
+ * its pool p held (NULL: not pooled). */
+static int acquire_admitted(struct isol8_registry *r, const struct isol8_container_options *opts, struct pool *p,
+			    struct record *rec, bool created, int64_t start, struct isol8_lease *lease,
+			    struct isol8_error *err)
 {
-	int64_t start = now_us(), admitted;
-	struct record *rec = NULL;
-	struct pool *p = NULL;
-	bool created = false;
-	int ret = 0;
+	int64_t admitted = now_us();
+	int ret;
 
-	memset(lease, 0, sizeof(*lease));
-	pthread_mutex_lock(&r->lock);
-	if (isol8_container_reusable(opts)) {
-		p = registry_pool_for(r, opts, 1, false, err);
-		if (p == NULL)
-			ret = -err->code;
-	}
-	if (ret == 0)
-		ret = admit(r, p, cancelled, userdata, &rec, &created, err);
-	pthread_mutex_unlock(&r->lock);
-	if (ret < 0)
-		return ret;
-	admitted = now_us();
 	/* a pooled sandbox must answer; one found dead is replaced at once */
 	while (!created && lease_check(r, rec, err) < 0) {
 		pthread_mutex_lock(&r->lock);
@@ -376,6 +367,41 @@ int isol8_registry_acquire(struct isol8_registry *r, const struct isol8_containe
 	lease->info.acquire_us = now_us() - admitted;
 	lease->info.cold = created;
 	return 0;
+}
+
+int isol8_registry_acquire(struct isol8_registry *r, const struct isol8_container_options *opts,
+			   bool (*cancelled)(void *userdata), void *userdata, struct isol8_lease *lease,
+			   struct isol8_error *err)
+{
+	int64_t start = now_us();
+	struct record *rec = NULL;
+	bool created = false;
+	struct pool *p = NULL;
+	int ret = 0;
+
+	memset(lease, 0, sizeof(*lease));
+	/* the pool and the admission in one critical section: a worker must
+	 * not see a new pool empty and start a sandbox this acquire makes */
+	pthread_mutex_lock(&r->lock);
+	if (isol8_container_reusable(opts)) {
+		p = registry_pool_for(r, opts, 1, false, err);
+		if (p == NULL)
+			ret = -err->code;
+		else
+			p->holds++; /* while this acquire waits, a trim must not free it */
+	}
+	if (ret == 0)
+		ret = admit(r, p, cancelled, userdata, &rec, &created, err);
+	pthread_mutex_unlock(&r->lock);
+	if (ret == 0)
+		ret = acquire_admitted(r, opts, p, rec, created, start, lease, err);
+	if (p != NULL) {
+		pthread_mutex_lock(&r->lock);
+		p->holds--;
+		registry_pools_collect(r);
+		pthread_mutex_unlock(&r->lock);
+	}
+	return ret;
 }
 
 void isol8_registry_release(struct isol8_registry *r, struct isol8_lease *lease, enum isol8_release_outcome outcome)

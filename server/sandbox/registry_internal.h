@@ -30,6 +30,7 @@ struct pool {
 	int64_t missed_ms;      /* when an acquire last found no clean sandbox */
 	bool pinned;            /* prewarmed: never dropped */
 	int records;            /* records pointing here */
+	int holds;              /* acquires using it while they wait */
 	int64_t last_used_ms;
 	int64_t retry_at_ms;    /* after a failed creation, not before this */
 	int backoff_ms;

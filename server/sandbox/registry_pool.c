@@ -32,12 +32,13 @@ static void pool_free(struct pool *p)
 	free(p);
 }
 
-/* Drops pools that are not pinned, keep nothing and have no records. */
+/* Drops pools that are not pinned, keep nothing, and that no record points
+ * at and no acquire holds. */
 void registry_pools_collect(struct isol8_registry *r)
 {
 	for (struct pool **pp = &r->pools; *pp;) {
 		struct pool *p = *pp;
-		if (!p->pinned && p->target == 0 && p->records == 0) {
+		if (!p->pinned && p->target == 0 && p->records == 0 && p->holds == 0) {
 			*pp = p->next;
 			pool_free(p);
 		} else {
@@ -162,7 +163,7 @@ void registry_pool_grow(struct isol8_registry *r, struct pool *p)
 	if (p == NULL || p->records == 0)
 		return;
 	p->missed_ms = isol8_now_ms();
-	if (p->target >= p->base_target + r->cfg.max_executions)
+	if (p->target >= p->base_target + r->cfg.max_executions || r->live >= r->cfg.max_sandboxes)
 		return;
 	for (struct record *rec = r->records; rec; rec = rec->next)
 		if (rec->pool == p && ((rec->state == ISOL8_SB_STARTING && rec->for_pool) ||

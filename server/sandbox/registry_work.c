@@ -12,6 +12,7 @@
  *      up to REFILL_BACKOFF_MAX_MS.
  * At shutdown the workers remove everything doomed, then exit.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -114,11 +115,12 @@ static void do_reset(struct isol8_registry *r, struct record *rec)
 	ret = r->ops.reset(r->ops.ctx, &rec->sb, &err);
 	pthread_mutex_lock(&r->lock);
 	if (ret < 0) {
+		char id[13];
+		snprintf(id, sizeof(id), "%.12s", rec->sb.container_id); /* another worker may free rec */
 		r->counters.resets_failed++;
 		registry_doom(r, rec);
 		pthread_mutex_unlock(&r->lock);
-		registry_logf(r, ISOL8_LOG_WARN, "reset of sandbox %.12s failed, removing it: %s",
-			      rec->sb.container_id, err.message);
+		registry_logf(r, ISOL8_LOG_WARN, "reset of sandbox %s failed, removing it: %s", id, err.message);
 		pthread_mutex_lock(&r->lock);
 		return;
 	}
@@ -157,6 +159,8 @@ static void do_refill(struct isol8_registry *r, struct pool *p)
 	r->creating++;
 	pthread_mutex_unlock(&r->lock);
 	ret = r->ops.create(r->ops.ctx, &p->opts, &rec->sb, &err);
+	if (ret == 0 && r->cfg.prepare && !r->stopping)
+		r->cfg.prepare(r->cfg.prepare_userdata, &rec->sb);
 	pthread_mutex_lock(&r->lock);
 	r->creating--;
 	if (ret < 0) {
@@ -165,21 +169,17 @@ static void do_refill(struct isol8_registry *r, struct pool *p)
 			p->backoff_ms = REFILL_BACKOFF_MAX_MS;
 		p->retry_at_ms = isol8_now_ms() + p->backoff_ms;
 		int backoff = p->backoff_ms;
+		const char *runtime = p->opts.runtime; /* static; p may go with rec */
 		registry_record_free(r, rec);
 		pthread_mutex_unlock(&r->lock);
-		registry_logf(r, ISOL8_LOG_WARN, "warming a %s sandbox failed (next try in %d ms): %s",
-			      p->opts.runtime, backoff, err.message);
+		registry_logf(r, ISOL8_LOG_WARN, "warming a %s sandbox failed (next try in %d ms): %s", runtime,
+			      backoff, err.message);
 		pthread_mutex_lock(&r->lock);
 		return;
 	}
 	registry_ewma(&r->create_ewma_us, mono_us() - start);
 	r->counters.created++;
 	p->backoff_ms = 0;
-	if (r->cfg.prepare && !rec->stale && !r->stopping) {
-		pthread_mutex_unlock(&r->lock);
-		r->cfg.prepare(r->cfg.prepare_userdata, &rec->sb);
-		pthread_mutex_lock(&r->lock);
-	}
 	rec->state = (r->stopping || rec->stale) ? ISOL8_SB_DOOMED : ISOL8_SB_CLEAN;
 	rec->released_ms = isol8_now_ms();
 	pthread_cond_broadcast(&r->changed);

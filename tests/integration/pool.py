@@ -162,6 +162,15 @@ class Reuse(unittest.TestCase):
                       "import os\nprint(sorted(os.listdir('/sandbox')), os.listdir('/tmp'), os.listdir('/dev/shm'))\n")
         self.assertEqual(b.stdout, b"['main.py'] [] []\n")
 
+    def test_sandbox_dir_itself_is_restored(self):
+        b = self.pair("import os\n"
+                      "os.setxattr('/sandbox', 'user.left', b'x')\n"
+                      "os.chmod('/sandbox', 0o700)\n",
+                      "import os, stat\n"
+                      "st = os.stat('/sandbox')\n"
+                      "print(oct(stat.S_IMODE(st.st_mode)), st.st_uid, os.listxattr('/sandbox'))\n")
+        self.assertEqual(b.stdout, b"0o755 1000 []\n")
+
     def test_env_and_secrets_are_gone(self):
         b = self.pair("print(1)", "import os\nprint(os.environ.get('LEFT_ENV'), os.environ.get('LEFT_SECRET'))\n",
                       env={"LEFT_ENV": "e"}, secrets={"LEFT_SECRET": "s3cret"})
