@@ -32,9 +32,9 @@ check "idle daemon exited (pid ${pid:-none})" bash -c "[ -n '$pid' ] && ! kill -
 # SIGTERM with a call in flight: the call is cancelled after the grace time,
 # its sandbox removed, and the daemon exits 0.
 start_daemon --grace-ms 500 || exit 1
-"$ISOL8" run -r bash -e 'sleep 30' >/dev/null 2>inflight.err &
+"$ISOL8" run -r bash -e 'sleep 29' >/dev/null 2>inflight.err &
 client=$!
-sleep 2
+wait_running "the call is in flight before the daemon stops" "sleep 29"
 stop_daemon
 expect_eq "daemon with a call in flight exits 0 on SIGTERM" 0 $?
 wait $client
@@ -44,9 +44,9 @@ expect_eq "no container left after shutdown with a call in flight" "" "$(owned_c
 # A daemon killed outright leaves its sandboxes and their run directories;
 # the next daemon on the socket removes both (and prewarms its own).
 start_daemon || exit 1
-"$ISOL8" run -r bash -e 'sleep 30' >/dev/null 2>&1 &
+"$ISOL8" run -r bash -e 'sleep 31' >/dev/null 2>&1 &
 client=$!
-for _ in $(seq 1 50); do [ "$(owned_containers "$ISOL8_SOCKET" | wc -l)" -ge 2 ] && break; sleep 0.2; done
+wait_running "the execution runs before its daemon is killed" "sleep 31"
 kill -KILL "$DAEMON_PID"; wait "$DAEMON_PID" 2>/dev/null; DAEMON_PID=
 wait $client
 dead=$(owned_containers "$ISOL8_SOCKET" | sort)

@@ -55,6 +55,18 @@ start_daemon() {
 	return 1
 }
 
+# wait_running NAME COMMAND: passes once a process whose command line is
+# exactly COMMAND runs (the sandbox's processes are the host's too), so that
+# stopping the daemon now cannot make the waiting CLI start one of its own.
+wait_running() {
+	local running=
+	for _ in $(seq 1 100); do
+		pgrep -x -f "$2" >/dev/null && { running=yes; break; }
+		sleep 0.1
+	done
+	check "$1" test -n "$running"
+}
+
 # Stops the daemon with SIGTERM; returns its exit status when this shell
 # started it, 0 once it is gone when the CLI started it.
 stop_daemon() {
