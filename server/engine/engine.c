@@ -312,13 +312,6 @@ int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_conta
 
 /* -------------------------------------------------------------- execution */
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 /* Per-execution state handed to the agent client's callbacks. */
 struct run {
 	struct isol8_engine *engine;
@@ -343,7 +336,7 @@ static int run_output(void *userdata, int stream, const uint8_t *data, size_t le
 	if (stream != 1 && stream != 2)
 		return 0;
 	if (r->first_output_us < 0)
-		r->first_output_us = mono_us() - r->exec_start_us;
+		r->first_output_us = isol8_now_us() - r->exec_start_us;
 	r->stream = stream;
 	return isol8_mask_feed(&r->masks[stream - 1], data, len, emit_masked, r);
 }
@@ -407,7 +400,6 @@ static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const 
 	struct isol8_agent_exec_io io = {run_output, run_cancelled, r};
 	bool interpreter = sb->launcher_running;
 	int fd = sb->launcher_fd;
-	int ret;
 
 	sb->launcher_fd = -1;
 	sb->launcher_running = false;
@@ -417,8 +409,7 @@ static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const 
 	}
 	if (fd >= 0)
 		close(fd);
-	ret = isol8_agent_exec(sb->socket, &spec->exec, &io, exit_status, err);
-	return ret;
+	return isol8_agent_exec(sb->socket, &spec->exec, &io, exit_status, err);
 }
 
 /* Runs the exec in a leased sandbox and flushes what masking held back.
@@ -429,10 +420,10 @@ static int run_exec(struct run *r, const struct isol8_lease *lease, const struct
 	struct isol8_agent_exit exit_status = {0};
 	int ret;
 
-	r->exec_start_us = mono_us();
+	r->exec_start_us = isol8_now_us();
 	ret = agent_exec(r, lease->sandbox, fits, spec, &exit_status, err);
 	res->phases.prestarted = r->prestarted;
-	res->phases.exec_us = mono_us() - r->exec_start_us;
+	res->phases.exec_us = isol8_now_us() - r->exec_start_us;
 	res->phases.first_output_us = r->first_output_us;
 	/* reused only after the agent reported the exit: after a failure or a
 	 * cancellation the program may still be starting, after the reset */
@@ -472,9 +463,9 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	snprintf(res->container_id, sizeof(res->container_id), "%s", lease.sandbox->container_id);
 	ret = run_exec(r, &lease, &spec, launcher_fits(req, opts), res, &outcome, err);
 	isol8_exec_spec_release(&spec);
-	released = mono_us();
+	released = isol8_now_us();
 	isol8_registry_release(e->registry, &lease, opts->persist ? ISOL8_RELEASE_KEEP : outcome);
-	res->phases.release_us = mono_us() - released;
+	res->phases.release_us = isol8_now_us() - released;
 	return ret;
 }
 

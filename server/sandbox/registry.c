@@ -63,7 +63,6 @@ struct record *registry_record_new(struct isol8_registry *r, struct pool *p, boo
 	rec->state = ISOL8_SB_STARTING;
 	rec->pool = p;
 	rec->for_pool = for_pool;
-	rec->created_ms = isol8_now_ms();
 	if (p)
 		p->records++;
 	rec->next = r->records;
@@ -198,19 +197,13 @@ static bool reset_worth_waiting(const struct isol8_registry *r, const struct poo
 	return registry_count(r, p, ISOL8_SB_DIRTY) + registry_count(r, p, ISOL8_SB_RESETTING) > 0;
 }
 
-static int64_t now_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void wait_changed(struct isol8_registry *r, int ms)
+void registry_wait(struct isol8_registry *r, int64_t ms)
 {
 	struct timespec until;
 
 	clock_gettime(CLOCK_REALTIME, &until);
-	until.tv_nsec += (long)ms * 1000000L;
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
 	until.tv_sec += until.tv_nsec / 1000000000L;
 	until.tv_nsec %= 1000000000L;
 	pthread_cond_timedwait(&r->changed, &r->lock, &until);
@@ -242,7 +235,7 @@ static struct record *pick(struct isol8_registry *r, struct pool *p, int64_t wai
 	if (rec != NULL)
 		return rec;
 	registry_pool_grow(r, p);
-	if (reset_worth_waiting(r, p) && now_us() < wait_until_us)
+	if (reset_worth_waiting(r, p) && isol8_now_us() < wait_until_us)
 		return NULL;
 	if (r->live < r->cfg.max_sandboxes) {
 		rec = registry_record_new(r, p, false);
@@ -258,7 +251,7 @@ static int admit(struct isol8_registry *r, struct pool *p, bool (*cancelled)(voi
 		 struct record **out, bool *created, struct isol8_error *err)
 {
 	struct waiter me = {NULL};
-	int64_t wait_until_us = now_us() + r->create_ewma_us;
+	int64_t wait_until_us = isol8_now_us() + r->create_ewma_us;
 
 	if (r->waiting >= r->cfg.max_waiting && (r->queue_head != NULL || r->running >= r->cfg.max_executions))
 		return isol8_error_set(err, ISOL8_E_EXHAUSTED,
@@ -280,7 +273,7 @@ static int admit(struct isol8_registry *r, struct pool *p, bool (*cancelled)(voi
 			if (*out != NULL)
 				break;
 		}
-		wait_changed(r, ISOL8_ADMIT_CANCEL_POLL_MS);
+		registry_wait(r, ISOL8_ADMIT_CANCEL_POLL_MS);
 		if (cancelled && cancelled(userdata)) {
 			queue_remove(r, &me);
 			return isol8_error_set(err, ISOL8_E_CANCELLED, "cancelled while waiting for a free execution slot");
@@ -314,7 +307,7 @@ static int lease_check(struct isol8_registry *r, struct record *rec, struct isol
 static int lease_create(struct isol8_registry *r, struct record *rec, const struct isol8_container_options *opts,
 			struct isol8_error *err)
 {
-	int64_t start = now_us();
+	int64_t start = isol8_now_us();
 	int ret = r->ops.create(r->ops.ctx, opts, &rec->sb, err);
 
 	pthread_mutex_lock(&r->lock);
@@ -322,7 +315,7 @@ static int lease_create(struct isol8_registry *r, struct record *rec, const stru
 		r->running--;
 		registry_record_free(r, rec);
 	} else {
-		registry_ewma(&r->create_ewma_us, now_us() - start);
+		registry_ewma(&r->create_ewma_us, isol8_now_us() - start);
 		r->counters.created++;
 		rec->state = ISOL8_SB_IN_USE;
 	}
@@ -336,14 +329,14 @@ static int acquire_admitted(struct isol8_registry *r, const struct isol8_contain
 			    struct record *rec, bool created, int64_t start, struct isol8_lease *lease,
 			    struct isol8_error *err)
 {
-	int64_t admitted = now_us();
+	int64_t admitted = isol8_now_us();
 	int ret;
 
 	/* a pooled sandbox must answer; one found dead is replaced at once */
 	while (!created && lease_check(r, rec, err) < 0) {
 		pthread_mutex_lock(&r->lock);
 		while (!r->stopping && (rec = pick(r, p, 0, &created)) == NULL)
-			wait_changed(r, ISOL8_ADMIT_CANCEL_POLL_MS);
+			registry_wait(r, ISOL8_ADMIT_CANCEL_POLL_MS);
 		if (rec == NULL) {
 			r->running--;
 			pthread_cond_broadcast(&r->changed);
@@ -364,7 +357,7 @@ static int acquire_admitted(struct isol8_registry *r, const struct isol8_contain
 	lease->sandbox = &rec->sb;
 	lease->record = rec;
 	lease->info.queued_us = admitted - start;
-	lease->info.acquire_us = now_us() - admitted;
+	lease->info.acquire_us = isol8_now_us() - admitted;
 	lease->info.cold = created;
 	return 0;
 }
@@ -373,7 +366,7 @@ int isol8_registry_acquire(struct isol8_registry *r, const struct isol8_containe
 			   bool (*cancelled)(void *userdata), void *userdata, struct isol8_lease *lease,
 			   struct isol8_error *err)
 {
-	int64_t start = now_us();
+	int64_t start = isol8_now_us();
 	struct record *rec = NULL;
 	bool created = false;
 	struct pool *p = NULL;

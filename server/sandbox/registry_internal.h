@@ -16,7 +16,6 @@ struct record {
 	bool for_pool;          /* STARTING for a pool (not for an acquire) */
 	bool used;              /* has run an execution */
 	bool stale;             /* made before a flush: never clean again */
-	int64_t created_ms;
 	int64_t released_ms;
 	struct record *next;
 };
@@ -73,6 +72,8 @@ struct record *registry_record_new(struct isol8_registry *r, struct pool *p, boo
 void registry_record_free(struct isol8_registry *r, struct record *rec);
 void registry_doom(struct isol8_registry *r, struct record *rec);
 void registry_ewma(int64_t *avg, int64_t sample_us);
+/* Waits on r->changed for at most ms. */
+void registry_wait(struct isol8_registry *r, int64_t ms);
 void registry_logf(struct isol8_registry *r, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
 /* The pools (registry_pool.c). registry_pool_for: the pool of opts, made

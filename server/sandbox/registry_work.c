@@ -25,13 +25,6 @@
 #define REFILL_BACKOFF_MAX_MS 30000
 #define IDLE_WAKE_MS 1000
 
-static int64_t mono_us(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static struct record *find_state(struct isol8_registry *r, enum isol8_sandbox_state state)
 {
 	for (struct record *rec = r->records; rec; rec = rec->next)
@@ -107,7 +100,7 @@ static void do_remove(struct isol8_registry *r, struct record *rec)
 static void do_reset(struct isol8_registry *r, struct record *rec)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
-	int64_t start = mono_us();
+	int64_t start = isol8_now_us();
 	int ret;
 
 	rec->state = ISOL8_SB_RESETTING;
@@ -130,7 +123,7 @@ static void do_reset(struct isol8_registry *r, struct record *rec)
 		pthread_mutex_lock(&r->lock);
 	}
 	/* what a waiting acquire waits for: the reset and the preparation */
-	registry_ewma(&r->reset_ewma_us, mono_us() - start);
+	registry_ewma(&r->reset_ewma_us, isol8_now_us() - start);
 	/* kept while its pool is within its target and the warm total allows */
 	if (!r->stopping && !rec->stale && rec->pool && registry_members(r, rec->pool) <= rec->pool->target &&
 	    registry_warm_room(r, rec->pool)) {
@@ -149,7 +142,7 @@ static void do_refill(struct isol8_registry *r, struct pool *p)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct record *rec = registry_record_new(r, p, true);
-	int64_t start = mono_us();
+	int64_t start = isol8_now_us();
 	int ret;
 
 	if (rec == NULL) {
@@ -177,7 +170,7 @@ static void do_refill(struct isol8_registry *r, struct pool *p)
 		pthread_mutex_lock(&r->lock);
 		return;
 	}
-	registry_ewma(&r->create_ewma_us, mono_us() - start);
+	registry_ewma(&r->create_ewma_us, isol8_now_us() - start);
 	r->counters.created++;
 	p->backoff_ms = 0;
 	rec->state = (r->stopping || rec->stale) ? ISOL8_SB_DOOMED : ISOL8_SB_CLEAN;
@@ -212,15 +205,10 @@ static void *worker_main(void *arg)
 		 * dooms the rest when nothing is leased any more) */
 		if (r->stopping && r->records == NULL)
 			break;
-		struct timespec until;
 		int64_t wait_ms = IDLE_WAKE_MS;
 		if (next_retry_ms > 0 && next_retry_ms - isol8_now_ms() < wait_ms)
 			wait_ms = next_retry_ms - isol8_now_ms() + 1;
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_nsec += (long)(wait_ms % 1000) * 1000000L;
-		until.tv_sec += wait_ms / 1000 + until.tv_nsec / 1000000000L;
-		until.tv_nsec %= 1000000000L;
-		pthread_cond_timedwait(&r->changed, &r->lock, &until);
+		registry_wait(r, wait_ms);
 	}
 	pthread_cond_broadcast(&r->changed);
 	pthread_mutex_unlock(&r->lock);

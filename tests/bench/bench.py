@@ -163,24 +163,27 @@ def status_field(pid, name):
     return -1
 
 
+def sandbox_settings(api, daemon, runtime):
+    """docker inspect of one of the daemon's sandboxes of runtime (a listed
+    one may be removed before it is inspected: tried again)."""
+    for _ in range(50):
+        ids = run(["docker", "ps", "-q", "--no-trunc", "--filter", "label=isol8.owner=" + daemon.socket,
+                   "--filter", "label=isol8.runtime=" + runtime]).stdout.decode().split()
+        try:
+            if ids:
+                return api.call("GET", "/containers/%s/json" % ids[0])
+        except RuntimeError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("no %s sandbox of the daemon to copy the settings of" % runtime)
+
+
 class FloorSandbox:
     """A container with a pooled sandbox's own settings, running `sleep`, for
     the docker exec and nsenter floors; the programs are its /sandbox files."""
 
     def __init__(self, api, daemon, runtime, tmp):
-        info = None
-        for _ in range(50):  # a listed sandbox may be removed before it is inspected
-            ids = run(["docker", "ps", "-q", "--no-trunc", "--filter", "label=isol8.owner=" + daemon.socket,
-                       "--filter", "label=isol8.runtime=" + runtime]).stdout.decode().split()
-            try:
-                info = api.call("GET", "/containers/%s/json" % ids[0]) if ids else None
-            except RuntimeError:
-                info = None
-            if info:
-                break
-            time.sleep(0.2)
-        if info is None:
-            raise RuntimeError("no %s sandbox of the daemon to copy the settings of" % runtime)
+        info = sandbox_settings(api, daemon, runtime)
         host = info["HostConfig"]
         rundir = tempfile.mkdtemp(dir=tmp)
         host["Binds"] = [b for b in host["Binds"] if b.endswith(":ro")] + [rundir + ":/.isol8/run"]
@@ -255,41 +258,38 @@ def bench_cli(ctx):
     ctx.results["cli"] = res
 
 
-def cold_floor(api, spec, argv, tmp):
+def cold_floor(api, spec, runtime, tmp):
+    """Floor (a): a container with the sandbox's settings that writes the
+    program file and runs it, as the sandbox user: created, started, waited
+    for (it must exit 0) and removed through the Docker API. The file goes
+    to /tmp: without the agent nothing gives the user /sandbox."""
+    code, ext, argv = HELLO[runtime]
+    path = "/tmp/main." + ext
+    script = "printf '%%s' \"$0\" > %s && %s %s >/dev/null" % (path, " ".join(argv), path)
     rundir = tempfile.mkdtemp(dir=tmp)
     host = dict(spec["HostConfig"])
     host["Binds"] = [b for b in host["Binds"] if b.endswith(":ro")] + [rundir + ":/.isol8/run"]
-    body = {"Image": spec["Config"]["Image"], "Entrypoint": ["sh", "-c", " ".join(argv) + " >/dev/null"],
-            "User": "1000:1000", "WorkingDir": "/sandbox", "Env": FLOOR_ENV, "NetworkDisabled": True,
+    body = {"Image": spec["Config"]["Image"], "Entrypoint": ["sh", "-c", script, code],
+            "User": "1000:1000", "WorkingDir": "/tmp", "Env": FLOOR_ENV + ["DENO_DIR=/tmp/.deno"],
+            "NetworkDisabled": True,
             "HostConfig": host, "Labels": {"isol8.bench": "floor"}}
     cid = api.call("POST", "/containers/create", body)["Id"]
     api.call("POST", "/containers/%s/start" % cid)
-    api.call("POST", "/containers/%s/wait" % cid)
+    status = api.call("POST", "/containers/%s/wait" % cid)["StatusCode"]
     api.call("DELETE", "/containers/%s?force=1" % cid)
+    if status != 0:
+        raise RuntimeError("the %s floor container exited %d" % (runtime, status))
 
 
 def bench_cold(ctx):
     print("\n## 3. Cold execution: no warm sandbox (ms)")
     ref = ctx.daemon()  # for a sandbox's settings
-    specs = {}
-    for c in ref.containers():
-        info = ctx.api.call("GET", "/containers/%s/json" % c)
-        specs[info["Config"]["Labels"]["isol8.runtime"]] = info
     d = ctx.daemon("cold", "--prewarm", "0", "--max-warm", "0")
     res = {}
     for rt in RUNTIMES:
-        code, ext, argv = HELLO[rt]
-        cold = timed(lambda: d.run(rt, code), ctx.runs // 2 or 1, warmup=1)
-        prog = {"python": "print('hello')", "bash": "echo hello"}.get(rt)
-        if rt == "python":
-            fargv = ["python3", "-c", "\"print('hello')\""]
-        elif rt == "bash":
-            fargv = ["bash", "-c", "'echo hello'"]
-        else:
-            fargv = ["echo", "\"console.log('hello')\"", ">", "/sandbox/main." + ext, "&&"] + argv + \
-                ["/sandbox/main." + ext]
-        del prog
-        floor = timed(lambda: cold_floor(ctx.api, specs[rt], fargv, ctx.tmp), ctx.runs // 2 or 1, warmup=1)
+        spec = sandbox_settings(ctx.api, ref, rt)
+        cold = timed(lambda: d.run(rt, HELLO[rt][0]), ctx.runs // 2 or 1, warmup=1)
+        floor = timed(lambda: cold_floor(ctx.api, spec, rt, ctx.tmp), ctx.runs // 2 or 1, warmup=1)
         res[rt] = (cold, floor)
         print("%-6s isol8 cold %s" % (rt, fmt(cold)))
         print("%-6s floor (a)  %s   ratio %.2f" % ("", fmt(floor), cold["median"] / floor["median"]))
