@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "daemon/daemon.h"
+#include "base/runtimes.h"
 #include "base/log.h"
 #include "base/paths.h"
 #include "base/util.h"
@@ -128,9 +129,11 @@ static int finish(struct isol8d_config *cfg, struct isol8_error *err)
 				       "--listen: TCP needs an API key (--key KEY or ISOL8_API_KEY)");
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		return isol8_error_set(err, ISOL8_E_INVALID, "--tls-cert and --tls-key go together");
-	if (cfg->max_warm != 0 && cfg->prewarm > (cfg->max_warm < 0 ? 0 : cfg->max_warm))
-		return isol8_error_set(err, ISOL8_E_INVALID, "--prewarm: %d is more than --max-warm %d", cfg->prewarm,
-				       cfg->max_warm < 0 ? 0 : cfg->max_warm);
+	int warm = cfg->max_warm > 0 ? cfg->max_warm : (cfg->max_warm < 0 ? 0 : ISOL8_DEFAULT_MAX_WARM);
+	if (cfg->prewarm * ISOL8_RT_COUNT > warm)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "--prewarm: %d per runtime is %d sandboxes, more than --max-warm %d", cfg->prewarm,
+				       cfg->prewarm * ISOL8_RT_COUNT, warm);
 	return 0;
 }
 

@@ -20,7 +20,6 @@
 #include "engine/options.h"
 #include "base/util.h"
 
-#define DEFAULT_MAX_WARM 16
 #define DEFAULT_WORKERS 4
 
 static char *dup_or_null(const char *s)
@@ -44,7 +43,7 @@ static struct isol8_registry_config registry_config(const struct isol8_engine *e
 	rc.strategy = cfg->secure_pool ? ISOL8_POOL_SECURE : ISOL8_POOL_FAST;
 	rc.max_executions = cfg->max_concurrent > 0 ? cfg->max_concurrent : 64;
 	rc.max_waiting = cfg->max_waiting > 0 ? cfg->max_waiting : 4 * rc.max_executions;
-	rc.max_warm = cfg->max_warm > 0 ? cfg->max_warm : (cfg->max_warm < 0 ? 0 : DEFAULT_MAX_WARM);
+	rc.max_warm = cfg->max_warm > 0 ? cfg->max_warm : (cfg->max_warm < 0 ? 0 : ISOL8_DEFAULT_MAX_WARM);
 	rc.max_sandboxes = cfg->max_sandboxes > 0 ? cfg->max_sandboxes : rc.max_executions + rc.max_warm;
 	rc.workers = DEFAULT_WORKERS;
 	return rc;

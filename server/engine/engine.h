@@ -18,6 +18,9 @@
 
 struct isol8_engine;
 
+/* Clean sandboxes across every pool when the configuration does not say. */
+#define ISOL8_DEFAULT_MAX_WARM 16
+
 /* Sandboxes kept after their run (persist) at once; past it a persist run
  * is refused with ISOL8_E_EXHAUSTED until cleanup. */
 #define ISOL8_MAX_KEPT 16

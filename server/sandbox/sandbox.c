@@ -52,7 +52,8 @@ int isol8_container_key(const struct isol8_container_options *opts, char *buf, s
 		     (long long)opts->tmp_size, opts->readonly_rootfs, (int)opts->network, (int)opts->seccomp,
 		     profile[0] ? ":" : "", profile);
 	if (n < 0 || (size_t)n >= size)
-		return isol8_error_set(err, ISOL8_E_INVALID, "image: \"%s\" is too long", opts->image ? opts->image : "");
+		return isol8_error_set(err, ISOL8_E_INVALID, "options.image: \"%.64s...\" is too long (at most %zu bytes)",
+				       opts->image ? opts->image : "", (size_t)ISOL8_POOL_KEY_MAX - 160);
 	return 0;
 }
 
