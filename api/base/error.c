@@ -113,6 +113,7 @@ static const struct {
 	{ISOL8_E_IO, GS_INTERNAL, "INTERNAL"},
 	{ISOL8_E_PROTOCOL, GS_INTERNAL, "INTERNAL"},
 	{ISOL8_E_INTERNAL, GS_INTERNAL, "INTERNAL"},
+	{ISOL8_E_PERMISSION, GS_PERMISSION_DENIED, "PERMISSION_DENIED"},
 };
 
 #define ERROR_TABLE_LEN (sizeof(error_table) / sizeof(error_table[0]))
@@ -128,7 +129,7 @@ int isol8_error_grpc_status(int code)
 int isol8_error_from_grpc_status(int status)
 {
 	if (status == GS_UNKNOWN || status == GS_ABORTED || status == GS_OUT_OF_RANGE ||
-	    status == GS_DATA_LOSS || status == GS_ALREADY_EXISTS || status == GS_PERMISSION_DENIED)
+	    status == GS_DATA_LOSS || status == GS_ALREADY_EXISTS)
 		return ISOL8_E_INTERNAL;
 	for (size_t i = 0; i < ERROR_TABLE_LEN; i++)
 		if (error_table[i].status == status)

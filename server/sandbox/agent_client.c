@@ -206,7 +206,7 @@ static void client_exit_copy(const Isol8__Agent__V1__Exit *in, struct isol8_agen
 /* The error code for a consumer callback's nonzero return. */
 static int client_consumer_code(int ret)
 {
-	return ret < 0 && -ret <= ISOL8_E_INTERNAL ? -ret : ISOL8_E_CANCELLED;
+	return ret < 0 && -ret <= ISOL8_E_LAST ? -ret : ISOL8_E_CANCELLED;
 }
 
 /* One frame of the exec's answer; while aborting, output is dropped. */
