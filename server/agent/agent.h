@@ -60,6 +60,9 @@ int agent_drop_privileges(uid_t uid, gid_t gid);
 /* Kills every process of uid (never the agent itself). Returns 0 or -errno. */
 int agent_kill_uid(uid_t uid);
 
+/* Whether a live process of uid is left (true when /proc cannot be read). */
+bool agent_uid_has_processes(uid_t uid);
+
 /* Removes the contents of dir, not dir itself, without following symlinks
  * or leaving dir's filesystem. Returns 0 or -errno (the first failure). */
 int agent_wipe_dir(const char *dir);

@@ -12,11 +12,16 @@
  *   read and dropped, the program runs on to its own exit (or the timeout),
  *   and the exit says truncated. At timeout_ms the group is killed and the
  *   exit says timed_out.
- * - When the program's main process exits (seen with WNOWAIT, so its pid,
- *   which names the group, stays reserved) the group is killed, then pipes
- *   are drained until EOF or EXEC_DRAIN_MS, so a background process holding
- *   a pipe, even one that left the group, cannot hang the request.
- * - When the host goes away the group is killed and nothing more is sent.
+ * - The run ends as `docker exec` and `subprocess.run` end: when the main
+ *   process has exited and every process holding its stdout and stderr has
+ *   closed them (both pipes at EOF), or at timeout_ms. Then exec_end kills
+ *   what is left: every process of the uid (an ephemeral sandbox), or with
+ *   keep_detached only the processes still holding the pipes (a session,
+ *   where `nohup cmd >log 2>&1 &` lives on). After that kill the pipes are
+ *   drained for what they still hold, up to EXEC_DRAIN_MS.
+ * - Standard input without data or more to come is closed before the first
+ *   wait, so a program reading it sees EOF at once.
+ * - When the host goes away the program is ended and nothing more is sent.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -28,6 +33,7 @@
 #include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -36,17 +42,10 @@
 
 static void exec_on_child(struct exec_run *run)
 {
-	siginfo_t info = {0};
-
-	if (run->exited)
+	if (run->exited || wait4(run->proc.pid, &run->status, WNOHANG, &run->usage) != run->proc.pid)
 		return;
-	if (waitid(P_PID, (id_t)run->proc.pid, &info, WEXITED | WNOHANG | WNOWAIT) < 0 || info.si_pid == 0)
-		return;
-	exec_kill_group(run);
-	wait4(run->proc.pid, &run->status, 0, &run->usage);
 	run->exited = true;
 	run->end_us = isol8_now_us();
-	run->drain_until_ms = isol8_now_ms() + EXEC_DRAIN_MS;
 }
 
 static void exec_on_signals(struct exec_run *run)
@@ -56,7 +55,7 @@ static void exec_on_signals(struct exec_run *run)
 	while (read(run->signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info)) {
 		if (info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT) {
 			run->terminating = true;
-			exec_kill_group(run);
+			exec_end(run);
 		}
 	}
 	exec_on_child(run);
@@ -67,15 +66,21 @@ static int exec_poll_timeout(const struct exec_run *run)
 	int64_t now = isol8_now_ms();
 	int64_t until = -1;
 
-	if (run->exited && exec_bytes_pending(&run->outq) >= EXEC_OUTQ_HIGH)
+	if (run->ended && exec_bytes_pending(&run->outq) >= EXEC_OUTQ_HIGH)
 		return -1; /* drained only once the host takes more (POLLOUT wakes us) */
-	if (run->exited)
+	if (run->ended)
 		until = run->drain_until_ms;
-	else if (run->deadline_ms >= 0 && !run->timed_out)
+	else if (run->deadline_ms >= 0)
 		until = run->deadline_ms;
 	if (until < 0)
 		return -1;
 	return until <= now ? 0 : (int)(until - now > 60000 ? 60000 : until - now);
+}
+
+static void exec_close_idle_stdin(struct exec_run *run)
+{
+	if (exec_bytes_pending(&run->stdin_q) == 0 && !run->stdin_open)
+		exec_close(&run->proc.stdin_fd);
 }
 
 static int exec_check_time(struct exec_run *run)
@@ -83,14 +88,13 @@ static int exec_check_time(struct exec_run *run)
 	int64_t now = isol8_now_ms();
 	int ret = 0;
 
-	if (!run->exited && run->deadline_ms >= 0 && !run->timed_out && now >= run->deadline_ms) {
+	if (!run->ended && run->deadline_ms >= 0 && now >= run->deadline_ms) {
 		run->timed_out = true;
-		exec_kill_group(run);
+		exec_end(run);
 	}
-	if (exec_bytes_pending(&run->stdin_q) == 0 && !run->stdin_open)
-		exec_close(&run->proc.stdin_fd);
+	exec_close_idle_stdin(run);
 	/* Past the drain time, and only once the host has room again. */
-	if (run->exited && now >= run->drain_until_ms && exec_bytes_pending(&run->outq) < EXEC_OUTQ_HIGH) {
+	if (run->ended && now >= run->drain_until_ms && exec_bytes_pending(&run->outq) < EXEC_OUTQ_HIGH) {
 		ret = exec_drain_close(run, &run->proc.stdout_fd, ISOL8__AGENT__V1__OUTPUT__STREAM__STDOUT);
 		if (ret == 0)
 			ret = exec_drain_close(run, &run->proc.stderr_fd, ISOL8__AGENT__V1__OUTPUT__STREAM__STDERR);
@@ -98,9 +102,14 @@ static int exec_check_time(struct exec_run *run)
 	return ret;
 }
 
-static bool exec_done(const struct exec_run *run)
+/* Over once the main process is reaped and both pipes are at EOF (or, after
+ * the end kill, drained); what is left of the program is then killed. */
+static bool exec_done(struct exec_run *run)
 {
-	return run->exited && run->proc.stdout_fd < 0 && run->proc.stderr_fd < 0;
+	if (!run->exited || run->proc.stdout_fd >= 0 || run->proc.stderr_fd >= 0)
+		return false;
+	exec_end(run);
+	return true;
 }
 
 enum { PFD_SIGNAL, PFD_HOST, PFD_STDIN, PFD_STDOUT, PFD_STDERR, PFD_COUNT };
@@ -139,7 +148,7 @@ static int exec_loop(struct exec_run *run)
 			ret = exec_on_host(run);
 		else if (pfd[PFD_HOST].revents & POLLRDHUP) {
 			run->host_gone = true;
-			exec_kill_group(run);
+			exec_end(run);
 		}
 		if (pfd[PFD_STDIN].revents)
 			exec_on_stdin_writable(run);
@@ -185,10 +194,18 @@ void exec_run_release(struct exec_run *run)
 /* Kills what is left and reaps the main process after an error. */
 static void exec_abort(struct exec_run *run)
 {
-	exec_kill_group(run);
+	exec_end(run);
 	if (!run->exited)
 		waitpid(run->proc.pid, NULL, 0);
 	run->exited = true;
+}
+
+/* The inode of a pipe end, to find the pipe's holders; 0 if unknown. */
+static ino_t exec_pipe_ino(int fd)
+{
+	struct stat st;
+
+	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
 }
 
 /* The last frame: Error after a failure or when the agent stops, else Exit. */
@@ -211,11 +228,20 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 		run->deadline_ms = isol8_now_ms() + req->timeout_ms;
 	run->cap = req->max_output_bytes;
 	run->stdin_open = req->stdin_open;
+	run->keep_detached = req->keep_detached;
+	if (req->uid != 0)
+		run->uid = req->uid; /* else the caller's default, the agent's --uid */
+	run->pipe_ino[0] = exec_pipe_ino(run->proc.stdout_fd);
+	run->pipe_ino[1] = exec_pipe_ino(run->proc.stderr_fd);
+	run->drain_until_ms = -1;
+	run->oom_before = exec_oom_kills();
 	fcntl(run->conn, F_SETFL, O_NONBLOCK);
-	if (exec_bytes_append(&run->stdin_q, req->stdin.data, req->stdin.len) < 0)
+	if (exec_bytes_append(&run->stdin_q, req->stdin.data, req->stdin.len) < 0) {
 		exec_fail(run, ENOMEM, "exec: out of memory queueing stdin");
-	else
+	} else {
+		exec_close_idle_stdin(run);
 		exec_loop(run);
+	}
 	if (!run->exited)
 		exec_abort(run);
 	exec_finish(run);
@@ -231,6 +257,7 @@ int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame
 		.signal_fd = -1,
 		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .control_fd = -1, .ready_fd = -1},
 		.deadline_ms = -1,
+		.uid = cfg->uid,
 	};
 	char msg[ISOL8_ERROR_MESSAGE_MAX];
 	int ret;

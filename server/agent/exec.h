@@ -58,7 +58,7 @@ void exec_run_release(struct exec_run *run);
 #define EXEC_OUTQ_HIGH (256u * 1024u)   /* above it, output pipes are not read */
 #define EXEC_STDIN_HIGH (1024u * 1024u) /* above it, the host's frames are not read */
 #define EXEC_READ_CHUNK (64u * 1024u)   /* bytes per read of a pipe, per Output frame */
-#define EXEC_DRAIN_MS 250               /* after the main process exits */
+#define EXEC_DRAIN_MS 250               /* after the end kill, for what the pipes still hold */
 #define EXEC_DRAIN_MAX (1024u * 1024u)  /* per pipe, read at the end of the drain */
 #define EXEC_EXIT_FLUSH_MS 60000
 
@@ -83,6 +83,12 @@ struct exec_run {
 	bool terminating;        /* the agent got SIGTERM */
 	bool timed_out;
 	bool truncated;
+	bool ended;              /* the end kill was done: what is left of the program is gone */
+	bool keep_detached;      /* end: kill only the holders of the output pipes */
+	uid_t uid;               /* the program's uid, whose processes the end kills */
+	ino_t pipe_ino[2];       /* the stdout and stderr pipes, to find their holders */
+	int64_t oom_before;      /* the cgroup's OOM kill count at the start (-1: unknown) */
+	uint64_t total_out;      /* bytes read from the output pipes, forwarded or not */
 	int status;
 	struct rusage usage;
 	uint64_t cap;
@@ -90,7 +96,7 @@ struct exec_run {
 	int64_t start_us;
 	int64_t end_us;
 	int64_t deadline_ms;     /* -1: none */
-	int64_t drain_until_ms;
+	int64_t drain_until_ms;  /* after the end kill; -1: not yet */
 	int fail_code;           /* errno-style; set: the run ends with an Error frame */
 	char fail_message[ISOL8_ERROR_MESSAGE_MAX];
 };
@@ -98,8 +104,16 @@ struct exec_run {
 int exec_bytes_append(struct exec_bytes *q, const uint8_t *data, size_t len);
 size_t exec_bytes_pending(const struct exec_bytes *q);
 
-void exec_kill_group(struct exec_run *run);
+/* Ends the program: kills its process group, then every process of its
+ * uid (or, with keep_detached, every process still holding its stdout or
+ * stderr), and starts the drain of what the pipes hold. Idempotent. */
+void exec_end(struct exec_run *run);
 void exec_close(int *fd);
+
+/* exec_end.c: the cgroup's count of OOM kills (-1 when it cannot be read),
+ * and the kill of the processes of uid holding one of the pipes. */
+int64_t exec_oom_kills(void);
+void exec_kill_pipe_holders(uid_t uid, const ino_t ino[2]);
 
 /* Ends the run with an Error frame (the first failure wins) and kills the
  * group; returns -code. */

@@ -48,9 +48,17 @@ static int exec_queue_frame(struct exec_run *run, const isol8_frame *frame)
 	return exec_bytes_append(&run->outq, buf, len);
 }
 
-void exec_kill_group(struct exec_run *run)
+void exec_end(struct exec_run *run)
 {
+	if (run->ended || run->proc.pid <= 0)
+		return;
+	run->ended = true;
+	run->drain_until_ms = isol8_now_ms() + EXEC_DRAIN_MS;
 	kill(-run->proc.pid, SIGKILL);
+	if (run->keep_detached)
+		exec_kill_pipe_holders(run->uid, run->pipe_ino);
+	else if (run->uid != 0 && agent_uid_has_processes(run->uid))
+		agent_kill_uid(run->uid);
 }
 
 void exec_close(int *fd)
@@ -72,7 +80,7 @@ void exec_flush(struct exec_run *run)
 			return;
 		if (n <= 0) {
 			run->host_gone = true;
-			exec_kill_group(run);
+			exec_end(run);
 			return;
 		}
 		run->outq.off += (size_t)n;
@@ -112,7 +120,7 @@ int exec_fail(struct exec_run *run, int code, const char *fmt, ...)
 		vsnprintf(run->fail_message, sizeof(run->fail_message), fmt, ap);
 		va_end(ap);
 	}
-	exec_kill_group(run);
+	exec_end(run);
 	return -code;
 }
 
@@ -124,7 +132,7 @@ int exec_on_host(struct exec_run *run)
 
 	if (ret == 0) {
 		run->host_gone = true;
-		exec_kill_group(run);
+		exec_end(run);
 		return 0;
 	}
 	while (ret > 0 && (ret = isol8_frame_reader_next(&run->reader, &frame, &err)) > 0) {
@@ -164,6 +172,7 @@ static int exec_forward_output(struct exec_run *run, int stream, const uint8_t *
 	Isol8__Agent__V1__Frame frame = ISOL8__AGENT__V1__FRAME__INIT;
 	Isol8__Agent__V1__Output output = ISOL8__AGENT__V1__OUTPUT__INIT;
 
+	run->total_out += len;
 	if (run->cap > 0 && len > run->cap - run->sent) {
 		len = (size_t)(run->cap - run->sent);
 		run->truncated = true;
@@ -249,6 +258,11 @@ int exec_queue_exit(struct exec_run *run)
 	exit_msg.cpu_user_us = exec_timeval_us(run->usage.ru_utime);
 	exit_msg.cpu_system_us = exec_timeval_us(run->usage.ru_stime);
 	exit_msg.max_rss_kb = (uint64_t)run->usage.ru_maxrss;
+	exit_msg.output_bytes = run->total_out;
+	if (run->oom_before >= 0) {
+		int64_t after = exec_oom_kills();
+		exit_msg.oom_killed = after > run->oom_before;
+	}
 	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXIT;
 	frame.exit = &exit_msg;
 	return exec_queue_frame(run, &frame);

@@ -164,6 +164,7 @@ int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_f
 		.signal_fd = -1,
 		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .control_fd = -1, .ready_fd = -1},
 		.deadline_ms = -1,
+		.uid = cfg->uid,
 	};
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	char msg[ISOL8_ERROR_MESSAGE_MAX];

@@ -107,6 +107,25 @@ static int reset_kill_scan(uid_t uid)
 	return found;
 }
 
+bool agent_uid_has_processes(uid_t uid)
+{
+	DIR *proc = opendir("/proc");
+	struct dirent *de;
+	bool found = false;
+
+	if (proc == NULL)
+		return true; /* unknown: the caller kills to be sure */
+	while (!found && (de = readdir(proc)) != NULL) {
+		char *end;
+		long pid = strtol(de->d_name, &end, 10);
+
+		if (*end == '\0' && pid > 1 && pid != getpid())
+			found = reset_process_of_uid(dirfd(proc), de->d_name, uid);
+	}
+	closedir(proc);
+	return found;
+}
+
 int agent_kill_uid(uid_t uid)
 {
 	if (uid == 0)

@@ -200,6 +200,8 @@ static void client_exit_copy(const Isol8__Agent__V1__Exit *in, struct isol8_agen
 		.cpu_user_us = in->cpu_user_us,
 		.cpu_system_us = in->cpu_system_us,
 		.max_rss_kb = in->max_rss_kb,
+		.oom_killed = in->oom_killed,
+		.output_bytes = in->output_bytes,
 	};
 }
 
