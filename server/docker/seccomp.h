@@ -5,7 +5,9 @@
  * Default allow; EPERM for the kernel-facing calls a sandbox never needs
  * (mount family, namespaces incl. clone with CLONE_NEW* flags, module and
  * kexec loading, bpf, ptrace and process_vm_*, keyrings, io_uring, clock
- * setting, swap, reboot, ...); ENOSYS for clone3 so libc falls back to clone.
+ * setting, swap, reboot, ...); ENOSYS for clone3 so libc falls back to clone;
+ * socket() and socketpair() only for AF_UNIX, AF_INET and AF_INET6, any other
+ * family (netlink, packet, vsock, ...) EAFNOSUPPORT.
  */
 #ifndef ISOL8_DOCKER_SECCOMP_H
 #define ISOL8_DOCKER_SECCOMP_H
