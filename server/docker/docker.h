@@ -33,6 +33,14 @@ struct isol8_tmpfs {
 	const char *options; /* "rw,exec,size=512m" */
 };
 
+/* A resource limit every process of the container starts with
+ * (HostConfig.Ulimits). */
+struct isol8_ulimit {
+	const char *name; /* "nofile", "core", ... */
+	int64_t soft;
+	int64_t hard;
+};
+
 /* What a sandbox container is created with. NULL/0 fields are left out of
  * the request (Docker's default applies). */
 struct isol8_container_spec {
@@ -46,6 +54,8 @@ struct isol8_container_spec {
 	const char *const *binds;             /* NULL-terminated "host:container[:ro]" */
 	const struct isol8_tmpfs *tmpfs;      /* n_tmpfs entries */
 	size_t n_tmpfs;
+	const struct isol8_ulimit *ulimits;   /* n_ulimits entries */
+	size_t n_ulimits;
 	int64_t memory_bytes;                 /* HostConfig.Memory */
 	int64_t memory_swap_bytes;            /* HostConfig.MemorySwap (memory + swap) */
 	int64_t nano_cpus;                    /* HostConfig.NanoCpus */

@@ -85,6 +85,29 @@ static bool add_tmpfs(cJSON *host, const struct isol8_container_spec *spec)
 	return true;
 }
 
+static bool add_ulimits(cJSON *host, const struct isol8_container_spec *spec)
+{
+	cJSON *ulimits;
+
+	if (spec->n_ulimits == 0)
+		return true;
+	ulimits = cJSON_AddArrayToObject(host, "Ulimits");
+	if (ulimits == NULL)
+		return false;
+	for (size_t i = 0; i < spec->n_ulimits; i++) {
+		cJSON *item = cJSON_CreateObject();
+
+		if (item == NULL)
+			return false;
+		cJSON_AddItemToArray(ulimits, item);
+		if (cJSON_AddStringToObject(item, "Name", spec->ulimits[i].name) == NULL ||
+		    cJSON_AddNumberToObject(item, "Soft", (double)spec->ulimits[i].soft) == NULL ||
+		    cJSON_AddNumberToObject(item, "Hard", (double)spec->ulimits[i].hard) == NULL)
+			return false;
+	}
+	return true;
+}
+
 static bool add_security_opt(cJSON *host, const struct isol8_container_spec *spec)
 {
 	_cleanup_free_ char *seccomp = NULL;
@@ -117,6 +140,7 @@ static bool add_host_config(cJSON *config, const struct isol8_container_spec *sp
 	cJSON *host = cJSON_AddObjectToObject(config, "HostConfig");
 
 	return host != NULL && add_string_array(host, "Binds", spec->binds) && add_tmpfs(host, spec) &&
+	       add_ulimits(host, spec) &&
 	       add_int(host, "Memory", spec->memory_bytes) && add_int(host, "MemorySwap", spec->memory_swap_bytes) &&
 	       add_int(host, "NanoCpus", spec->nano_cpus) && add_int(host, "PidsLimit", spec->pids_limit) &&
 	       add_true(host, "ReadonlyRootfs", spec->readonly_rootfs) &&
@@ -154,6 +178,18 @@ static int check_spec(const struct isol8_container_spec *spec, struct isol8_erro
 			return isol8_error_set(err, ISOL8_E_INVALID, "container spec: tmpfs %zu has no absolute path", i);
 	if (spec->n_labels > 0 && spec->labels == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "container spec: label list is NULL");
+	if (spec->n_ulimits > 0 && spec->ulimits == NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "container spec: ulimit list is NULL");
+	for (size_t i = 0; i < spec->n_ulimits; i++) {
+		const struct isol8_ulimit *u = &spec->ulimits[i];
+
+		if (u->name == NULL || u->name[0] == '\0')
+			return isol8_error_set(err, ISOL8_E_INVALID, "container spec: ulimit %zu has no name", i);
+		if (u->soft < 0 || u->hard < 0 || u->soft > u->hard || u->hard > JSON_INT_MAX)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "container spec: ulimit \"%s\" soft %lld / hard %lld is out of range", u->name,
+					       (long long)u->soft, (long long)u->hard);
+	}
 	for (size_t i = 0; i < spec->n_labels; i++)
 		if (spec->labels[i].key == NULL || spec->labels[i].key[0] == '\0')
 			return isol8_error_set(err, ISOL8_E_INVALID, "container spec: label %zu has no key", i);

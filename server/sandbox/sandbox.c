@@ -21,6 +21,19 @@
 static const char *const agent_caps[] = {"SETUID", "SETGID", "KILL", "CHOWN", "DAC_OVERRIDE", "FOWNER", "SYS_NICE",
 					 NULL};
 
+/* Limits every process of the sandbox starts with, the agent's own too, so
+ * no way of starting a process there escapes them. nofile: 4096 fds per
+ * process (the agent's spawn limit; Docker's default would be the daemon's
+ * own, about a million), so opening fds without end fails with EMFILE
+ * after 4096 instead of eating kernel memory; core: no core dumps. No
+ * nproc: RLIMIT_NPROC counts uid 1000 across the whole host, every sandbox
+ * together; the pids cgroup (pids_limit) bounds processes per sandbox. */
+#define ISOL8_SANDBOX_NOFILE 4096
+static const struct isol8_ulimit sandbox_ulimits[] = {
+	{"nofile", ISOL8_SANDBOX_NOFILE, ISOL8_SANDBOX_NOFILE},
+	{"core", 0, 0},
+};
+
 int isol8_random_hex(char *buf, size_t bytes, struct isol8_error *err)
 {
 	unsigned char raw[32];
@@ -122,6 +135,8 @@ int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct i
 	s->binds = out->binds;
 	s->tmpfs = out->tmpfs;
 	s->n_tmpfs = ISOL8_ARRAY_LEN(out->tmpfs);
+	s->ulimits = sandbox_ulimits;
+	s->n_ulimits = ISOL8_ARRAY_LEN(sandbox_ulimits);
 	s->memory_bytes = opts->memory_bytes;
 	s->memory_swap_bytes = opts->memory_bytes;
 	s->nano_cpus = opts->nano_cpus;

@@ -62,6 +62,7 @@ static const char *const binds[] = {"/run/isol8/s1:/.isol8/run", "/opt/isol8/age
 static const char *const cap_add[] = {"SETUID", "SETGID", NULL};
 static const struct isol8_tmpfs tmpfs[] = {{"/sandbox", "rw,exec,size=512m"}, {"/tmp", "rw,noexec,size=64m"}};
 static const struct isol8_label labels[] = {{"isol8.sandbox", "1"}, {"isol8.pool", "python"}};
+static const struct isol8_ulimit ulimits[] = {{"nofile", 1024, 4096}, {"core", 0, 0}};
 
 static struct isol8_container_spec full_spec(void)
 {
@@ -71,7 +72,7 @@ static struct isol8_container_spec full_spec(void)
 		.memory_bytes = 512ll << 20, .memory_swap_bytes = 512ll << 20, .nano_cpus = 1500000000,
 		.pids_limit = 128, .readonly_rootfs = true, .network_mode = "none", .no_new_privileges = true,
 		.seccomp = isol8_seccomp_strict_profile, .cap_drop_all = true, .cap_add = cap_add,
-		.labels = labels, .n_labels = 2, .network_disabled = true,
+		.labels = labels, .n_labels = 2, .network_disabled = true, .ulimits = ulimits, .n_ulimits = 2,
 	};
 	return spec;
 }
@@ -107,6 +108,13 @@ static void test_spec_json_full(void)
 	CU_ASSERT_EQUAL(cJSON_GetArraySize(obj), 2);
 	CU_ASSERT_STRING_EQUAL(json_str(obj, "/sandbox"), "rw,exec,size=512m");
 	CU_ASSERT_STRING_EQUAL(json_str(obj, "/tmp"), "rw,noexec,size=64m");
+	obj = cJSON_GetObjectItemCaseSensitive(host, "Ulimits");
+	CU_ASSERT_EQUAL_FATAL(cJSON_GetArraySize(obj), 2);
+	CU_ASSERT_STRING_EQUAL(json_str(cJSON_GetArrayItem(obj, 0), "Name"), "nofile");
+	CU_ASSERT_EQUAL(json_num(cJSON_GetArrayItem(obj, 0), "Soft"), 1024.0);
+	CU_ASSERT_EQUAL(json_num(cJSON_GetArrayItem(obj, 0), "Hard"), 4096.0);
+	CU_ASSERT_STRING_EQUAL(json_str(cJSON_GetArrayItem(obj, 1), "Name"), "core");
+	CU_ASSERT_EQUAL(json_num(cJSON_GetArrayItem(obj, 1), "Hard"), 0.0);
 	CU_ASSERT_EQUAL(json_num(host, "Memory"), 536870912.0);
 	CU_ASSERT_EQUAL(json_num(host, "MemorySwap"), 536870912.0);
 	CU_ASSERT_EQUAL(json_num(host, "NanoCpus"), 1500000000.0);
@@ -168,6 +176,14 @@ static void test_spec_json_invalid(void)
 	CU_ASSERT_PTR_NULL(isol8_docker_container_spec_json(&spec, &err));
 	CU_ASSERT_EQUAL(err.code, ISOL8_E_INVALID);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "memory_bytes"));
+
+	isol8_error_clear(&err);
+	spec = full_spec();
+	spec.ulimits = (const struct isol8_ulimit[]){{"nofile", 8192, 4096}};
+	spec.n_ulimits = 1;
+	CU_ASSERT_PTR_NULL(isol8_docker_container_spec_json(&spec, &err));
+	CU_ASSERT_EQUAL(err.code, ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "nofile"));
 }
 
 static bool names_contain(const cJSON *syscalls, const char *name, const char *action)
@@ -197,6 +213,8 @@ static void test_seccomp_profile(void)
 							   "io_uring_setup", "kexec_load", "clone", NULL};
 	     *n; n++)
 		CU_ASSERT(names_contain(syscalls, *n, "SCMP_ACT_ERRNO"));
+	CU_ASSERT(names_contain(syscalls, "socket", "SCMP_ACT_ERRNO"));
+	CU_ASSERT(names_contain(syscalls, "socketpair", "SCMP_ACT_ERRNO"));
 	CU_ASSERT(!names_contain(syscalls, "personality", NULL));
 	CU_ASSERT(!names_contain(syscalls, "read", NULL));
 	cJSON_Delete(json);

@@ -289,6 +289,11 @@ static void test_container_spec(void)
 			       "rw,exec,nosuid,nodev,size=536870912");
 	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(tmpfs, "/tmp")->valuestring,
 			       "rw,noexec,nosuid,nodev,size=268435456,mode=1777");
+	cJSON *ulimit = cJSON_GetArrayItem(cJSON_GetObjectItem(host, "Ulimits"), 0);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(ulimit);
+	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(ulimit, "Name")->valuestring, "nofile");
+	CU_ASSERT_EQUAL(cJSON_GetObjectItem(ulimit, "Soft")->valuedouble, 4096);
+	CU_ASSERT_EQUAL(cJSON_GetObjectItem(ulimit, "Hard")->valuedouble, 4096);
 	cJSON *labels = cJSON_GetObjectItem(root, "Labels");
 	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(labels, "isol8.managed")->valuestring, "true");
 	CU_ASSERT_STRING_EQUAL(cJSON_GetObjectItem(labels, "isol8.runtime")->valuestring, "python");
