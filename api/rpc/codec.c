@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "base/util.h"
+#include "rpc/rpc_wire.h"
 
 #define PEM_MAX (1024 * 1024)
 
@@ -33,12 +34,13 @@ int isol8_rpc_pack(const ProtobufCMessage *msg, grpc_byte_buffer **out, struct i
 	return 0;
 }
 
-int isol8_rpc_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc, const char *what,
-		     ProtobufCMessage **out, struct isol8_error *err)
+static int unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc, const char *what, bool check_text,
+		  ProtobufCMessage **out, struct isol8_error *err)
 {
 	grpc_byte_buffer_reader reader;
 	grpc_slice slice;
 	size_t len = grpc_byte_buffer_length(bb);
+	int ret = 0;
 
 	*out = NULL;
 	if (len > ISOL8_RPC_MAX_MESSAGE)
@@ -48,11 +50,28 @@ int isol8_rpc_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *des
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s: cannot decompress", what);
 	slice = grpc_byte_buffer_reader_readall(&reader);
 	grpc_byte_buffer_reader_destroy(&reader);
-	*out = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
+	if (check_text)
+		ret = isol8_rpc_wire_check(desc, GRPC_SLICE_START_PTR(slice), GRPC_SLICE_LENGTH(slice), err);
+	if (ret == 0)
+		*out = protobuf_c_message_unpack(desc, NULL, GRPC_SLICE_LENGTH(slice), GRPC_SLICE_START_PTR(slice));
 	grpc_slice_unref(slice);
+	if (ret < 0)
+		return ret;
 	if (*out == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s is not a valid %s", what, desc->name);
 	return 0;
+}
+
+int isol8_rpc_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc, const char *what,
+		     ProtobufCMessage **out, struct isol8_error *err)
+{
+	return unpack(bb, desc, what, false, out, err);
+}
+
+int isol8_rpc_unpack_request(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+			     struct isol8_error *err)
+{
+	return unpack(bb, desc, "request", true, out, err);
 }
 
 void isol8_rpc_args_init(struct isol8_rpc_args *a)

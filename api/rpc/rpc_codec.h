@@ -19,6 +19,12 @@ int isol8_rpc_pack(const ProtobufCMessage *msg, grpc_byte_buffer **out, struct i
 int isol8_rpc_unpack(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc, const char *what,
 		     ProtobufCMessage **out, struct isol8_error *err);
 
+/* isol8_rpc_unpack of a request a client sent: its string fields must also
+ * be valid UTF-8 without NUL bytes (rpc_wire.h), else ISOL8_E_INVALID naming
+ * the field ("code: contains a NUL byte at offset 6"). */
+int isol8_rpc_unpack_request(grpc_byte_buffer *bb, const ProtobufCMessageDescriptor *desc, ProtobufCMessage **out,
+			     struct isol8_error *err);
+
 /* Channel arguments limiting sent and received messages to ISOL8_RPC_MAX_MESSAGE. */
 struct isol8_rpc_args {
 	grpc_arg args[2];

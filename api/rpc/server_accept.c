@@ -109,7 +109,7 @@ static int request_read(struct isol8_rpc_call *c, struct isol8_error *err)
 		return isol8_error_set(err, ISOL8_E_CANCELLED, "the client went away before its request");
 	if (bb == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "the request message is missing");
-	ret = isol8_rpc_unpack(bb, c->route->method->input, "request", &c->request, err);
+	ret = isol8_rpc_unpack_request(bb, c->route->method->input, &c->request, err);
 	grpc_byte_buffer_destroy(bb);
 	return ret;
 }

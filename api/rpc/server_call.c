@@ -171,7 +171,7 @@ int isol8_rpc_call_read(struct isol8_rpc_call *call, ProtobufCMessage **out, str
 			return call_broken(call, "read", err);
 		return 0;
 	}
-	ret = isol8_rpc_unpack(bb, call->route->method->input, "request", out, err);
+	ret = isol8_rpc_unpack_request(bb, call->route->method->input, out, err);
 	grpc_byte_buffer_destroy(bb);
 	return ret < 0 ? ret : 1;
 }
