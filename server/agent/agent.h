@@ -54,6 +54,13 @@ bool agent_path_absolute(const char *path);
  * caller, so call it after dropping privileges). Returns 0 or -errno. */
 int agent_make_parents(const char *path);
 
+/* Makes the directory path and its parents (0755), following no link. */
+int agent_make_dirs(const char *path);
+
+/* open(2) of an absolute normalized path that follows no link in any
+ * component (O_NOFOLLOW under directory fds). fd or -errno. */
+int agent_open_nofollow(const char *path, int flags, mode_t mode);
+
 /* Drops to uid:gid with no supplementary groups. Returns 0 or -errno. */
 int agent_drop_privileges(uid_t uid, gid_t gid);
 

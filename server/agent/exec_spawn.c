@@ -141,9 +141,9 @@ static int spawn_write_file(const Isol8__Agent__V1__File *file)
 	ret = agent_make_parents(file->path);
 	if (ret < 0)
 		return ret;
-	fd = open(file->path, O_WRONLY | O_CREAT | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+	fd = agent_open_nofollow(file->path, O_WRONLY | O_CREAT | O_NONBLOCK, mode);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
 		return -EINVAL;
@@ -208,8 +208,9 @@ static _Noreturn void spawn_child(const struct spawn_plan *plan, const int fds[6
 	ret = agent_drop_privileges(plan->uid, plan->gid);
 	if (ret < 0)
 		spawn_fail(STAGE_IDENTITY, 0, -ret);
-	if (chdir(plan->cwd) < 0)
-		spawn_fail(STAGE_CHDIR, 0, errno);
+	/* a missing working directory is made, as the sandbox user */
+	if (chdir(plan->cwd) < 0 && (errno != ENOENT || (ret = agent_make_dirs(plan->cwd)) < 0 || chdir(plan->cwd) < 0))
+		spawn_fail(STAGE_CHDIR, 0, ret < 0 ? -ret : errno);
 	for (size_t i = 0; i < req->n_files; i++) {
 		ret = spawn_write_file(req->files[i]);
 		if (ret < 0)

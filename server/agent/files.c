@@ -20,10 +20,10 @@
 static int files_open_regular(const char *path, int flags, mode_t mode)
 {
 	struct stat st;
-	int fd = open(path, flags | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC, mode);
+	int fd = agent_open_nofollow(path, flags | O_NONBLOCK, mode);
 
 	if (fd < 0)
-		return -errno;
+		return fd;
 	if (fstat(fd, &st) < 0) {
 		int ret = -errno;
 		close(fd);

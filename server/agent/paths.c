@@ -1,5 +1,6 @@
 /* Path checks, parent directories and privilege dropping: see agent.h. */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
 #include <string.h>
@@ -34,21 +35,85 @@ bool agent_path_absolute(const char *path)
 	return path[0] == '/' && path[1] != '\0' && agent_path_valid(path);
 }
 
-int agent_make_parents(const char *path)
+/* Walks an absolute normalized path from "/" one component at a time, never
+ * following a link (O_NOFOLLOW under a directory fd): a link anywhere in it
+ * fails with ELOOP or ENOTDIR. Directories missing on the way are made
+ * (0755) when make_dirs. The last component is opened with flags and mode,
+ * or, when last_is_dir, walked and returned as a directory fd. */
+static int walk_beneath(const char *path, int flags, mode_t mode, bool make_dirs, bool last_is_dir)
 {
 	char buf[PATH_MAX];
 	size_t len = strlen(path);
+	char *comp, *next;
+	int dir, fd;
 
-	if (len >= sizeof(buf))
+	if (path[0] != '/' || len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; (p = strchr(p, '/')) != NULL; p++) {
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*p = '/';
+	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (dir < 0)
+		return -errno;
+	for (comp = buf + 1; comp != NULL && *comp; comp = next) {
+		next = strchr(comp, '/');
+		if (next != NULL)
+			*next++ = '\0';
+		if (next == NULL && !last_is_dir) {
+			fd = openat(dir, comp, flags | O_NOFOLLOW | O_CLOEXEC, mode);
+			fd = fd < 0 ? -errno : fd;
+			close(dir);
+			return fd;
+		}
+		fd = openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0 && errno == ENOENT && make_dirs &&
+		    (mkdirat(dir, comp, 0755) == 0 || errno == EEXIST))
+			fd = openat(dir, comp, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (fd < 0) {
+			struct stat st;
+			int ret = -errno;
+			/* a link on the way is refused as one, not as a missing dir */
+			if (ret == -ENOTDIR && fstatat(dir, comp, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+				ret = -ELOOP;
+			close(dir);
+			return ret;
+		}
+		close(dir);
+		dir = fd;
 	}
+	return dir;
+}
+
+int agent_make_parents(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char buf[PATH_MAX];
+	int fd;
+
+	if (slash == NULL || (size_t)(slash - path) >= sizeof(buf))
+		return -ENAMETOOLONG;
+	if (slash == path)
+		return 0;
+	memcpy(buf, path, (size_t)(slash - path));
+	buf[slash - path] = '\0';
+	fd = walk_beneath(buf, 0, 0, true, true);
+	if (fd < 0)
+		return fd;
+	close(fd);
 	return 0;
+}
+
+int agent_make_dirs(const char *path)
+{
+	int fd = walk_beneath(path, 0, 0, true, true);
+
+	if (fd < 0)
+		return fd;
+	close(fd);
+	return 0;
+}
+
+int agent_open_nofollow(const char *path, int flags, mode_t mode)
+{
+	return walk_beneath(path, flags, mode, false, false);
 }
 
 int agent_drop_privileges(uid_t uid, gid_t gid)

@@ -8,13 +8,32 @@ static bool call_cancelled(void *userdata)
 	return isol8_rpc_call_cancelled(userdata);
 }
 
-static int stream_output(void *userdata, int stream, const uint8_t *data, size_t len)
+static char *phase_name(enum isol8_phase phase)
+{
+	return phase == ISOL8_PHASE_SETUP ? "setup" : "code";
+}
+
+static int stream_error(void *userdata, enum isol8_phase phase, const char *message)
 {
 	struct isol8_rpc_call *call = userdata;
 	Isol8__V1__ExecuteEvent ev;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 
 	isol8__v1__execute_event__init(&ev);
+	ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_ERROR;
+	ev.error = (char *)message;
+	ev.phase = phase_name(phase);
+	return isol8_rpc_call_write(call, &ev.base, &err) < 0 ? -ISOL8_E_CANCELLED : 0;
+}
+
+static int stream_output(void *userdata, enum isol8_phase phase, int stream, const uint8_t *data, size_t len)
+{
+	struct isol8_rpc_call *call = userdata;
+	Isol8__V1__ExecuteEvent ev;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	isol8__v1__execute_event__init(&ev);
+	ev.phase = phase_name(phase);
 	if (stream == 1) {
 		ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_STDOUT;
 		ev.stdout = (ProtobufCBinaryData){len, (uint8_t *)data};
@@ -41,6 +60,7 @@ static void serve(struct isol8d *d, struct isol8_rpc_call *call, const Isol8__V1
 			isol8__v1__execute_event__init(&ev);
 			ev.event_case = ISOL8__V1__EXECUTE_EVENT__EVENT_EXIT;
 			ev.exit = &res.message;
+			ev.phase = phase_name(res.run.setup_failed ? ISOL8_PHASE_SETUP : ISOL8_PHASE_CODE);
 			isol8d_reply(call, &ev.base);
 		} else {
 			isol8d_reply(call, &res.message.base);
@@ -52,7 +72,9 @@ static void serve(struct isol8d *d, struct isol8_rpc_call *call, const Isol8__V1
 
 static void handle_execute(struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req, void *userdata)
 {
-	struct isol8_service_output output = {NULL, call_cancelled, call, ISOL8_SERVICE_GATHER_MAX(ISOL8_RPC_MAX_MESSAGE)};
+	struct isol8_service_output output = {.cancelled = call_cancelled,
+					      .userdata = call,
+					      .gather_max = ISOL8_SERVICE_GATHER_MAX(ISOL8_RPC_MAX_MESSAGE)};
 
 	serve(userdata, call, req, &output, false);
 }
@@ -60,7 +82,10 @@ static void handle_execute(struct isol8_rpc_call *call, const Isol8__V1__Execute
 static void handle_execute_stream(struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req,
 				  void *userdata)
 {
-	struct isol8_service_output output = {stream_output, call_cancelled, call, 0};
+	struct isol8_service_output output = {.on_output = stream_output,
+					      .on_error = stream_error,
+					      .cancelled = call_cancelled,
+					      .userdata = call};
 
 	serve(userdata, call, req, &output, true);
 }

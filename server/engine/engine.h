@@ -43,10 +43,17 @@ struct isol8_engine_config {
 	void (*log)(int level, const char *message); /* pool events; may be NULL */
 };
 
-/* Receives an execution's output (secrets already masked) as it is produced. */
+/* Which program of a run output comes from. */
+enum isol8_phase {
+	ISOL8_PHASE_CODE = 0,   /* the code (or cmd) */
+	ISOL8_PHASE_SETUP = 1,  /* the setup script */
+};
+
+/* Receives an execution's output (secrets already masked, within the output
+ * cap) as it is produced. */
 struct isol8_exec_sink {
 	/* stream 1 = stdout, 2 = stderr. Nonzero stops the execution. */
-	int (*on_output)(void *userdata, int stream, const uint8_t *data, size_t len);
+	int (*on_output)(void *userdata, enum isol8_phase phase, int stream, const uint8_t *data, size_t len);
 	/* Polled while the program runs; true stops it (the client went away). */
 	bool (*cancelled)(void *userdata);
 	void *userdata;
@@ -63,6 +70,13 @@ struct isol8_exec_phases {
 	bool prestarted;           /* ran in a pre-started interpreter */
 };
 
+/* A file read back from the sandbox after the run (output_paths). */
+struct isol8_out_file {
+	char *path;            /* as the request named it */
+	uint8_t *data;         /* secrets masked */
+	size_t len;
+};
+
 struct isol8_exec_result {
 	char execution_id[33];
 	char container_id[65];
@@ -72,6 +86,13 @@ struct isol8_exec_result {
 	int signal;
 	bool timed_out;
 	bool truncated;
+	bool oom_killed;           /* the memory limit was hit and a process killed */
+	bool setup_failed;         /* the setup script exited non-zero: the code did not run */
+	uint64_t output_bytes;     /* what the program wrote to stdout and stderr */
+	int64_t max_output;        /* the run's output cap */
+	int64_t memory_bytes;      /* the run's memory limit */
+	struct isol8_out_file *files; /* output_paths that exist, in request order */
+	size_t n_files;
 	int64_t duration_ms;
 	int64_t cpu_user_ms;
 	int64_t cpu_system_ms;
@@ -103,6 +124,9 @@ int isol8_engine_prewarm(struct isol8_engine *e, struct isol8_error *err);
 int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
 			 const struct isol8_exec_sink *sink, struct isol8_exec_result *res,
 			 struct isol8_error *err);
+
+/* Frees what a result owns (its files). */
+void isol8_exec_result_release(struct isol8_exec_result *res);
 
 /* Executions running now. */
 int isol8_engine_active(struct isol8_engine *e);

@@ -43,6 +43,12 @@ int isol8_exec_spec_build(const Isol8__V1__ExecuteRequest *req, const struct iso
 			  struct isol8_exec_spec *spec, struct isol8_error *err);
 void isol8_exec_spec_release(struct isol8_exec_spec *spec);
 
+/* The Exec of req's setup script: bash -c, the request's files, the run's
+ * cwd and environment, no stdin; what it leaves running in the background
+ * lives on for the code (keep_detached). */
+int isol8_exec_spec_setup(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
+			  struct isol8_exec_spec *spec, struct isol8_error *err);
+
 /* Builds the prestart Exec of a runtime's launcher: its argv, the
  * environment every run of the runtime gets, cwd and identity. */
 struct isol8_launcher;

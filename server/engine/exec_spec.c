@@ -86,31 +86,21 @@ static int build_env(const Isol8__V1__ExecuteRequest *req, const struct isol8_ex
 	return ret;
 }
 
-/* A path given by the client for a file in the sandbox: relative paths are
- * under /sandbox; absolute ones must be under /sandbox or /tmp; no "..". */
 static int file_path(const char *path, char **out, struct isol8_error *err)
 {
-	if (path == NULL || path[0] == '\0')
-		return isol8_error_set(err, ISOL8_E_INVALID, "files: empty path");
-	if (strstr(path, "..") != NULL)
-		return isol8_error_set(err, ISOL8_E_INVALID, "files: \"%s\" must not contain \"..\"", path);
-	if (path[0] == '/') {
-		if (strncmp(path, "/sandbox/", 9) != 0 && strncmp(path, "/tmp/", 5) != 0)
-			return isol8_error_set(err, ISOL8_E_INVALID,
-					       "files: \"%s\" is outside /sandbox and /tmp", path);
-		*out = strdup(path);
-	} else if (asprintf(out, "/sandbox/%s", path) < 0) {
-		*out = NULL;
-	}
-	if (*out == NULL)
-		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-	return 0;
+	char buf[ISOL8_SANDBOX_PATH_MAX];
+	int ret = isol8_inputs_file_path("files", path, buf, sizeof(buf), err);
+
+	if (ret < 0)
+		return ret;
+	*out = strdup(buf);
+	return *out ? 0 : isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 }
 
 static int build_files(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
-		       struct isol8_exec_spec *spec, struct isol8_error *err)
+		       bool code_file, bool with_files, struct isol8_exec_spec *spec, struct isol8_error *err)
 {
-	size_t n = req->n_files + 1;
+	size_t n = (with_files ? req->n_files : 0) + 1;
 
 	if (req->n_files > EXEC_MAX_FILES)
 		return isol8_error_set(err, ISOL8_E_INVALID, "files: more than %d files", EXEC_MAX_FILES);
@@ -122,14 +112,16 @@ static int build_files(const Isol8__V1__ExecuteRequest *req, const struct isol8_
 		isol8__agent__v1__file__init(&spec->files[i]);
 		spec->file_ptrs[i] = &spec->files[i];
 	}
-	spec->files[0].path = strdup(opts->code_path);
-	if (spec->files[0].path == NULL)
-		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-	spec->files[0].content.data = (uint8_t *)req->code;
-	spec->files[0].content.len = strlen(req->code);
-	spec->files[0].mode = 0644;
-	spec->n_files = 1;
-	for (size_t i = 0; i < req->n_files; i++) {
+	if (code_file) {
+		spec->files[0].path = strdup(opts->code_path);
+		if (spec->files[0].path == NULL)
+			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+		spec->files[0].content.data = (uint8_t *)req->code;
+		spec->files[0].content.len = strlen(req->code);
+		spec->files[0].mode = 0644;
+		spec->n_files = 1;
+	}
+	for (size_t i = 0; with_files && i < req->n_files; i++) {
 		Isol8__Agent__V1__File *f = &spec->files[spec->n_files];
 		int ret = file_path(req->files[i]->key, &f->path, err);
 		if (ret < 0)
@@ -141,18 +133,22 @@ static int build_files(const Isol8__V1__ExecuteRequest *req, const struct isol8_
 	return 0;
 }
 
-int isol8_exec_spec_build(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
-			  struct isol8_exec_spec *spec, struct isol8_error *err)
+/* The Exec of one program of the run: argv (with its storage in spec),
+ * environment, files, cwd, identity, stdin, limits. */
+static int spec_build(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
+		      const char *const *argv, bool code_file, bool with_files, struct isol8_exec_spec *spec,
+		      struct isol8_error *err)
 {
 	Isol8__Agent__V1__Exec *x = &spec->exec;
 	int ret;
 
 	memset(spec, 0, sizeof(*spec));
 	isol8__agent__v1__exec__init(x);
-	isol8_runtime_argv(opts->runtime, opts->code_path, spec->argv);
+	for (size_t i = 0; argv[i] != NULL && i < ISOL8_RUNTIME_ARGV_MAX; i++)
+		spec->argv[i] = argv[i];
 	ret = build_env(req, opts, spec, err);
 	if (ret == 0)
-		ret = build_files(req, opts, spec, err);
+		ret = build_files(req, opts, code_file, with_files, spec, err);
 	if (ret < 0) {
 		isol8_exec_spec_release(spec);
 		return ret;
@@ -164,7 +160,7 @@ int isol8_exec_spec_build(const Isol8__V1__ExecuteRequest *req, const struct iso
 	x->n_env = spec->n_env;
 	x->files = spec->file_ptrs;
 	x->n_files = spec->n_files;
-	x->cwd = "/sandbox";
+	x->cwd = (char *)opts->workdir;
 	x->uid = ISOL8_SANDBOX_UID;
 	x->gid = ISOL8_SANDBOX_GID;
 	x->stdin = req->stdin;
@@ -172,6 +168,38 @@ int isol8_exec_spec_build(const Isol8__V1__ExecuteRequest *req, const struct iso
 	x->timeout_ms = (uint32_t)opts->timeout_ms;
 	x->max_output_bytes = (uint64_t)opts->max_output;
 	return 0;
+}
+
+int isol8_exec_spec_build(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
+			  struct isol8_exec_spec *spec, struct isol8_error *err)
+{
+	const char *argv[ISOL8_RUNTIME_ARGV_MAX + 1];
+	bool setup = req->setup_script && req->setup_script[0];
+
+	if (opts->shell_cmd) {
+		argv[0] = "bash";
+		argv[1] = "-c";
+		argv[2] = req->cmd;
+		argv[3] = NULL;
+	} else {
+		isol8_runtime_argv(opts->runtime, opts->code_path, argv);
+	}
+	/* with a setup script, the request's files came with it */
+	return spec_build(req, opts, argv, !opts->shell_cmd, !setup, spec, err);
+}
+
+int isol8_exec_spec_setup(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
+			  struct isol8_exec_spec *spec, struct isol8_error *err)
+{
+	const char *argv[] = {"bash", "-c", req->setup_script, NULL};
+	int ret = spec_build(req, opts, argv, false, true, spec, err);
+
+	/* what the script starts in the background lives on for the code */
+	if (ret == 0) {
+		spec->exec.keep_detached = true;
+		spec->exec.stdin = (ProtobufCBinaryData){0, NULL};
+	}
+	return ret;
 }
 
 int isol8_exec_spec_launcher(const struct isol8_runtime *rt, const struct isol8_launcher *l,

@@ -176,16 +176,13 @@ static int refuse_unserved(const Isol8__V1__ExecuteRequest *req, struct isol8_er
 				       "install_packages: runtime package installation is not served yet");
 	if (req->code_url && req->code_url[0])
 		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED, "code_url: remote code is not served yet");
-	if (req->n_output_paths > 0)
-		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
-				       "output_paths: output file collection is not served yet");
 	return 0;
 }
 
 /* Code, files and stdin travel to the sandbox in one agent request. */
 static int check_payload(const Isol8__V1__ExecuteRequest *req, struct isol8_error *err)
 {
-	size_t total = strlen(req->code);
+	size_t total = strlen(req->code) + strlen(req->cmd) + strlen(req->setup_script);
 
 	if (!isol8_size_add(total, req->stdin.len, &total))
 		total = SIZE_MAX;
@@ -230,9 +227,9 @@ int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exe
 		return ret;
 	opts->container.runtime = opts->runtime->info->name;
 	opts->container.image_suffix = opts->runtime->info->image_suffix;
-	if (req->code == NULL || req->code[0] == '\0')
-		return isol8_error_set(err, ISOL8_E_INVALID, "code: empty (give the source to run)");
-	ret = check_payload(req, err);
+	ret = isol8_inputs_resolve(req, opts, err);
+	if (ret == 0)
+		ret = check_payload(req, err);
 	if (ret < 0)
 		return ret;
 

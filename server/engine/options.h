@@ -30,6 +30,9 @@
  * stdin together (the agent's frame limit less room for the rest). */
 #define ISOL8_MAX_PAYLOAD (ISOL8_FRAME_MAX - (64u << 10))
 
+/* Longest path under /sandbox a request may name. */
+#define ISOL8_SANDBOX_PATH_MAX 1024
+
 /* One execution's options, split as the pool sees them: what the container
  * is made with (the pool key) and what this run alone uses. */
 struct isol8_exec_options {
@@ -37,10 +40,23 @@ struct isol8_exec_options {
 	struct isol8_container_options container;
 	/* per run */
 	char code_path[64];           /* "/sandbox/main.py" */
+	char workdir[ISOL8_SANDBOX_PATH_MAX]; /* "/sandbox" or a directory under it */
+	bool shell_cmd;               /* run req->cmd with bash -c instead of the code */
 	int64_t timeout_ms;
 	int64_t max_output;
 	bool persist;
 };
+
+/* inputs.c: the run's inputs — exactly one of code and cmd, the setup
+ * script, workdir (resolved into opts->workdir), files and output_paths
+ * (paths inside /sandbox). ISOL8_E_INVALID naming the field. */
+int isol8_inputs_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exec_options *opts,
+			 struct isol8_error *err);
+
+/* A path a request names for a file: relative is under /sandbox, absolute
+ * must be under /sandbox; no "." or ".." component, no empty one. Writes
+ * the absolute path to out. */
+int isol8_inputs_file_path(const char *field, const char *path, char *out, size_t size, struct isol8_error *err);
 
 /* Parses "512m", "1g", "64k", "1048576" (bytes) into *out. */
 int isol8_parse_size(const char *text, int64_t *out);

@@ -35,6 +35,7 @@ static const struct {
 	{ENOSPC, ISOL8_E_EXHAUSTED},   {EDQUOT, ISOL8_E_EXHAUSTED},   {EFBIG, ISOL8_E_EXHAUSTED},
 	{ENOMEM, ISOL8_E_NOMEM},       {EBUSY, ISOL8_E_UNAVAILABLE},  {ECANCELED, ISOL8_E_UNAVAILABLE},
 	{EPROTO, ISOL8_E_PROTOCOL},    {EACCES, ISOL8_E_PRECONDITION}, {EPERM, ISOL8_E_PRECONDITION},
+	{ELOOP, ISOL8_E_INVALID},
 };
 
 static int client_agent_error(const Isol8__Agent__V1__Error *error, struct isol8_error *err)

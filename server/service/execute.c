@@ -1,5 +1,8 @@
 /* Executions: output handling, the result message and the log line. See
  * service.h. */
+#include <ctype.h>
+#include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -7,17 +10,14 @@
 #include "base/util.h"
 #include "service/service.h"
 
-static int gather_output(void *userdata, int stream, const uint8_t *data, size_t len)
-{
-	struct isol8_service_result *g = userdata;
-	int s = stream - 1;
-	size_t total = g->len[0] + g->len[1], need;
+/* Room kept in a gathered result for the markers. */
+#define MARKER_ROOM 256u
 
-	if (total + len > g->output->gather_max) {
-		g->truncated = true;
-		len = g->output->gather_max - total;
-	}
-	need = g->len[s] + len;
+/* Appends to one gathered stream; the gather limit was checked. */
+static int gather_append(struct isol8_service_result *g, int s, const uint8_t *data, size_t len)
+{
+	size_t need = g->len[s] + len;
+
 	if (need > g->cap[s]) {
 		size_t cap = g->cap[s] ? g->cap[s] : 4096;
 		while (cap < need)
@@ -33,10 +33,135 @@ static int gather_output(void *userdata, int stream, const uint8_t *data, size_t
 	return 0;
 }
 
+static int gather_output(void *userdata, enum isol8_phase phase, int stream, const uint8_t *data, size_t len)
+{
+	struct isol8_service_result *g = userdata;
+	size_t total = g->len[0] + g->len[1];
+	size_t max = g->output->gather_max > MARKER_ROOM ? g->output->gather_max - MARKER_ROOM : 0;
+
+	(void)phase;
+	if (total + len > max) {
+		g->truncated = true;
+		len = total < max ? max - total : 0;
+	}
+	return gather_append(g, stream - 1, data, len);
+}
+
 static bool gather_cancelled(void *userdata)
 {
 	const struct isol8_service_result *g = userdata;
 	return g->output->cancelled != NULL && g->output->cancelled(g->output->userdata);
+}
+
+/* "512m", "1g", "64k" or bytes, as options take it. */
+static void format_size(int64_t bytes, char *buf, size_t size)
+{
+	if (bytes > 0 && bytes % (1LL << 30) == 0)
+		snprintf(buf, size, "%lldg", (long long)(bytes >> 30));
+	else if (bytes > 0 && bytes % (1LL << 20) == 0)
+		snprintf(buf, size, "%lldm", (long long)(bytes >> 20));
+	else if (bytes > 0 && bytes % 1024 == 0)
+		snprintf(buf, size, "%lldk", (long long)(bytes >> 10));
+	else
+		snprintf(buf, size, "%lld", (long long)bytes);
+}
+
+/* What ended the run early, one message at a time (i from 0 until false). */
+static bool early_end(const struct isol8_exec_result *res, int i, char *buf, size_t size)
+{
+	char mem[32];
+	int n = 0;
+
+	if (res->timed_out && n++ == i) {
+		snprintf(buf, size, "EXECUTION TIMED OUT");
+		return true;
+	}
+	if (res->oom_killed && n++ == i) {
+		format_size(res->memory_bytes, mem, sizeof(mem));
+		snprintf(buf, size, "OUT OF MEMORY (limit %s)", mem);
+		return true;
+	}
+	if (res->setup_failed && n++ == i) {
+		snprintf(buf, size, "Setup script failed (exit code %d)", res->exit_code);
+		return true;
+	}
+	return false;
+}
+
+static void trim_trailing_space(struct isol8_service_result *r, int s)
+{
+	while (r->len[s] > 0 && isspace(r->gathered[s][r->len[s] - 1]))
+		r->len[s]--;
+}
+
+static int append_line(struct isol8_service_result *r, int s, const char *sep, const char *text)
+{
+	int ret = 0;
+
+	if (r->len[s] > 0)
+		ret = gather_append(r, s, (const uint8_t *)sep, strlen(sep));
+	return ret < 0 ? ret : gather_append(r, s, (const uint8_t *)text, strlen(text));
+}
+
+/* Trims and appends the markers of a gathered result. */
+static int gathered_finish(struct isol8_service_result *r)
+{
+	const struct isol8_exec_result *res = &r->run;
+	char line[160], msg[128];
+	int ret = 0;
+
+	trim_trailing_space(r, 0);
+	trim_trailing_space(r, 1);
+	if (res->truncated || r->truncated) {
+		uint64_t total = res->output_bytes > (uint64_t)res->max_output ? res->output_bytes
+									 : (uint64_t)res->max_output + 1;
+		snprintf(line, sizeof(line), "--- OUTPUT TRUNCATED (%llu bytes, limit: %lld) ---",
+			 (unsigned long long)total, (long long)res->max_output);
+		ret = append_line(r, 0, "\n\n", line);
+	}
+	for (int i = 0; ret == 0 && early_end(res, i, msg, sizeof(msg)); i++) {
+		if (strncmp(msg, "Setup", 5) == 0)
+			snprintf(line, sizeof(line), "%s", msg);
+		else
+			snprintf(line, sizeof(line), "--- %s ---", msg);
+		ret = append_line(r, 1, "\n", line);
+	}
+	return ret;
+}
+
+/* Streamed: the early-end messages as error events. */
+static int streamed_finish(struct isol8_service_result *r)
+{
+	const struct isol8_exec_result *res = &r->run;
+	enum isol8_phase phase = res->setup_failed ? ISOL8_PHASE_SETUP : ISOL8_PHASE_CODE;
+	char msg[128];
+	int ret = 0;
+
+	for (int i = 0; ret == 0 && r->output->on_error && early_end(res, i, msg, sizeof(msg)); i++)
+		ret = r->output->on_error(r->output->userdata, phase, msg);
+	return ret;
+}
+
+static int result_files(struct isol8_service_result *r)
+{
+	const struct isol8_exec_result *res = &r->run;
+	Isol8__V1__ExecuteResult *out = &r->message;
+
+	if (res->n_files == 0)
+		return 0;
+	r->file_entries = calloc(res->n_files, sizeof(*r->file_entries));
+	r->file_ptrs = calloc(res->n_files, sizeof(*r->file_ptrs));
+	if (r->file_entries == NULL || r->file_ptrs == NULL)
+		return -ISOL8_E_NOMEM;
+	for (size_t i = 0; i < res->n_files; i++) {
+		isol8__v1__execute_result__files_entry__init(&r->file_entries[i]);
+		r->file_entries[i].key = res->files[i].path;
+		r->file_entries[i].value = (ProtobufCBinaryData){res->files[i].len, res->files[i].data};
+		r->file_ptrs[i] = &r->file_entries[i];
+	}
+	out->files = r->file_ptrs;
+	out->n_files = res->n_files;
+	return 0;
 }
 
 static void result_fill(struct isol8_service_result *r)
@@ -44,11 +169,13 @@ static void result_fill(struct isol8_service_result *r)
 	const struct isol8_exec_result *res = &r->run;
 	Isol8__V1__ExecuteResult *out = &r->message;
 
-	out->exit_code = res->exit_code;
-	out->signal = res->signal;
+	/* as the original: a run ended at its timeout exits 137 */
+	out->exit_code = res->timed_out ? 128 + SIGKILL : res->exit_code;
+	out->signal = res->timed_out ? SIGKILL : res->signal;
 	out->duration_ms = res->duration_ms;
 	out->truncated = res->truncated || r->truncated;
 	out->timed_out = res->timed_out;
+	out->oom_killed = res->oom_killed;
 	out->execution_id = (char *)res->execution_id;
 	out->runtime = (char *)res->runtime;
 	out->timestamp = (char *)res->timestamp;
@@ -65,8 +192,8 @@ static void log_execution(const Isol8__V1__ExecuteRequest *req, const struct iso
 			  const struct isol8_error *err, int64_t started_ms)
 {
 	if (err->code != 0) {
-		isol8_log(ISOL8_LOG_WARN, "execute runtime=%s error=%s msg=\"%s\" ms=%lld",
-			  req->runtime ? req->runtime : "", isol8_error_code_name(err->code), err->message,
+		isol8_log(ISOL8_LOG_WARN, "execute runtime=%s error=%s msg=%s ms=%lld", ISOL8_LOG_Q(req->runtime),
+			  isol8_error_code_name(err->code), ISOL8_LOG_Q(err->message),
 			  (long long)(isol8_now_ms() - started_ms));
 		return;
 	}
@@ -88,6 +215,7 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 			  struct isol8_error *err)
 {
 	struct isol8_exec_sink sink = {output->on_output, output->cancelled, output->userdata};
+	bool gathered = output->on_output == NULL;
 	int64_t started = isol8_now_ms();
 	int ret;
 
@@ -95,9 +223,18 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 	isol8__v1__execute_result__init(&res->message);
 	isol8__v1__resource_usage__init(&res->usage);
 	res->output = output;
-	if (output->on_output == NULL)
+	if (gathered)
 		sink = (struct isol8_exec_sink){gather_output, gather_cancelled, res};
 	ret = isol8_engine_execute(s->engine, req, &sink, &res->run, err);
+	if (ret == 0) {
+		int done = gathered ? gathered_finish(res) : streamed_finish(res);
+		if (done == 0)
+			done = result_files(res);
+		if (done == -ISOL8_E_NOMEM)
+			ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory building the result");
+		else if (done < 0)
+			ret = isol8_error_set(err, ISOL8_E_CANCELLED, "the caller went away");
+	}
 	if (ret == 0)
 		result_fill(res);
 	log_execution(req, &res->run, err, started);
@@ -109,4 +246,9 @@ void isol8_service_result_release(struct isol8_service_result *res)
 	free(res->gathered[0]);
 	free(res->gathered[1]);
 	res->gathered[0] = res->gathered[1] = NULL;
+	free(res->file_entries);
+	free(res->file_ptrs);
+	res->file_entries = NULL;
+	res->file_ptrs = NULL;
+	isol8_exec_result_release(&res->run);
 }

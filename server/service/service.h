@@ -43,16 +43,27 @@ void isol8_service_end(struct isol8_service *s);
  * is dropped and the result says truncated. cancelled (may be NULL) says the
  * caller left. */
 struct isol8_service_output {
-	int (*on_output)(void *userdata, int stream, const uint8_t *data, size_t len);
+	int (*on_output)(void *userdata, enum isol8_phase phase, int stream, const uint8_t *data, size_t len);
+	/* Streamed only: what ended the run early, as the original words it
+	 * ("EXECUTION TIMED OUT", "OUT OF MEMORY (limit 512m)", "Setup script
+	 * failed (exit code N)"), just before the exit. May be NULL. */
+	int (*on_error)(void *userdata, enum isol8_phase phase, const char *message);
 	bool (*cancelled)(void *userdata);
 	void *userdata;
 	size_t gather_max;
 };
 
-/* One execution's result: message points into the rest. */
+/* One execution's result: message points into the rest. A gathered
+ * result's stdout and stderr have their trailing whitespace trimmed, then
+ * the original's markers appended: stdout "--- OUTPUT TRUNCATED (<total>
+ * bytes, limit: <limit>) ---"; stderr "--- EXECUTION TIMED OUT ---",
+ * "--- OUT OF MEMORY (limit <memory>) ---", "Setup script failed (exit code
+ * N)". A timeout's exit code is 137. */
 struct isol8_service_result {
 	Isol8__V1__ExecuteResult message;
 	Isol8__V1__ResourceUsage usage;
+	Isol8__V1__ExecuteResult__FilesEntry *file_entries;
+	Isol8__V1__ExecuteResult__FilesEntry **file_ptrs;
 	struct isol8_exec_result run;
 	uint8_t *gathered[2];
 	size_t len[2], cap[2];
