@@ -332,6 +332,6 @@ void isol8_cli_daemon_log_tail(const char *log_path, int lines)
 	for (int seen = 0; start > buf && seen < lines; start--)
 		if (start[-1] == '\n' && ++seen == lines)
 			break;
-	fprintf(stderr, "isol8: last lines of %s:\n%.*s\n", log_path, (int)(n - (start - buf)),
+	fprintf(stderr, "[INFO] last lines of %s:\n%.*s\n", log_path, (int)(n - (start - buf)),
 		start);
 }

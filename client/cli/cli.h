@@ -9,6 +9,7 @@
 #define ISOL8_CLI_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 
 #include "rpc/rpc.h"
@@ -34,6 +35,22 @@ struct isol8_cli_conn {
  * log's last lines when a daemon it started did not come up) and returns
  * ISOL8_CLI_EXIT_ERROR; 0 with *out set on success. */
 int isol8_cli_open(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn);
+
+/* Prints a failed call's error as "[ERR] ..." and returns
+ * ISOL8_CLI_EXIT_ERROR. An error that says the connection went away during
+ * the call (the daemon stopped or drained) says so and where the daemon's
+ * log is; other errors print their message (which names the field). */
+int isol8_cli_call_failed(const struct isol8_error *err, const struct isol8_cli_conn *conn);
+
+/* Where the local daemon's log is (beside its socket, where the CLI's
+ * auto-started daemon writes it), or "" when that file does not exist. */
+void isol8_cli_daemon_log_path(char *buf, size_t size);
+
+/* Whether a local daemon answers on its socket now (without starting one). */
+bool isol8_cli_daemon_running(void);
+
+/* Whether something accepts connections on the unix socket at path. */
+bool isol8_cli_socket_answers(const char *path);
 
 /* Help lines for --host and --key, shared by the verbs that connect. */
 #define ISOL8_CLI_CONN_HELP                                                                        \

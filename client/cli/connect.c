@@ -2,12 +2,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <errno.h>
+#include <limits.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include "cli/address.h"
 #include "cli/autostart.h"
 #include "cli/cli.h"
 #include "cli/output.h"
+#include "base/util.h"
 
 /* How long a daemon that answers may take to complete the gRPC handshake. */
 #define READY_MS 5000
@@ -51,7 +56,7 @@ static int open_remote(struct isol8_rpc_channel **out, const struct isol8_cli_co
 		}
 	}
 	if (conn->debug)
-		isol8_cli_say("debug: connecting to %s%s", target, tls ? " (TLS)" : "");
+		isol8_cli_log(ISOL8_CLI_DEBUG, "connecting to %s%s", target, tls ? " (TLS)" : "");
 	/* --key, else $ISOL8_API_KEY; an empty key is no key */
 	const char *key = conn->key ? conn->key : getenv("ISOL8_API_KEY");
 	if (key != NULL && key[0] == '\0')
@@ -81,7 +86,7 @@ static int open_local(struct isol8_rpc_channel **out, const struct isol8_cli_con
 		return ISOL8_CLI_EXIT_ERROR;
 	}
 	if (conn->debug)
-		isol8_cli_say("debug: connecting to unix:%s%s", path,
+		isol8_cli_log(ISOL8_CLI_DEBUG, "connecting to unix:%s%s", path,
 			      status.started ? " (started isol8d)" : "");
 	snprintf(target, sizeof(target), "unix:%s", path);
 	if (open_channel(out, target, NULL, NULL, &err) < 0) {
@@ -99,4 +104,78 @@ int isol8_cli_open(struct isol8_rpc_channel **out, const struct isol8_cli_conn *
 	if (conn->host != NULL)
 		return open_remote(out, conn);
 	return open_local(out, conn);
+}
+
+/* The local daemon's socket path, or "" when it cannot be worked out. */
+static void local_socket(char *path, size_t size)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	bool private_dir;
+
+	if (isol8_cli_socket_path(path, size, getuid(), getenv("ISOL8_SOCKET"),
+				  getenv("XDG_RUNTIME_DIR"), &private_dir, &err) < 0)
+		path[0] = '\0';
+}
+
+void isol8_cli_daemon_log_path(char *buf, size_t size)
+{
+	char path[ISOL8_CLI_SOCKET_PATH_MAX + 1];
+	char *slash;
+
+	buf[0] = '\0';
+	local_socket(path, sizeof(path));
+	slash = strrchr(path, '/');
+	if (slash == NULL)
+		return;
+	*slash = '\0';
+	if (snprintf(buf, size, "%s/isol8d.log", path) >= (int)size || access(buf, R_OK) != 0)
+		buf[0] = '\0';
+}
+
+bool isol8_cli_daemon_running(void)
+{
+	char path[ISOL8_CLI_SOCKET_PATH_MAX + 1];
+
+	local_socket(path, sizeof(path));
+	return isol8_cli_socket_answers(path);
+}
+
+bool isol8_cli_socket_answers(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	_cleanup_close_ int fd = -1;
+	int ret;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(addr.sun_path))
+		return false;
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	do
+		ret = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	while (ret < 0 && errno == EINTR);
+	return ret == 0;
+}
+
+int isol8_cli_call_failed(const struct isol8_error *err, const struct isol8_cli_conn *conn)
+{
+	char log[PATH_MAX];
+
+	if (!isol8_cli_error_is_disconnect(err))
+		return isol8_cli_fail(err);
+	if (conn->host != NULL) {
+		isol8_cli_say("the isol8d at %s stopped during the call (%s); see its log on that "
+			      "machine",
+			      conn->host, err->message);
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	isol8_cli_daemon_log_path(log, sizeof(log));
+	if (log[0] != '\0')
+		isol8_cli_say("isol8d stopped during the call (%s); its log: %s", err->message, log);
+	else
+		isol8_cli_say("isol8d stopped during the call (%s); see the log of the isol8d you "
+			      "started (its stderr, or journalctl -u isol8d)",
+			      err->message);
+	return ISOL8_CLI_EXIT_ERROR;
 }

@@ -12,9 +12,9 @@
 
 void isol8_cli_info_usage(FILE *out)
 {
-	fprintf(out, "usage: isol8 info\n\n"
+	fprintf(out, "Usage: isol8 info\n\n"
 		     "Shows the daemon's version, its Docker engine and the state of each image.\n\n"
-		     "flags:\n" ISOL8_CLI_CONN_HELP "  -h, --help         show this help\n");
+		     "Flags:\n" ISOL8_CLI_CONN_HELP "  -h, --help         show this help\n");
 }
 
 static int parse(struct isol8_cli_conn *conn, bool *help, int argc, char **argv,
@@ -89,7 +89,7 @@ int isol8_cli_info_main(int argc, char **argv)
 	if (status != 0)
 		return status;
 	if (isol8__v1__admin__info__call(ch, &req, &res, INFO_TIMEOUT_MS, &err) < 0)
-		return isol8_cli_fail(&err);
+		return isol8_cli_call_failed(&err, &conn);
 	print_info(res);
 	return 0;
 }

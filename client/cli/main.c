@@ -32,11 +32,15 @@ static const struct verb verbs[] = {
 
 static void usage(FILE *out)
 {
-	fprintf(out, "usage: isol8 COMMAND [flags]\n\nRuns untrusted code in locked-down "
-		     "sandboxes, through the isol8d daemon.\n\ncommands:\n");
+	fprintf(out, "Usage: isol8 [options] [command]\n\nSecure code execution engine: runs "
+		     "untrusted code in locked-down\nsandboxes, through the isol8d daemon.\n\n"
+		     "Options:\n"
+		     "  -V, --version  print the version\n"
+		     "  -h, --help     show this help\n\nCommands:\n");
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(verbs); i++)
 		fprintf(out, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
-	fprintf(out, "\nRun `isol8 COMMAND --help` for a command's flags.\n");
+	fprintf(out, "\nRun `isol8 COMMAND --help` for a command's flags. Exit status: 1 for "
+		     "isol8's own\nerrors (message on stderr); `run` passes the program's through.\n");
 }
 
 static const struct verb *find_verb(const char *name)
@@ -49,7 +53,8 @@ static const struct verb *find_verb(const char *name)
 
 static void version_usage(FILE *out)
 {
-	fprintf(out, "usage: isol8 version\n\nPrints the version of this CLI.\n");
+	fprintf(out, "Usage: isol8 version\n\nPrints the version of this CLI (also "
+		     "`isol8 --version`).\n");
 }
 
 static int version_main(int argc, char **argv)
@@ -58,13 +63,13 @@ static int version_main(int argc, char **argv)
 		version_usage(stdout);
 		return 0;
 	}
-	printf("isol8 %s\n", ISOL8_VERSION);
+	printf("%s\n", ISOL8_VERSION);
 	return 0;
 }
 
 static void help_usage(FILE *out)
 {
-	fprintf(out, "usage: isol8 help [COMMAND]\n");
+	fprintf(out, "Usage: isol8 help [COMMAND]\n");
 }
 
 static int help_main(int argc, char **argv)
@@ -89,8 +94,8 @@ int main(int argc, char **argv)
 	const struct verb *v;
 
 	if (argc < 2) {
-		usage(stderr);
-		return ISOL8_CLI_EXIT_ERROR;
+		usage(stdout);
+		return 0;
 	}
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)
 		return help_main(1, argv);

@@ -9,6 +9,36 @@
 
 #include "base/util.h"
 
+static const char *const level_tags[] = {
+	[ISOL8_CLI_INFO] = "[INFO]", [ISOL8_CLI_WARN] = "[WARN]",   [ISOL8_CLI_ERR] = "[ERR]",
+	[ISOL8_CLI_DONE] = "[DONE]", [ISOL8_CLI_DEBUG] = "[DEBUG]",
+};
+
+const char *isol8_cli_level_tag(enum isol8_cli_level level)
+{
+	if ((size_t)level < ISOL8_ARRAY_LEN(level_tags))
+		return level_tags[level];
+	return "[ERR]";
+}
+
+static void vlog(enum isol8_cli_level level, const char *fmt, va_list ap)
+{
+	fflush(stdout);
+	fputs(isol8_cli_level_tag(level), stderr);
+	fputc(' ', stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+}
+
+void isol8_cli_log(enum isol8_cli_level level, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(level, fmt, ap);
+	va_end(ap);
+}
+
 int isol8_cli_fail(const struct isol8_error *err)
 {
 	isol8_cli_say("%s", err->message[0] != '\0' ? err->message : "unknown error");
@@ -19,63 +49,93 @@ void isol8_cli_say(const char *fmt, ...)
 {
 	va_list ap;
 
-	fflush(stdout);
-	fputs("isol8: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vlog(ISOL8_CLI_ERR, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+bool isol8_cli_error_is_disconnect(const struct isol8_error *err)
+{
+	static const char *const texts[] = {
+		"Socket closed",	"Cancelling all calls", "Connection reset", "Broken pipe",
+		"GOAWAY",		"Transport closed",	"Stream removed",   "Connection refused",
+		"failed to connect",	"Channel Destroyed",	"connection closed",
+	};
+
+	if (err->code != ISOL8_E_UNAVAILABLE && err->code != ISOL8_E_CANCELLED &&
+	    err->code != ISOL8_E_INTERNAL && err->code != ISOL8_E_PROTOCOL)
+		return false;
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(texts); i++)
+		if (strcasestr(err->message, texts[i]) != NULL)
+			return true;
+	return false;
 }
 
 int isol8_cli_exit_status(const Isol8__V1__ExecuteResult *res)
 {
-	if (res->timed_out)
+	if (res->timed_out || res->oom_killed)
 		return ISOL8_CLI_EXIT_TIMEOUT;
 	if (res->signal > 0 && res->signal < 128)
 		return ISOL8_CLI_EXIT_SIGNAL_BASE + res->signal;
 	return res->exit_code & 0xff;
 }
 
-void isol8_cli_result_notes(const Isol8__V1__ExecuteResult *res, int64_t timeout_ms,
-			    int64_t max_output)
+static bool stderr_says(const Isol8__V1__ExecuteResult *res, const char *marker)
 {
-	if (res->truncated)
-		isol8_cli_say("output truncated at %lld bytes", (long long)max_output);
-	if (res->timed_out)
-		isol8_cli_say("execution timed out after %lld ms", (long long)timeout_ms);
+	return res->stderr.len > 0 &&
+	       memmem(res->stderr.data, res->stderr.len, marker, strlen(marker)) != NULL;
 }
 
-static const char *const phase_names[] = {
-	[ISOL8__V1__SETUP_EVENT__PHASE__PHASE_UNSPECIFIED] = "",
-	[ISOL8__V1__SETUP_EVENT__PHASE__CHECKING] = "checking",
-	[ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE] = "up to date",
-	[ISOL8__V1__SETUP_EVENT__PHASE__BUILDING] = "building",
-	[ISOL8__V1__SETUP_EVENT__PHASE__BUILT] = "built",
-	[ISOL8__V1__SETUP_EVENT__PHASE__FAILED] = "FAILED",
-	[ISOL8__V1__SETUP_EVENT__PHASE__DONE] = "done",
+void isol8_cli_result_notes(const Isol8__V1__ExecuteResult *res, bool saw_error)
+{
+	if (res->truncated)
+		isol8_cli_log(ISOL8_CLI_WARN, "Output was truncated");
+	if (saw_error)
+		return;
+	if (res->timed_out && !stderr_says(res, "EXECUTION TIMED OUT"))
+		isol8_cli_say("EXECUTION TIMED OUT");
+	else if (res->oom_killed && !stderr_says(res, "OUT OF MEMORY"))
+		isol8_cli_say("OUT OF MEMORY (the program passed its memory limit)");
+}
+
+/* Tag and default text of each setup phase. */
+static const struct {
+	const char *tag;
+	const char *text;
+} phase_words[] = {
+	[ISOL8__V1__SETUP_EVENT__PHASE__PHASE_UNSPECIFIED] = {NULL, NULL},
+	[ISOL8__V1__SETUP_EVENT__PHASE__CHECKING] = {"[..]", "Checking"},
+	[ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE] = {"[OK]", "Up to date"},
+	[ISOL8__V1__SETUP_EVENT__PHASE__BUILDING] = {"[..]", "Building"},
+	[ISOL8__V1__SETUP_EVENT__PHASE__BUILT] = {"[OK]", "Built"},
+	[ISOL8__V1__SETUP_EVENT__PHASE__FAILED] = {"[ERR]", "Failed"},
+	[ISOL8__V1__SETUP_EVENT__PHASE__DONE] = {NULL, NULL},
 };
 
 void isol8_cli_setup_line(const Isol8__V1__SetupEvent *ev, char *buf, size_t size)
 {
-	const char *phase = "";
-	const char *parts[3];
-	size_t used = 0;
+	const char *tag = NULL;
+	const char *text = ev->message;
+	const char *image = ev->image != NULL ? ev->image : "";
+	size_t used;
 
-	if ((size_t)ev->phase < ISOL8_ARRAY_LEN(phase_names))
-		phase = phase_names[ev->phase];
-	parts[0] = ev->image;
-	parts[1] = phase;
-	parts[2] = ev->message;
+	if (size == 0)
+		return;
 	buf[0] = '\0';
-	for (size_t i = 0; i < ISOL8_ARRAY_LEN(parts) && used < size; i++) {
-		int n;
-		if (parts[i] == NULL || parts[i][0] == '\0')
-			continue;
-		n = snprintf(buf + used, size - used, "%s%s", used > 0 ? "  " : "", parts[i]);
-		if (n < 0)
-			break;
-		used += (size_t)n;
+	if (ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__DONE)
+		return;
+	if ((size_t)ev->phase < ISOL8_ARRAY_LEN(phase_words)) {
+		tag = phase_words[ev->phase].tag;
+		/* The end states say what they are; progress shows the build's line. */
+		if (ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE ||
+		    ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__BUILT || text == NULL ||
+		    text[0] == '\0')
+			text = phase_words[ev->phase].text;
 	}
+	if (text == NULL)
+		text = "";
+	snprintf(buf, size, "%s%s%s%s%s", tag != NULL ? tag : "", tag != NULL ? " " : "", image,
+		 image[0] != '\0' && text[0] != '\0' ? ": " : "", text);
 	/* Build output may end in a newline or carry control bytes: keep one line. */
 	for (char *p = buf; *p != '\0'; p++)
 		if (*p == '\n' || *p == '\r')

@@ -1,14 +1,18 @@
 /*
  * What the CLI prints and how it exits.
  *
- * Exit statuses of `isol8 run`: the program's exit code; 128+N when signal N
- * ended it; 124 when it ran past its timeout; 125 for isol8's own errors
- * (bad flags, unreachable daemon, RPC errors), so they do not collide with
- * the program's codes.
+ * Exit statuses, as the original's CLI: the program's exit code; 128+N when
+ * signal N ended it; 137 when it ran past its timeout or was OOM-killed; 1
+ * for isol8's own errors (bad flags, missing file, unreachable daemon,
+ * missing images, any RPC error), with the message on stderr.
+ *
+ * Messages go to stderr as the original words them: "[INFO] ...",
+ * "[WARN] ...", "[ERR] ...", "[DONE] ..." and, with --debug, "[DEBUG] ...".
  */
 #ifndef ISOL8_CLI_OUTPUT_H
 #define ISOL8_CLI_OUTPUT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -16,15 +20,36 @@
 #include "isol8/v1/admin.pb-c.h"
 #include "isol8/v1/isol8.pb-c.h"
 
-#define ISOL8_CLI_EXIT_TIMEOUT 124
-#define ISOL8_CLI_EXIT_ERROR 125
+#define ISOL8_CLI_EXIT_TIMEOUT 137
+#define ISOL8_CLI_EXIT_ERROR 1
 #define ISOL8_CLI_EXIT_SIGNAL_BASE 128
 
-/* Prints "isol8: <message>" on stderr and returns ISOL8_CLI_EXIT_ERROR. */
+enum isol8_cli_level {
+	ISOL8_CLI_INFO,
+	ISOL8_CLI_WARN,
+	ISOL8_CLI_ERR,
+	ISOL8_CLI_DONE,
+	ISOL8_CLI_DEBUG,
+};
+
+/* "[INFO]", "[WARN]", "[ERR]", "[DONE]" or "[DEBUG]". */
+const char *isol8_cli_level_tag(enum isol8_cli_level level);
+
+/* Prints "<tag> <formatted>" on stderr (stdout flushed first). */
+void isol8_cli_log(enum isol8_cli_level level, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+/* Prints "[ERR] <message>" on stderr and returns ISOL8_CLI_EXIT_ERROR. */
 int isol8_cli_fail(const struct isol8_error *err);
 
-/* Prints "isol8: <formatted>" on stderr. */
+/* Prints "[ERR] <formatted>" on stderr. */
 void isol8_cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* True when a call's error says the connection to the daemon went away
+ * during the call: gRPC's own texts ("Socket closed", "Cancelling all
+ * calls", "Connection reset", ...) with UNAVAILABLE, CANCELLED or
+ * UNKNOWN/INTERNAL. */
+bool isol8_cli_error_is_disconnect(const struct isol8_error *err);
 
 /* The CLI's exit status for a finished execution. */
 int isol8_cli_exit_status(const Isol8__V1__ExecuteResult *res);
@@ -35,12 +60,16 @@ int isol8_cli_exit_status(const Isol8__V1__ExecuteResult *res);
  * leaks are still checked. */
 void isol8_cli_quick_exit(int status);
 
-/* Prints the timeout and truncation notes of a result on stderr. */
-void isol8_cli_result_notes(const Isol8__V1__ExecuteResult *res, int64_t timeout_ms,
-			    int64_t max_output);
+/* Prints what a finished result says beyond its output on stderr:
+ * "[WARN] Output was truncated", and "[ERR] EXECUTION TIMED OUT" or
+ * "[ERR] OUT OF MEMORY" unless the daemon already said so (saw_error: a
+ * stream `error` event came; else stderr is searched for the marker). */
+void isol8_cli_result_notes(const Isol8__V1__ExecuteResult *res, bool saw_error);
 
-/* One line for a setup event, without newline:
- * "isol8:python  building  Step 3/7 : RUN ..." */
+/* One line for a setup event, without newline, in the original's words:
+ * "[..] isol8:python: Step 3/7 : RUN ...", "[OK] isol8:python: Up to date",
+ * "[OK] isol8:python: Built", "[ERR] isol8:python: <why>"; "" for the
+ * end event. */
 void isol8_cli_setup_line(const Isol8__V1__SetupEvent *ev, char *buf, size_t size);
 
 /* Writes all of data to fd (write(2), unbuffered), retrying EINTR. */

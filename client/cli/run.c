@@ -4,6 +4,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cli/cli.h"
@@ -16,11 +17,28 @@
  * package installs and fetching code. */
 #define DEADLINE_MARGIN_MS (5 * 60 * 1000)
 
-/* Where output goes: fd 1 and 2, and --out for stdout. */
+/* Where output goes: fd 1 and 2, and --out for stdout; what the stream
+ * said besides output, and the client's own timings for --debug. */
 struct sink {
 	int out_fd; /* -1 without --out */
 	const char *out_path;
+	bool saw_error;        /* a stream `error` event was printed */
+	int64_t started_ns;    /* the call started */
+	int64_t first_out_ns;  /* first output arrived, 0 before */
 };
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+static double ms_since(int64_t start_ns, int64_t end_ns)
+{
+	return (double)(end_ns - start_ns) / 1e6;
+}
 
 static void run_freep(struct isol8_cli_run *run)
 {
@@ -29,29 +47,45 @@ static void run_freep(struct isol8_cli_run *run)
 
 static int deadline_ms(const struct isol8_cli_run *run)
 {
-	if (run->req.timeout_ms > INT_MAX - DEADLINE_MARGIN_MS)
+	/* Without --timeout the daemon's configured timeout holds; the CLI does
+	 * not guess it, and waits for the daemon's answer. */
+	if (run->req.timeout_ms <= 0 || run->req.timeout_ms > INT_MAX - DEADLINE_MARGIN_MS)
 		return 0; /* no deadline */
 	return (int)run->req.timeout_ms + DEADLINE_MARGIN_MS;
 }
 
-static int write_stdout(const struct sink *sink, const ProtobufCBinaryData *data,
+static int write_stdout(struct sink *sink, const ProtobufCBinaryData *data,
 			struct isol8_error *err)
 {
-	int ret = isol8_cli_write(STDOUT_FILENO, "stdout", data->data, data->len, err);
+	int ret;
+
+	if (sink->first_out_ns == 0 && data->len > 0)
+		sink->first_out_ns = now_ns();
+	ret = isol8_cli_write(STDOUT_FILENO, "stdout", data->data, data->len, err);
 
 	if (ret == 0 && sink->out_fd >= 0)
 		ret = isol8_cli_write(sink->out_fd, sink->out_path, data->data, data->len, err);
 	return ret;
 }
 
-static int write_stderr(const ProtobufCBinaryData *data, struct isol8_error *err)
+static int write_stderr(struct sink *sink, const ProtobufCBinaryData *data,
+			struct isol8_error *err)
 {
+	if (sink->first_out_ns == 0 && data->len > 0)
+		sink->first_out_ns = now_ns();
 	return isol8_cli_write(STDERR_FILENO, "stderr", data->data, data->len, err);
+}
+
+/* A stream's `error` event, printed as the original's CLI prints one. */
+static void show_stream_error(struct sink *sink, const char *text)
+{
+	isol8_cli_say("%s", text != NULL && text[0] != '\0' ? text : "the execution failed");
+	sink->saw_error = true;
 }
 
 /* ExecuteStream: output written as each event arrives; *out gets the result. */
 static int run_streaming(struct isol8_rpc_channel *ch, const struct isol8_cli_run *run,
-			 const struct sink *sink, Isol8__V1__ExecuteResult **out,
+			 struct sink *sink, Isol8__V1__ExecuteResult **out,
 			 struct isol8_error *err)
 {
 	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
@@ -70,7 +104,9 @@ static int run_streaming(struct isol8_rpc_channel *ch, const struct isol8_cli_ru
 		if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_STDOUT)
 			ret = write_stdout(sink, &ev->stdout, err);
 		else if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_STDERR)
-			ret = write_stderr(&ev->stderr, err);
+			ret = write_stderr(sink, &ev->stderr, err);
+		else if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_ERROR)
+			show_stream_error(sink, ev->error);
 		else if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_EXIT && ev->exit != NULL) {
 			if (result != NULL)
 				protobuf_c_message_free_unpacked(&result->base, NULL);
@@ -94,31 +130,86 @@ static int run_streaming(struct isol8_rpc_channel *ch, const struct isol8_cli_ru
 
 /* Execute: everything printed at the end. */
 static int run_unary(struct isol8_rpc_channel *ch, const struct isol8_cli_run *run,
-		     const struct sink *sink, Isol8__V1__ExecuteResult **out,
-		     struct isol8_error *err)
+		     struct sink *sink, Isol8__V1__ExecuteResult **out, struct isol8_error *err)
 {
 	int ret = isol8__v1__isol8__execute__call(ch, &run->req, out, deadline_ms(run), err);
+	const ProtobufCBinaryData *o;
+	const ProtobufCBinaryData *e;
 
 	if (ret < 0)
 		return ret;
-	ret = write_stdout(sink, &(*out)->stdout, err);
+	o = &(*out)->stdout;
+	e = &(*out)->stderr;
+	/* Buffered results come trimmed: the terminal gets a last newline, as
+	 * the original's console.log gives; --out gets the output as it is. */
+	ret = write_stdout(sink, o, err);
+	if (ret == 0 && o->len > 0 && o->data[o->len - 1] != '\n')
+		ret = isol8_cli_write(STDOUT_FILENO, "stdout", "\n", 1, err);
 	if (ret == 0)
-		ret = write_stderr(&(*out)->stderr, err);
+		ret = write_stderr(sink, e, err);
+	if (ret == 0 && e->len > 0 && e->data[e->len - 1] != '\n')
+		ret = isol8_cli_write(STDERR_FILENO, "stderr", "\n", 1, err);
 	return ret;
 }
 
-static void print_debug(const Isol8__V1__ExecuteResult *res)
+/* [DEBUG] lines about the request, before it is sent. */
+static void debug_request(const struct isol8_cli_run *run)
 {
-	isol8_cli_say("debug: execution %s, runtime %s, container %.12s, session %s",
+	const Isol8__V1__ExecuteRequest *req = &run->req;
+
+	isol8_cli_log(ISOL8_CLI_DEBUG, "runtime %s, %s, %s", req->runtime,
+		      run->no_stream ? "buffered" : "streamed",
+		      req->cmd[0] != '\0'	    ? "cmd"
+		      : req->code_url[0] != '\0' ? "code from a URL"
+						 : "inline/file/stdin code");
+	if (req->code[0] != '\0')
+		isol8_cli_log(ISOL8_CLI_DEBUG, "code length: %zu bytes", strlen(req->code));
+	if (req->setup_script[0] != '\0')
+		isol8_cli_log(ISOL8_CLI_DEBUG, "setup script: %zu bytes", strlen(req->setup_script));
+	if (req->n_files > 0)
+		isol8_cli_log(ISOL8_CLI_DEBUG, "files: %zu from %s", req->n_files, run->files_dir);
+	if (req->session_id[0] != '\0')
+		isol8_cli_log(ISOL8_CLI_DEBUG, "session: %s (kept after this call)", req->session_id);
+	isol8_cli_log(ISOL8_CLI_DEBUG,
+		      "options set: timeout %s, memory %s, cpu %s, pids %s (unset: the daemon's "
+		      "default)",
+		      req->timeout_ms > 0 ? "yes" : "unset",
+		      run->options.memory_limit[0] != '\0' ? run->options.memory_limit : "unset",
+		      run->options.cpu_limit > 0 ? "yes" : "unset",
+		      run->options.pids_limit > 0 ? "yes" : "unset");
+}
+
+/* [DEBUG] lines about the result and the client's timings. */
+static void debug_result(const Isol8__V1__ExecuteResult *res, const struct sink *sink,
+			 int64_t start_ns, int64_t connected_ns, int64_t end_ns)
+{
+	isol8_cli_log(ISOL8_CLI_DEBUG, "execution %s, runtime %s, container %.12s, session %s",
 		      res->execution_id, res->runtime, res->container_id,
 		      res->session_id[0] != '\0' ? res->session_id : "(none)");
-	isol8_cli_say("debug: exit code %d, signal %d, %lld ms", res->exit_code, res->signal,
+	isol8_cli_log(ISOL8_CLI_DEBUG,
+		      "exit code %d, signal %d, timed out %s, oom killed %s, truncated %s, %lld ms "
+		      "in the sandbox",
+		      res->exit_code, res->signal, res->timed_out ? "yes" : "no",
+		      res->oom_killed ? "yes" : "no", res->truncated ? "yes" : "no",
 		      (long long)res->duration_ms);
 	if (res->resource_usage != NULL)
-		isol8_cli_say("debug: cpu %lld ms user, %lld ms system; max rss %lld KiB",
+		isol8_cli_log(ISOL8_CLI_DEBUG, "cpu %lld ms user, %lld ms system; max rss %lld KiB",
 			      (long long)res->resource_usage->cpu_user_ms,
 			      (long long)res->resource_usage->cpu_system_ms,
 			      (long long)res->resource_usage->max_rss_kb);
+	if (sink->first_out_ns != 0)
+		isol8_cli_log(ISOL8_CLI_DEBUG,
+			      "client timings: connect %.1f ms, first output %.1f ms, call %.1f ms, "
+			      "total %.1f ms",
+			      ms_since(start_ns, connected_ns),
+			      ms_since(sink->started_ns, sink->first_out_ns),
+			      ms_since(sink->started_ns, end_ns), ms_since(start_ns, end_ns));
+	else
+		isol8_cli_log(ISOL8_CLI_DEBUG,
+			      "client timings: connect %.1f ms, call %.1f ms (no output), total "
+			      "%.1f ms",
+			      ms_since(start_ns, connected_ns), ms_since(sink->started_ns, end_ns),
+			      ms_since(start_ns, end_ns));
 }
 
 /* Reads flags and code into run; 0 or an exit status to stop with. */
@@ -135,6 +226,8 @@ static int prepare(struct isol8_cli_run *run, int argc, char **argv)
 	if (isol8_cli_run_load_code(run, STDIN_FILENO, isatty(STDIN_FILENO) == 1, &err) < 0 ||
 	    isol8_cli_run_finish(run, &err) < 0)
 		return isol8_cli_fail(&err);
+	if (run->options.log_network && strcmp(run->options.network, "filtered") != 0)
+		isol8_cli_log(ISOL8_CLI_WARN, "--log-network logs only with --net filtered");
 	return 0;
 }
 
@@ -151,6 +244,18 @@ static int open_out(const char *path, int *fd)
 	return 0;
 }
 
+/* The error of a failed call, with what the user can do about it. */
+static int call_failed(const struct isol8_cli_run *run, const struct isol8_cli_conn *conn,
+		       struct isol8_error *err)
+{
+	if (err->code == ISOL8_E_UNIMPLEMENTED && run->req.session_id[0] != '\0') {
+		isol8_cli_say("--session-id %s: this isol8d does not serve sessions yet (%s)",
+			      run->req.session_id, err->message);
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	return isol8_cli_call_failed(err, conn);
+}
+
 int isol8_cli_run_main(int argc, char **argv)
 {
 	__attribute__((cleanup(run_freep))) struct isol8_cli_run run;
@@ -158,6 +263,8 @@ int isol8_cli_run_main(int argc, char **argv)
 	_cleanup_message_ Isol8__V1__ExecuteResult *res = NULL;
 	_cleanup_close_ int out_fd = -1;
 	struct isol8_error err = ISOL8_ERROR_INIT;
+	int64_t start_ns = now_ns();
+	int64_t connected_ns;
 	struct sink sink;
 	int status;
 	int ret;
@@ -169,20 +276,31 @@ int isol8_cli_run_main(int argc, char **argv)
 	status = open_out(run.out_path, &out_fd);
 	if (status != 0)
 		return status;
-	sink = (struct sink){out_fd, run.out_path};
+	sink = (struct sink){.out_fd = out_fd, .out_path = run.out_path};
 	struct isol8_cli_conn conn = {run.host, run.key, run.debug};
+	if (run.debug)
+		debug_request(&run);
 	status = isol8_cli_open(&ch, &conn);
 	if (status != 0)
 		return status;
+	connected_ns = now_ns();
+	sink.started_ns = connected_ns;
+	/* --persistent: one run in this call, so its sandbox is this run's own,
+	 * removed at its end (the daemon's ephemeral run) -- a normal run. */
 	if (run.no_stream)
 		ret = run_unary(ch, &run, &sink, &res, &err);
 	else
 		ret = run_streaming(ch, &run, &sink, &res, &err);
 	if (ret < 0)
-		return isol8_cli_fail(&err);
+		return call_failed(&run, &conn, &err);
 	if (run.debug)
-		print_debug(res);
-	isol8_cli_result_notes(res, run.req.timeout_ms, run.options.max_output_size);
+		debug_result(res, &sink, start_ns, connected_ns, now_ns());
+	isol8_cli_result_notes(res, sink.saw_error);
+	if (run.options.persist && res->container_id[0] != '\0')
+		isol8_cli_log(ISOL8_CLI_INFO, "Container kept: %s (`isol8 cleanup` removes it)",
+			      res->container_id);
+	if (run.out_path != NULL && run.debug)
+		isol8_cli_log(ISOL8_CLI_DEBUG, "Output written to %s", run.out_path);
 	isol8_cli_quick_exit(isol8_cli_exit_status(res));
 	return isol8_cli_exit_status(res);
 }

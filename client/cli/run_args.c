@@ -33,8 +33,8 @@ static int apply_timeout(struct isol8_cli_run *run, const char *flag, char *valu
 			 struct isol8_error *err)
 {
 	int64_t ms;
-	int ret = isol8_cli_parse_int(flag, value, 1, INT32_MAX, "a number of milliseconds", &ms,
-				      err);
+	int ret = isol8_cli_parse_int(flag, value, 1, INT32_MAX,
+				      "a positive number of milliseconds (e.g. 30000)", &ms, err);
 
 	if (ret == 0)
 		run->req.timeout_ms = ms;
@@ -45,7 +45,8 @@ static int apply_pids(struct isol8_cli_run *run, const char *flag, char *value,
 		      struct isol8_error *err)
 {
 	int64_t n;
-	int ret = isol8_cli_parse_int(flag, value, 1, 1000000, "a number of processes", &n, err);
+	int ret = isol8_cli_parse_int(flag, value, 1, 1000000,
+				      "a positive number of processes (e.g. 64)", &n, err);
 
 	if (ret == 0)
 		run->options.pids_limit = (int32_t)n;
@@ -56,7 +57,8 @@ static int apply_max_output(struct isol8_cli_run *run, const char *flag, char *v
 			    struct isol8_error *err)
 {
 	int64_t n;
-	int ret = isol8_cli_parse_int(flag, value, 1, INT64_MAX / 2, "a number of bytes", &n, err);
+	int ret = isol8_cli_parse_int(flag, value, 1, INT64_MAX / 2,
+				      "a positive number of bytes (e.g. 1048576)", &n, err);
 
 	if (ret == 0)
 		run->options.max_output_size = n;
@@ -135,16 +137,71 @@ static int apply_install(struct isol8_cli_run *run, const char *flag, char *valu
 	return isol8_cli_strv_push(&run->install, flag, value, err);
 }
 
+bool isol8_cli_env_name_valid(const char *name)
+{
+	static const char first[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_";
+
+	return name[0] != '\0' && strchr(first, name[0]) != NULL &&
+	       strspn(name, "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_") ==
+		       strlen(name);
+}
+
+/* KEY=VALUE with KEY an environment variable name, appended to v. */
+static int push_env_kv(struct isol8_cli_kvv *v, const char *flag, const char *value,
+		       struct isol8_error *err)
+{
+	int ret = isol8_cli_kvv_push(v, flag, value, err);
+
+	if (ret < 0)
+		return ret;
+	if (!isol8_cli_env_name_valid(v->items[v->n - 1].key))
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: \"%s\" is not a variable name (KEY=VALUE, KEY of letters, "
+				       "digits and _, not starting with a digit)",
+				       flag, v->items[v->n - 1].key);
+	return 0;
+}
+
 static int apply_secret(struct isol8_cli_run *run, const char *flag, char *value,
 			struct isol8_error *err)
 {
-	return isol8_cli_kvv_push(&run->secrets, flag, value, err);
+	return push_env_kv(&run->secrets, flag, value, err);
 }
 
 static int apply_env(struct isol8_cli_run *run, const char *flag, char *value,
 		     struct isol8_error *err)
 {
-	return isol8_cli_kvv_push(&run->env, flag, value, err);
+	return push_env_kv(&run->env, flag, value, err);
+}
+
+static int apply_setup(struct isol8_cli_run *run, const char *flag, char *value,
+		       struct isol8_error *err)
+{
+	if (value[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: empty (give a script file or the commands)", flag);
+	return isol8_cli_strv_push(&run->setup, flag, value, err);
+}
+
+static int apply_workdir(struct isol8_cli_run *run, const char *flag, char *value,
+			 struct isol8_error *err)
+{
+	if (value[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: empty (give a directory inside /sandbox, e.g. src or "
+				       "/sandbox/src)",
+				       flag);
+	run->req.workdir = value;
+	return 0;
+}
+
+static int apply_cmd(struct isol8_cli_run *run, const char *flag, char *value,
+		     struct isol8_error *err)
+{
+	if (value[0] == '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: empty (give a shell command)", flag);
+	run->cmd = value;
+	return 0;
 }
 
 static int apply_stdin(struct isol8_cli_run *run, const char *flag, char *value,
@@ -172,30 +229,37 @@ static int apply_session(struct isol8_cli_run *run, const char *flag, char *valu
 			 struct isol8_error *err)
 {
 	if (value[0] == '\0')
-		return isol8_error_set(err, ISOL8_E_INVALID, "%s: empty session id", flag);
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: empty (give a session name)", flag);
 	run->req.session_id = value;
 	return 0;
 }
 
 static const struct run_flag run_flags[] = {
-	{"eval", 'e', "CODE", FLAG_STRING, AT(eval), NULL, "run this code"},
+	{"eval", 'e', "CODE", FLAG_STRING, AT(eval), NULL, "run this code (python unless --runtime)"},
+	{"cmd", 0, "COMMAND", FLAG_CALL, 0, apply_cmd,
+	 "run a bash command instead of code (any runtime's image; default bash)"},
 	{"runtime", 'r', "RT", FLAG_STRING, AT(runtime), NULL,
-	 "python, node, bun, deno or bash (default: by extension)"},
+	 "python, node, bun, deno or bash (default: by extension, else python)"},
 	{"net", 0, "MODE", FLAG_CALL, 0, apply_net, "network: none, host or filtered (default none)"},
 	{"allow", 0, "REGEX", FLAG_CALL, 0, apply_allow,
 	 "host whitelist regex for --net filtered (repeatable)"},
 	{"deny", 0, "REGEX", FLAG_CALL, 0, apply_deny,
 	 "host blacklist regex for --net filtered (repeatable)"},
-	{"out", 0, "FILE", FLAG_STRING, AT(out_path), NULL, "also write stdout to FILE"},
+	{"log-network", 0, NULL, FLAG_TRUE, AT(options.log_network), NULL,
+	 "log every network request (with --net filtered)"},
+	{"out", 0, "FILE", FLAG_STRING, AT(out_path), NULL,
+	 "also write stdout to FILE (streamed or not)"},
 	{"no-stream", 0, NULL, FLAG_TRUE, AT(no_stream), NULL,
 	 "print the output at the end instead of as it comes"},
 	{"persistent", 0, NULL, FLAG_TRUE, AT(persistent), NULL,
-	 "run in a session kept between runs (default \"default\")"},
-	{"session", 0, "ID", FLAG_CALL, 0, apply_session,
-	 "run in the persistent session ID (created on first use)"},
+	 "keep one sandbox for this call, removed when it ends (one run: a normal run)"},
+	{"session-id", 0, "NAME", FLAG_CALL, 0, apply_session,
+	 "run in the daemon's session NAME, kept between calls (created on first use)"},
+	{"session", 0, "NAME", FLAG_CALL, 0, apply_session, "the same as --session-id"},
 	{"persist", 0, NULL, FLAG_TRUE, AT(options.persist), NULL,
-	 "keep the container after the run for inspection"},
-	{"debug", 0, NULL, FLAG_TRUE, AT(debug), NULL, "print connection and execution details"},
+	 "keep the container after the run for inspection (its id on stderr)"},
+	{"debug", 0, NULL, FLAG_TRUE, AT(debug), NULL,
+	 "[DEBUG] lines: connection, timings, the execution's details"},
 	{"timeout", 0, "MS", FLAG_CALL, 0, apply_timeout,
 	 "execution timeout in milliseconds (default 30000)"},
 	{"memory", 0, "SIZE", FLAG_CALL, 0, apply_memory, "memory limit, e.g. 512m, 1g (default 512m)"},
@@ -208,14 +272,21 @@ static const struct run_flag run_flags[] = {
 	{"max-output", 0, "BYTES", FLAG_CALL, 0, apply_max_output,
 	 "cap on output bytes (default 1048576)"},
 	{"secret", 0, "KEY=VALUE", FLAG_CALL, 0, apply_secret,
-	 "secret environment variable, masked in output (repeatable)"},
+	 "secret environment variable, masked as *** in output (repeatable)"},
 	{"env", 0, "KEY=VALUE", FLAG_CALL, 0, apply_env, "environment variable (repeatable)"},
 	{"sandbox-size", 0, "SIZE", FLAG_CALL, 0, apply_sandbox_size,
-	 "size of /sandbox (default 512m)"},
-	{"tmp-size", 0, "SIZE", FLAG_CALL, 0, apply_tmp_size, "size of /tmp (default 256m)"},
+	 "size of /sandbox, e.g. 512m (default 512m)"},
+	{"tmp-size", 0, "SIZE", FLAG_CALL, 0, apply_tmp_size,
+	 "size of /tmp, e.g. 256m (default 256m)"},
 	{"stdin", 0, "DATA", FLAG_CALL, 0, apply_stdin, "data for the program's standard input"},
 	{"install", 0, "PKG", FLAG_CALL, 0, apply_install,
 	 "install a package for the runtime first (repeatable)"},
+	{"setup", 0, "SCRIPT", FLAG_CALL, 0, apply_setup,
+	 "bash run before the code: a script file, or the commands (repeatable)"},
+	{"workdir", 0, "DIR", FLAG_CALL, 0, apply_workdir,
+	 "working directory inside /sandbox (e.g. src, /sandbox/src)"},
+	{"files", 0, "DIR", FLAG_STRING, AT(files_dir), NULL,
+	 "copy the files under local DIR into /sandbox first"},
 	{"url", 0, "URL", FLAG_STRING, AT(url), NULL, "fetch the code from URL"},
 	{"github", 0, "OWNER/REPO/REF/PATH", FLAG_STRING, AT(github), NULL,
 	 "fetch https://raw.githubusercontent.com/OWNER/REPO/REF/PATH"},
@@ -235,14 +306,16 @@ static const struct run_flag run_flags[] = {
 
 void isol8_cli_run_usage(FILE *out)
 {
-	fprintf(out, "usage: isol8 run [FILE] [flags]\n\n"
-		     "Runs code in a sandbox: FILE (\"-\" for stdin), -e CODE, a code URL, or code "
-		     "piped on stdin.\n"
-		     "The exit status is the program's; 124 when it timed out, 128+N when signal "
-		     "N killed it,\n125 for isol8's own errors.\n"
-		     "Without --host it uses the local isol8d, started in the background when none\n"
-		     "answers (environment: ISOL8_SOCKET, ISOL8D, ISOL8_IDLE_EXIT; ISOL8_TLS_CA for\n"
-		     "https:// hosts).\n\nflags:\n");
+	fprintf(out, "Usage: isol8 run [FILE] [flags]\n\n"
+		     "Runs code in a sandbox: FILE (\"-\" for stdin), -e CODE, --cmd COMMAND, a code\n"
+		     "URL, or code piped on stdin. The runtime comes from --runtime, else FILE's\n"
+		     "extension; -e and stdin run as python.\n"
+		     "Exit status: the program's; 137 when it timed out or ran out of memory,\n"
+		     "128+N when signal N killed it; 1 for isol8's own errors (message on stderr).\n"
+		     "Flags left out take the daemon's configured defaults (shown below as the\n"
+		     "built-in ones). Without --host it uses the local isol8d, started in the\n"
+		     "background when none answers (environment: ISOL8_SOCKET, ISOL8D,\n"
+		     "ISOL8_IDLE_EXIT; ISOL8_TLS_CA for https:// hosts).\n\nFlags:\n");
 	for (size_t i = 0; i < N_FLAGS; i++) {
 		const struct run_flag *f = &run_flags[i];
 		const char *metavar = f->metavar != NULL ? f->metavar : "";
@@ -266,16 +339,6 @@ void isol8_cli_run_init(struct isol8_cli_run *run)
 	isol8__v1__network_filter__init(&run->filter);
 	google__protobuf__bool_value__init(&run->readonly);
 	run->req.options = &run->options;
-	run->req.timeout_ms = ISOL8_CLI_DEFAULT_TIMEOUT_MS;
-	run->options.network = (char *)ISOL8_CLI_DEFAULT_NETWORK;
-	run->options.memory_limit = (char *)ISOL8_CLI_DEFAULT_MEMORY;
-	run->options.cpu_limit = ISOL8_CLI_DEFAULT_CPU;
-	run->options.pids_limit = ISOL8_CLI_DEFAULT_PIDS;
-	run->options.max_output_size = ISOL8_CLI_DEFAULT_MAX_OUTPUT;
-	run->options.sandbox_size = (char *)ISOL8_CLI_DEFAULT_SANDBOX_SIZE;
-	run->options.tmp_size = (char *)ISOL8_CLI_DEFAULT_TMP_SIZE;
-	run->options.readonly_root_fs = &run->readonly;
-	run->readonly.value = true;
 }
 
 void isol8_cli_run_free(struct isol8_cli_run *run)
@@ -283,6 +346,7 @@ void isol8_cli_run_free(struct isol8_cli_run *run)
 	isol8_cli_strv_free(&run->allow);
 	isol8_cli_strv_free(&run->deny);
 	isol8_cli_strv_free(&run->install);
+	isol8_cli_strv_free(&run->setup);
 	isol8_cli_kvv_free(&run->secrets);
 	isol8_cli_kvv_free(&run->env);
 	free(run->secret_entries);
@@ -291,6 +355,14 @@ void isol8_cli_run_free(struct isol8_cli_run *run)
 	free(run->env_ptrs);
 	free(run->code);
 	free(run->code_url);
+	free(run->setup_script);
+	for (size_t i = 0; i < run->n_files; i++) {
+		free(run->files[i].path);
+		free(run->files[i].data);
+	}
+	free(run->files);
+	free(run->file_entries);
+	free(run->file_ptrs);
 	*run = (struct isol8_cli_run){0};
 }
 
@@ -330,6 +402,10 @@ static int check_sources(struct isol8_cli_run *run, struct isol8_error *err)
 	int sources = (run->file != NULL) + (run->eval != NULL) + (run->url != NULL) +
 		      (run->github != NULL) + (run->gist != NULL);
 
+	if (run->cmd != NULL && sources > 0)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "--cmd cannot be combined with file input, --eval, --url, "
+				       "--github, or --gist");
 	if (sources > 1)
 		return isol8_error_set(err, ISOL8_E_INVALID,
 				       "give only one code source: FILE, -e, --url, --github or "
@@ -337,11 +413,11 @@ static int check_sources(struct isol8_cli_run *run, struct isol8_error *err)
 	if (run->req.code_hash[0] != '\0' && run->url == NULL && run->github == NULL &&
 	    run->gist == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "--hash needs --url, --github or --gist");
-	if (run->persistent && run->req.session_id[0] == '\0')
-		run->req.session_id = (char *)ISOL8_CLI_DEFAULT_SESSION;
 	if (!run->writable)
 		return 0;
+	/* Only --writable sets the field: without it the daemon's default holds. */
 	run->readonly.value = false;
+	run->options.readonly_root_fs = &run->readonly;
 	return 0;
 }
 

@@ -12,6 +12,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "isol8/error.h"
@@ -21,18 +22,16 @@
 /* Largest code read from a file or stdin. */
 #define ISOL8_CLI_MAX_CODE (16u * 1024u * 1024u)
 
-/* Defaults of the original CLI's run flags. */
-#define ISOL8_CLI_DEFAULT_TIMEOUT_MS 30000
-#define ISOL8_CLI_DEFAULT_MEMORY "512m"
-#define ISOL8_CLI_DEFAULT_CPU 1.0
-#define ISOL8_CLI_DEFAULT_PIDS 64
-#define ISOL8_CLI_DEFAULT_MAX_OUTPUT 1048576
-#define ISOL8_CLI_DEFAULT_SANDBOX_SIZE "512m"
-#define ISOL8_CLI_DEFAULT_TMP_SIZE "256m"
-#define ISOL8_CLI_DEFAULT_NETWORK "none"
-/* Session used by --persistent without --session. */
-#define ISOL8_CLI_DEFAULT_SESSION "default"
+/* Most bytes and files --files reads from a directory (the daemon has its
+ * own, smaller limit on a request and says so). */
+#define ISOL8_CLI_MAX_FILES_BYTES (64u * 1024u * 1024u)
+#define ISOL8_CLI_MAX_FILES 10000
 
+/*
+ * Only the flags the user gave enter the request: every option left out is
+ * zero (or unset), so the daemon's configuration decides it (the defaults
+ * of the original, 30000 ms, 512m, ..., unless its config says otherwise).
+ */
 struct isol8_cli_run {
 	/* Flags that are not request fields (argv strings, or NULL). */
 	const char *file;    /* positional FILE; "-" = stdin */
@@ -44,6 +43,8 @@ struct isol8_cli_run {
 	const char *url;
 	const char *github;
 	const char *gist;
+	const char *cmd;       /* --cmd */
+	const char *files_dir; /* --files */
 	bool no_stream;
 	bool persistent;
 	bool debug;
@@ -58,6 +59,7 @@ struct isol8_cli_run {
 	struct isol8_cli_strv allow;
 	struct isol8_cli_strv deny;
 	struct isol8_cli_strv install;
+	struct isol8_cli_strv setup; /* --setup values: a file's path or the script */
 	struct isol8_cli_kvv secrets;
 	struct isol8_cli_kvv env;
 	Isol8__V1__ExecutionOptions__SecretsEntry *secret_entries;
@@ -66,6 +68,19 @@ struct isol8_cli_run {
 	Isol8__V1__ExecuteRequest__EnvEntry **env_ptrs;
 	char *code;     /* owned: read from FILE or stdin */
 	char *code_url; /* owned: --url, --github or --gist expanded */
+	char *setup_script; /* owned: the --setup values joined by newlines */
+	/* --files: owned paths ("/sandbox/REL") and contents, and their entries */
+	struct isol8_cli_file *files;
+	size_t n_files;
+	Isol8__V1__ExecuteRequest__FilesEntry *file_entries;
+	Isol8__V1__ExecuteRequest__FilesEntry **file_ptrs;
+};
+
+/* One file read by --files. */
+struct isol8_cli_file {
+	char *path; /* "/sandbox/REL" */
+	uint8_t *data;
+	size_t len;
 };
 
 void isol8_cli_run_init(struct isol8_cli_run *run);
@@ -77,8 +92,10 @@ void isol8_cli_run_usage(FILE *out);
 /* Parses argv (argv[0] is the verb) into run. Sets run->help for -h/--help. */
 int isol8_cli_run_parse(struct isol8_cli_run *run, int argc, char **argv, struct isol8_error *err);
 
-/* Reads the code when it comes from FILE or stdin (stdin only when it is
- * not a terminal). No-op for -e and code URLs. */
+/* Reads what the flags name on this machine: the code when it comes from
+ * FILE or stdin (stdin only when it is not a terminal; never with -e, --cmd
+ * or a code URL), the --setup files, and the --files directory. A FILE
+ * that does not exist gives "File not found: FILE" (ISOL8_E_NOT_FOUND). */
 int isol8_cli_run_load_code(struct isol8_cli_run *run, int stdin_fd, bool stdin_is_tty,
 			    struct isol8_error *err);
 
@@ -88,6 +105,14 @@ int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err);
 /* --github OWNER/REPO/REF/PATH and --gist ID/FILE to raw URLs (malloc'd). */
 int isol8_cli_github_url(const char *spec, char **out, struct isol8_error *err);
 int isol8_cli_gist_url(const char *spec, char **out, struct isol8_error *err);
+
+/* Reads the regular files under dir (recursively; symbolic links and
+ * .git, node_modules, __pycache__, .venv, venv, .tox are skipped, as the
+ * original does) into run->files as "/sandbox/REL". */
+int isol8_cli_run_read_files(struct isol8_cli_run *run, const char *dir, struct isol8_error *err);
+
+/* True when name is an environment variable name: [A-Za-z_][A-Za-z0-9_]*. */
+bool isol8_cli_env_name_valid(const char *name);
 
 /* Reads all of fd, at most max bytes, NUL-terminated; name is for messages. */
 int isol8_cli_read_all(int fd, const char *name, size_t max, char **out, size_t *len,

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli/detect.h"
 #include "base/util.h"
@@ -58,9 +59,66 @@ static int read_file(const char *path, char **out, size_t *len, struct isol8_err
 {
 	_cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 
+	if (fd < 0 && (errno == ENOENT || errno == ENOTDIR))
+		return isol8_error_set(err, ISOL8_E_NOT_FOUND, "File not found: %s", path);
 	if (fd < 0)
-		return isol8_error_errno(err, ISOL8_E_NOT_FOUND, errno, "cannot read %s", path);
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot read %s", path);
 	return isol8_cli_read_all(fd, path, ISOL8_CLI_MAX_CODE, out, len, err);
+}
+
+/* Appends text and a newline to *script (grown with realloc). */
+static int append_line(char **script, size_t *used, const char *text, size_t len,
+		       struct isol8_error *err)
+{
+	size_t need;
+	char *p;
+
+	if (!isol8_size_add(*used, len, &need) || !isol8_size_add(need, 2, &need) ||
+	    need > ISOL8_CLI_MAX_CODE)
+		return isol8_error_set(err, ISOL8_E_EXHAUSTED, "--setup: larger than %u MiB",
+				       ISOL8_CLI_MAX_CODE / (1024 * 1024));
+	p = realloc(*script, need);
+	if (p == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	if (*used > 0)
+		p[(*used)++] = '\n';
+	memcpy(p + *used, text, len);
+	*used += len;
+	p[*used] = '\0';
+	*script = p;
+	return 0;
+}
+
+/* --setup values, as the original takes them: a value naming a regular file
+ * is that file's content, any other value is the commands themselves; all
+ * joined by newlines. */
+static int load_setup(struct isol8_cli_run *run, struct isol8_error *err)
+{
+	size_t used = 0;
+
+	for (size_t i = 0; i < run->setup.n; i++) {
+		const char *value = run->setup.items[i];
+		_cleanup_free_ char *content = NULL;
+		struct stat st;
+		size_t len = strlen(value);
+		int ret;
+
+		if (stat(value, &st) == 0 && S_ISREG(st.st_mode)) {
+			ret = read_file(value, &content, &len, err);
+			if (ret < 0)
+				return isol8_error_prefix(err, "--setup");
+			if (memchr(content, '\0', len) != NULL)
+				return isol8_error_set(err, ISOL8_E_INVALID,
+						       "--setup: %s contains a NUL byte", value);
+			value = content;
+		}
+		ret = append_line(&run->setup_script, &used, value, len, err);
+		if (ret < 0)
+			return ret;
+	}
+	if (run->setup_script != NULL)
+		run->req.setup_script = run->setup_script;
+	return 0;
 }
 
 int isol8_cli_run_load_code(struct isol8_cli_run *run, int stdin_fd, bool stdin_is_tty,
@@ -70,7 +128,13 @@ int isol8_cli_run_load_code(struct isol8_cli_run *run, int stdin_fd, bool stdin_
 	size_t len = 0;
 	int ret;
 
-	if (run->eval != NULL || run->url != NULL || run->github != NULL || run->gist != NULL)
+	ret = load_setup(run, err);
+	if (ret == 0 && run->files_dir != NULL)
+		ret = isol8_cli_run_read_files(run, run->files_dir, err);
+	if (ret < 0)
+		return ret;
+	if (run->eval != NULL || run->cmd != NULL || run->url != NULL || run->github != NULL ||
+	    run->gist != NULL)
 		return 0;
 	if (run->file != NULL && strcmp(run->file, "-") != 0) {
 		name = run->file;
@@ -178,6 +242,21 @@ static int fill_lists(struct isol8_cli_run *run, struct isol8_error *err)
 		 run->options.secrets);
 	FILL_MAP(run->env, run->env_entries, run->env_ptrs,
 		 isol8__v1__execute_request__env_entry__init, run->req.n_env, run->req.env);
+	if (run->n_files > 0) {
+		run->file_entries = calloc(run->n_files, sizeof(*run->file_entries));
+		run->file_ptrs = calloc(run->n_files, sizeof(*run->file_ptrs));
+		if (run->file_entries == NULL || run->file_ptrs == NULL)
+			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+		for (size_t i = 0; i < run->n_files; i++) {
+			isol8__v1__execute_request__files_entry__init(&run->file_entries[i]);
+			run->file_entries[i].key = run->files[i].path;
+			run->file_entries[i].value.data = run->files[i].data;
+			run->file_entries[i].value.len = run->files[i].len;
+			run->file_ptrs[i] = &run->file_entries[i];
+		}
+		run->req.n_files = run->n_files;
+		run->req.files = run->file_ptrs;
+	}
 	run->req.n_install_packages = run->install.n;
 	run->req.install_packages = run->install.items;
 	if (run->allow.n > 0 || run->deny.n > 0) {
@@ -193,22 +272,28 @@ static int fill_lists(struct isol8_cli_run *run, struct isol8_error *err)
 int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err)
 {
 	struct isol8_cli_runtime_choice choice;
+	const char *forced = run->runtime;
 	const char *source_name;
 	int ret;
 
 	ret = expand_code_url(run, err);
 	if (ret < 0)
 		return ret;
-	if (run->eval != NULL)
+	if (run->cmd != NULL)
+		run->req.cmd = (char *)run->cmd;
+	else if (run->eval != NULL)
 		run->req.code = (char *)run->eval;
 	else if (run->code != NULL)
 		run->req.code = run->code;
-	if (run->code_url == NULL && run->req.code[0] == '\0')
+	if (run->code_url == NULL && run->cmd == NULL && run->req.code[0] == '\0')
 		return isol8_error_set(err, ISOL8_E_INVALID, "no code: the code is empty");
 	source_name = run->code_url;
 	if (source_name == NULL && run->file != NULL && strcmp(run->file, "-") != 0)
 		source_name = run->file;
-	ret = isol8_cli_detect_runtime(source_name, run->runtime, &choice, err);
+	/* As the original: --cmd runs in bash's image, -e and stdin as python. */
+	if (source_name == NULL && run->runtime == NULL)
+		forced = run->cmd != NULL ? "bash" : "python";
+	ret = isol8_cli_detect_runtime(source_name, forced, &choice, err);
 	if (ret < 0)
 		return ret;
 	run->req.runtime = (char *)choice.runtime;

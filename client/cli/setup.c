@@ -28,10 +28,11 @@ enum { OPT_FORCE = 256, OPT_PACKAGES /* + index into package_flags */ };
 void isol8_cli_setup_usage(FILE *out)
 {
 	fprintf(out,
-		"usage: isol8 setup [RUNTIME...] [flags]\n\n"
+		"Usage: isol8 setup [RUNTIME...] [flags]\n\n"
 		"Builds the sandbox images that are missing or out of date (only those of the\n"
 		"RUNTIMEs named, else all), showing each image's progress. Exits 0 when every\n"
-		"image is ready, 1 when a build failed, 125 on isol8's own errors.\n\nflags:\n"
+		"image is ready, 1 when a build failed or on isol8's own errors. It ends\n"
+		"with [DONE] Setup complete!\n\nFlags:\n"
 		"  --force            rebuild even images that are up to date\n"
 		"  --python PKGS      comma-separated pip packages to bake in\n"
 		"  --node PKGS        comma-separated npm packages to install globally\n"
@@ -111,7 +112,8 @@ static void show_event(const Isol8__V1__SetupEvent *ev, char *failure, size_t si
 }
 
 /* Streams the setup (no deadline: builds take minutes); returns the exit status. */
-static int stream_setup(struct isol8_rpc_channel *ch, const Isol8__V1__SetupRequest *req)
+static int stream_setup(struct isol8_rpc_channel *ch, const Isol8__V1__SetupRequest *req,
+			const struct isol8_cli_conn *conn)
 {
 	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
@@ -130,15 +132,16 @@ static int stream_setup(struct isol8_rpc_channel *ch, const Isol8__V1__SetupRequ
 		ret = 0;
 	}
 	if (ret < 0)
-		return isol8_cli_fail(&err);
+		return isol8_cli_call_failed(&err, conn);
 	if (failure[0] != '\0') {
-		isol8_cli_say("setup failed: %s", failure);
+		isol8_cli_say("Setup failed: %s", failure);
 		return 1;
 	}
 	if (!done) {
-		isol8_cli_say("setup ended before it was done");
+		isol8_cli_say("Setup ended before it was done");
 		return 1;
 	}
+	printf("\n[DONE] Setup complete!\n");
 	return 0;
 }
 
@@ -164,7 +167,7 @@ int isol8_cli_setup_main(int argc, char **argv)
 	req.runtimes = a.runtimes.items;
 	status = isol8_cli_open(&ch, &a.conn);
 	if (status == 0)
-		status = stream_setup(ch, &req);
+		status = stream_setup(ch, &req, &a.conn);
 	isol8_cli_strv_free(&a.runtimes);
 	return status;
 }

@@ -38,7 +38,10 @@ wait_running "the call is in flight before the daemon stops" "sleep 29"
 stop_daemon
 expect_eq "daemon with a call in flight exits 0 on SIGTERM" 0 $?
 wait $client
-expect_eq "the in-flight call fails with isol8's error status" 125 $?
+expect_eq "the in-flight call fails with isol8's error status" 1 $?
+expect_contains "the in-flight call says the daemon stopped and where its log is" \
+	"[ERR] isol8d stopped during the call" "$(cat inflight.err)"
+expect_contains "the in-flight call names the daemon's log" "its log: $TEST_DIR/isol8d.log" "$(cat inflight.err)"
 expect_eq "no container left after shutdown with a call in flight" "" "$(owned_containers "$ISOL8_SOCKET")"
 
 # A daemon killed outright leaves its sandboxes and their run directories;
@@ -79,14 +82,14 @@ stop_daemon
 # Missing images: FAILED_PRECONDITION telling to run setup.
 start_daemon --image-prefix isol8-absent || exit 1
 err=$("$ISOL8" run -e 'print(1)' -r python 2>&1)
-expect_eq "missing image exits 125" 125 $?
+expect_eq "missing image exits 1" 1 $?
 expect_contains "missing image says to run setup" "isol8 setup" "$err"
 stop_daemon
 
 # Docker unreachable: UNAVAILABLE naming the socket.
 start_daemon --docker-socket "$TEST_DIR/no-docker.sock" || exit 1
 err=$("$ISOL8" run -e 'print(1)' -r python 2>&1)
-expect_eq "Docker unreachable exits 125" 125 $?
+expect_eq "Docker unreachable exits 1" 1 $?
 expect_contains "Docker unreachable names the socket" "$TEST_DIR/no-docker.sock" "$err"
 stop_daemon
 
@@ -95,9 +98,10 @@ start_daemon || exit 1
 out=$("$ISOL8" setup python bash 2>&1)
 expect_eq "setup of up-to-date images exits 0" 0 $?
 expect_contains "setup reports isol8:python up to date" "isol8:python" "$out"
-expect_contains "setup says up to date" "up to date" "$out"
+expect_contains "setup says Up to date, as the original" "[OK] isol8:python: Up to date" "$out"
+expect_contains "setup ends with the original's last line" "[DONE] Setup complete!" "$(echo "$out" | tail -n 1)"
 err=$("$ISOL8" setup cobol 2>&1)
-expect_eq "setup of an unknown runtime exits 125" 125 $?
+expect_eq "setup of an unknown runtime exits 1" 1 $?
 expect_contains "setup names the unknown runtime" "cobol" "$err"
 stop_daemon
 
@@ -109,7 +113,7 @@ start_daemon --listen 127.0.0.1:$port --key test-key || exit 1
 expect_eq "remote run with the key" "remote" "$("$ISOL8" run -e 'print("remote")' -r python --host 127.0.0.1:$port --key test-key)"
 expect_eq "remote exit code" "3" "$("$ISOL8" run -e 'exit 3' -r bash --host http://127.0.0.1:$port --key test-key; echo $?)"
 err=$("$ISOL8" run -e 'print(1)' -r python --host 127.0.0.1:$port --key wrong 2>&1)
-expect_eq "wrong key exits 125" 125 $?
+expect_eq "wrong key exits 1" 1 $?
 expect_contains "wrong key is UNAUTHENTICATED" "API key" "$err"
 err=$(ISOL8_API_KEY= "$ISOL8" run -e 'print(1)' -r python --host 127.0.0.1:$port 2>&1)
 expect_contains "missing key is UNAUTHENTICATED" "API key" "$err"

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli/address.h"
 #include "cli/detect.h"
+#include "cli/docker_local.h"
 #include "cli/options.h"
 #include "cli/output.h"
 #include "cli/run_args.h"
@@ -115,17 +117,23 @@ static void test_run_defaults(void)
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
 	CU_ASSERT_STRING_EQUAL(run.req.code, "print(1)");
 	CU_ASSERT_STRING_EQUAL(run.req.runtime, "python");
-	CU_ASSERT_EQUAL(run.req.timeout_ms, 30000);
+	/* Only what the user set is sent: the daemon's config decides the rest. */
+	CU_ASSERT_EQUAL(run.req.timeout_ms, 0);
 	CU_ASSERT_PTR_EQUAL_FATAL(run.req.options, &run.options);
-	CU_ASSERT_STRING_EQUAL(run.options.memory_limit, "512m");
-	CU_ASSERT_DOUBLE_EQUAL(run.options.cpu_limit, 1.0, 1e-9);
-	CU_ASSERT_EQUAL(run.options.pids_limit, 64);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(run.options.readonly_root_fs);
-	CU_ASSERT_TRUE(run.options.readonly_root_fs->value);
-	CU_ASSERT_EQUAL(run.options.max_output_size, 1048576);
-	CU_ASSERT_STRING_EQUAL(run.options.sandbox_size, "512m");
-	CU_ASSERT_STRING_EQUAL(run.options.tmp_size, "256m");
-	CU_ASSERT_STRING_EQUAL(run.options.network, "none");
+	CU_ASSERT_STRING_EQUAL(run.options.memory_limit, "");
+	CU_ASSERT_DOUBLE_EQUAL(run.options.cpu_limit, 0.0, 1e-9);
+	CU_ASSERT_EQUAL(run.options.pids_limit, 0);
+	CU_ASSERT_PTR_NULL(run.options.readonly_root_fs);
+	CU_ASSERT_EQUAL(run.options.max_output_size, 0);
+	CU_ASSERT_STRING_EQUAL(run.options.sandbox_size, "");
+	CU_ASSERT_STRING_EQUAL(run.options.tmp_size, "");
+	CU_ASSERT_STRING_EQUAL(run.options.network, "");
+	CU_ASSERT_STRING_EQUAL(run.options.image, "");
+	CU_ASSERT_FALSE(run.options.log_network);
+	CU_ASSERT_STRING_EQUAL(run.req.cmd, "");
+	CU_ASSERT_STRING_EQUAL(run.req.setup_script, "");
+	CU_ASSERT_STRING_EQUAL(run.req.workdir, "");
+	CU_ASSERT_EQUAL(run.req.n_files, 0);
 	CU_ASSERT_PTR_NULL(run.options.network_filter);
 	CU_ASSERT_EQUAL(run.options.n_secrets, 0);
 	CU_ASSERT_EQUAL(run.req.n_env, 0);
@@ -134,6 +142,62 @@ static void test_run_defaults(void)
 	CU_ASSERT_STRING_EQUAL(run.req.code_url, "");
 	CU_ASSERT_FALSE(run.no_stream);
 	CU_ASSERT_FALSE(run.options.persist);
+	/* Packed, the request carries the code and runtime only. */
+	{
+		Isol8__V1__ExecuteRequest bare = ISOL8__V1__EXECUTE_REQUEST__INIT;
+		Isol8__V1__ExecutionOptions no_options = ISOL8__V1__EXECUTION_OPTIONS__INIT;
+
+		bare.code = run.req.code;
+		bare.runtime = run.req.runtime;
+		bare.options = &no_options;
+		CU_ASSERT_EQUAL(isol8__v1__execute_request__get_packed_size(&run.req),
+				isol8__v1__execute_request__get_packed_size(&bare));
+	}
+	isol8_cli_run_free(&run);
+}
+
+/* -e, stdin and --cmd without --runtime: python, python and bash, as the original. */
+static void test_run_default_runtime(void)
+{
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	int fds[2];
+
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "-e", "print(1)", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "python");
+	isol8_cli_run_free(&run);
+
+	CU_ASSERT_FATAL(pipe(fds) == 0);
+	CU_ASSERT_EQUAL(write(fds[1], "print(2)", 8), 8);
+	close(fds[1]);
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, fds[0], false, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "python");
+	CU_ASSERT_STRING_EQUAL(run.req.code, "print(2)");
+	isol8_cli_run_free(&run);
+	close(fds[0]);
+
+	/* --cmd: stdin is not read as code, bash is the default. */
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "--cmd", "ls -la", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, false, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.cmd, "ls -la");
+	CU_ASSERT_STRING_EQUAL(run.req.code, "");
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "bash");
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "--cmd", "node -v", "-r", "node", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "node");
+	isol8_cli_run_free(&run);
+
+	/* A file still picks by extension. */
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "x.sh", NULL), 0);
+	run.code = strdup("echo");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(run.code);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "bash");
 	isol8_cli_run_free(&run);
 }
 
@@ -150,7 +214,8 @@ static void test_run_all_flags(void)
 			  "--writable", "--max-output", "99", "--secret", "K=v=w", "--secret",
 			  "T=", "--sandbox-size", "64m", "--tmp-size", "32M", "--stdin", "in",
 			  "--install", "lodash", "--install", "chalk", "--env", "A=1",
-			  "--session", "s1", "--key", "k", "--host", "h:1", NULL),
+			  "--session-id", "s1", "--key", "k", "--host", "h:1", "--workdir", "src",
+			  "--setup", "pip list", "--setup", "echo two", "--log-network", NULL),
 		0);
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
 	CU_ASSERT_STRING_EQUAL(run.req.runtime, "node");
@@ -187,6 +252,8 @@ static void test_run_all_flags(void)
 	CU_ASSERT_STRING_EQUAL(run.req.env[0]->key, "A");
 	CU_ASSERT_STRING_EQUAL(run.req.env[0]->value, "1");
 	CU_ASSERT_STRING_EQUAL(run.req.session_id, "s1");
+	CU_ASSERT_STRING_EQUAL(run.req.workdir, "src");
+	CU_ASSERT_TRUE(run.options.log_network);
 	CU_ASSERT_STRING_EQUAL(run.key, "k");
 	CU_ASSERT_STRING_EQUAL(run.host, "h:1");
 	/* The request packs and reads back (maps and wrappers are well formed). */
@@ -213,8 +280,13 @@ static void test_run_persistent_session(void)
 	struct isol8_cli_run run;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 
+	/* --persistent in one call is that call's own sandbox: a normal run. */
 	CU_ASSERT_EQUAL(parse_run(&run, &err, "-e", "1", "-r", "bash", "--persistent", NULL), 0);
-	CU_ASSERT_STRING_EQUAL(run.req.session_id, "default");
+	CU_ASSERT_TRUE(run.persistent);
+	CU_ASSERT_STRING_EQUAL(run.req.session_id, "");
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "-e", "1", "--session", "x", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.session_id, "x");
 	isol8_cli_run_free(&run);
 }
 
@@ -226,17 +298,20 @@ static void test_run_bad_values(void)
 		const char *value;
 		const char *message;
 	} cases[] = {
-		{"--timeout", "abc", "--timeout: \"abc\" is not a number of milliseconds"},
-		{"--timeout", "-5", "--timeout: \"-5\" is not a number of milliseconds"},
-		{"--timeout", "10s", "--timeout: \"10s\" is not a number of milliseconds"},
+		{"--timeout", "abc",
+		 "--timeout: \"abc\" is not a positive number of milliseconds (e.g. 30000)"},
+		{"--timeout", "-5", "--timeout: \"-5\" is not a positive number of milliseconds"},
+		{"--timeout", "10s", "--timeout: \"10s\" is not a positive number of milliseconds"},
 		{"--timeout", "0", "--timeout: 0 is out of range"},
 		{"--timeout", "99999999999999999999", "--timeout: 99999999999999999999 is out of range"},
-		{"--pids-limit", "x", "--pids-limit: \"x\" is not a number of processes"},
-		{"--max-output", "1.5", "--max-output: \"1.5\" is not a number of bytes"},
-		{"--cpu", "fast", "--cpu: \"fast\" is not a number of CPUs"},
+		{"--pids-limit", "x", "--pids-limit: \"x\" is not a positive number of processes"},
+		{"--pids-limit", "0", "--pids-limit: 0 is out of range (1 to 1000000)"},
+		{"--max-output", "1.5", "--max-output: \"1.5\" is not a positive number of bytes"},
+		{"--cpu", "fast", "--cpu: \"fast\" is not a number of CPUs (e.g. 0.5, 2.0)"},
+		{"--cpu", "-1", "--cpu: \"-1\" is not a number of CPUs"},
 		{"--cpu", "0", "--cpu: 0 is out of range"},
 		{"--cpu", "nan", "--cpu: \"nan\" is not a number of CPUs"},
-		{"--memory", "lots", "--memory: \"lots\" is not a size"},
+		{"--memory", "lots", "--memory: \"lots\" is not a size (e.g. 256m, 1g)"},
 		{"--memory", "512mb", "--memory: \"512mb\" is not a size"},
 		{"--memory", "0", "--memory: \"0\" is not a size"},
 		{"--sandbox-size", "", "--sandbox-size: \"\" is not a size"},
@@ -244,6 +319,13 @@ static void test_run_bad_values(void)
 		{"--net", "bridge", "--net: \"bridge\" is not a network mode"},
 		{"--secret", "NOVALUE", "--secret: \"NOVALUE\" is not KEY=VALUE"},
 		{"--env", "=x", "--env: \"=x\" is not KEY=VALUE"},
+		{"--env", "1A=x", "--env: \"1A\" is not a variable name (KEY=VALUE, KEY of letters"},
+		{"--env", "A-B=x", "--env: \"A-B\" is not a variable name"},
+		{"--secret", "A B=x", "--secret: \"A B\" is not a variable name"},
+		{"--setup", "", "--setup: empty (give a script file or the commands)"},
+		{"--workdir", "", "--workdir: empty (give a directory inside /sandbox"},
+		{"--cmd", "", "--cmd: empty (give a shell command)"},
+		{"--session-id", "", "--session-id: empty (give a session name)"},
 		{"--hash", "abc", "--hash: \"abc\" is not a SHA-256 digest"},
 	};
 
@@ -289,6 +371,18 @@ static void test_run_usage_errors(void)
 			-ISOL8_E_INVALID);
 	CU_ASSERT_STRING_EQUAL(err.message, "--hash needs --url, --github or --gist");
 	isol8_cli_run_free(&run);
+	static const char cmd_alone[] = "--cmd cannot be combined with file input, --eval, --url, "
+					"--github, or --gist";
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "--cmd", "ls", "-e", "1", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, cmd_alone);
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "--cmd", "ls", "a.py", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, cmd_alone);
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL(parse_run(&run, &err, "--url", "https://x/a.py", "--cmd", "ls", NULL),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, cmd_alone);
+	isol8_cli_run_free(&run);
 	/* Flags may follow FILE; --help parses without a code source. */
 	CU_ASSERT_EQUAL(parse_run(&run, &err, "s.py", "--timeout", "5", NULL), 0);
 	CU_ASSERT_STRING_EQUAL(run.file, "s.py");
@@ -322,8 +416,7 @@ static void test_run_code_from_file(void)
 
 	CU_ASSERT_EQUAL(parse_run(&run, &err, "/nonexistent/script.py", NULL), 0);
 	CU_ASSERT_EQUAL(isol8_cli_run_load_code(&run, -1, true, &err), -ISOL8_E_NOT_FOUND);
-	CU_ASSERT_STRING_EQUAL(err.message,
-			       "cannot read /nonexistent/script.py: No such file or directory");
+	CU_ASSERT_STRING_EQUAL(err.message, "File not found: /nonexistent/script.py");
 	isol8_cli_run_free(&run);
 }
 
@@ -511,8 +604,51 @@ static void test_exit_status(void)
 	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 137);
 	res.signal = 15;
 	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 143);
+	/* A timeout and an OOM kill exit 137, as the original's CLI. */
+	res.signal = 0;
+	res.exit_code = 0;
 	res.timed_out = true;
-	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 124);
+	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 137);
+	res.timed_out = false;
+	res.oom_killed = true;
+	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 137);
+	CU_ASSERT_EQUAL(ISOL8_CLI_EXIT_ERROR, 1);
+}
+
+static void test_level_tags(void)
+{
+	CU_ASSERT_STRING_EQUAL(isol8_cli_level_tag(ISOL8_CLI_INFO), "[INFO]");
+	CU_ASSERT_STRING_EQUAL(isol8_cli_level_tag(ISOL8_CLI_WARN), "[WARN]");
+	CU_ASSERT_STRING_EQUAL(isol8_cli_level_tag(ISOL8_CLI_ERR), "[ERR]");
+	CU_ASSERT_STRING_EQUAL(isol8_cli_level_tag(ISOL8_CLI_DONE), "[DONE]");
+	CU_ASSERT_STRING_EQUAL(isol8_cli_level_tag(ISOL8_CLI_DEBUG), "[DEBUG]");
+}
+
+static void test_disconnect(void)
+{
+	static const struct {
+		int code;
+		const char *message;
+		bool disconnect;
+	} cases[] = {
+		{ISOL8_E_UNAVAILABLE, "Socket closed", true},
+		{ISOL8_E_UNAVAILABLE, "Cancelling all calls", true},
+		{ISOL8_E_CANCELLED, "Cancelling all calls", true},
+		{ISOL8_E_INTERNAL, "Connection reset by peer", true},
+		{ISOL8_E_UNAVAILABLE, "docker: cannot reach /var/run/docker.sock", false},
+		{ISOL8_E_INVALID, "Socket closed", false},
+		{ISOL8_E_UNIMPLEMENTED, "session_id: not served yet", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct isol8_error err = ISOL8_ERROR_INIT;
+
+		isol8_error_set(&err, cases[i].code, "%s", cases[i].message);
+		if (isol8_cli_error_is_disconnect(&err) != cases[i].disconnect) {
+			fprintf(stderr, "\n  %s: wrong\n", cases[i].message);
+			CU_FAIL("disconnect misjudged");
+		}
+	}
 }
 
 static void test_setup_line(void)
@@ -524,19 +660,163 @@ static void test_setup_line(void)
 	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__BUILDING;
 	ev.message = "Step 3/7 : RUN apt-get update\n";
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
-	CU_ASSERT_STRING_EQUAL(buf, "isol8:python  building  Step 3/7 : RUN apt-get update");
+	CU_ASSERT_STRING_EQUAL(buf, "[..] isol8:python: Step 3/7 : RUN apt-get update");
 	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE;
 	ev.message = "";
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
-	CU_ASSERT_STRING_EQUAL(buf, "isol8:python  up to date");
+	CU_ASSERT_STRING_EQUAL(buf, "[OK] isol8:python: Up to date");
+	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__BUILT;
+	isol8_cli_setup_line(&ev, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "[OK] isol8:python: Built");
+	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__FAILED;
+	ev.message = "exit 1";
+	isol8_cli_setup_line(&ev, buf, sizeof(buf));
+	CU_ASSERT_STRING_EQUAL(buf, "[ERR] isol8:python: exit 1");
 	ev.image = "";
 	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__DONE;
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
-	CU_ASSERT_STRING_EQUAL(buf, "done");
+	CU_ASSERT_STRING_EQUAL(buf, "");
 	ev.phase = 99; /* unknown phase from a newer daemon */
 	ev.message = "x";
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "x");
+}
+
+/* ---------------------------------------------------------------- --setup and --files */
+
+static void write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_run_setup_script(void)
+{
+	char dir[] = "/tmp/isol8-test-cli-XXXXXX";
+	char path[64];
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/setup.sh", dir);
+	write_file(path, "pip install x\n");
+	/* A value naming a file is its content; any other is the commands. */
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "-e", "1", "--setup", path, "--setup",
+					"echo two", NULL),
+			      0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, true, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.setup_script, "pip install x\n\necho two");
+	isol8_cli_run_free(&run);
+	unlink(path);
+	rmdir(dir);
+}
+
+static void test_run_files_dir(void)
+{
+	char dir[] = "/tmp/isol8-test-cli-XXXXXX";
+	char path[128];
+	struct isol8_cli_run run;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	const char *want[] = {"/sandbox/a.txt", "/sandbox/sub/b.txt"};
+	int found = 0;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/a.txt", dir);
+	write_file(path, "A");
+	snprintf(path, sizeof(path), "%s/sub", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/sub/b.txt", dir);
+	write_file(path, "BB");
+	snprintf(path, sizeof(path), "%s/node_modules", dir);
+	CU_ASSERT_EQUAL_FATAL(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/node_modules/skip.js", dir);
+	write_file(path, "skipped");
+	snprintf(path, sizeof(path), "%s/link", dir);
+	CU_ASSERT_EQUAL_FATAL(symlink("/etc/hostname", path), 0);
+
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "-e", "1", "--files", dir, NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, true, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(run.req.n_files, 2);
+	for (size_t i = 0; i < run.req.n_files; i++) {
+		const Isol8__V1__ExecuteRequest__FilesEntry *f = run.req.files[i];
+
+		if (strcmp(f->key, want[0]) == 0 && f->value.len == 1 &&
+		    memcmp(f->value.data, "A", 1) == 0)
+			found |= 1;
+		if (strcmp(f->key, want[1]) == 0 && f->value.len == 2 &&
+		    memcmp(f->value.data, "BB", 2) == 0)
+			found |= 2;
+	}
+	CU_ASSERT_EQUAL(found, 3);
+	isol8_cli_run_free(&run);
+
+	/* Not a directory. */
+	snprintf(path, sizeof(path), "%s/a.txt", dir);
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "-e", "1", "--files", path, NULL), 0);
+	CU_ASSERT_EQUAL(isol8_cli_run_load_code(&run, -1, true, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "--files path is not a directory: "));
+	isol8_cli_run_free(&run);
+
+	snprintf(path, sizeof(path), "rm -rf '%s'", dir);
+	CU_ASSERT_EQUAL(system(path), 0);
+}
+
+/* ---------------------------------------------------------------- Docker lists (cleanup) */
+
+static void test_docker_lists(void)
+{
+	static const char containers[] =
+		"[{\"Id\":\"abc123\",\"Image\":\"isol8:python\",\"State\":\"running\","
+		"\"Created\":1700000000,\"Labels\":{\"isol8.managed\":\"true\","
+		"\"isol8.instance\":\"i1\",\"isol8.owner\":\"/run/x.sock\"}},"
+		"{\"Id\":\"def456\",\"Image\":\"isol8:bash\",\"State\":\"exited\",\"Labels\":{}},"
+		"{\"Image\":\"no-id\"}, 7]";
+	static const char images[] =
+		"[{\"Id\":\"sha256:aa\",\"RepoTags\":[\"isol8:python\",\"other:1\"]},"
+		"{\"Id\":\"sha256:bb\",\"RepoTags\":[\"debian:12\"]},"
+		"{\"Id\":\"sha256:cc\",\"RepoTags\":null},"
+		"{\"Id\":\"sha256:dd\",\"RepoTags\":[\"isol8:base\",\"isol8:latest\"]}]";
+	struct isol8_cli_containers c;
+	struct isol8_cli_images im;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char sock[128];
+
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_docker_parse_containers(containers, &c, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(c.n, 2);
+	CU_ASSERT_STRING_EQUAL(c.items[0].id, "abc123");
+	CU_ASSERT_STRING_EQUAL(c.items[0].image, "isol8:python");
+	CU_ASSERT_STRING_EQUAL(c.items[0].state, "running");
+	CU_ASSERT_STRING_EQUAL(c.items[0].instance, "i1");
+	CU_ASSERT_STRING_EQUAL(c.items[0].owner, "/run/x.sock");
+	CU_ASSERT_EQUAL(c.items[0].created, 1700000000);
+	CU_ASSERT_STRING_EQUAL(c.items[1].instance, "");
+	isol8_cli_containers_free(&c);
+
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_docker_parse_images(images, &im, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(im.n, 2);
+	CU_ASSERT_STRING_EQUAL(im.items[0].tags, "isol8:python");
+	CU_ASSERT_STRING_EQUAL(im.items[1].id, "sha256:dd");
+	CU_ASSERT_STRING_EQUAL(im.items[1].tags, "isol8:base, isol8:latest");
+	isol8_cli_images_free(&im);
+
+	CU_ASSERT_EQUAL(isol8_cli_docker_parse_containers("{\"x\":1}", &c, &err), -ISOL8_E_PROTOCOL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "not a JSON array"));
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_docker_parse_images("garbage", &im, &err), -ISOL8_E_PROTOCOL);
+	isol8_error_clear(&err);
+
+	CU_ASSERT_EQUAL(isol8_cli_docker_socket(NULL, sock, sizeof(sock), &err), 0);
+	CU_ASSERT_STRING_EQUAL(sock, "/var/run/docker.sock");
+	CU_ASSERT_EQUAL(isol8_cli_docker_socket("unix:///srv/d.sock", sock, sizeof(sock), &err), 0);
+	CU_ASSERT_STRING_EQUAL(sock, "/srv/d.sock");
+	CU_ASSERT_EQUAL(isol8_cli_docker_socket("tcp://h:2375", sock, sizeof(sock), &err),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "DOCKER_HOST"));
 }
 
 int main(void)
@@ -546,6 +826,9 @@ int main(void)
 		{"detect --runtime override", test_detect_override},
 		{"detect errors", test_detect_errors},
 		{"run defaults", test_run_defaults},
+		{"run default runtime", test_run_default_runtime},
+		{"run --setup", test_run_setup_script},
+		{"run --files", test_run_files_dir},
 		{"run every flag", test_run_all_flags},
 		{"run --persistent session", test_run_persistent_session},
 		{"run bad values name the flag", test_run_bad_values},
@@ -558,6 +841,9 @@ int main(void)
 		{"socket path", test_socket_path},
 		{"exit status", test_exit_status},
 		{"setup line", test_setup_line},
+		{"level tags", test_level_tags},
+		{"disconnect errors", test_disconnect},
+		{"docker lists", test_docker_lists},
 	};
 
 	return isol8_test_run("cli", NULL, NULL, tests, ISOL8_TESTS_LEN(tests));

@@ -1,0 +1,301 @@
+/* The CLI's own Docker Engine API calls for `isol8 cleanup`: see docker_local.h. */
+#include "cli/docker_local.h"
+
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/util.h"
+
+#define DEFAULT_SOCKET "/var/run/docker.sock"
+#define API "http://localhost/v1.41"
+/* Listing and removing take a moment; a hung engine does not hang the CLI. */
+#define CALL_TIMEOUT_S 60L
+
+int isol8_cli_docker_socket(const char *docker_host, char *buf, size_t size,
+			    struct isol8_error *err)
+{
+	const char *path = DEFAULT_SOCKET;
+
+	if (docker_host != NULL && docker_host[0] != '\0') {
+		if (strncmp(docker_host, "unix://", 7) != 0)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "DOCKER_HOST \"%s\": only unix:///PATH is supported",
+					       docker_host);
+		path = docker_host + 7;
+		if (path[0] != '/')
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "DOCKER_HOST \"%s\" must name an absolute socket path",
+					       docker_host);
+	}
+	if (snprintf(buf, size, "%s", path) >= (int)size)
+		return isol8_error_set(err, ISOL8_E_INVALID, "DOCKER_HOST \"%s\": path too long",
+				       docker_host);
+	return 0;
+}
+
+static void copy_string(char *dst, size_t size, const cJSON *item)
+{
+	snprintf(dst, size, "%s", cJSON_IsString(item) ? item->valuestring : "");
+}
+
+static void json_freep(cJSON **j)
+{
+	cJSON_Delete(*j);
+}
+
+int isol8_cli_docker_parse_containers(const char *json, struct isol8_cli_containers *out,
+				      struct isol8_error *err)
+{
+	__attribute__((cleanup(json_freep))) cJSON *root = cJSON_Parse(json);
+	const cJSON *c;
+	size_t n;
+
+	*out = (struct isol8_cli_containers){0};
+	if (!cJSON_IsArray(root))
+		return isol8_error_set(err, ISOL8_E_PROTOCOL,
+				       "docker: the container list is not a JSON array");
+	n = (size_t)cJSON_GetArraySize(root);
+	if (n == 0)
+		return 0;
+	out->items = calloc(n, sizeof(*out->items));
+	if (out->items == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	cJSON_ArrayForEach(c, root)
+	{
+		struct isol8_cli_container *it = &out->items[out->n];
+		const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+		const cJSON *created = cJSON_GetObjectItemCaseSensitive(c, "Created");
+
+		if (!cJSON_IsObject(c) || out->n == n)
+			continue;
+		copy_string(it->id, sizeof(it->id), cJSON_GetObjectItemCaseSensitive(c, "Id"));
+		if (it->id[0] == '\0')
+			continue;
+		copy_string(it->image, sizeof(it->image),
+			    cJSON_GetObjectItemCaseSensitive(c, "Image"));
+		copy_string(it->state, sizeof(it->state),
+			    cJSON_GetObjectItemCaseSensitive(c, "State"));
+		copy_string(it->instance, sizeof(it->instance),
+			    cJSON_GetObjectItemCaseSensitive(labels, "isol8.instance"));
+		copy_string(it->owner, sizeof(it->owner),
+			    cJSON_GetObjectItemCaseSensitive(labels, "isol8.owner"));
+		it->created = cJSON_IsNumber(created) ? (int64_t)created->valuedouble : 0;
+		out->n++;
+	}
+	return 0;
+}
+
+/* Appends the image's isol8:* tags to it->tags; false when it has none. */
+static bool isol8_tags(const cJSON *tags, struct isol8_cli_image *it)
+{
+	const cJSON *t;
+	size_t used = 0;
+
+	cJSON_ArrayForEach(t, tags)
+	{
+		int w;
+
+		if (!cJSON_IsString(t) || strncmp(t->valuestring, "isol8:", 6) != 0 ||
+		    used >= sizeof(it->tags))
+			continue;
+		w = snprintf(it->tags + used, sizeof(it->tags) - used, "%s%s",
+			     used > 0 ? ", " : "", t->valuestring);
+		if (w > 0)
+			used += (size_t)w;
+	}
+	return used > 0;
+}
+
+int isol8_cli_docker_parse_images(const char *json, struct isol8_cli_images *out,
+				  struct isol8_error *err)
+{
+	__attribute__((cleanup(json_freep))) cJSON *root = cJSON_Parse(json);
+	const cJSON *img;
+	size_t n;
+
+	*out = (struct isol8_cli_images){0};
+	if (!cJSON_IsArray(root))
+		return isol8_error_set(err, ISOL8_E_PROTOCOL,
+				       "docker: the image list is not a JSON array");
+	n = (size_t)cJSON_GetArraySize(root);
+	if (n == 0)
+		return 0;
+	out->items = calloc(n, sizeof(*out->items));
+	if (out->items == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	cJSON_ArrayForEach(img, root)
+	{
+		struct isol8_cli_image *it = &out->items[out->n];
+
+		if (!cJSON_IsObject(img) || out->n == n)
+			continue;
+		*it = (struct isol8_cli_image){0};
+		copy_string(it->id, sizeof(it->id), cJSON_GetObjectItemCaseSensitive(img, "Id"));
+		if (it->id[0] != '\0' &&
+		    isol8_tags(cJSON_GetObjectItemCaseSensitive(img, "RepoTags"), it))
+			out->n++;
+	}
+	return 0;
+}
+
+void isol8_cli_containers_free(struct isol8_cli_containers *l)
+{
+	free(l->items);
+	*l = (struct isol8_cli_containers){0};
+}
+
+void isol8_cli_images_free(struct isol8_cli_images *l)
+{
+	free(l->items);
+	*l = (struct isol8_cli_images){0};
+}
+
+/* ---------------------------------------------------------------- HTTP */
+
+struct body {
+	char *data;
+	size_t len;
+	bool too_big;
+};
+
+static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
+{
+	struct body *b = user;
+	size_t n = size * nmemb;
+	char *p;
+
+	if (b->len + n > ISOL8_CLI_DOCKER_MAX_BODY) {
+		b->too_big = true;
+		return 0;
+	}
+	p = realloc(b->data, b->len + n + 1);
+	if (p == NULL)
+		return 0;
+	memcpy(p + b->len, ptr, n);
+	b->len += n;
+	p[b->len] = '\0';
+	b->data = p;
+	return n;
+}
+
+static void curl_freep(CURL **c)
+{
+	if (*c != NULL)
+		curl_easy_cleanup(*c);
+}
+
+/* One call; *body_out (may be NULL) gets the body on 2xx. */
+static int call(const char *socket, const char *method, const char *path, char **body_out,
+		struct isol8_error *err)
+{
+	__attribute__((cleanup(curl_freep))) CURL *c = curl_easy_init();
+	struct body b = {0};
+	char url[1024];
+	long status = 0;
+	CURLcode rc;
+
+	if (c == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory (curl)");
+	snprintf(url, sizeof(url), "%s%s", API, path);
+	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, CALL_TIMEOUT_S);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	rc = curl_easy_perform(c);
+	if (rc != CURLE_OK) {
+		free(b.data);
+		if (b.too_big)
+			return isol8_error_set(err, ISOL8_E_EXHAUSTED,
+					       "docker: %s %s answered more than %u MiB", method,
+					       path, ISOL8_CLI_DOCKER_MAX_BODY / (1024 * 1024));
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE,
+				       "Docker is not running or not reachable at %s: %s", socket,
+				       curl_easy_strerror(rc));
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (status < 200 || status > 299) {
+		/* Docker's errors are {"message": "..."}. */
+		__attribute__((cleanup(json_freep))) cJSON *j = cJSON_Parse(b.data ? b.data : "");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
+		int code = status == 404 ? ISOL8_E_NOT_FOUND : ISOL8_E_UNAVAILABLE;
+		int ret = isol8_error_set(err, code, "docker: %s %s: HTTP %ld: %s", method, path,
+					  status, cJSON_IsString(m) ? m->valuestring : "no message");
+
+		free(b.data);
+		return ret;
+	}
+	if (body_out != NULL) {
+		if (b.data == NULL && (b.data = strdup("")) == NULL)
+			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+		*body_out = b.data;
+	} else {
+		free(b.data);
+	}
+	return 0;
+}
+
+int isol8_cli_docker_list_containers(const char *socket, struct isol8_cli_containers *out,
+				     struct isol8_error *err)
+{
+	/* filters={"label":["isol8.managed=true"]}, URL-encoded */
+	_cleanup_free_ char *body = NULL;
+	int ret = call(socket, "GET",
+		       "/containers/json?all=1&filters=%7B%22label%22%3A%5B%22isol8.managed%3Dtrue%"
+		       "22%5D%7D",
+		       &body, err);
+
+	if (ret < 0)
+		return ret;
+	return isol8_cli_docker_parse_containers(body, out, err);
+}
+
+int isol8_cli_docker_list_images(const char *socket, struct isol8_cli_images *out,
+				 struct isol8_error *err)
+{
+	_cleanup_free_ char *body = NULL;
+	int ret = call(socket, "GET", "/images/json", &body, err);
+
+	if (ret < 0)
+		return ret;
+	return isol8_cli_docker_parse_images(body, out, err);
+}
+
+/* Ids come from Docker's own lists; anything else is refused, not sent. */
+static int check_id(const char *id, struct isol8_error *err)
+{
+	const char *p = strncmp(id, "sha256:", 7) == 0 ? id + 7 : id;
+	size_t hex = strspn(p, "0123456789abcdef");
+
+	if (hex == 0 || p[hex] != '\0')
+		return isol8_error_set(err, ISOL8_E_INVALID, "docker: \"%s\" is not an id", id);
+	return 0;
+}
+
+int isol8_cli_docker_remove_container(const char *socket, const char *id,
+				      struct isol8_error *err)
+{
+	char path[160];
+	int ret = check_id(id, err);
+
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
+	return call(socket, "DELETE", path, NULL, err);
+}
+
+int isol8_cli_docker_remove_image(const char *socket, const char *id, struct isol8_error *err)
+{
+	char path[160];
+	int ret = check_id(id, err);
+
+	if (ret < 0)
+		return ret;
+	snprintf(path, sizeof(path), "/images/%s?force=1", id);
+	return call(socket, "DELETE", path, NULL, err);
+}
