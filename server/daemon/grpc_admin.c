@@ -23,8 +23,8 @@ static void setup_event(void *userdata, const char *image, Isol8__V1__SetupEvent
 	Isol8__V1__SetupEvent ev;
 
 	if (phase == ISOL8__V1__SETUP_EVENT__PHASE__BUILT || phase == ISOL8__V1__SETUP_EVENT__PHASE__FAILED)
-		isol8_log(ISOL8_LOG_INFO, "setup %s %s %s", image,
-			  phase == ISOL8__V1__SETUP_EVENT__PHASE__BUILT ? "built" : "failed:", message);
+		isol8_log(ISOL8_LOG_INFO, "setup %s %s %s", ISOL8_LOG_Q(image),
+			  phase == ISOL8__V1__SETUP_EVENT__PHASE__BUILT ? "built" : "failed:", ISOL8_LOG_Q(message));
 	if (s->broken)
 		return;
 	isol8__v1__setup_event__init(&ev);
