@@ -65,9 +65,24 @@ int isol8_rpc_server_new(struct isol8_rpc_server **out, const struct isol8_rpc_s
 
 /* addr: "unix:/path" or "HOST:PORT". With TLS files (PEM paths, all NULL for
  * plaintext) the port serves TLS. On TCP, *bound_port receives the port (useful
- * with port 0); may be NULL. Call before start. */
+ * with port 0); may be NULL. Call before start. A unix socket gets mode 0600
+ * before anyone can connect (see isol8_rpc_unix_prepare for what is refused);
+ * a TCP port another process listens on is refused ("address already in
+ * use"): SO_REUSEPORT is off. */
 int isol8_rpc_server_listen(struct isol8_rpc_server *srv, const char *addr, const char *tls_cert,
 			    const char *tls_key, int *bound_port, struct isol8_error *err);
+
+/* Makes ready the directory of a unix socket path for a server: creates it
+ * 0700 when missing; an existing one must be owned by this uid and not
+ * writable by group or others; the path must be free or hold a socket
+ * (anything else is refused, never removed). isol8_rpc_server_listen on
+ * "unix:PATH" checks the same, and replaces a stale socket there: call this
+ * first when something else (a lock file) goes into the directory. */
+int isol8_rpc_unix_prepare(const char *path, struct isol8_error *err);
+
+/* True when a listen address reaches this host only: unix sockets,
+ * 127.0.0.0/8, ::1 (also v4-mapped) and "localhost". */
+bool isol8_rpc_addr_is_loopback(const char *addr);
 
 /* Routes a method to a handler. Unrouted paths answer UNIMPLEMENTED. Call before start. */
 int isol8_rpc_server_route(struct isol8_rpc_server *srv, const struct isol8_rpc_method *method,

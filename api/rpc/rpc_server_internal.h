@@ -15,6 +15,7 @@
 #define ISOL8_RPC_SERVER_INTERNAL_H
 
 #include <grpc/grpc.h>
+#include <grpc/grpc_security.h>
 #include <pthread.h>
 #include <stdbool.h>
 
@@ -101,6 +102,15 @@ void isol8_rpc_request_post(struct isol8_rpc_call *c);
 void isol8_rpc_accept(struct isol8_rpc_call *c);
 /* Joins workers that ended (under no lock). */
 void isol8_rpc_workers_join(struct isol8_rpc_server *srv);
+
+/* server_listen.c */
+/* Listens on the unix socket `path` (see isol8_rpc_unix_prepare), bound
+ * under a private name, made 0600, then renamed onto path. */
+int isol8_rpc_listen_unix(grpc_server *server, const char *path, grpc_server_credentials *creds,
+			  struct isol8_error *err);
+/* The error for a TCP address gRPC could not listen on, with the reason
+ * found by binding it once ("address already in use"). Always negative. */
+int isol8_rpc_listen_tcp_failure(const char *addr, struct isol8_error *err);
 
 /* server_call.c */
 /* Runs one batch on the call and waits for it; true on success. */

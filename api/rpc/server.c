@@ -17,6 +17,7 @@
 
 #include "rpc/rpc_codec.h"
 #include "rpc/rpc_server_internal.h"
+#include "base/util.h"
 
 #define QUEUE_THREADS_MAX 64
 #define MAX_CALLS_MAX 65536
@@ -49,6 +50,8 @@ int isol8_rpc_server_new(struct isol8_rpc_server **out, const struct isol8_rpc_s
 	struct isol8_rpc_server_config defaults = ISOL8_RPC_SERVER_CONFIG_INIT;
 	struct isol8_rpc_server *srv;
 	struct isol8_rpc_args args;
+	grpc_arg server_args[ISOL8_ARRAY_LEN(args.args) + 1];
+	grpc_channel_args channel_args;
 	int ret;
 
 	*out = NULL;
@@ -63,7 +66,16 @@ int isol8_rpc_server_new(struct isol8_rpc_server **out, const struct isol8_rpc_s
 	}
 	grpc_init();
 	isol8_rpc_args_init(&args);
-	srv->server = grpc_server_create(&args.channel_args, NULL);
+	/* gRPC sets SO_REUSEPORT by default: a second server on a port would share
+	 * its clients with the first instead of failing to start. */
+	server_args[0] = args.args[0];
+	server_args[1] = args.args[1];
+	server_args[2].type = GRPC_ARG_INTEGER;
+	server_args[2].key = (char *)GRPC_ARG_ALLOW_REUSEPORT;
+	server_args[2].value.integer = 0;
+	channel_args.num_args = ISOL8_ARRAY_LEN(server_args);
+	channel_args.args = server_args;
+	srv->server = grpc_server_create(&channel_args, NULL);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->idle, NULL);
 	*out = srv;
@@ -135,10 +147,18 @@ int isol8_rpc_server_listen(struct isol8_rpc_server *srv, const char *addr, cons
 	} else {
 		creds = grpc_insecure_server_credentials_create();
 	}
-	port = grpc_server_add_http2_port(srv->server, addr, creds);
+	if (strncmp(addr, "unix:", 5) == 0) {
+		port = 0;
+		ret = isol8_rpc_listen_unix(srv->server, addr + 5, creds, err);
+	} else {
+		port = grpc_server_add_http2_port(srv->server, addr, creds);
+		ret = port > 0 || addr_is_unix(addr) ? 0 : isol8_rpc_listen_tcp_failure(addr, err);
+		if (port <= 0 && ret == 0)
+			ret = isol8_error_set(err, ISOL8_E_IO, "cannot listen on %s", addr);
+	}
 	grpc_server_credentials_release(creds);
-	if (port <= 0)
-		return isol8_error_set(err, ISOL8_E_IO, "cannot listen on '%s'", addr);
+	if (ret < 0)
+		return ret;
 	if (bound_port != NULL)
 		*bound_port = addr_is_unix(addr) ? 0 : port;
 	return 0;

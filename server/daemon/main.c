@@ -24,12 +24,11 @@
 
 static int take_socket(const struct isol8d_config *cfg, int *lock_fd, struct isol8_error *err)
 {
-	char dir[PATH_MAX], lock_path[PATH_MAX];
+	char lock_path[PATH_MAX];
 	int fd;
 
-	isol8_dirname(cfg->socket_path, dir, sizeof(dir));
-	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
-		return isol8_error_errno(err, ISOL8_E_IO, errno, "cannot create \"%s\"", dir);
+	if (isol8_rpc_unix_prepare(cfg->socket_path, err) < 0)
+		return isol8_error_prefix(err, "--socket");
 	snprintf(lock_path, sizeof(lock_path), "%s.lock", cfg->socket_path);
 	fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
 	if (fd < 0)
@@ -39,8 +38,7 @@ static int take_socket(const struct isol8d_config *cfg, int *lock_fd, struct iso
 		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "another isol8d is serving \"%s\"",
 				       cfg->socket_path);
 	}
-	unlink(cfg->socket_path);
-	*lock_fd = fd;
+	*lock_fd = fd; /* listening replaces a stale socket there */
 	return 0;
 }
 
@@ -64,9 +62,16 @@ static int start_server(struct isol8d *d, struct isol8_error *err)
 	for (int i = 0; ret == 0 && i < d->cfg.n_listen; i++) {
 		int port = 0;
 		ret = isol8_rpc_server_listen(d->server, d->cfg.listen[i], d->cfg.tls_cert, d->cfg.tls_key, &port, err);
-		if (ret == 0)
+		if (ret < 0)
+			isol8_error_prefix(err, "--listen");
+		else
 			isol8_log(ISOL8_LOG_INFO, "listening on %s (port %d%s)", d->cfg.listen[i], port,
 				  d->cfg.tls_cert ? ", TLS" : "");
+		if (ret == 0 && d->cfg.tls_cert == NULL && !isol8_rpc_addr_is_loopback(d->cfg.listen[i]))
+			isol8_log(ISOL8_LOG_WARN,
+				  "listening on %s without TLS: the API key and all code travel in clear; use "
+				  "--tls-cert and --tls-key",
+				  d->cfg.listen[i]);
 	}
 	if (ret == 0)
 		ret = isol8d_routes_exec(d, err);
@@ -79,8 +84,6 @@ static int start_server(struct isol8d *d, struct isol8_error *err)
 		ret = isol8_rpc_server_reserve(d->server, reserved_paths[i], err);
 	if (ret == 0)
 		ret = isol8_rpc_server_start(d->server, err);
-	if (ret == 0)
-		chmod(d->cfg.socket_path, 0600);
 	return ret;
 }
 
