@@ -291,6 +291,9 @@ static int spawn_await_start(pid_t pid, int status_fd, const struct spawn_plan *
 	if (st.stage == STAGE_FILE)
 		snprintf(msg, msg_len, "exec: write file \"%s\": %s", plan->req->files[st.index]->path,
 			 strerror(st.err));
+	else if (st.stage == STAGE_EXEC && st.err == ENOENT && strchr(plan->argv[0], '/') == NULL)
+		snprintf(msg, msg_len, "exec: \"%s\" was not found on PATH \"%s\"", plan->argv[0],
+			 plan->path ? plan->path : "");
 	else if (st.stage == STAGE_EXEC)
 		snprintf(msg, msg_len, "exec: start \"%s\": %s", plan->argv[0], strerror(st.err));
 	else

@@ -35,7 +35,8 @@ bool agent_path_absolute(const char *path)
 	return path[0] == '/' && path[1] != '\0' && agent_path_valid(path);
 }
 
-/* Walks an absolute normalized path from "/" one component at a time, never
+/* Walks a normalized path (absolute, or relative to the working directory)
+ * from "/" (or ".") one component at a time, never
  * following a link (O_NOFOLLOW under a directory fd): a link anywhere in it
  * fails with ELOOP or ENOTDIR. Directories missing on the way are made
  * (0755) when make_dirs. The last component is opened with flags and mode,
@@ -47,13 +48,14 @@ static int walk_beneath(const char *path, int flags, mode_t mode, bool make_dirs
 	char *comp, *next;
 	int dir, fd;
 
-	if (path[0] != '/' || len >= sizeof(buf))
+	if (len >= sizeof(buf))
 		return -ENAMETOOLONG;
 	memcpy(buf, path, len + 1);
-	dir = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	/* relative paths are under the working directory */
+	dir = open(path[0] == '/' ? "/" : ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
 		return -errno;
-	for (comp = buf + 1; comp != NULL && *comp; comp = next) {
+	for (comp = buf + (path[0] == '/'); comp != NULL && *comp; comp = next) {
 		next = strchr(comp, '/');
 		if (next != NULL)
 			*next++ = '\0';
@@ -88,10 +90,10 @@ int agent_make_parents(const char *path)
 	char buf[PATH_MAX];
 	int fd;
 
-	if (slash == NULL || (size_t)(slash - path) >= sizeof(buf))
-		return -ENAMETOOLONG;
-	if (slash == path)
+	if (slash == NULL || slash == path)
 		return 0;
+	if ((size_t)(slash - path) >= sizeof(buf))
+		return -ENAMETOOLONG;
 	memcpy(buf, path, (size_t)(slash - path));
 	buf[slash - path] = '\0';
 	fd = walk_beneath(buf, 0, 0, true, true);

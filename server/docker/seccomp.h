@@ -12,7 +12,14 @@
 #ifndef ISOL8_DOCKER_SECCOMP_H
 #define ISOL8_DOCKER_SECCOMP_H
 
+#include <stddef.h>
+
 /* NUL-terminated JSON text of the profile. */
 extern const char isol8_seccomp_strict_profile[];
+
+/* Whether json has the shape of a Docker seccomp profile (an object with a
+ * defaultAction string and, when present, a syscalls array): 0, or -1 with
+ * the reason in why. */
+int isol8_seccomp_profile_check(const char *json, char *why, size_t size);
 
 #endif

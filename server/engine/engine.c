@@ -434,6 +434,27 @@ static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const 
 	return isol8_agent_exec(sb->socket, &spec->exec, &io, exit_status, err);
 }
 
+/* The program (the interpreter, or bash) is not in the image's PATH: the
+ * caller's env.PATH when it set one, else the image lacks it. */
+static int explain_missing_program(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_spec *spec,
+				   struct isol8_error *err)
+{
+	const char *program = spec->exec.n_argv ? spec->exec.argv[0] : "";
+
+	isol8_error_clear(err);
+	for (size_t i = 0; i < req->n_env; i++) {
+		if (strcmp(req->env[i]->key, "PATH") == 0)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "env: the interpreter \"%s\" was not found on the given PATH \"%s\" "
+					       "(leave PATH out, or include /usr/local/bin:/usr/bin:/bin)",
+					       program, req->env[i]->value);
+	}
+	return isol8_error_set(err, ISOL8_E_PRECONDITION,
+			       "the image has no \"%s\" on its PATH (options.image must be an image with the "
+			       "runtime's interpreter; `isol8 setup` builds isol8's own)",
+			       program);
+}
+
 /* Runs one program of the run in the leased sandbox and flushes what
  * masking held back. */
 static int run_program(struct run *r, struct isol8_sandbox *sb, const struct isol8_exec_spec *spec, bool fits,
@@ -443,6 +464,8 @@ static int run_program(struct run *r, struct isol8_sandbox *sb, const struct iso
 
 	r->phase = phase;
 	ret = agent_exec(r, sb, fits, spec, exit_status, err);
+	if (ret < 0 && err->code == ISOL8_E_NOT_FOUND && strstr(err->message, "was not found on PATH") != NULL)
+		ret = explain_missing_program(r->req, spec, err);
 	for (int s = 0; ret == 0 && s < 2; s++) {
 		r->stream = s + 1;
 		ret = isol8_mask_flush(&r->masks[s], emit_masked, r);
@@ -512,7 +535,7 @@ static int collect_file(struct isol8_sandbox *sb, const Isol8__V1__ExecuteReques
 		isol8_error_clear(err);
 		return 0;
 	}
-	if (ret < 0 && err->code == ISOL8_E_EXHAUSTED)
+	if (ret < 0 && err->code == ISOL8_E_EXHAUSTED && (isol8_error_clear(err), true))
 		isol8_error_set(err, ISOL8_E_EXHAUSTED, "output_paths: the files pass %u MiB in all (at \"%s\")",
 				ISOL8_OUT_FILES_MAX >> 20, name);
 	else if (ret < 0 && err->code != ISOL8_E_NOMEM && err->code != ISOL8_E_UNAVAILABLE)

@@ -82,7 +82,7 @@ int isol8_inputs_file_path(const char *field, const char *path, char *out, size_
 					       field, path);
 		p += n + (end != NULL);
 	}
-	if (rel[0] == '\0')
+	if (rel[0] == '\0' || rel[strlen(rel) - 1] == '/')
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s: \"%s\" names no file", field, path);
 	if ((size_t)snprintf(out, size, SANDBOX "/%s", rel) >= size)
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s: \"%s\" is longer than %zu bytes", field, path,

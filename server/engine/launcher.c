@@ -106,8 +106,10 @@ static const struct isol8_launcher launchers[] = {
 	{"node", {"node", "-e", node_launcher, NULL}, node_exts},
 };
 
-/* Variables read when an interpreter starts. */
-static const char *const start_prefixes[] = {"PYTHON", "NODE_", "UV_", "LANG", "LC_", "TZ", "LD_", "MALLOC_", NULL};
+/* Variables read when an interpreter starts (PATH finds the interpreter
+ * itself, HOME its user site). */
+static const char *const start_prefixes[] = {"PYTHON", "NODE_", "UV_", "LANG", "LC_", "TZ", "LD_", "MALLOC_",
+					     "PATH", "HOME", NULL};
 
 const struct isol8_launcher *isol8_launcher_find(const char *runtime)
 {

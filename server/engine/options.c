@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/util.h"
+#include "docker/seccomp.h"
 
 int isol8_parse_size(const char *text, int64_t *out)
 {
@@ -114,10 +115,13 @@ static int resolve_seccomp(const Isol8__V1__ExecutionOptions *o, struct isol8_ex
 				       "options.seccomp: unknown mode \"%s\" (valid: strict, unconfined, custom)",
 				       name);
 	if (opts->container.seccomp == ISOL8_SECCOMP_CUSTOM) {
-		if (o->seccomp_profile == NULL || o->seccomp_profile[0] != '{')
+		char why[128];
+		if (o->seccomp_profile == NULL || o->seccomp_profile[0] == '\0')
 			return isol8_error_set(err, ISOL8_E_INVALID,
 					       "options.seccomp_profile: seccomp \"custom\" needs the profile's "
 					       "JSON object");
+		if (isol8_seccomp_profile_check(o->seccomp_profile, why, sizeof(why)) < 0)
+			return isol8_error_set(err, ISOL8_E_INVALID, "options.seccomp_profile: %s", why);
 		opts->container.seccomp_profile = o->seccomp_profile;
 	}
 	return 0;

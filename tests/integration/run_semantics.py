@@ -33,7 +33,10 @@ class RunSemantics(unittest.TestCase):
         options = fields.pop("options", {})
         files = fields.pop("files", {})
         secrets = options.pop("secrets", {})
+        env = fields.pop("env", {})
         r = PB.ExecuteRequest(runtime=runtime, code=code, **fields)
+        for k, v in env.items():
+            r.env[k] = v
         for k, v in files.items():
             r.files[k] = v
         for k, v in secrets.items():
@@ -171,6 +174,14 @@ class RunSemantics(unittest.TestCase):
         self.assertEqual(r.stdout, b"bash\n42")
         self.refused(grpc.StatusCode.INVALID_ARGUMENT, "code and cmd", "python", "print(1)", cmd="echo")
         self.refused(grpc.StatusCode.INVALID_ARGUMENT, "code", "python", "")
+
+    def test_a_path_without_the_interpreter_is_named(self):
+        for rt in ("python", "bash"):
+            self.refused(grpc.StatusCode.INVALID_ARGUMENT, "env: the interpreter", rt, "true", env={"PATH": "/x"})
+
+    def test_custom_seccomp_profile_that_is_not_json(self):
+        self.refused(grpc.StatusCode.INVALID_ARGUMENT, "options.seccomp_profile: not valid JSON", "bash", "true",
+                     options={"seccomp": "custom", "seccomp_profile": "{nope"})
 
     def test_setup_script_runs_first_in_the_same_sandbox(self):
         r = self.run_("python", "print(open('made.txt').read().strip())", setup_script="echo ready > made.txt; echo set")

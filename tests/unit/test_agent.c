@@ -85,16 +85,24 @@ static int run(const Isol8__Agent__V1__Exec *req, struct isol8_agent_exit *out, 
 	return isol8_agent_exec(sock_path, req, &capture_io, out, err);
 }
 
-static int run_sh(const char *script, struct isol8_agent_exit *out)
+static int run_sh_as(const char *script, bool keep_detached, struct isol8_agent_exit *out)
 {
 	char *argv[] = {"sh", "-c", (char *)script, NULL};
 	Isol8__Agent__V1__Exec req = exec_of(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
-	int ret = run(&req, out, &err);
+	int ret;
+
+	req.keep_detached = keep_detached;
+	ret = run(&req, out, &err);
 
 	if (ret != 0)
 		fprintf(stderr, "\n  exec \"%s\": %s\n", script, err.message);
 	return ret;
+}
+
+static int run_sh(const char *script, struct isol8_agent_exit *out)
+{
+	return run_sh_as(script, false, out);
 }
 
 static int suite_init(void)
@@ -312,15 +320,37 @@ static void test_env_exact(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "\"env\""));
 }
 
+static bool process_alive(pid_t pid);
+static bool wait_gone(pid_t pid, int timeout_ms);
+
+/* The run ends when the output is closed by every process holding it, then
+ * what is left of the program is killed. */
 static void test_background_child(void)
 {
 	struct isol8_agent_exit out;
 	int64_t start = isol8_now_ms();
+	pid_t detached;
 
-	CU_ASSERT_EQUAL_FATAL(run_sh("sleep 100 & echo started", &out), 0);
+	/* a child holding the output: the run waits for it */
+	CU_ASSERT_EQUAL_FATAL(run_sh("(sleep 0.3; echo late) & echo early", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "early\nlate\n");
+	CU_ASSERT(isol8_now_ms() - start >= 300);
+	/* a child that let go of it: the run ends at once, and the child with it */
+	start = isol8_now_ms();
+	CU_ASSERT_EQUAL_FATAL(run_sh("setsid sleep 100 </dev/null >/dev/null 2>&1 & echo $!", &out), 0);
 	CU_ASSERT(isol8_now_ms() - start < 1500);
-	CU_ASSERT_STRING_EQUAL(cap.out, "started\n");
 	CU_ASSERT_EQUAL(out.exit_code, 0);
+	detached = (pid_t)atoi(cap.out);
+	CU_ASSERT_FATAL(detached > 0);
+	CU_ASSERT_TRUE(wait_gone(detached, 1000));
+	/* with keep_detached (a session) it lives on, once it has let go */
+	CU_ASSERT_EQUAL_FATAL(run_sh_as("setsid sleep 100 </dev/null >/dev/null 2>&1 & sleep 0.2; echo $!", true, &out),
+			      0);
+	detached = (pid_t)atoi(cap.out);
+	usleep(100000);
+	CU_ASSERT_TRUE(process_alive(detached));
+	kill(detached, SIGKILL);
+	CU_ASSERT_TRUE(wait_gone(detached, 1000));
 }
 
 static void test_files(void)
@@ -462,7 +492,7 @@ static void test_reset(void)
 		 "mkdir locked && touch locked/f && chmod 000 locked && "
 		 "setsid sleep 100 </dev/null >/dev/null 2>&1 & sleep 0.3; echo $!",
 		 outside);
-	CU_ASSERT_EQUAL_FATAL(run_sh(link_cmd, &out), 0);
+	CU_ASSERT_EQUAL_FATAL(run_sh_as(link_cmd, true, &out), 0);
 	lingering = (pid_t)atoi(cap.out);
 	CU_ASSERT_FATAL(lingering > 0);
 	usleep(100000);
@@ -717,7 +747,7 @@ int main(void)
 		{"output cap", test_output_cap},
 		{"uid/gid", test_identity},
 		{"exact env and its PATH", test_env_exact},
-		{"background child does not hang", test_background_child},
+		{"the run ends when its output closes", test_background_child},
 		{"files written before exec", test_files},
 		{"bad requests", test_bad_requests},
 		{"cancel and output abort", test_cancel},
