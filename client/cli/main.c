@@ -1,5 +1,6 @@
 /* isol8: the command-line client of isol8d. Dispatches a table of verbs. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cli/cli.h"
@@ -36,6 +37,7 @@ static void usage(FILE *out)
 		     "untrusted code in locked-down\nsandboxes, through the isol8d daemon.\n\n"
 		     "Options:\n"
 		     "  -V, --version  print the version\n"
+		     "  --debug        [DEBUG] lines (the same as `isol8 run --debug`)\n"
 		     "  -h, --help     show this help\n\nCommands:\n");
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(verbs); i++)
 		fprintf(out, "  %-9s %s\n", verbs[i].name, verbs[i].summary);
@@ -89,7 +91,33 @@ static int help_main(int argc, char **argv)
 	return 0;
 }
 
-int main(int argc, char **argv)
+static int dispatch(int argc, char **argv);
+
+/* `isol8 --debug run ...`, the original's global flag: the verb gets --debug
+ * when it takes one (run), else it is dropped. */
+static int main_debug(int argc, char **argv)
+{
+	_cleanup_free_ char **args = NULL;
+	const struct verb *v = argc > 2 ? find_verb(argv[2]) : NULL;
+	int n = 0;
+
+	if (v == NULL || v->main != isol8_cli_run_main)
+		return dispatch(argc - 1, argv + 1);
+	args = calloc((size_t)argc + 1, sizeof(*args));
+	if (args == NULL) {
+		isol8_cli_say("out of memory");
+		return ISOL8_CLI_EXIT_ERROR;
+	}
+	args[n++] = argv[2];
+	args[n++] = "--debug";
+	for (int i = 3; i < argc; i++)
+		args[n++] = argv[i];
+	args[n] = NULL;
+	return v->main(n, args);
+}
+
+/* argv[0] is the program; argv[1] the verb or a global flag. */
+static int dispatch(int argc, char **argv)
 {
 	const struct verb *v;
 
@@ -101,10 +129,17 @@ int main(int argc, char **argv)
 		return help_main(1, argv);
 	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0)
 		return version_main(1, argv);
+	if (strcmp(argv[1], "--debug") == 0)
+		return main_debug(argc, argv);
 	v = find_verb(argv[1]);
 	if (v == NULL) {
 		isol8_cli_say("unknown command \"%s\" (see isol8 help)", argv[1]);
 		return ISOL8_CLI_EXIT_ERROR;
 	}
 	return v->main(argc - 1, argv + 1);
+}
+
+int main(int argc, char **argv)
+{
+	return dispatch(argc, argv);
 }

@@ -123,6 +123,8 @@ check "the kept container exists ($kept)" test -n "$kept" -a -n "$(docker ps -aq
 err=$("$ISOL8" run --debug -e 'print(1)' 2>&1 >/dev/null)
 expect_contains "--debug prints [DEBUG] lines" "[DEBUG] connecting to unix:" "$err"
 expect_contains "--debug prints the client's timings" "[DEBUG] client timings: connect" "$err"
+err=$("$ISOL8" --debug run -e 'print(1)' 2>&1 >/dev/null)
+expect_contains "the global --debug before the verb works too" "[DEBUG] connecting to unix:" "$err"
 
 # --session-id: a session, or a clear error while sessions are not served.
 err=$("$ISOL8" run --session-id s1 -e 'print(1)' 2>&1)
