@@ -277,7 +277,7 @@ static void test_container_spec(void)
 	CU_ASSERT_PTR_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapAdd"), "SYS_ADMIN"));
 	CU_ASSERT_PTR_NULL(json_array_item_string(cJSON_GetObjectItem(host, "CapAdd"), "NET_ADMIN"));
 	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "SecurityOpt"), "no-new-privileges"));
-	char seccomp[8192];
+	char seccomp[16384];
 	snprintf(seccomp, sizeof(seccomp), "seccomp=%s", isol8_seccomp_strict_profile);
 	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "SecurityOpt"), seccomp));
 	CU_ASSERT_PTR_NOT_NULL(json_array_item_string(cJSON_GetObjectItem(host, "Binds"),
