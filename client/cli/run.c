@@ -197,6 +197,15 @@ static void debug_result(const Isol8__V1__ExecuteResult *res, const struct sink 
 			      (long long)res->resource_usage->cpu_user_ms,
 			      (long long)res->resource_usage->cpu_system_ms,
 			      (long long)res->resource_usage->max_rss_kb);
+	if (res->timings != NULL) {
+		const Isol8__V1__EngineTimings *t = res->timings;
+		isol8_cli_log(ISOL8_CLI_DEBUG,
+			      "engine: %s sandbox, %s interpreter; queue %.1f ms, acquire %.1f ms, exec %.1f ms "
+			      "(first output %.1f ms), release %.1f ms",
+			      t->cold ? "new" : "pooled", t->prestarted ? "pre-started" : "fresh",
+			      (double)t->queue_us / 1000, (double)t->acquire_us / 1000, (double)t->exec_us / 1000,
+			      (double)t->first_output_us / 1000, (double)t->release_us / 1000);
+	}
 	if (sink->first_out_ns != 0)
 		isol8_cli_log(ISOL8_CLI_DEBUG,
 			      "client timings: connect %.1f ms, first output %.1f ms, call %.1f ms, "

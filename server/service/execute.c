@@ -186,6 +186,14 @@ static void result_fill(struct isol8_service_result *r)
 	r->usage.cpu_system_ms = res->cpu_system_ms;
 	r->usage.max_rss_kb = res->max_rss_kb;
 	out->resource_usage = &r->usage;
+	r->timings.queue_us = res->phases.queue_us;
+	r->timings.acquire_us = res->phases.acquire_us;
+	r->timings.cold = res->phases.cold;
+	r->timings.prestarted = res->phases.prestarted;
+	r->timings.exec_us = res->phases.exec_us;
+	r->timings.first_output_us = res->phases.first_output_us;
+	r->timings.release_us = res->phases.release_us;
+	out->timings = &r->timings;
 }
 
 static void log_execution(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_result *res,
@@ -210,7 +218,7 @@ static void log_execution(const Isol8__V1__ExecuteRequest *req, const struct iso
 	}
 }
 
-int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteRequest *req,
+int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteRequest *req, bool local,
 			  const struct isol8_service_output *output, struct isol8_service_result *res,
 			  struct isol8_error *err)
 {
@@ -222,10 +230,11 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 	memset(res, 0, sizeof(*res));
 	isol8__v1__execute_result__init(&res->message);
 	isol8__v1__resource_usage__init(&res->usage);
+	isol8__v1__engine_timings__init(&res->timings);
 	res->output = output;
 	if (gathered)
 		sink = (struct isol8_exec_sink){gather_output, gather_cancelled, res};
-	ret = isol8_engine_execute(s->engine, req, &sink, &res->run, err);
+	ret = isol8_engine_execute(s->engine, req, local, &sink, &res->run, err);
 	if (ret == 0) {
 		int done = gathered ? gathered_finish(res) : streamed_finish(res);
 		if (done == 0)

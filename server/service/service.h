@@ -62,6 +62,7 @@ struct isol8_service_output {
 struct isol8_service_result {
 	Isol8__V1__ExecuteResult message;
 	Isol8__V1__ResourceUsage usage;
+	Isol8__V1__EngineTimings timings;
 	Isol8__V1__ExecuteResult__FilesEntry *file_entries;
 	Isol8__V1__ExecuteResult__FilesEntry **file_ptrs;
 	struct isol8_exec_result run;
@@ -71,10 +72,12 @@ struct isol8_service_result {
 	const struct isol8_service_output *output;
 };
 
-/* Runs req; on success res->message is the result to send. Logs one line
- * (and the phases at debug level). A program that fails or times out is a
- * result, not an error. isol8_service_result_release after, either way. */
-int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteRequest *req,
+/* Runs req; on success res->message is the result to send. local: the
+ * call came over the daemon's own unix socket (isol8_engine_execute says
+ * what the policy makes of it). Logs one line (and the phases at debug
+ * level). A program that fails or times out is a result, not an error.
+ * isol8_service_result_release after, either way. */
+int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteRequest *req, bool local,
 			  const struct isol8_service_output *output, struct isol8_service_result *res,
 			  struct isol8_error *err);
 void isol8_service_result_release(struct isol8_service_result *res);
