@@ -53,7 +53,7 @@ static void serve(struct isol8d *d, struct isol8_rpc_call *call, const Isol8__V1
 	struct isol8_error err = ISOL8_ERROR_INIT;
 
 	if (isol8d_call_begin(d, call)) {
-		if (isol8_service_execute(&d->service, req, output, &res, &err) < 0) {
+		if (isol8_service_execute(&d->service, req, isol8_rpc_call_is_local(call), output, &res, &err) < 0) {
 			isol8d_finish_error(call, &err);
 		} else if (streamed) {
 			Isol8__V1__ExecuteEvent ev;

@@ -156,3 +156,39 @@ int isol8_docker_container_list(struct isol8_docker *d, const char *label_filter
 	return isol8_docker_list(d, "/containers/json?all=1", "container", label_filter, first_name, cb, userdata,
 				 err);
 }
+
+int isol8_docker_container_list_entries(struct isol8_docker *d, const char *label_filter, isol8_docker_entry_fn cb,
+					void *userdata, struct isol8_error *err)
+{
+	_cleanup_free_ char *path = NULL;
+	_cleanup_cjson_ cJSON *json = NULL;
+	const cJSON *item;
+	int r;
+
+	r = isol8_docker_list_path("/containers/json?all=1", label_filter, &path, err);
+	if (r < 0)
+		return r;
+	const struct isol8_docker_request req = {.method = "GET", .path = path};
+	r = isol8_docker_request_json(d, &req, &json, err);
+	if (r < 0)
+		return r;
+	if (!cJSON_IsArray(json))
+		return isol8_error_set(err, ISOL8_E_PROTOCOL, "docker: container list is not an array");
+	cJSON_ArrayForEach(item, json) {
+		const cJSON *created = cJSON_GetObjectItemCaseSensitive(item, "Created");
+		struct isol8_docker_entry c = {
+			.id = isol8_json_string(item, "Id"),
+			.created = cJSON_IsNumber(created) ? (int64_t)created->valuedouble : 0,
+			.labels = cJSON_GetObjectItemCaseSensitive(item, "Labels"),
+		};
+		if (c.id != NULL)
+			cb(&c, userdata);
+	}
+	return 0;
+}
+
+const char *isol8_docker_entry_label(const struct isol8_docker_entry *c, const char *key)
+{
+	const char *v = isol8_json_string(c->labels, key);
+	return v ? v : "";
+}

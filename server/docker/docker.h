@@ -149,6 +149,22 @@ int isol8_docker_container_inspect(struct isol8_docker *d, const char *id,
 int isol8_docker_container_list(struct isol8_docker *d, const char *label_filter, isol8_docker_container_fn cb,
 				void *userdata, struct isol8_error *err);
 
+/* One listed container, for isol8_docker_container_list_entries: its id,
+ * when it was created, and its labels (isol8_docker_entry_label). */
+struct isol8_docker_entry {
+	const char *id;
+	int64_t created;        /* seconds since the epoch */
+	const void *labels;     /* the listing's Labels object */
+};
+typedef void (*isol8_docker_entry_fn)(const struct isol8_docker_entry *c, void *userdata);
+
+/* Lists containers (any state) with this label, calling cb for each. */
+int isol8_docker_container_list_entries(struct isol8_docker *d, const char *label_filter, isol8_docker_entry_fn cb,
+					void *userdata, struct isol8_error *err);
+
+/* The value of label key of a listed container, or "" without it. */
+const char *isol8_docker_entry_label(const struct isol8_docker_entry *c, const char *key);
+
 /* The container-create request body for a spec (caller frees). Pure: no I/O.
  * Exposed for tests. */
 char *isol8_docker_container_spec_json(const struct isol8_container_spec *spec, struct isol8_error *err);

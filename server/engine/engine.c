@@ -79,8 +79,8 @@ static void prepare_sandbox(void *userdata, struct isol8_sandbox *sb)
 
 /* The container options of a runtime's default pool: a request with no
  * options for that runtime resolves to exactly these. */
-static int default_container_options(const struct isol8_runtime *rt, struct isol8_container_options *out,
-				     struct isol8_error *err)
+static int default_container_options(const struct isol8_engine *e, const struct isol8_runtime *rt,
+				     struct isol8_container_options *out, struct isol8_error *err)
 {
 	Isol8__V1__ExecuteRequest req;
 	struct isol8_exec_options opts;
@@ -89,7 +89,7 @@ static int default_container_options(const struct isol8_runtime *rt, struct isol
 	isol8__v1__execute_request__init(&req);
 	req.runtime = (char *)rt->info->name;
 	req.code = "-";
-	ret = isol8_options_resolve(&req, &opts, err);
+	ret = isol8_options_resolve_with(&req, &e->defaults, &opts, err);
 	if (ret == 0)
 		*out = opts.container;
 	return ret;
@@ -97,14 +97,16 @@ static int default_container_options(const struct isol8_runtime *rt, struct isol
 
 int isol8_engine_prewarm(struct isol8_engine *e, struct isol8_error *err)
 {
-	int clean = e->prewarm;
 	size_t n;
 	const struct isol8_runtime *rts = isol8_runtime_all(&n);
 	int ret = 0;
 
-	for (size_t i = 0; i < n && ret == 0 && clean > 0; i++) {
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		int clean = e->prewarm_by_runtime[rts[i].info - isol8_runtime_infos];
 		struct isol8_container_options c;
-		ret = default_container_options(&rts[i], &c, err);
+		if (clean <= 0)
+			continue;
+		ret = default_container_options(e, &rts[i], &c, err);
 		if (ret == 0)
 			ret = isol8_registry_prewarm(e->registry, &c, clean, err);
 	}
@@ -121,6 +123,11 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 	if (e == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	pthread_mutex_init(&e->setup_lock, NULL);
+	ret = isol8_engine_settings_init(e, cfg, err);
+	if (ret < 0) {
+		isol8_engine_free(e);
+		return ret;
+	}
 	e->run_dir = dup_or_null(cfg->run_dir);
 	e->agent_path = dup_or_null(cfg->agent_path);
 	e->images_dir = dup_or_null(cfg->images_dir);
@@ -180,6 +187,7 @@ void isol8_engine_free(struct isol8_engine *e)
 		isol8_docker_free(e->docker);
 	}
 	pthread_mutex_destroy(&e->setup_lock);
+	isol8_engine_settings_release(e);
 	free(e->run_dir);
 	free(e->agent_path);
 	free(e->images_dir);
@@ -679,7 +687,19 @@ static int check_kept_room(struct isol8_engine *e, struct isol8_error *err)
 	return 0;
 }
 
-int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
+/* The request's options over the engine's defaults, within the policy
+ * unless the caller is trusted. */
+static int resolve_request(const struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req, bool local,
+			   struct isol8_exec_options *opts, struct isol8_error *err)
+{
+	int ret = isol8_options_resolve_with(req, &e->defaults, opts, err);
+
+	if (ret == 0 && isol8_policy_applies(&e->policy, local))
+		ret = isol8_policy_check(&e->policy, &e->defaults, req, opts, err);
+	return ret;
+}
+
+int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req, bool local,
 			 const struct isol8_exec_sink *sink, struct isol8_exec_result *res,
 			 struct isol8_error *err)
 {
@@ -688,7 +708,7 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	int ret;
 
 	memset(res, 0, sizeof(*res));
-	ret = isol8_options_resolve(req, &opts, err);
+	ret = resolve_request(e, req, local, &opts, err);
 	if (ret < 0)
 		return ret;
 	ret = isol8_random_hex(res->execution_id, 16, err);

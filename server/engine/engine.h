@@ -17,6 +17,8 @@
 #include "isol8/v1/isol8.pb-c.h"
 
 struct isol8_engine;
+struct isol8_exec_defaults;
+struct isol8_policy;
 
 /* Clean sandboxes across every pool when the configuration does not say. */
 #define ISOL8_DEFAULT_MAX_WARM 16
@@ -40,6 +42,14 @@ struct isol8_engine_config {
 	int max_warm;               /* clean sandboxes across pools (0: 16; negative: none) */
 	int max_sandboxes;          /* live sandboxes of every state (0: max_concurrent + max_warm) */
 	bool no_prestart;           /* never pre-start interpreters in clean sandboxes */
+	/* What a request gets for the options it leaves unset, and what a
+	 * caller the policy applies to may ask for (engine/options.h,
+	 * engine/policy.h); NULL: the built-in ones. Copied. */
+	const struct isol8_exec_defaults *defaults;
+	const struct isol8_policy *policy;
+	/* Clean sandboxes kept per runtime, by enum isol8_runtime_id; NULL:
+	 * prewarm for each. */
+	const int *prewarm_by_runtime;
 	void (*log)(int level, const char *message); /* pool events; may be NULL */
 };
 
@@ -118,10 +128,14 @@ int isol8_engine_remove_orphans(struct isol8_engine *e, int *removed, struct iso
  * (after isol8_engine_remove_orphans, which would remove them). */
 int isol8_engine_prewarm(struct isol8_engine *e, struct isol8_error *err);
 
-/* Runs one request. Validation errors are ISOL8_E_INVALID naming the field;
- * missing images ISOL8_E_PRECONDITION; Docker down ISOL8_E_UNAVAILABLE. A
- * program that fails or times out is a result, not an error. */
-int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
+/* Runs one request. local: the caller came over the daemon's unix socket,
+ * whose owner the policy trusts unless the configuration says otherwise;
+ * every other caller is held to the policy (ISOL8_E_PERMISSION naming the
+ * option and the limit). Validation errors are ISOL8_E_INVALID naming the
+ * field; missing images ISOL8_E_PRECONDITION; Docker down
+ * ISOL8_E_UNAVAILABLE. A program that fails or times out is a result, not
+ * an error. */
+int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req, bool local,
 			 const struct isol8_exec_sink *sink, struct isol8_exec_result *res,
 			 struct isol8_error *err);
 
@@ -159,6 +173,13 @@ int isol8_engine_docker_version(struct isol8_engine *e, char *version, size_t vs
 int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers,
 			 int *removed_images, void (*kept)(const char *container_id, void *userdata), void *userdata,
 			 struct isol8_error *err);
+
+/* Removes isol8 containers older than max_age_ms that this daemon holds in
+ * no pool and no execution: those of an earlier run of this daemon, those
+ * of other daemons that no longer answer on their socket (a live daemon's
+ * are its own to prune), and this daemon's kept (--persist) sandboxes kept
+ * for longer than max_age_ms. *removed says how many went. */
+int isol8_engine_prune(struct isol8_engine *e, int64_t max_age_ms, int *removed, struct isol8_error *err);
 
 /* Calls fn for each kept (--persist) sandbox. */
 void isol8_engine_each_kept(struct isol8_engine *e, void (*fn)(const char *container_id, const char *runtime,

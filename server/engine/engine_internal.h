@@ -8,6 +8,7 @@
 #include "engine/engine.h"
 #include "isol8/agent/v1/agent.pb-c.h"
 #include "engine/options.h"
+#include "engine/policy.h"
 #include "sandbox/registry.h"
 
 
@@ -19,6 +20,10 @@ struct isol8_engine {
 	struct isol8_sandbox_env env;
 	struct isol8_registry *registry;
 	int prewarm;                   /* clean sandboxes per runtime */
+	int prewarm_by_runtime[ISOL8_RT_COUNT]; /* ... for each, by enum isol8_runtime_id */
+	struct isol8_exec_defaults defaults;    /* container.seccomp_profile: default_profile */
+	char *default_profile;
+	struct isol8_policy policy;             /* with its own image list */
 	bool prestart;                 /* pre-start interpreters in clean sandboxes */
 	void (*log)(int level, const char *message);
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
@@ -36,6 +41,12 @@ struct isol8_exec_spec {
 	Isol8__Agent__V1__File **file_ptrs;
 	size_t n_files;
 };
+
+/* The engine's defaults, policy and prewarm counts from cfg (settings.c);
+ * released by isol8_engine_settings_release (safe on a zeroed engine). */
+int isol8_engine_settings_init(struct isol8_engine *e, const struct isol8_engine_config *cfg,
+			       struct isol8_error *err);
+void isol8_engine_settings_release(struct isol8_engine *e);
 
 /* Builds the Exec for req (code file, argv, environment, files, stdin, limits).
  * Environment names are checked (ISOL8_E_INVALID naming the variable). */

@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/util.h"
 #include "docker/seccomp.h"
@@ -82,7 +83,10 @@ static const struct {
 static int resolve_network(const Isol8__V1__ExecutionOptions *o, struct isol8_exec_options *opts,
 			   struct isol8_error *err)
 {
-	const char *name = (o && o->network && o->network[0]) ? o->network : "none";
+	const char *name = (o && o->network && o->network[0]) ? o->network : NULL;
+
+	if (name == NULL)
+		return 0; /* the default's */
 
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(network_names); i++) {
 		if (strcmp(network_names[i].name, name) == 0) {
@@ -101,9 +105,12 @@ static int resolve_network(const Isol8__V1__ExecutionOptions *o, struct isol8_ex
 static int resolve_seccomp(const Isol8__V1__ExecutionOptions *o, struct isol8_exec_options *opts,
 			   struct isol8_error *err)
 {
-	const char *name = (o && o->seccomp && o->seccomp[0]) ? o->seccomp : "strict";
+	const char *name = (o && o->seccomp && o->seccomp[0]) ? o->seccomp : NULL;
 	bool found = false;
 
+	if (name == NULL)
+		return 0; /* the default's, with its profile */
+	opts->container.seccomp_profile = NULL;
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(seccomp_names); i++) {
 		if (strcmp(seccomp_names[i].name, name) == 0) {
 			opts->container.seccomp = seccomp_names[i].value;
@@ -132,26 +139,28 @@ static int resolve_limits(const Isol8__V1__ExecutionOptions *o, struct isol8_exe
 {
 	int ret;
 
-	ret = resolve_size("options.memory_limit", o ? o->memory_limit : NULL, ISOL8_DEFAULT_MEMORY,
+	ret = resolve_size("options.memory_limit", o ? o->memory_limit : NULL, opts->container.memory_bytes,
 			   ISOL8_MIN_MEMORY, 64LL << 30, &opts->container.memory_bytes, err);
 	if (ret == 0)
 		ret = resolve_size("options.sandbox_size", o ? o->sandbox_size : NULL,
-				   ISOL8_DEFAULT_SANDBOX_SIZE, 1LL << 20, 64LL << 30, &opts->container.sandbox_size, err);
+				   opts->container.sandbox_size, 1LL << 20, 64LL << 30, &opts->container.sandbox_size, err);
 	if (ret == 0)
-		ret = resolve_size("options.tmp_size", o ? o->tmp_size : NULL, ISOL8_DEFAULT_TMP_SIZE,
+		ret = resolve_size("options.tmp_size", o ? o->tmp_size : NULL, opts->container.tmp_size,
 				   1LL << 20, 64LL << 30, &opts->container.tmp_size, err);
 	if (ret < 0)
 		return ret;
 
-	opts->container.nano_cpus = ISOL8_DEFAULT_NANO_CPUS;
 	if (o && o->cpu_limit != 0) {
-		if (!isfinite(o->cpu_limit) || o->cpu_limit < 0.01 || o->cpu_limit > 1024)
+		long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+		if (!isfinite(o->cpu_limit) || o->cpu_limit < 0.01)
 			return isol8_error_set(err, ISOL8_E_INVALID,
-					       "options.cpu_limit: %g is out of range (0.01 to 1024 cores)",
+					       "options.cpu_limit: %g is out of range (a number of cores, at least 0.01)",
 					       o->cpu_limit);
+		if (o->cpu_limit > (cpus > 0 ? cpus : 1))
+			return isol8_error_set(err, ISOL8_E_INVALID, "options.cpu_limit: %g is more than this host's %ld CPUs",
+					       o->cpu_limit, cpus > 0 ? cpus : 1);
 		opts->container.nano_cpus = (int64_t)llround(o->cpu_limit * 1e9);
 	}
-	opts->container.pids_limit = ISOL8_DEFAULT_PIDS;
 	if (o && o->pids_limit != 0) {
 		if (o->pids_limit < 4 || o->pids_limit > ISOL8_MAX_PIDS)
 			return isol8_error_set(err, ISOL8_E_INVALID,
@@ -159,7 +168,6 @@ static int resolve_limits(const Isol8__V1__ExecutionOptions *o, struct isol8_exe
 					       (int)o->pids_limit, ISOL8_MAX_PIDS);
 		opts->container.pids_limit = o->pids_limit;
 	}
-	opts->max_output = ISOL8_DEFAULT_MAX_OUTPUT;
 	if (o && o->max_output_size != 0) {
 		if (o->max_output_size < 1 || o->max_output_size > ISOL8_MAX_OUTPUT_LIMIT)
 			return isol8_error_set(err, ISOL8_E_INVALID,
@@ -217,13 +225,42 @@ static int resolve_runtime(const Isol8__V1__ExecuteRequest *req, struct isol8_ex
 				       sizeof(opts->code_path), err);
 }
 
+void isol8_exec_defaults_init(struct isol8_exec_defaults *d)
+{
+	memset(d, 0, sizeof(*d));
+	d->container.memory_bytes = ISOL8_DEFAULT_MEMORY;
+	d->container.nano_cpus = ISOL8_DEFAULT_NANO_CPUS;
+	d->container.pids_limit = ISOL8_DEFAULT_PIDS;
+	d->container.sandbox_size = ISOL8_DEFAULT_SANDBOX_SIZE;
+	d->container.tmp_size = ISOL8_DEFAULT_TMP_SIZE;
+	d->container.readonly_rootfs = true;
+	d->container.network = ISOL8_NET_NONE;
+	d->container.seccomp = ISOL8_SECCOMP_STRICT;
+	d->timeout_ms = ISOL8_DEFAULT_TIMEOUT_MS;
+	d->max_output = ISOL8_DEFAULT_MAX_OUTPUT;
+}
+
 int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exec_options *opts,
 			  struct isol8_error *err)
+{
+	struct isol8_exec_defaults d;
+
+	isol8_exec_defaults_init(&d);
+	return isol8_options_resolve_with(req, &d, opts, err);
+}
+
+int isol8_options_resolve_with(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_defaults *d,
+			       struct isol8_exec_options *opts, struct isol8_error *err)
 {
 	const Isol8__V1__ExecutionOptions *o = req->options;
 	int ret;
 
 	memset(opts, 0, sizeof(*opts));
+	/* what the request leaves unset stays as the defaults say */
+	opts->container = d->container;
+	opts->container.image = NULL;
+	opts->timeout_ms = d->timeout_ms;
+	opts->max_output = d->max_output;
 	ret = refuse_unserved(req, err);
 	if (ret == 0)
 		ret = resolve_runtime(req, opts, err);
@@ -237,7 +274,6 @@ int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exe
 	if (ret < 0)
 		return ret;
 
-	opts->timeout_ms = ISOL8_DEFAULT_TIMEOUT_MS;
 	if (req->timeout_ms != 0) {
 		if (req->timeout_ms < 1 || req->timeout_ms > ISOL8_MAX_TIMEOUT_MS)
 			return isol8_error_set(err, ISOL8_E_INVALID,
@@ -252,7 +288,8 @@ int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exe
 		ret = resolve_seccomp(o, opts, err);
 	if (ret < 0)
 		return ret;
-	opts->container.readonly_rootfs = !(o && o->readonly_root_fs && !o->readonly_root_fs->value);
+	if (o && o->readonly_root_fs)
+		opts->container.readonly_rootfs = o->readonly_root_fs->value;
 	opts->container.image = (o && o->image && o->image[0]) ? o->image : NULL;
 	opts->persist = o && o->persist;
 	return 0;

@@ -61,8 +61,27 @@ int isol8_inputs_file_path(const char *field, const char *path, char *out, size_
 /* Parses "512m", "1g", "64k", "1048576" (bytes) into *out. */
 int isol8_parse_size(const char *text, int64_t *out);
 
+/* What a request gets for each option it leaves unset: the built-in
+ * ISOL8_DEFAULT_* values, or the operator's (the configuration's
+ * "defaults" and "security"). container holds every container-level
+ * default (its runtime, image_suffix and image are not used);
+ * container.seccomp_profile is the custom profile's JSON when seccomp is
+ * custom, owned by whoever filled the struct. */
+struct isol8_exec_defaults {
+	struct isol8_container_options container;
+	int64_t timeout_ms;
+	int64_t max_output;
+};
+
+/* The built-in defaults. */
+void isol8_exec_defaults_init(struct isol8_exec_defaults *d);
+
 /* Fills opts from req with defaults for unset fields and checks every value.
  * Features not served yet are refused with ISOL8_E_UNIMPLEMENTED naming them. */
+int isol8_options_resolve_with(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_defaults *d,
+			       struct isol8_exec_options *opts, struct isol8_error *err);
+
+/* isol8_options_resolve_with the built-in defaults. */
 int isol8_options_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exec_options *opts,
 			  struct isol8_error *err);
 

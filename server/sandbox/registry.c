@@ -455,10 +455,18 @@ void isol8_registry_each_kept(struct isol8_registry *r, isol8_registry_sandbox_f
 
 void isol8_registry_remove_kept(struct isol8_registry *r, isol8_registry_sandbox_fn fn, void *userdata, int *removed)
 {
+	isol8_registry_remove_kept_idle(r, 0, fn, userdata, removed);
+}
+
+void isol8_registry_remove_kept_idle(struct isol8_registry *r, int64_t idle_ms, isol8_registry_sandbox_fn fn,
+				     void *userdata, int *removed)
+{
+	int64_t now = isol8_now_ms();
+
 	*removed = 0;
 	pthread_mutex_lock(&r->lock);
 	for (struct record *rec = r->records; rec; rec = rec->next) {
-		if (rec->state == ISOL8_SB_KEPT) {
+		if (rec->state == ISOL8_SB_KEPT && now - rec->released_ms >= idle_ms) {
 			if (fn)
 				fn(&rec->sb, userdata);
 			registry_doom(r, rec);

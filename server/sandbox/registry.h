@@ -165,6 +165,10 @@ void isol8_registry_each_kept(struct isol8_registry *r, isol8_registry_sandbox_f
  * calling fn (may be NULL) for each first; sets *removed to how many. */
 void isol8_registry_remove_kept(struct isol8_registry *r, isol8_registry_sandbox_fn fn, void *userdata, int *removed);
 
+/* The same for the kept sandboxes kept for idle_ms or longer. */
+void isol8_registry_remove_kept_idle(struct isol8_registry *r, int64_t idle_ms, isol8_registry_sandbox_fn fn,
+				     void *userdata, int *removed);
+
 /* Whether the container with this id is one of the registry's live
  * sandboxes (cleanup leaves those alone). */
 bool isol8_registry_owns_container(struct isol8_registry *r, const char *container_id);
