@@ -304,6 +304,13 @@ void isol8_config_set_flag(struct isol8_config *c, const char *json_path, const 
 	c->flag[isol8_config_key_index(k)] = flag;
 }
 
+enum isol8_config_source isol8_config_source_of(const struct isol8_config *c, const char *json_path)
+{
+	const struct isol8_config_key *k = isol8_config_key_find(json_path);
+
+	return k == NULL ? ISOL8_CONFIG_DEFAULT : (enum isol8_config_source)c->source[isol8_config_key_index(k)];
+}
+
 void isol8_config_free(struct isol8_config *c)
 {
 	if (c == NULL)

@@ -166,6 +166,10 @@ void isol8_config_free(struct isol8_config *c);
  * The caller sets the value itself. Unknown paths are our bug: ignored. */
 void isol8_config_set_flag(struct isol8_config *c, const char *json_path, const char *flag);
 
+/* Where the value of the key at json_path came from (ISOL8_CONFIG_DEFAULT
+ * for a path that is not a key). */
+enum isol8_config_source isol8_config_source_of(const struct isol8_config *c, const char *json_path);
+
 /* The human-readable form: "Isol8 Configuration", the source file, then
  * one section per part with each value and where it came from. */
 int isol8_config_print_text(const struct isol8_config *c, FILE *out);

@@ -17,7 +17,13 @@ static const char usage[] =
 	"usage: isol8d [options]\n"
 	"\n"
 	"Serves isol8.v1.Isol8, isol8.v1.Admin and grpc.health.v1.Health over gRPC.\n"
+	"Settings come from the built-in defaults, then the configuration file, then\n"
+	"these flags.\n"
 	"\n"
+	"  --config PATH        configuration file (default: $ISOL8_CONFIG, else\n"
+	"                       ./isol8.config.json, else ~/.isol8/config.json)\n"
+	"  --check-config       check the configuration, print it with the source of\n"
+	"                       each value, and exit\n"
 	"  --socket PATH        unix socket (default: /run/isol8/isol8.sock as root,\n"
 	"                       $XDG_RUNTIME_DIR/isol8/isol8.sock otherwise; env ISOL8_SOCKET)\n"
 	"  --listen HOST:PORT   also serve TCP (repeatable); needs an API key\n"
@@ -31,7 +37,7 @@ static const char usage[] =
 	"  --image-prefix NAME  runtime images are NAME:<runtime> (default isol8)\n"
 	"  --docker-socket PATH Docker Engine socket (default $DOCKER_HOST or /var/run/docker.sock)\n"
 	"  --idle-exit SECONDS  exit after this long without calls (default 0: never)\n"
-	"  --max-concurrent N   executions at once (default 64); up to 4 x N more wait\n"
+	"  --max-concurrent N   executions at once (default 10); up to 4 x N more wait\n"
 	"  --pool-strategy S    fast: reset a used sandbox and reuse it (default);\n"
 	"                       secure: never reuse one, replace it in the background\n"
 	"  --prewarm N          clean sandboxes kept ready per runtime (default 1; 0: none)\n"
@@ -130,15 +136,22 @@ static int finish(struct isol8d_config *cfg, struct isol8_error *err)
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		return isol8_error_set(err, ISOL8_E_INVALID, "--tls-cert and --tls-key go together");
 	int warm = cfg->max_warm > 0 ? cfg->max_warm : (cfg->max_warm < 0 ? 0 : ISOL8_DEFAULT_MAX_WARM);
-	if (cfg->prewarm * ISOL8_RT_COUNT > warm)
-		return isol8_error_set(err, ISOL8_E_INVALID,
-				       "--prewarm: %d per runtime is %d sandboxes, more than --max-warm %d", cfg->prewarm,
-				       cfg->prewarm * ISOL8_RT_COUNT, warm);
+	int prewarmed = 0;
+	for (int i = 0; i < ISOL8_RT_COUNT; i++)
+		prewarmed += cfg->prewarm_by_runtime[i];
+	if (prewarmed > warm) {
+		bool file_prewarm = isol8_config_source_of(cfg->file, "pool.prewarm") == ISOL8_CONFIG_FILE;
+		bool file_warm = isol8_config_source_of(cfg->file, "pool.maxWarm") == ISOL8_CONFIG_FILE;
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: %d sandboxes in all, more than %s %d",
+				       file_prewarm ? "pool.prewarm" : "--prewarm", prewarmed,
+				       file_warm ? "pool.maxWarm" : "--max-warm", warm);
+	}
 	return 0;
 }
 
 enum { OPT_SOCKET = 256, OPT_LISTEN, OPT_KEY, OPT_TLS_CERT, OPT_TLS_KEY, OPT_RUN_DIR, OPT_AGENT, OPT_IMAGES,
-       OPT_BASE, OPT_PREFIX, OPT_DOCKER, OPT_IDLE, OPT_MAX, OPT_STRATEGY, OPT_PREWARM, OPT_MAX_WARM, OPT_MAX_SANDBOXES, OPT_NO_PRESTART, OPT_GRACE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_VERSION, OPT_HELP };
+       OPT_BASE, OPT_PREFIX, OPT_DOCKER, OPT_IDLE, OPT_MAX, OPT_STRATEGY, OPT_PREWARM, OPT_MAX_WARM, OPT_MAX_SANDBOXES, OPT_NO_PRESTART, OPT_GRACE, OPT_LOG_LEVEL, OPT_LOG_JSON, OPT_VERSION, OPT_HELP,
+       OPT_CONFIG, OPT_CHECK_CONFIG };
 
 static const struct option options[] = {
 	{"socket", required_argument, NULL, OPT_SOCKET}, {"listen", required_argument, NULL, OPT_LISTEN},
@@ -153,7 +166,8 @@ static const struct option options[] = {
 	{"no-prestart", no_argument, NULL, OPT_NO_PRESTART},
 	{"grace-ms", required_argument, NULL, OPT_GRACE}, {"log-level", required_argument, NULL, OPT_LOG_LEVEL},
 	{"log-json", no_argument, NULL, OPT_LOG_JSON}, {"version", no_argument, NULL, OPT_VERSION},
-	{"help", no_argument, NULL, OPT_HELP}, {NULL, 0, NULL, 0},
+	{"help", no_argument, NULL, OPT_HELP}, {"config", required_argument, NULL, OPT_CONFIG},
+	{"check-config", no_argument, NULL, OPT_CHECK_CONFIG}, {NULL, 0, NULL, 0},
 };
 
 static int copy_path(const char *flag, const char *value, char *buf, size_t size, struct isol8_error *err)
@@ -212,13 +226,53 @@ static int apply(struct isol8d_config *cfg, int opt, const char *arg, struct iso
 	}
 }
 
+/* The flags given, kept until the configuration file is read: they win over it. */
+struct given_flag {
+	int opt;
+	const char *arg;
+	const char *name;
+};
+
+/* The file, then the flags over it, then the checks between settings. */
+static int resolve(struct isol8d_config *cfg, struct given_flag *given, size_t n, struct isol8_error *err)
+{
+	_cleanup_free_ const char **names = calloc(n + 1, sizeof(*names));
+	bool listen_flag = false;
+	int ret;
+
+	if (names == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	ret = isol8_config_load(&cfg->file, cfg->config_path, err);
+	if (ret == 0)
+		ret = isol8d_config_file_apply(cfg, err);
+	for (size_t i = 0; i < n && ret == 0; i++) {
+		/* --listen replaces the file's addresses */
+		if (given[i].opt == OPT_LISTEN && !listen_flag) {
+			cfg->n_listen = 0;
+			listen_flag = true;
+		}
+		ret = apply(cfg, given[i].opt, given[i].arg, err);
+		names[i] = given[i].name;
+	}
+	if (ret == 0)
+		ret = isol8d_config_file_flags(cfg, names, n, err);
+	if (ret == 0)
+		ret = finish(cfg, err);
+	return ret;
+}
+
 int isol8d_config_parse(struct isol8d_config *cfg, int argc, char **argv, struct isol8_error *err)
 {
-	int opt;
+	_cleanup_free_ struct given_flag *given = NULL;
+	size_t n = 0;
+	int opt, index = 0, ret;
 
 	set_defaults(cfg);
+	given = calloc((size_t)argc + 1, sizeof(*given));
+	if (given == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	opterr = 0;
-	while ((opt = getopt_long(argc, argv, "", options, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "", options, &index)) != -1) {
 		if (opt == OPT_HELP) {
 			fputs(usage, stdout);
 			return 1;
@@ -230,11 +284,25 @@ int isol8d_config_parse(struct isol8d_config *cfg, int argc, char **argv, struct
 		if (opt == '?')
 			return isol8_error_set(err, ISOL8_E_INVALID, "unknown option \"%s\" (see isol8d --help)",
 					       argv[optind - 1]);
-		int ret = apply(cfg, opt, optarg, err);
-		if (ret < 0)
-			return ret;
+		if (opt == OPT_CONFIG)
+			cfg->config_path = optarg;
+		else if (opt == OPT_CHECK_CONFIG)
+			cfg->check_config = true;
+		else
+			given[n++] = (struct given_flag){opt, optarg, options[index].name};
 	}
 	if (optind < argc)
 		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"", argv[optind]);
-	return finish(cfg, err);
+	ret = resolve(cfg, given, n, err);
+	if (ret == 0 && cfg->check_config) {
+		isol8_config_print_text(cfg->file, stdout);
+		return 1;
+	}
+	return ret;
+}
+
+void isol8d_config_release(struct isol8d_config *cfg)
+{
+	isol8_config_free(cfg->file);
+	cfg->file = NULL;
 }

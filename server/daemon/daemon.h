@@ -14,7 +14,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config/config.h"
 #include "engine/engine.h"
+#include "engine/policy.h"
 #include "service/service.h"
 #include "rpc/rpc.h"
 
@@ -42,6 +44,16 @@ struct isol8d_config {
 	int grace_ms;         /* how long in-flight calls may finish at shutdown */
 	int log_level;
 	bool log_json;
+
+	const char *config_path;      /* --config, or NULL: $ISOL8_CONFIG, ./isol8.config.json, ~/.isol8/config.json */
+	bool check_config;            /* --check-config: print the resolved configuration and exit */
+	struct isol8_config *file;    /* the resolved configuration (file, defaults, flags), owned */
+	/* what the engine gets from it */
+	int prewarm_by_runtime[ISOL8_RT_COUNT];
+	struct isol8_exec_defaults defaults;  /* profile and strings point into file */
+	struct isol8_policy policy;           /* allowed_images point into file */
+	bool auto_prune;
+	int64_t prune_age_ms;
 };
 
 struct isol8d {
@@ -51,9 +63,18 @@ struct isol8d {
 	struct isol8_rpc_server *server;
 };
 
-/* Parses argv and the environment. Returns 0, 1 when it printed help or the
- * version (exit 0), or negative with err naming the bad flag. */
+/* Parses argv, the environment and the configuration file (built-in
+ * defaults < file < flags). Returns 0, 1 when it printed help, the version
+ * or the checked configuration (exit 0), or negative with err naming the
+ * bad flag or key. isol8d_config_release after, either way. */
 int isol8d_config_parse(struct isol8d_config *cfg, int argc, char **argv, struct isol8_error *err);
+void isol8d_config_release(struct isol8d_config *cfg);
+
+/* config_file.c: the resolved configuration file (cfg->file) onto cfg, and
+ * the flags given (long option names, "max-concurrent") written back into it
+ * with their source. */
+int isol8d_config_file_apply(struct isol8d_config *cfg, struct isol8_error *err);
+int isol8d_config_file_flags(struct isol8d_config *cfg, const char *const *flags, size_t n, struct isol8_error *err);
 
 /* Routes every method of the services isol8d serves. */
 int isol8d_routes_exec(struct isol8d *d, struct isol8_error *err);

@@ -108,6 +108,9 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 		.max_warm = d->cfg.max_warm,
 		.max_sandboxes = d->cfg.max_sandboxes,
 		.no_prestart = d->cfg.no_prestart,
+		.defaults = &d->cfg.defaults,
+		.policy = &d->cfg.policy,
+		.prewarm_by_runtime = d->cfg.prewarm_by_runtime,
 		.log = log_pool_event,
 	};
 	struct isol8_error orphan_err = ISOL8_ERROR_INIT;
@@ -124,10 +127,34 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 	return isol8_engine_prewarm(d->engine, err);
 }
 
-/* Waits for SIGINT/SIGTERM, or for the idle time to pass. */
+/* cleanup.autoPrune: every half of maxContainerAgeMs, at most a minute apart. */
+static void prune_when_due(struct isol8d *d, int64_t *next_ms)
+{
+	int64_t interval = d->cfg.prune_age_ms / 2;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	int removed = 0;
+
+	if (!d->cfg.auto_prune)
+		return;
+	if (interval > 60000)
+		interval = 60000;
+	if (*next_ms == 0)
+		*next_ms = isol8_now_ms() + interval;
+	if (isol8_now_ms() < *next_ms)
+		return;
+	*next_ms = isol8_now_ms() + interval;
+	if (isol8_engine_prune(d->engine, d->cfg.prune_age_ms, &removed, &err) < 0)
+		isol8_log(ISOL8_LOG_WARN, "pruning old containers: %s", err.message);
+	else if (removed > 0)
+		isol8_log(ISOL8_LOG_INFO, "pruned %d containers older than %lld ms", removed,
+			  (long long)d->cfg.prune_age_ms);
+}
+
+/* Waits for SIGINT/SIGTERM, or for the idle time to pass; prunes meanwhile. */
 static void wait_for_stop(struct isol8d *d, const sigset_t *signals)
 {
 	struct timespec tick = {1, 0};
+	int64_t next_prune = 0;
 
 	for (;;) {
 		int sig = sigtimedwait(signals, NULL, &tick);
@@ -135,6 +162,7 @@ static void wait_for_stop(struct isol8d *d, const sigset_t *signals)
 			isol8_log(ISOL8_LOG_INFO, "received signal %d: shutting down", sig);
 			return;
 		}
+		prune_when_due(d, &next_prune);
 		if (d->cfg.idle_exit_s > 0 && atomic_load(&d->service.calls) == 0 &&
 		    isol8_now_ms() - atomic_load(&d->service.last_activity) > (int64_t)d->cfg.idle_exit_s * 1000) {
 			isol8_log(ISOL8_LOG_INFO, "idle for %d s: shutting down", d->cfg.idle_exit_s);
@@ -160,9 +188,12 @@ int main(int argc, char **argv)
 	if (ret != 0) {
 		if (ret < 0)
 			fprintf(stderr, "isol8d: %s\n", err.message);
+		isol8d_config_release(&d.cfg);
 		return ret < 0 ? 2 : 0;
 	}
 	isol8_log_setup(d.cfg.log_level, d.cfg.log_json, "isol8d");
+	if (d.cfg.file->path[0])
+		isol8_log(ISOL8_LOG_INFO, "configuration file %s", d.cfg.file->path);
 
 	ret = take_socket(&d.cfg, &lock_fd, &err);
 	if (ret == 0)
@@ -176,6 +207,7 @@ int main(int argc, char **argv)
 		isol8_engine_free(d.engine);
 		if (lock_fd >= 0)
 			close(lock_fd);
+		isol8d_config_release(&d.cfg);
 		return 1;
 	}
 	isol8_log(ISOL8_LOG_INFO, "serving on unix:%s (instance %s, agent %s)", d.cfg.socket_path,
@@ -189,5 +221,6 @@ int main(int argc, char **argv)
 	unlink(d.cfg.socket_path);
 	close(lock_fd);
 	isol8_log(ISOL8_LOG_INFO, "stopped");
+	isol8d_config_release(&d.cfg);
 	return 0;
 }
