@@ -51,7 +51,7 @@ int64_t exec_oom_kills(void)
 /* Whether one of the process's fds is one of the pipes. */
 static bool holds_pipe(int proc_fd, const char *pid, const ino_t ino[2])
 {
-	char path[64], link[64], want[2][40];
+	char path[300], link[64], want[2][40];
 	struct dirent *de;
 	bool found = false;
 	int fd;

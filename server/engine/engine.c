@@ -533,7 +533,7 @@ static int collect_file(struct isol8_sandbox *sb, const Isol8__V1__ExecuteReques
 	char path[ISOL8_SANDBOX_PATH_MAX];
 	struct file_gather raw = {.budget = *budget}, masked = {0};
 	struct isol8_mask mask = {0};
-	struct isol8_out_file *f;
+	struct isol8_out_file *f = NULL;
 	int ret = isol8_inputs_file_path("output_paths", name, path, sizeof(path), err);
 
 	if (ret == 0)
