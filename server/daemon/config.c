@@ -131,8 +131,9 @@ static int finish(struct isol8d_config *cfg, struct isol8_error *err)
 	if (cfg->agent_path[0] == '\0')
 		default_agent_path(cfg->agent_path, sizeof(cfg->agent_path));
 	if (cfg->n_listen > 0 && (cfg->api_key == NULL || cfg->api_key[0] == '\0'))
-		return isol8_error_set(err, ISOL8_E_INVALID,
-				       "--listen: TCP needs an API key (--key KEY or ISOL8_API_KEY)");
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: TCP needs an API key (--key KEY or ISOL8_API_KEY)",
+				       isol8_config_source_of(cfg->file, "listen") == ISOL8_CONFIG_FILE ? "listen"
+													: "--listen");
 	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
 		return isol8_error_set(err, ISOL8_E_INVALID, "--tls-cert and --tls-key go together");
 	int warm = cfg->max_warm > 0 ? cfg->max_warm : (cfg->max_warm < 0 ? 0 : ISOL8_DEFAULT_MAX_WARM);
