@@ -67,6 +67,15 @@ int agent_drop_privileges(uid_t uid, gid_t gid);
 /* Kills every process of uid (never the agent itself). Returns 0 or -errno. */
 int agent_kill_uid(uid_t uid);
 
+/* oom_score_adj of every program the agent starts: the OOM killer takes
+ * the sandbox's programs before the agent, which must live to report the
+ * kill (raising it needs no capability; lowering it needs CAP_SYS_RESOURCE,
+ * which no one in the sandbox has). */
+#define AGENT_PROGRAM_OOM_SCORE_ADJ 1000
+
+/* Writes /proc/self/oom_score_adj; 0 or -errno. */
+int agent_set_oom_score_adj(int value);
+
 /* Whether a live process of uid is left (true when /proc cannot be read). */
 bool agent_uid_has_processes(uid_t uid);
 

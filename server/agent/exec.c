@@ -45,7 +45,6 @@ static void exec_on_child(struct exec_run *run)
 	if (run->exited || wait4(run->proc.pid, &run->status, WNOHANG, &run->usage) != run->proc.pid)
 		return;
 	run->exited = true;
-	run->end_us = isol8_now_us();
 }
 
 static void exec_on_signals(struct exec_run *run)
@@ -109,6 +108,7 @@ static bool exec_done(struct exec_run *run)
 	if (!run->exited || run->proc.stdout_fd >= 0 || run->proc.stderr_fd >= 0)
 		return false;
 	exec_end(run);
+	run->end_us = isol8_now_us();
 	return true;
 }
 
@@ -198,6 +198,7 @@ static void exec_abort(struct exec_run *run)
 	if (!run->exited)
 		waitpid(run->proc.pid, NULL, 0);
 	run->exited = true;
+	run->end_us = isol8_now_us();
 }
 
 /* The inode of a pipe end, to find the pipe's holders; 0 if unknown. */

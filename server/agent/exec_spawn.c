@@ -205,6 +205,8 @@ static _Noreturn void spawn_child(const struct spawn_plan *plan, const int fds[6
 		struct sched_param none = {0};
 		sched_setscheduler(0, SCHED_IDLE, &none);
 	}
+	/* the OOM killer's first choice, before the agent */
+	agent_set_oom_score_adj(AGENT_PROGRAM_OOM_SCORE_ADJ);
 	ret = agent_drop_privileges(plan->uid, plan->gid);
 	if (ret < 0)
 		spawn_fail(STAGE_IDENTITY, 0, -ret);

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,4 +126,19 @@ int agent_drop_privileges(uid_t uid, gid_t gid)
 	if (getuid() != uid || geteuid() != uid || getgid() != gid)
 		return -EPERM;
 	return 0;
+}
+
+int agent_set_oom_score_adj(int value)
+{
+	char text[16];
+	int fd = open("/proc/self/oom_score_adj", O_WRONLY | O_CLOEXEC);
+	int len = snprintf(text, sizeof(text), "%d", value);
+	int ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, text, (size_t)len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
 }

@@ -70,7 +70,7 @@ class Isol8dOverTcp(unittest.TestCase):
 
     def test_execute_hello(self):
         result = self.execute(code="print('hello isol8')", runtime="python")
-        self.assertEqual(result.stdout, b"hello isol8\n")
+        self.assertEqual(result.stdout, b"hello isol8")
         self.assertEqual(result.exit_code, 0)
         self.assertEqual(result.runtime, "python")
         self.assertTrue(result.execution_id)
@@ -88,7 +88,7 @@ class Isol8dOverTcp(unittest.TestCase):
         for runtime, code in cases.items():
             with self.subTest(runtime=runtime):
                 result = self.execute(code=code, runtime=runtime)
-                self.assertEqual(result.stdout.decode(), "hello from %s\n" % runtime)
+                self.assertEqual(result.stdout.decode(), "hello from %s" % runtime)
                 self.assertEqual(result.exit_code, 0)
 
     def test_read_only_root(self):
@@ -99,7 +99,7 @@ class Isol8dOverTcp(unittest.TestCase):
     def test_exit_code_and_stderr(self):
         result = self.execute(code="import sys; print('e', file=sys.stderr); sys.exit(42)", runtime="python")
         self.assertEqual(result.exit_code, 42)
-        self.assertEqual(result.stderr, b"e\n")
+        self.assertEqual(result.stderr, b"e")
         self.assertEqual(result.stdout, b"")
 
     def test_stdin(self):

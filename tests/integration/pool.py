@@ -139,19 +139,22 @@ class Reuse(unittest.TestCase):
 
     def test_detached_processes_are_gone(self):
         b = self.pair("import subprocess\n"
-                      "subprocess.Popen('nohup sleep 1000 >/dev/null 2>&1 &', shell=True)\n"
-                      "subprocess.Popen(['setsid', 'sleep', '1000'])\n", self.LEFT)
-        self.assertEqual(b.stdout, b"[]\n")
+                      "quiet = dict(stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
+                      "subprocess.Popen('nohup sleep 1000 >/dev/null 2>&1 &', shell=True, **quiet)\n"
+                      "subprocess.Popen(['setsid', 'sleep', '1000'], **quiet)\n", self.LEFT)
+        self.assertEqual(b.stdout, b"[]")
 
     def test_double_fork_ignoring_sigterm_is_gone(self):
         b = self.pair("import os, signal, time\n"
                       "if os.fork() == 0:\n"
                       "    os.setsid()\n"
                       "    if os.fork() == 0:\n"
+                      "        null = os.open('/dev/null', os.O_RDWR)\n"
+                      "        for fd in (0, 1, 2): os.dup2(null, fd)\n"
                       "        signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
                       "        time.sleep(1000)\n"
                       "    os._exit(0)\n", self.LEFT)
-        self.assertEqual(b.stdout, b"[]\n")
+        self.assertEqual(b.stdout, b"[]")
 
     def test_files_are_gone(self):
         b = self.pair("import os\n"
@@ -160,7 +163,7 @@ class Reuse(unittest.TestCase):
                       "    open(d + '/left/deep/f', 'w').write('x')\n"
                       "    open(d + '/.hidden', 'w').write('x')\n",
                       "import os\nprint(sorted(os.listdir('/sandbox')), os.listdir('/tmp'), os.listdir('/dev/shm'))\n")
-        self.assertEqual(b.stdout, b"['main.py'] [] []\n")
+        self.assertEqual(b.stdout, b"['main.py'] [] []")
 
     def test_sandbox_dir_itself_is_restored(self):
         b = self.pair("import os\n"
@@ -169,40 +172,41 @@ class Reuse(unittest.TestCase):
                       "import os, stat\n"
                       "st = os.stat('/sandbox')\n"
                       "print(oct(stat.S_IMODE(st.st_mode)), st.st_uid, os.listxattr('/sandbox'))\n")
-        self.assertEqual(b.stdout, b"0o755 1000 []\n")
+        self.assertEqual(b.stdout, b"0o755 1000 []")
 
     def test_env_and_secrets_are_gone(self):
         b = self.pair("print(1)", "import os\nprint(os.environ.get('LEFT_ENV'), os.environ.get('LEFT_SECRET'))\n",
                       env={"LEFT_ENV": "e"}, secrets={"LEFT_SECRET": "s3cret"})
-        self.assertEqual(b.stdout, b"None None\n")
+        self.assertEqual(b.stdout, b"None None")
 
     def test_cwd_is_fresh(self):
         b = self.pair("import os\nos.chdir('/tmp')\nprint(os.getcwd())\n", "import os\nprint(os.getcwd())\n")
-        self.assertEqual(b.stdout, b"/sandbox\n")
+        self.assertEqual(b.stdout, b"/sandbox")
 
     def test_sysv_shared_memory_is_gone(self):
         b = self.pair("import ctypes\n"
                       "libc = ctypes.CDLL(None, use_errno=True)\n"
                       "assert libc.shmget(0x15018, 4096, 0o1600) >= 0, ctypes.get_errno()\n",
                       "print(len(open('/proc/sysvipc/shm').read().splitlines()))\n")
-        self.assertEqual(b.stdout, b"1\n")  # the header alone
+        self.assertEqual(b.stdout, b"1")  # the header alone
 
     def test_abstract_socket_is_gone(self):
         b = self.pair("import subprocess\n"
                       "subprocess.Popen(['python3', '-c', 'import socket, time; s = socket.socket(socket.AF_UNIX); "
-                      "s.bind(b\"\\\\0isol8-left\"); time.sleep(1000)'], start_new_session=True)\n"
+                      "s.bind(b\"\\\\0isol8-left\"); time.sleep(1000)'], start_new_session=True, "
+                      "stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)\n"
                       "import time; time.sleep(0.5)\n",
                       "import socket\n"
                       "print('@isol8-left' in open('/proc/net/unix').read())\n"
                       "s = socket.socket(socket.AF_UNIX); s.bind(b'\\0isol8-left'); print('bound')\n")
-        self.assertEqual(b.stdout, b"False\nbound\n")
+        self.assertEqual(b.stdout, b"False\nbound")
 
     def test_posix_message_queue_is_gone(self):
         b = self.pair("import ctypes\n"
                       "rt = ctypes.CDLL('librt.so.1', use_errno=True)\n"
                       "assert rt.mq_open(b'/isol8-left', 0o100 | 0o2, 0o600, None) >= 0, ctypes.get_errno()\n",
                       "import os\nprint(os.listdir('/dev/mqueue'))\n")
-        self.assertEqual(b.stdout, b"[]\n")
+        self.assertEqual(b.stdout, b"[]")
 
 
 class Secure(unittest.TestCase):
@@ -223,11 +227,11 @@ class Replace(unittest.TestCase):
         d = Daemon("--prewarm", "0", "--max-warm", "1")
         try:
             first = d.run("bash", "echo one")
-            self.assertEqual(first.stdout, b"one\n")
+            self.assertEqual(first.stdout, b"one")
             d.wait_clean(1)
             docker(action, first.container_id)
             second = d.run("bash", "echo two")
-            self.assertEqual((second.exit_code, second.stdout), (0, b"two\n"), second.stderr)
+            self.assertEqual((second.exit_code, second.stdout), (0, b"two"), second.stderr)
             self.assertNotEqual(second.container_id, first.container_id)
             self.assertEqual(d.info(ADMIN.InfoRequest()).sandboxes.replaced, 1)
         finally:
