@@ -168,8 +168,9 @@ int isol8_engine_docker_version(struct isol8_engine *e, char *version, size_t vs
 				size_t asize, struct isol8_error *err);
 
 /* Removes isol8 containers: this daemon's kept (--persist) sandboxes and
- * every other daemon's, not this daemon's pooled or running ones; with
- * images, isol8 images too. */
+ * those of daemons that are gone (or of none), not this daemon's pooled or
+ * running ones and not those of another daemon that still answers on its
+ * socket; with images, isol8 images too. */
 int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers,
 			 int *removed_images, void (*kept)(const char *container_id, void *userdata), void *userdata,
 			 struct isol8_error *err);

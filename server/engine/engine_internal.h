@@ -74,8 +74,15 @@ int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8
 /* Removes isol8 images. */
 int isol8_images_remove_all(struct isol8_engine *e, int *removed, struct isol8_error *err);
 
-/* Removes every isol8 container not belonging to this daemon's running instance. */
+/* Removes every isol8 container that neither this daemon's running
+ * instance nor another live daemon holds (a dead daemon's, or one no
+ * daemon owns). */
 int isol8_engine_cleanup_containers(struct isol8_engine *e, int *removed, struct isol8_error *err);
+
+/* Whether a daemon answers on the unix socket `path` (an owner label).
+ * Only "nothing there" counts as gone: a socket we may not open, or one
+ * too busy to accept, belongs to a daemon that is alive. */
+bool isol8_engine_owner_alive(const char *path);
 
 
 /* A growing list of ids or names filled by Docker list callbacks. */

@@ -405,24 +405,35 @@ int isol8_images_remove_all(struct isol8_engine *e, int *removed, struct isol8_e
 	return ret;
 }
 
+struct cleanup_scan {
+	struct isol8_engine *engine;
+	struct isol8_id_list doomed;
+};
+
+static void cleanup_consider(const struct isol8_docker_entry *c, void *userdata)
+{
+	struct cleanup_scan *s = userdata;
+	const char *owner = isol8_docker_entry_label(c, "isol8.owner");
+
+	/* this daemon's pool and runs, and another live daemon's, stay */
+	if (strcmp(isol8_docker_entry_label(c, "isol8.instance"), s->engine->instance_id) == 0)
+		return;
+	if (owner[0] != '\0' && strcmp(owner, s->engine->owner) != 0 && isol8_engine_owner_alive(owner))
+		return;
+	isol8_id_list_collect(c->id, "", &s->doomed);
+}
+
 int isol8_engine_cleanup_containers(struct isol8_engine *e, int *removed, struct isol8_error *err)
 {
-	struct isol8_id_list mine = {0}, all = {0};
-	char filter[64];
-	int ret;
+	struct cleanup_scan s = {.engine = e};
+	int ret = isol8_docker_container_list_entries(e->docker, "isol8.managed=true", cleanup_consider, &s, err);
 
-	snprintf(filter, sizeof(filter), "isol8.instance=%s", e->instance_id);
-	ret = isol8_docker_container_list(e->docker, filter, isol8_id_list_collect, &mine, err);
-	if (ret == 0)
-		ret = isol8_docker_container_list(e->docker, "isol8.managed=true", isol8_id_list_collect, &all, err);
-	if (ret == 0 && (mine.oom || all.oom))
+	if (ret == 0 && s.doomed.oom)
 		ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory listing containers");
-	for (size_t i = 0; ret == 0 && i < all.n; i++)
-		if (!isol8_id_list_has(&mine, all.items[i]) &&
-		    (ret = isol8_docker_container_remove(e->docker, all.items[i], true, err)) == 0)
+	for (size_t i = 0; ret == 0 && i < s.doomed.n; i++)
+		if ((ret = isol8_docker_container_remove(e->docker, s.doomed.items[i], true, err)) == 0)
 			(*removed)++;
-	free(mine.items);
-	free(all.items);
+	free(s.doomed.items);
 	return ret;
 }
 

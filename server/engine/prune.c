@@ -11,10 +11,7 @@
 
 #include "engine/engine_internal.h"
 
-/* Whether a daemon answers on the unix socket `path` (an owner label).
- * Only "nothing there" counts as gone: a socket we may not open, or one
- * too busy to accept, belongs to a daemon that is alive. */
-static bool owner_alive(const char *path)
+bool isol8_engine_owner_alive(const char *path)
 {
 	struct sockaddr_un addr = {.sun_family = AF_UNIX};
 	int fd, ret, saved;
@@ -48,7 +45,7 @@ static void consider(const struct isol8_docker_entry *c, void *userdata)
 	if (c->created > s->created_before || strcmp(instance, s->engine->instance_id) == 0)
 		return;
 	/* an earlier run of this daemon left it, or its daemon is gone */
-	if (strcmp(owner, s->engine->owner) == 0 || !owner_alive(owner))
+	if (strcmp(owner, s->engine->owner) == 0 || !isol8_engine_owner_alive(owner))
 		isol8_id_list_collect(c->id, "", &s->doomed);
 }
 

@@ -370,6 +370,22 @@ class Persist(unittest.TestCase):
         finally:
             self.assertEqual(d.stop(), 0)
 
+    def test_cleanup_leaves_a_live_daemons_sandboxes(self):
+        # two daemons side by side: one's cleanup must not take the other's pool
+        a, b = Daemon("--prewarm", "0"), Daemon("--prewarm", "0", "--max-warm", "2")
+        try:
+            theirs = b.run("bash", "echo").container_id
+            b.wait_containers(1)
+            cleanup = a.channel.unary_unary("/isol8.v1.Admin/Cleanup",
+                                            request_serializer=ADMIN.CleanupRequest.SerializeToString,
+                                            response_deserializer=ADMIN.CleanupResult.FromString)
+            cleanup(ADMIN.CleanupRequest(), timeout=60)
+            self.assertIn(theirs, b.containers())
+            self.assertEqual(b.run("bash", "echo still").container_id, theirs)
+        finally:
+            self.assertEqual(a.stop(), 0)
+            self.assertEqual(b.stop(), 0)
+
 
 class LargeOutput(unittest.TestCase):
     def test_execute_past_one_message_truncates(self):
