@@ -156,6 +156,9 @@ char *isol8_config_to_json(const struct isol8_config *c)
 
 /* ------------------------------------------------------------------ text */
 
+/* Values up to this wide line up; the source follows them. */
+#define VALUE_WIDTH 22
+
 static void list_text(FILE *out, const struct isol8_config_list *l)
 {
 	if (l->n == 0)
@@ -228,9 +231,20 @@ int isol8_config_print_text(const struct isol8_config *c, FILE *out)
 			free(value);
 			return -1;
 		}
-		fprintf(out, "  %-30s %-22s ", k->path, value);
+		if (k->kind == CK_LIST && strlen(value) > VALUE_WIDTH) {
+			/* a long list: its items one per line under it */
+			const struct isol8_config_list *l = ISOL8_CONFIG_CFIELD(c, k);
+			char count[32];
+			snprintf(count, sizeof(count), "%zu items", l->n);
+			fprintf(out, "  %-30s %-*s ", k->path, VALUE_WIDTH, count);
+			source_text(out, c, i);
+			for (size_t j = 0; j < l->n; j++)
+				fprintf(out, "\n  %-30s   %s", "", l->items[j]);
+		} else {
+			fprintf(out, "  %-30s %-*s ", k->path, VALUE_WIDTH, value);
+			source_text(out, c, i);
+		}
 		free(value);
-		source_text(out, c, i);
 		fputc('\n', out);
 	}
 	fputc('\n', out);
