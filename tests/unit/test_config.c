@@ -410,6 +410,46 @@ static void test_profile(void)
 	CU_ASSERT_STRING_EQUAL(err.message, text);
 }
 
+/* Values and files past their bounds. */
+static void test_bounds(void)
+{
+	char path[128], text[8192], want[512];
+	struct isol8_config *c = NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	FILE *f;
+
+	snprintf(text, sizeof(text), "{\"$schema\": \"%0600d\"}", 0);
+	expect_error(text, "$schema: longer than 511 bytes");
+	snprintf(text, sizeof(text), "{\"tls\": {\"cert\": \"%05000d\", \"key\": \"k\"}}", 0);
+	expect_error(text, "tls.cert: longer than 4095 bytes");
+
+	/* a file one byte past the limit */
+	snprintf(path, sizeof(path), "%s/big.json", tmp_dir);
+	f = fopen(path, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("{\"$schema\": \"", f);
+	for (unsigned i = 0; i < ISOL8_CONFIG_FILE_MAX; i++)
+		fputc('a', f);
+	fputs("\"}", f);
+	fclose(f);
+	CU_ASSERT_EQUAL(isol8_config_load(&c, path, &err), -ISOL8_E_INVALID);
+	snprintf(want, sizeof(want), "configuration file: \"%s\" is larger than %u bytes", path, ISOL8_CONFIG_FILE_MAX);
+	CU_ASSERT_STRING_EQUAL(err.message, want);
+	isol8_error_clear(&err);
+
+	/* a profile that is a directory */
+	snprintf(text, sizeof(text), "{\"security\": {\"seccomp\": \"custom\", \"customProfilePath\": \"%s\"}}", tmp_dir);
+	CU_ASSERT_EQUAL(isol8_config_parse(&c, text, strlen(text), FAKE_PATH, &err), -ISOL8_E_INVALID);
+	snprintf(want, sizeof(want), "%s: security.customProfilePath: \"%s\" is not a regular file", FAKE_PATH, tmp_dir);
+	CU_ASSERT_STRING_EQUAL(err.message, want);
+	isol8_error_clear(&err);
+
+	/* nested too deeply for any key */
+	memset(text, '[', 100);
+	text[100] = '\0';
+	expect_error(text, "not valid JSON at line 1, column 65 (nested too deeply)");
+}
+
 /* --config, then $ISOL8_CONFIG, then ./isol8.config.json, then ~/.isol8/config.json. */
 static void test_find(void)
 {
@@ -573,6 +613,7 @@ int main(void)
 		{"checks beyond one value", test_semantic_errors},
 		{"JSON syntax", test_syntax_errors},
 		{"custom seccomp profile file", test_profile},
+		{"values and files past their bounds", test_bounds},
 		{"finding the file", test_find},
 		{"text output and sources", test_text},
 		{"JSON output of the defaults", test_json_defaults},
