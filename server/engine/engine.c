@@ -566,7 +566,7 @@ static int collect_file(struct isol8_sandbox *sb, const Isol8__V1__ExecuteReques
 		if (f == NULL || f->path == NULL)
 			ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	}
-	if (ret < 0) {
+	if (ret != 0) {
 		free(masked.data);
 		return ret > 0 || err->code == 0 ? isol8_error_set(err, ISOL8_E_NOMEM, "out of memory") : ret;
 	}
