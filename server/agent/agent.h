@@ -79,6 +79,13 @@ int agent_set_oom_score_adj(int value);
 /* Whether a live process of uid is left (true when /proc cannot be read). */
 bool agent_uid_has_processes(uid_t uid);
 
+/* Calls match for every process in /proc but PID 1 and the caller (proc_fd
+ * is /proc's fd, pid its entry's name); kills each that matches when
+ * kill_them; stops after max matches. Returns how many matched, or -errno
+ * when /proc cannot be read. */
+typedef bool (*agent_proc_match_fn)(int proc_fd, const char *pid, const void *arg);
+int agent_proc_scan(agent_proc_match_fn match, const void *arg, bool kill_them, int max);
+
 /* Removes the contents of dir, not dir itself, without following symlinks
  * or leaving dir's filesystem. Returns 0 or -errno (the first failure). */
 int agent_wipe_dir(const char *dir);

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,9 +49,10 @@ int64_t exec_oom_kills(void)
 	return -1;
 }
 
-/* Whether one of the process's fds is one of the pipes. */
-static bool holds_pipe(int proc_fd, const char *pid, const ino_t ino[2])
+/* Whether one of the process's fds is one of the pipes (arg: ino_t[2]). */
+static bool holds_pipe(int proc_fd, const char *pid, const void *arg)
 {
+	const ino_t *ino = arg;
 	char path[300], link[64], want[2][40];
 	struct dirent *de;
 	bool found = false;
@@ -79,30 +81,6 @@ static bool holds_pipe(int proc_fd, const char *pid, const ino_t ino[2])
 	return found;
 }
 
-/* In the helper: kills every holder found; returns how many. */
-static int kill_holders_once(const ino_t ino[2])
-{
-	DIR *proc = opendir("/proc");
-	struct dirent *de;
-	int found = 0;
-
-	if (proc == NULL)
-		return 0;
-	while ((de = readdir(proc)) != NULL) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end != '\0' || pid <= 1 || pid == getpid())
-			continue;
-		if (holds_pipe(dirfd(proc), de->d_name, ino)) {
-			kill((pid_t)pid, SIGKILL);
-			found++;
-		}
-	}
-	closedir(proc);
-	return found;
-}
-
 void exec_kill_pipe_holders(uid_t uid, const ino_t ino[2])
 {
 	pid_t pid;
@@ -114,7 +92,7 @@ void exec_kill_pipe_holders(uid_t uid, const ino_t ino[2])
 		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
 			_exit(1);
 		/* a holder may fork a new one while it is found: until none is left */
-		for (int round = 0; round < HOLDER_ROUNDS && kill_holders_once(ino) > 0; round++)
+		for (int round = 0; round < HOLDER_ROUNDS && agent_proc_scan(holds_pipe, ino, true, INT_MAX) > 0; round++)
 			usleep(1000);
 		_exit(0);
 	}

@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -56,10 +57,11 @@ static void reset_kill_as_uid(uid_t uid, bool remove_ipc)
 		waitpid(pid, NULL, 0);
 }
 
-/* Whether /proc/<pid>/status says a live (not zombie) process of uid. */
-static bool reset_process_of_uid(int proc_fd, const char *pid, uid_t uid)
+/* Whether /proc/<pid>/status says a live (not zombie) process of *uid. */
+static bool reset_process_of_uid(int proc_fd, const char *pid, const void *arg)
 {
-	char path[64], buf[4096];
+	const uid_t uid = *(const uid_t *)arg;
+	char path[300], buf[4096];
 	unsigned long real, effective, saved;
 	const char *line;
 	ssize_t n;
@@ -83,8 +85,7 @@ static bool reset_process_of_uid(int proc_fd, const char *pid, uid_t uid)
 	return real == uid || effective == uid || saved == uid;
 }
 
-/* Kills the live processes of uid found in /proc; returns how many. */
-static int reset_kill_scan(uid_t uid)
+int agent_proc_scan(agent_proc_match_fn match, const void *arg, bool kill_them, int max)
 {
 	DIR *proc = opendir("/proc");
 	struct dirent *de;
@@ -92,38 +93,30 @@ static int reset_kill_scan(uid_t uid)
 
 	if (proc == NULL)
 		return -errno;
-	while ((de = readdir(proc)) != NULL) {
+	while (found < max && (de = readdir(proc)) != NULL) {
 		char *end;
 		long pid = strtol(de->d_name, &end, 10);
 
-		if (*end != '\0' || pid <= 1 || pid == getpid())
+		if (*end != '\0' || pid <= 1 || pid == getpid() || !match(dirfd(proc), de->d_name, arg))
 			continue;
-		if (reset_process_of_uid(dirfd(proc), de->d_name, uid)) {
+		if (kill_them)
 			kill((pid_t)pid, SIGKILL);
-			found++;
-		}
+		found++;
 	}
 	closedir(proc);
 	return found;
 }
 
+/* Kills the live processes of uid found in /proc; returns how many. */
+static int reset_kill_scan(uid_t uid)
+{
+	return agent_proc_scan(reset_process_of_uid, &uid, true, INT_MAX);
+}
+
 bool agent_uid_has_processes(uid_t uid)
 {
-	DIR *proc = opendir("/proc");
-	struct dirent *de;
-	bool found = false;
-
-	if (proc == NULL)
-		return true; /* unknown: the caller kills to be sure */
-	while (!found && (de = readdir(proc)) != NULL) {
-		char *end;
-		long pid = strtol(de->d_name, &end, 10);
-
-		if (*end == '\0' && pid > 1 && pid != getpid())
-			found = reset_process_of_uid(dirfd(proc), de->d_name, uid);
-	}
-	closedir(proc);
-	return found;
+	/* unknown (no /proc) counts as some: the caller kills to be sure */
+	return agent_proc_scan(reset_process_of_uid, &uid, false, 1) != 0;
 }
 
 int agent_kill_uid(uid_t uid)
