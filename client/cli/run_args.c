@@ -361,6 +361,8 @@ void isol8_cli_run_free(struct isol8_cli_run *run)
 		free(run->files[i].data);
 	}
 	free(run->files);
+	free(run->mode_entries);
+	free(run->mode_ptrs);
 	free(run->file_entries);
 	free(run->file_ptrs);
 	*run = (struct isol8_cli_run){0};

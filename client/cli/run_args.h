@@ -74,6 +74,8 @@ struct isol8_cli_run {
 	size_t n_files;
 	Isol8__V1__ExecuteRequest__FilesEntry *file_entries;
 	Isol8__V1__ExecuteRequest__FilesEntry **file_ptrs;
+	Isol8__V1__ExecuteRequest__FileModesEntry *mode_entries; /* files whose mode is not 0644 */
+	Isol8__V1__ExecuteRequest__FileModesEntry **mode_ptrs;
 };
 
 /* One file read by --files. */
@@ -81,6 +83,7 @@ struct isol8_cli_file {
 	char *path; /* "/sandbox/REL" */
 	uint8_t *data;
 	size_t len;
+	unsigned mode; /* the local file's permission bits */
 };
 
 void isol8_cli_run_init(struct isol8_cli_run *run);

@@ -46,7 +46,7 @@ static void closedirp(DIR **d)
 		closedir(*d);
 }
 
-static int add_file(struct walk *w, int dir_fd, const char *name, const char *rel,
+static int add_file(struct walk *w, int dir_fd, const char *name, const char *rel, unsigned mode,
 		    struct isol8_error *err)
 {
 	struct isol8_cli_run *run = w->run;
@@ -85,7 +85,7 @@ static int add_file(struct walk *w, int dir_fd, const char *name, const char *re
 	}
 	w->bytes += len;
 	run->files[run->n_files++] =
-		(struct isol8_cli_file){ISOL8_TAKE(path), (uint8_t *)ISOL8_TAKE(data), len};
+		(struct isol8_cli_file){ISOL8_TAKE(path), (uint8_t *)ISOL8_TAKE(data), len, mode};
 	return 0;
 }
 
@@ -120,7 +120,7 @@ static int walk_dir(struct walk *w, int fd, const char *rel, int depth, struct i
 			return isol8_error_errno(err, ISOL8_E_IO, errno, "--files: cannot stat %s/%s",
 						 w->root, child);
 		if (S_ISREG(st.st_mode)) {
-			ret = add_file(w, dirfd(d), ent->d_name, child, err);
+			ret = add_file(w, dirfd(d), ent->d_name, child, st.st_mode & 0777, err);
 		} else if (S_ISDIR(st.st_mode) && !skipped(ent->d_name)) {
 			int sub = openat(dirfd(d), ent->d_name,
 					 O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);

@@ -256,6 +256,21 @@ static int fill_lists(struct isol8_cli_run *run, struct isol8_error *err)
 		}
 		run->req.n_files = run->n_files;
 		run->req.files = run->file_ptrs;
+		/* the local mode where it is not the default: a script stays executable */
+		run->mode_entries = calloc(run->n_files, sizeof(*run->mode_entries));
+		run->mode_ptrs = calloc(run->n_files, sizeof(*run->mode_ptrs));
+		if (run->mode_entries == NULL || run->mode_ptrs == NULL)
+			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+		for (size_t i = 0; i < run->n_files; i++) {
+			Isol8__V1__ExecuteRequest__FileModesEntry *m = &run->mode_entries[run->req.n_file_modes];
+			if (run->files[i].mode == 0644)
+				continue;
+			isol8__v1__execute_request__file_modes_entry__init(m);
+			m->key = run->files[i].path;
+			m->value = run->files[i].mode;
+			run->mode_ptrs[run->req.n_file_modes++] = m;
+		}
+		run->req.file_modes = run->mode_ptrs;
 	}
 	run->req.n_install_packages = run->install.n;
 	run->req.install_packages = run->install.items;

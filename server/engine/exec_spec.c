@@ -128,6 +128,9 @@ static int build_files(const Isol8__V1__ExecuteRequest *req, const struct isol8_
 			return ret;
 		f->content = req->files[i]->value;
 		f->mode = 0644;
+		for (size_t m = 0; m < req->n_file_modes; m++)
+			if (strcmp(req->file_modes[m]->key, req->files[i]->key) == 0)
+				f->mode = req->file_modes[m]->value;
 		spec->n_files++;
 	}
 	return 0;

@@ -117,6 +117,18 @@ int isol8_inputs_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exec
 		if (ret < 0)
 			return ret;
 	}
+	for (size_t i = 0; i < req->n_file_modes; i++) {
+		const char *key = req->file_modes[i]->key;
+		bool named = false;
+		for (size_t j = 0; j < req->n_files && !named; j++)
+			named = strcmp(req->files[j]->key, key) == 0;
+		if (!named)
+			return isol8_error_set(err, ISOL8_E_INVALID, "file_modes: \"%s\" names no files entry", key);
+		if (req->file_modes[i]->value > 0777)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "file_modes: %#o for \"%s\" is not a mode from 0 to 0777", req->file_modes[i]->value,
+					       key);
+	}
 	if (req->n_output_paths > MAX_OUTPUT_PATHS)
 		return isol8_error_set(err, ISOL8_E_INVALID, "output_paths: more than %d paths", MAX_OUTPUT_PATHS);
 	for (size_t i = 0; i < req->n_output_paths; i++) {

@@ -113,6 +113,9 @@ mkdir -p tree/sub tree/.git
 echo one >tree/one.txt; echo two >tree/sub/two.txt; echo skip >tree/.git/x
 expect_eq "--files copies a directory into /sandbox" "one two" \
 	"$("$ISOL8" run --files tree -r bash -e 'echo $(cat one.txt) $(cat sub/two.txt); test -e .git && echo has-git')"
+printf '#!/bin/bash\necho tool ran\n' >tree/tool.sh; chmod 750 tree/tool.sh
+expect_eq "--files keeps a file's mode: a script stays executable" "tool ran 750 644" \
+	"$("$ISOL8" run --files tree --cmd 'echo $(./tool.sh) $(stat -c %a tool.sh one.txt)')"
 
 # Messages: --persist names the kept container, --debug prints [DEBUG] lines.
 err=$("$ISOL8" run --persist -e 'print(1)' 2>&1 >/dev/null)
