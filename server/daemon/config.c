@@ -113,8 +113,7 @@ static void set_defaults(struct isol8d_config *cfg)
 	cfg->images_dir = env_or("ISOL8_IMAGES_DIR", default_images_dir());
 	cfg->base_image = env_or("ISOL8_BASE_IMAGE", "isol8:base");
 	cfg->image_prefix = env_or("ISOL8_IMAGE_PREFIX", "isol8");
-	cfg->max_concurrent = 64;
-	cfg->prewarm = 1;
+	/* max_concurrent, prewarm and the rest the file has: its defaults (api/config) */
 	cfg->grace_ms = 10000;
 	cfg->log_level = ISOL8_LOG_INFO;
 	snprintf(cfg->agent_path, sizeof(cfg->agent_path), "%s", env_or("ISOL8_AGENT", ""));
