@@ -46,46 +46,72 @@ static void json_freep(cJSON **j)
 	cJSON_Delete(*j);
 }
 
+/* Parses a JSON array of objects into a new array of item_size items
+ * (*items, caller frees; NULL when none). parse_item fills a zeroed item
+ * from one object and says whether to keep it; "what" names the list in
+ * errors. */
+static int parse_list(const char *json, const char *what, size_t item_size,
+		      bool (*parse_item)(const cJSON *obj, void *item), void **items, size_t *n,
+		      struct isol8_error *err)
+{
+	__attribute__((cleanup(json_freep))) cJSON *root = cJSON_Parse(json);
+	const cJSON *obj;
+	unsigned char *buf;
+	size_t cap;
+
+	*items = NULL;
+	*n = 0;
+	if (!cJSON_IsArray(root))
+		return isol8_error_set(err, ISOL8_E_PROTOCOL,
+				       "docker: the %s list is not a JSON array", what);
+	cap = (size_t)cJSON_GetArraySize(root);
+	if (cap == 0)
+		return 0;
+	buf = calloc(cap, item_size);
+	if (buf == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	cJSON_ArrayForEach(obj, root)
+	{
+		void *item = buf + *n * item_size;
+
+		if (!cJSON_IsObject(obj) || *n == cap)
+			continue;
+		memset(item, 0, item_size);
+		if (parse_item(obj, item))
+			(*n)++;
+	}
+	*items = buf;
+	return 0;
+}
+
+static bool parse_container(const cJSON *c, void *item)
+{
+	struct isol8_cli_container *it = item;
+	const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
+	const cJSON *created = cJSON_GetObjectItemCaseSensitive(c, "Created");
+
+	copy_string(it->id, sizeof(it->id), cJSON_GetObjectItemCaseSensitive(c, "Id"));
+	if (it->id[0] == '\0')
+		return false;
+	copy_string(it->image, sizeof(it->image), cJSON_GetObjectItemCaseSensitive(c, "Image"));
+	copy_string(it->state, sizeof(it->state), cJSON_GetObjectItemCaseSensitive(c, "State"));
+	copy_string(it->instance, sizeof(it->instance),
+		    cJSON_GetObjectItemCaseSensitive(labels, "isol8.instance"));
+	copy_string(it->owner, sizeof(it->owner),
+		    cJSON_GetObjectItemCaseSensitive(labels, "isol8.owner"));
+	it->created = cJSON_IsNumber(created) ? (int64_t)created->valuedouble : 0;
+	return true;
+}
+
 int isol8_cli_docker_parse_containers(const char *json, struct isol8_cli_containers *out,
 				      struct isol8_error *err)
 {
-	__attribute__((cleanup(json_freep))) cJSON *root = cJSON_Parse(json);
-	const cJSON *c;
-	size_t n;
+	void *items;
+	int ret = parse_list(json, "container", sizeof(*out->items), parse_container, &items,
+			     &out->n, err);
 
-	*out = (struct isol8_cli_containers){0};
-	if (!cJSON_IsArray(root))
-		return isol8_error_set(err, ISOL8_E_PROTOCOL,
-				       "docker: the container list is not a JSON array");
-	n = (size_t)cJSON_GetArraySize(root);
-	if (n == 0)
-		return 0;
-	out->items = calloc(n, sizeof(*out->items));
-	if (out->items == NULL)
-		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-	cJSON_ArrayForEach(c, root)
-	{
-		struct isol8_cli_container *it = &out->items[out->n];
-		const cJSON *labels = cJSON_GetObjectItemCaseSensitive(c, "Labels");
-		const cJSON *created = cJSON_GetObjectItemCaseSensitive(c, "Created");
-
-		if (!cJSON_IsObject(c) || out->n == n)
-			continue;
-		copy_string(it->id, sizeof(it->id), cJSON_GetObjectItemCaseSensitive(c, "Id"));
-		if (it->id[0] == '\0')
-			continue;
-		copy_string(it->image, sizeof(it->image),
-			    cJSON_GetObjectItemCaseSensitive(c, "Image"));
-		copy_string(it->state, sizeof(it->state),
-			    cJSON_GetObjectItemCaseSensitive(c, "State"));
-		copy_string(it->instance, sizeof(it->instance),
-			    cJSON_GetObjectItemCaseSensitive(labels, "isol8.instance"));
-		copy_string(it->owner, sizeof(it->owner),
-			    cJSON_GetObjectItemCaseSensitive(labels, "isol8.owner"));
-		it->created = cJSON_IsNumber(created) ? (int64_t)created->valuedouble : 0;
-		out->n++;
-	}
-	return 0;
+	out->items = items;
+	return ret;
 }
 
 /* Appends the image's isol8:* tags to it->tags; false when it has none. */
@@ -109,36 +135,24 @@ static bool isol8_tags(const cJSON *tags, struct isol8_cli_image *it)
 	return used > 0;
 }
 
+static bool parse_image(const cJSON *img, void *item)
+{
+	struct isol8_cli_image *it = item;
+
+	copy_string(it->id, sizeof(it->id), cJSON_GetObjectItemCaseSensitive(img, "Id"));
+	return it->id[0] != '\0' &&
+	       isol8_tags(cJSON_GetObjectItemCaseSensitive(img, "RepoTags"), it);
+}
+
 int isol8_cli_docker_parse_images(const char *json, struct isol8_cli_images *out,
 				  struct isol8_error *err)
 {
-	__attribute__((cleanup(json_freep))) cJSON *root = cJSON_Parse(json);
-	const cJSON *img;
-	size_t n;
+	void *items;
+	int ret = parse_list(json, "image", sizeof(*out->items), parse_image, &items, &out->n,
+			     err);
 
-	*out = (struct isol8_cli_images){0};
-	if (!cJSON_IsArray(root))
-		return isol8_error_set(err, ISOL8_E_PROTOCOL,
-				       "docker: the image list is not a JSON array");
-	n = (size_t)cJSON_GetArraySize(root);
-	if (n == 0)
-		return 0;
-	out->items = calloc(n, sizeof(*out->items));
-	if (out->items == NULL)
-		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-	cJSON_ArrayForEach(img, root)
-	{
-		struct isol8_cli_image *it = &out->items[out->n];
-
-		if (!cJSON_IsObject(img) || out->n == n)
-			continue;
-		*it = (struct isol8_cli_image){0};
-		copy_string(it->id, sizeof(it->id), cJSON_GetObjectItemCaseSensitive(img, "Id"));
-		if (it->id[0] != '\0' &&
-		    isol8_tags(cJSON_GetObjectItemCaseSensitive(img, "RepoTags"), it))
-			out->n++;
-	}
-	return 0;
+	out->items = items;
+	return ret;
 }
 
 void isol8_cli_containers_free(struct isol8_cli_containers *l)
@@ -277,25 +291,27 @@ static int check_id(const char *id, struct isol8_error *err)
 	return 0;
 }
 
-int isol8_cli_docker_remove_container(const char *socket, const char *id,
-				      struct isol8_error *err)
+/* DELETE /<collection>/<id><query>, for an id check_id accepts. */
+static int remove_object(const char *socket, const char *collection, const char *id, const char *query,
+			 struct isol8_error *err)
 {
 	char path[160];
 	int ret = check_id(id, err);
 
 	if (ret < 0)
 		return ret;
-	snprintf(path, sizeof(path), "/containers/%s?force=1&v=1", id);
+	if (snprintf(path, sizeof(path), "/%s/%s%s", collection, id, query) >= (int)sizeof(path))
+		return isol8_error_set(err, ISOL8_E_INVALID, "docker: id \"%s\" is too long", id);
 	return call(socket, "DELETE", path, NULL, err);
+}
+
+int isol8_cli_docker_remove_container(const char *socket, const char *id,
+				      struct isol8_error *err)
+{
+	return remove_object(socket, "containers", id, "?force=1&v=1", err);
 }
 
 int isol8_cli_docker_remove_image(const char *socket, const char *id, struct isol8_error *err)
 {
-	char path[160];
-	int ret = check_id(id, err);
-
-	if (ret < 0)
-		return ret;
-	snprintf(path, sizeof(path), "/images/%s?force=1", id);
-	return call(socket, "DELETE", path, NULL, err);
+	return remove_object(socket, "images", id, "?force=1", err);
 }

@@ -7,6 +7,8 @@
 #include "base/util.h"
 
 #define CONTAINER_ID_LEN 64u
+/* Every container, running or not. */
+#define CONTAINER_LIST "/containers/json?all=1"
 
 /* "/containers/<escaped id><suffix>" into *out (caller frees). */
 static int container_path(const char *id, const char *suffix, char **out, struct isol8_error *err)
@@ -153,27 +155,18 @@ static const char *first_name(const cJSON *container)
 int isol8_docker_container_list(struct isol8_docker *d, const char *label_filter, isol8_docker_container_fn cb,
 				void *userdata, struct isol8_error *err)
 {
-	return isol8_docker_list(d, "/containers/json?all=1", "container", label_filter, first_name, cb, userdata,
-				 err);
+	return isol8_docker_list(d, CONTAINER_LIST, "container", label_filter, first_name, cb, userdata, err);
 }
 
 int isol8_docker_container_list_entries(struct isol8_docker *d, const char *label_filter, isol8_docker_entry_fn cb,
 					void *userdata, struct isol8_error *err)
 {
-	_cleanup_free_ char *path = NULL;
 	_cleanup_cjson_ cJSON *json = NULL;
 	const cJSON *item;
-	int r;
+	int r = isol8_docker_list_fetch(d, CONTAINER_LIST, "container", label_filter, &json, err);
 
-	r = isol8_docker_list_path("/containers/json?all=1", label_filter, &path, err);
 	if (r < 0)
 		return r;
-	const struct isol8_docker_request req = {.method = "GET", .path = path};
-	r = isol8_docker_request_json(d, &req, &json, err);
-	if (r < 0)
-		return r;
-	if (!cJSON_IsArray(json))
-		return isol8_error_set(err, ISOL8_E_PROTOCOL, "docker: container list is not an array");
 	cJSON_ArrayForEach(item, json) {
 		const cJSON *created = cJSON_GetObjectItemCaseSensitive(item, "Created");
 		struct isol8_docker_entry c = {

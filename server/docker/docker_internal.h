@@ -100,6 +100,11 @@ int isol8_docker_label_filters(const char *label_filter, char **out, struct isol
  * NULL, into *out (caller frees). */
 int isol8_docker_list_path(const char *base, const char *label_filter, char **out, struct isol8_error *err);
 
+/* GET base (plus the label filter), which must answer a JSON array: the
+ * array into *out (caller frees; "what" names the collection in errors). */
+int isol8_docker_list_fetch(struct isol8_docker *d, const char *base, const char *what, const char *label_filter,
+			    cJSON **out, struct isol8_error *err);
+
 /* Lists a collection: GET base (plus the label filter) must answer a JSON
  * array; cb gets each item's "Id" and name_of(item) ("what" names the
  * collection in errors). Used for containers and images. */
