@@ -9,97 +9,38 @@ programs, --persist, and Execute past what one message carries.
 """
 import os
 import re
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 import unittest
 
-import grpc
-
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-import protos  # noqa: E402
+import isol8d  # noqa: E402
+from isol8d import docker  # noqa: E402
 
 SOURCE = os.environ["ISOL8_SOURCE_DIR"]
 ISOL8D = os.environ["ISOL8D"]
 TMP = tempfile.mkdtemp(prefix="isol8-pool.")
-PB, ADMIN, HEALTH = protos.generate(TMP, "isol8/v1/isol8.proto", "isol8/v1/admin.proto",
-                                    "grpc/health/v1/health.proto", source=SOURCE)
+PB, ADMIN, HEALTH = isol8d.messages(TMP, SOURCE)
 
 
-def docker(*args):
-    r = subprocess.run(["docker", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    if r.returncode != 0:
-        raise AssertionError("docker %s failed (%d): %s" % (" ".join(args), r.returncode, r.stderr.decode()))
-    return r.stdout.decode()
-
-
-class Daemon:
+class Daemon(isol8d.Daemon):
+    """isol8d with these flags in a directory of its own, logging at debug
+    level (phases() reads the log); containers() are the running ones."""
     count = 0
 
     def __init__(self, *flags):
         Daemon.count += 1
-        self.dir = os.path.join(TMP, "d%d" % Daemon.count)
-        os.makedirs(self.dir)
-        self.socket = os.path.join(self.dir, "isol8.sock")
-        self.log_path = os.path.join(self.dir, "isol8d.log")
-        self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen([ISOL8D, "--socket", self.socket, "--log-level", "debug", *flags],
-                                     stdout=self.log, stderr=subprocess.STDOUT)
-        self.channel = grpc.insecure_channel("unix:" + self.socket,
-                                             options=[("grpc.max_receive_message_length", 64 << 20)])
-        grpc.channel_ready_future(self.channel).result(timeout=30)
-        unary = self.channel.unary_unary
-        self.execute = unary("/isol8.v1.Isol8/Execute", request_serializer=PB.ExecuteRequest.SerializeToString,
-                             response_deserializer=PB.ExecuteResult.FromString)
-        self.info = unary("/isol8.v1.Admin/Info", request_serializer=ADMIN.InfoRequest.SerializeToString,
-                          response_deserializer=ADMIN.InfoResult.FromString)
-        self.health = unary("/grpc.health.v1.Health/Check",
-                            request_serializer=HEALTH.HealthCheckRequest.SerializeToString,
-                            response_deserializer=HEALTH.HealthCheckResponse.FromString)
-
-    def run(self, runtime, code, env=None, secrets=None, stdin=b"", timeout=60, ext="", **options):
-        req = PB.ExecuteRequest(code=code, runtime=runtime, stdin=stdin, file_extension=ext)
-        for k, v in (env or {}).items():
-            req.env[k] = v
-        for k, v in (secrets or {}).items():
-            req.options.secrets[k] = v
-        for k, v in options.items():
-            setattr(req.options, k, v)
-        return self.execute(req, timeout=timeout)
+        super().__init__(ISOL8D, os.path.join(TMP, "d%d" % Daemon.count), PB, ADMIN, HEALTH,
+                         flags=("--log-level", "debug", *flags))
 
     def containers(self):
-        return docker("ps", "-q", "--no-trunc", "--filter", "label=isol8.owner=" + self.socket).split()
-
-    def wait_containers(self, n, timeout=60):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            have = self.containers()
-            if len(have) == n:
-                return have
-            time.sleep(0.2)
-        return self.containers()
-
-    def wait_clean(self, n, timeout=30):
-        deadline = time.time() + timeout
-        while time.time() < deadline:
-            s = self.info(ADMIN.InfoRequest(), timeout=10).sandboxes
-            if s.clean >= n and s.resetting == 0 and s.starting == 0:
-                return s
-            time.sleep(0.05)
-        return self.info(ADMIN.InfoRequest(), timeout=10).sandboxes
+        return super().containers(running_only=True)
 
     def phases(self):
         with open(self.log_path) as f:
             return re.findall(r"phases id=(\w+) .*prestarted=(\d)", f.read())
-
-    def stop(self):
-        self.channel.close()
-        self.proc.terminate()
-        status = self.proc.wait(timeout=60)
-        self.log.close()
-        return status
 
 
 class Reuse(unittest.TestCase):
@@ -124,18 +65,7 @@ class Reuse(unittest.TestCase):
         self.assertEqual(a.container_id, b.container_id, "the second run did not reuse the sandbox")
         return b
 
-    LEFT = ("import os\n"
-            "me = os.getpid()\n"
-            "found = []\n"
-            "for p in os.listdir('/proc'):\n"
-            "    if p.isdigit() and int(p) != me:\n"
-            "        try:\n"
-            "            st = open('/proc/%s/status' % p).read()\n"
-            "        except OSError:\n"
-            "            continue\n"
-            "        if '\\nUid:\\t1000' in st:\n"
-            "            found.append(st.split('\\n')[0])\n"
-            "print(found)\n")
+    LEFT = isol8d.OTHER_UID1000_PY
 
     def test_detached_processes_are_gone(self):
         b = self.pair("import subprocess\n"
@@ -350,9 +280,6 @@ class Prestarted(unittest.TestCase):
 class Persist(unittest.TestCase):
     def test_persisted_sandbox_is_not_pooled_and_cleanup_removes_it(self):
         d = Daemon("--prewarm", "0", "--max-warm", "2")
-        cleanup = d.channel.unary_unary("/isol8.v1.Admin/Cleanup",
-                                        request_serializer=ADMIN.CleanupRequest.SerializeToString,
-                                        response_deserializer=ADMIN.CleanupResult.FromString)
         try:
             kept = d.run("bash", "echo kept > /sandbox/f", persist=True)
             self.assertEqual(kept.exit_code, 0)
@@ -361,7 +288,7 @@ class Persist(unittest.TestCase):
                 self.assertNotEqual(d.run("bash", "echo").container_id, kept.container_id)
             info = d.info(ADMIN.InfoRequest())
             self.assertEqual([k.container_id for k in info.kept], [kept.container_id])
-            res = cleanup(ADMIN.CleanupRequest(), timeout=60)
+            res = d.cleanup(ADMIN.CleanupRequest(), timeout=60)
             self.assertEqual(list(res.kept_containers), [kept.container_id])
             deadline = time.time() + 20
             while time.time() < deadline and kept.container_id in " ".join(d.containers()):
@@ -376,10 +303,7 @@ class Persist(unittest.TestCase):
         try:
             theirs = b.run("bash", "echo").container_id
             b.wait_containers(1)
-            cleanup = a.channel.unary_unary("/isol8.v1.Admin/Cleanup",
-                                            request_serializer=ADMIN.CleanupRequest.SerializeToString,
-                                            response_deserializer=ADMIN.CleanupResult.FromString)
-            cleanup(ADMIN.CleanupRequest(), timeout=60)
+            a.cleanup(ADMIN.CleanupRequest(), timeout=60)
             self.assertIn(theirs, b.containers())
             self.assertEqual(b.run("bash", "echo still").container_id, theirs)
         finally:
@@ -394,7 +318,7 @@ class LargeOutput(unittest.TestCase):
             r = d.run("python", "import sys\nsys.stdout.write('x' * (20 << 20))", max_output_size=100 << 20)
             self.assertEqual((r.exit_code, len(r.stdout), r.truncated), (0, 20 << 20, False))
             r = d.run("python", "import sys\nsys.stdout.write('y' * (70 << 20))\nsys.exit(5)",
-                      max_output_size=256 << 20, timeout=120)
+                      max_output_size=256 << 20, deadline=120)
             self.assertEqual(r.exit_code, 5)
             self.assertTrue(r.truncated)
             self.assertGreater(len(r.stdout), 60 << 20)

@@ -510,18 +510,7 @@ def survivors(container):
 
 # What the next run sees of uid 1000 besides itself and its own children.
 Reuse_LEFT = {
-    "python": ("import os\n"
-               "me = os.getpid()\n"
-               "found = []\n"
-               "for p in os.listdir('/proc'):\n"
-               "    if p.isdigit() and int(p) != me:\n"
-               "        try:\n"
-               "            st = open('/proc/%s/status' % p).read()\n"
-               "        except OSError:\n"
-               "            continue\n"
-               "        if '\\nUid:\\t1000' in st:\n"
-               "            found.append(st.split('\\n')[0])\n"
-               "print(found)\n"),
+    "python": isol8d.OTHER_UID1000_PY,
     "bash": "ps -eo uid=,ppid=,pid=,comm= | awk -v me=$$ '$1 == 1000 && $3 != me && $2 != me {print} END {print \"[]\"}'",
 }
 

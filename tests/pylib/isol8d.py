@@ -23,6 +23,22 @@ def messages(tmp, source):
                            source=source)
 
 
+# A Python program that prints the Name: line of every uid-1000 process but
+# itself, as a list ("[]" when there is none).
+OTHER_UID1000_PY = ("import os\n"
+                    "me = os.getpid()\n"
+                    "found = []\n"
+                    "for p in os.listdir('/proc'):\n"
+                    "    if p.isdigit() and int(p) != me:\n"
+                    "        try:\n"
+                    "            st = open('/proc/%s/status' % p).read()\n"
+                    "        except OSError:\n"
+                    "            continue\n"
+                    "        if '\\nUid:\\t1000' in st:\n"
+                    "            found.append(st.split('\\n')[0])\n"
+                    "print(found)\n")
+
+
 def vm_rss_kb(pid):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
@@ -47,21 +63,23 @@ class Daemon:
         self.channel = grpc.insecure_channel("unix:" + self.socket,
                                              options=[("grpc.max_receive_message_length", 64 << 20)])
         grpc.channel_ready_future(self.channel).result(timeout=30)
-        self.execute = self.channel.unary_unary("/isol8.v1.Isol8/Execute",
-                                                request_serializer=pb.ExecuteRequest.SerializeToString,
-                                                response_deserializer=pb.ExecuteResult.FromString)
-        self.execute_stream = self.channel.unary_stream("/isol8.v1.Isol8/ExecuteStream",
-                                                        request_serializer=pb.ExecuteRequest.SerializeToString,
-                                                        response_deserializer=pb.ExecuteEvent.FromString)
-        self.info = self.channel.unary_unary("/isol8.v1.Admin/Info",
-                                             request_serializer=admin.InfoRequest.SerializeToString,
-                                             response_deserializer=admin.InfoResult.FromString)
-        self.health = self.channel.unary_unary("/grpc.health.v1.Health/Check",
-                                               request_serializer=health.HealthCheckRequest.SerializeToString,
-                                               response_deserializer=health.HealthCheckResponse.FromString)
+        unary, stream = self.channel.unary_unary, self.channel.unary_stream
+        self.execute = self.method(unary, "/isol8.v1.Isol8/Execute", pb.ExecuteRequest, pb.ExecuteResult)
+        self.execute_stream = self.method(stream, "/isol8.v1.Isol8/ExecuteStream", pb.ExecuteRequest,
+                                          pb.ExecuteEvent)
+        self.info = self.method(unary, "/isol8.v1.Admin/Info", admin.InfoRequest, admin.InfoResult)
+        self.cleanup = self.method(unary, "/isol8.v1.Admin/Cleanup", admin.CleanupRequest, admin.CleanupResult)
+        self.health = self.method(unary, "/grpc.health.v1.Health/Check", health.HealthCheckRequest,
+                                  health.HealthCheckResponse)
 
-    def request(self, runtime, code, env=None, secrets=None, stdin=b"", timeout_ms=0, **options):
-        req = self.pb.ExecuteRequest(code=code, runtime=runtime, stdin=stdin, timeout_ms=timeout_ms)
+    @staticmethod
+    def method(kind, path, request, response):
+        """A callable for one RPC: kind is the channel's unary_unary or unary_stream."""
+        return kind(path, request_serializer=request.SerializeToString, response_deserializer=response.FromString)
+
+    def request(self, runtime, code, env=None, secrets=None, stdin=b"", timeout_ms=0, ext="", **options):
+        req = self.pb.ExecuteRequest(code=code, runtime=runtime, stdin=stdin, timeout_ms=timeout_ms,
+                                     file_extension=ext)
         for k, v in (env or {}).items():
             req.env[k] = v
         for k, v in (secrets or {}).items():
@@ -89,8 +107,20 @@ class Daemon:
                 result = ev.exit
         return b"".join(out), b"".join(err), errors, result
 
-    def containers(self):
-        return docker("ps", "-aq", "--no-trunc", "--filter", "label=isol8.owner=" + self.socket).split()
+    def containers(self, running_only=False):
+        """The ids of this daemon's containers (running_only: of those running)."""
+        return docker("ps", "-q" if running_only else "-aq", "--no-trunc", "--filter",
+                      "label=isol8.owner=" + self.socket).split()
+
+    def wait_containers(self, n, timeout=60):
+        """containers() once there are n of them, or at the timeout."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            have = self.containers()
+            if len(have) == n:
+                return have
+            time.sleep(0.2)
+        return self.containers()
 
     def wait_clean(self, n=1, timeout=30):
         deadline = time.time() + timeout

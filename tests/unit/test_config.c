@@ -30,6 +30,31 @@ static int suite_cleanup(void)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
+/* Asserts that text holds each of the NULL-terminated needles; a failure
+ * names the one missing. */
+static void assert_contains(const char *text, const char *const *needles)
+{
+	char what[512];
+
+	for (; *needles != NULL; needles++) {
+		snprintf(what, sizeof(what), "the text holds \"%s\"", *needles);
+		CU_assertImplementation(strstr(text, *needles) != NULL, __LINE__, what, __FILE__, "", CU_FALSE);
+	}
+}
+
+/* isol8_config_print_text's output for c (caller frees). */
+static char *text_of(const struct isol8_config *c)
+{
+	char *out = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&out, &len);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	CU_ASSERT_EQUAL(isol8_config_print_text(c, f), 0);
+	fclose(f);
+	return out;
+}
+
 static void write_file(const char *path, const char *text)
 {
 	FILE *f = fopen(path, "w");
@@ -164,10 +189,13 @@ static void test_merge(void)
 	CU_ASSERT_EQUAL(c->pool.max_sandboxes, 36);
 	json = isol8_config_to_json(c);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(json);
-	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"$schema\": \"./schema.json\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"timeoutMs\": 60000"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"memoryLimit\": \"1g\""));
-	CU_ASSERT_PTR_NOT_NULL(strstr(json, "\"cpuLimit\": 1,"));
+	assert_contains(json, (const char *const[]){
+		"\"$schema\": \"./schema.json\"",
+		"\"timeoutMs\": 60000",
+		"\"memoryLimit\": \"1g\"",
+		"\"cpuLimit\": 1,",
+		NULL,
+	});
 	free(json);
 	isol8_config_free(c);
 }
@@ -521,33 +549,28 @@ static void test_find(void)
 static void test_text(void)
 {
 	struct isol8_config *c = parse_ok("{\"defaults\": {\"timeoutMs\": 5000}}");
-	char *out = NULL;
-	size_t len = 0;
-	FILE *f;
+	char *out;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
 	isol8_config_set_flag(c, "maxConcurrent", "--max-concurrent");
 	c->max_concurrent = 7;
-	f = open_memstream(&out, &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	CU_ASSERT_EQUAL(isol8_config_print_text(c, f), 0);
-	fclose(f);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "\nIsol8 Configuration\n\n  Source: " FAKE_PATH "\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  ── General ──\n  maxConcurrent                  7                      flag --max-concurrent\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  defaults.timeoutMs             5000 ms                " FAKE_PATH "\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  defaults.memoryLimit           512m                   default\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  network.whitelist              (none)                 default\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  poolSize                       clean 1, dirty 1       default\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  pool.prewarm                   1 per runtime          default\n"));
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  tls.cert                       (none)                 default\n"));
+	out = text_of(c);
+	assert_contains(out, (const char *const[]){
+		"\nIsol8 Configuration\n\n  Source: " FAKE_PATH "\n",
+		"  ── General ──\n  maxConcurrent                  7                      flag --max-concurrent\n",
+		"  defaults.timeoutMs             5000 ms                " FAKE_PATH "\n",
+		"  defaults.memoryLimit           512m                   default\n",
+		"  network.whitelist              (none)                 default\n",
+		"  poolSize                       clean 1, dirty 1       default\n",
+		"  pool.prewarm                   1 per runtime          default\n",
+		"  tls.cert                       (none)                 default\n",
+		NULL,
+	});
 	free(out);
 	isol8_config_free(c);
 
 	CU_ASSERT_EQUAL_FATAL(isol8_config_parse(&c, NULL, 0, NULL, &(struct isol8_error)ISOL8_ERROR_INIT), 0);
-	f = open_memstream(&out, &len);
-	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
-	isol8_config_print_text(c, f);
-	fclose(f);
+	out = text_of(c);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "  Source: defaults (no config file found)\n"));
 	free(out);
 	isol8_config_free(c);

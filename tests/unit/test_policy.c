@@ -37,6 +37,21 @@ static void operator_defaults(struct isol8_exec_defaults *d)
 	d->container.seccomp_profile = "{\"defaultAction\": \"SCMP_ACT_ALLOW\"}";
 }
 
+/* opts has want's limits, sandbox settings, network and seccomp mode. */
+static void assert_resolved(const struct isol8_exec_options *opts, const struct isol8_exec_defaults *want)
+{
+	CU_ASSERT_EQUAL(opts->timeout_ms, want->timeout_ms);
+	CU_ASSERT_EQUAL(opts->max_output, want->max_output);
+	CU_ASSERT_EQUAL(opts->container.memory_bytes, want->container.memory_bytes);
+	CU_ASSERT_EQUAL(opts->container.nano_cpus, want->container.nano_cpus);
+	CU_ASSERT_EQUAL(opts->container.pids_limit, want->container.pids_limit);
+	CU_ASSERT_EQUAL(opts->container.sandbox_size, want->container.sandbox_size);
+	CU_ASSERT_EQUAL(opts->container.tmp_size, want->container.tmp_size);
+	CU_ASSERT_EQUAL(opts->container.readonly_rootfs, want->container.readonly_rootfs);
+	CU_ASSERT_EQUAL(opts->container.network, want->container.network);
+	CU_ASSERT_EQUAL(opts->container.seccomp, want->container.seccomp);
+}
+
 static void test_defaults_fill_unset_options(void)
 {
 	Isol8__V1__ExecutionOptions o;
@@ -47,16 +62,7 @@ static void test_defaults_fill_unset_options(void)
 
 	operator_defaults(&d);
 	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve_with(&req, &d, &opts, &err), 0);
-	CU_ASSERT_EQUAL(opts.timeout_ms, 5000);
-	CU_ASSERT_EQUAL(opts.max_output, 4096);
-	CU_ASSERT_EQUAL(opts.container.memory_bytes, 256LL << 20);
-	CU_ASSERT_EQUAL(opts.container.nano_cpus, 500000000LL);
-	CU_ASSERT_EQUAL(opts.container.pids_limit, 32);
-	CU_ASSERT_EQUAL(opts.container.sandbox_size, 64LL << 20);
-	CU_ASSERT_EQUAL(opts.container.tmp_size, 32LL << 20);
-	CU_ASSERT_FALSE(opts.container.readonly_rootfs);
-	CU_ASSERT_EQUAL(opts.container.network, ISOL8_NET_HOST);
-	CU_ASSERT_EQUAL(opts.container.seccomp, ISOL8_SECCOMP_CUSTOM);
+	assert_resolved(&opts, &d);
 	CU_ASSERT_PTR_EQUAL(opts.container.seccomp_profile, d.container.seccomp_profile);
 	CU_ASSERT_STRING_EQUAL(opts.container.runtime, "python");
 	CU_ASSERT_PTR_NULL(opts.container.image);
@@ -85,16 +91,13 @@ static void test_request_wins_over_defaults(void)
 	ro.value = true;
 	o.readonly_root_fs = &ro;
 	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve_with(&req, &d, &opts, &err), 0);
-	CU_ASSERT_EQUAL(opts.timeout_ms, 100);
-	CU_ASSERT_EQUAL(opts.max_output, 10);
-	CU_ASSERT_EQUAL(opts.container.memory_bytes, 1LL << 30);
-	CU_ASSERT_EQUAL(opts.container.nano_cpus, 1000000000LL);
-	CU_ASSERT_EQUAL(opts.container.pids_limit, 8);
-	CU_ASSERT_EQUAL(opts.container.sandbox_size, 2LL << 20);
-	CU_ASSERT_EQUAL(opts.container.tmp_size, 3LL << 20);
-	CU_ASSERT_TRUE(opts.container.readonly_rootfs);
-	CU_ASSERT_EQUAL(opts.container.network, ISOL8_NET_NONE);
-	CU_ASSERT_EQUAL(opts.container.seccomp, ISOL8_SECCOMP_STRICT);
+	assert_resolved(&opts, &(struct isol8_exec_defaults){
+		.timeout_ms = 100,
+		.max_output = 10,
+		.container = {.memory_bytes = 1LL << 30, .nano_cpus = 1000000000LL, .pids_limit = 8,
+			      .sandbox_size = 2LL << 20, .tmp_size = 3LL << 20, .readonly_rootfs = true,
+			      .network = ISOL8_NET_NONE, .seccomp = ISOL8_SECCOMP_STRICT},
+	});
 	CU_ASSERT_PTR_NULL(opts.container.seccomp_profile);  /* the default's profile does not follow */
 
 	/* the built-in defaults are those of isol8_options_resolve: same pool key */
