@@ -178,6 +178,13 @@ def sandbox_settings(api, daemon, runtime):
     raise RuntimeError("no %s sandbox of the daemon to copy the settings of" % runtime)
 
 
+def floor_labels(spec):
+    """A floor container's labels: its image's say isol8.managed, so it
+    names the bench daemon as its owner, and cleanups (which leave a live
+    daemon's containers alone) leave it too."""
+    return {"isol8.bench": "floor", "isol8.owner": spec["Config"]["Labels"]["isol8.owner"]}
+
+
 class FloorSandbox:
     """A container with a pooled sandbox's own settings, running `sleep`, for
     the docker exec and nsenter floors; the programs are its /sandbox files."""
@@ -189,7 +196,7 @@ class FloorSandbox:
         host["Binds"] = [b for b in host["Binds"] if b.endswith(":ro")] + [rundir + ":/.isol8/run"]
         body = {"Image": info["Config"]["Image"], "Entrypoint": ["sleep", "infinity"], "User": "0:0",
                 "WorkingDir": "/sandbox", "NetworkDisabled": True, "HostConfig": host,
-                "Labels": {"isol8.bench": "floor"}}
+                "Labels": floor_labels(info)}
         self.api = api
         self.id = api.call("POST", "/containers/create", body)["Id"]
         api.call("POST", "/containers/%s/start" % self.id)
@@ -272,7 +279,7 @@ def cold_floor(api, spec, runtime, tmp):
     body = {"Image": spec["Config"]["Image"], "Entrypoint": ["sh", "-c", script, code],
             "User": "1000:1000", "WorkingDir": "/tmp", "Env": FLOOR_ENV + ["DENO_DIR=/tmp/.deno"],
             "NetworkDisabled": True,
-            "HostConfig": host, "Labels": {"isol8.bench": "floor"}}
+            "HostConfig": host, "Labels": floor_labels(spec)}
     cid = api.call("POST", "/containers/create", body)["Id"]
     api.call("POST", "/containers/%s/start" % cid)
     status = api.call("POST", "/containers/%s/wait" % cid)["StatusCode"]

@@ -21,9 +21,6 @@ class RunSemantics(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.d = Daemon("--prewarm", "1")
-        unary = cls.d.channel.unary_stream
-        cls.stream_call = unary("/isol8.v1.Isol8/ExecuteStream", request_serializer=PB.ExecuteRequest.SerializeToString,
-                                response_deserializer=PB.ExecuteEvent.FromString)
 
     @classmethod
     def tearDownClass(cls):
@@ -32,6 +29,7 @@ class RunSemantics(unittest.TestCase):
     def req(self, runtime="bash", code="", **fields):
         options = fields.pop("options", {})
         files = fields.pop("files", {})
+        modes = fields.pop("file_modes", {})
         secrets = options.pop("secrets", {})
         env = fields.pop("env", {})
         r = PB.ExecuteRequest(runtime=runtime, code=code, **fields)
@@ -39,6 +37,8 @@ class RunSemantics(unittest.TestCase):
             r.env[k] = v
         for k, v in files.items():
             r.files[k] = v
+        for k, v in modes.items():
+            r.file_modes[k] = v
         for k, v in secrets.items():
             r.options.secrets[k] = v
         for k, v in options.items():
@@ -49,7 +49,7 @@ class RunSemantics(unittest.TestCase):
         return self.d.execute(self.req(*args, **kw), timeout=60)
 
     def stream(self, *args, **kw):
-        return list(self.stream_call(self.req(*args, **kw), timeout=60))
+        return list(self.d.execute_stream(self.req(*args, **kw), timeout=60))
 
     def refused(self, code, text, *args, **kw):
         with self.assertRaises(grpc.RpcError) as cm:
@@ -146,6 +146,16 @@ class RunSemantics(unittest.TestCase):
                       options={"secrets": {"K": "secret-v"}})
         self.assertEqual(r.stdout, b"hello")
         self.assertEqual(dict(r.files), {"out.txt": b"HELLO", "/sandbox/b.bin": b"\x00\x01", "s.txt": b"***\n"})
+
+    def test_file_modes(self):
+        r = self.run_("bash", "./tool.sh; stat -c '%a %U' tool.sh data.txt",
+                      files={"tool.sh": b"#!/bin/bash\necho tool ran\n", "data.txt": b"x"},
+                      file_modes={"tool.sh": 0o750})
+        self.assertEqual(r.stdout, b"tool ran\n750 sandbox\n644 sandbox")
+        self.refused(grpc.StatusCode.INVALID_ARGUMENT, "file_modes: \"other\" names no files entry", "bash", "true",
+                     files={"a": b""}, file_modes={"other": 0o755})
+        self.refused(grpc.StatusCode.INVALID_ARGUMENT, "file_modes: 04755", "bash", "true",
+                     files={"a": b""}, file_modes={"a": 0o4755})
 
     def test_paths_outside_the_sandbox_are_refused(self):
         for bad in ["../etc/passwd", "/etc/passwd", "a/../../x", "/tmp/x", "/sandbox/../etc/x", ""]:
