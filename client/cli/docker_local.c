@@ -2,15 +2,19 @@
 #include "cli/docker_local.h"
 
 #include <cjson/cJSON.h>
-#include <curl/curl.h>
+#include <errno.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include "base/util.h"
 
 #define DEFAULT_SOCKET "/var/run/docker.sock"
-#define API "http://localhost/v1.41"
+#define API "/v1.41"
 /* Listing and removing take a moment; a hung engine does not hang the CLI. */
 #define CALL_TIMEOUT_S 60L
 
@@ -169,88 +173,102 @@ void isol8_cli_images_free(struct isol8_cli_images *l)
 
 /* ---------------------------------------------------------------- HTTP */
 
-struct body {
-	char *data;
-	size_t len;
-	bool too_big;
-};
-
-static size_t on_data(char *ptr, size_t size, size_t nmemb, void *user)
+/* One HTTP/1.0 exchange over the unix socket: the engine answers and
+ * closes, with no chunked encoding, so the response is all that is read
+ * until EOF. Plain sockets rather than libcurl: linking libcurl would load
+ * two dozen libraries into every CLI call for a verb that rarely needs it. */
+static int exchange(const char *socket_path, const char *request, char **response, size_t *len,
+		    struct isol8_error *err)
 {
-	struct body *b = user;
-	size_t n = size * nmemb;
-	char *p;
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int64_t deadline = isol8_now_ms() + CALL_TIMEOUT_S * 1000;
+	_cleanup_close_ int fd = -1;
+	char *buf = NULL;
+	size_t cap = 0, n = 0;
 
-	if (b->len + n > ISOL8_CLI_DOCKER_MAX_BODY) {
-		b->too_big = true;
-		return 0;
+	if (strlen(socket_path) >= sizeof(addr.sun_path))
+		return isol8_error_set(err, ISOL8_E_INVALID, "docker socket path too long: %s", socket_path);
+	memcpy(addr.sun_path, socket_path, strlen(socket_path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0)
+		return isol8_error_errno(err, ISOL8_E_UNAVAILABLE, errno, "Docker is not running or not reachable at %s",
+					 socket_path);
+	if (isol8_write_full(fd, request, strlen(request)) < 0)
+		return isol8_error_errno(err, ISOL8_E_UNAVAILABLE, errno, "docker: sending to %s", socket_path);
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - isol8_now_ms();
+		ssize_t got;
+
+		if (left <= 0 || poll(&pfd, 1, (int)left) == 0) {
+			free(buf);
+			return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "docker: no answer from %s in %ld s", socket_path,
+					       CALL_TIMEOUT_S);
+		}
+		if (n + 65536 + 1 > cap) {
+			char *p;
+			if (cap > ISOL8_CLI_DOCKER_MAX_BODY) {
+				free(buf);
+				return isol8_error_set(err, ISOL8_E_EXHAUSTED, "docker: the answer passes %u MiB",
+						       ISOL8_CLI_DOCKER_MAX_BODY / (1024 * 1024));
+			}
+			p = realloc(buf, cap = n + 65536 + 1);
+			if (p == NULL) {
+				free(buf);
+				return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+			}
+			buf = p;
+		}
+		got = read(fd, buf + n, cap - n - 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got < 0) {
+			free(buf);
+			return isol8_error_errno(err, ISOL8_E_UNAVAILABLE, errno, "docker: reading from %s", socket_path);
+		}
+		if (got == 0)
+			break;
+		n += (size_t)got;
 	}
-	p = realloc(b->data, b->len + n + 1);
-	if (p == NULL)
-		return 0;
-	memcpy(p + b->len, ptr, n);
-	b->len += n;
-	p[b->len] = '\0';
-	b->data = p;
-	return n;
-}
-
-static void curl_freep(CURL **c)
-{
-	if (*c != NULL)
-		curl_easy_cleanup(*c);
+	if (buf == NULL && (buf = strdup("")) == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	buf[n] = '\0';
+	*response = buf;
+	*len = n;
+	return 0;
 }
 
 /* One call; *body_out (may be NULL) gets the body on 2xx. */
 static int call(const char *socket, const char *method, const char *path, char **body_out,
 		struct isol8_error *err)
 {
-	__attribute__((cleanup(curl_freep))) CURL *c = curl_easy_init();
-	struct body b = {0};
-	char url[1024];
-	long status = 0;
-	CURLcode rc;
+	_cleanup_free_ char *response = NULL;
+	char request[1200];
+	const char *body;
+	size_t len = 0;
+	int status = 0, ret;
 
-	if (c == NULL)
-		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory (curl)");
-	snprintf(url, sizeof(url), "%s%s", API, path);
-	curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, socket);
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &b);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, CALL_TIMEOUT_S);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	rc = curl_easy_perform(c);
-	if (rc != CURLE_OK) {
-		free(b.data);
-		if (b.too_big)
-			return isol8_error_set(err, ISOL8_E_EXHAUSTED,
-					       "docker: %s %s answered more than %u MiB", method,
-					       path, ISOL8_CLI_DOCKER_MAX_BODY / (1024 * 1024));
-		return isol8_error_set(err, ISOL8_E_UNAVAILABLE,
-				       "Docker is not running or not reachable at %s: %s", socket,
-				       curl_easy_strerror(rc));
-	}
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if ((size_t)snprintf(request, sizeof(request), "%s %s%s HTTP/1.0\r\nHost: docker\r\n\r\n", method, API,
+			     path) >= sizeof(request))
+		return isol8_error_set(err, ISOL8_E_INVALID, "docker: request path too long");
+	ret = exchange(socket, request, &response, &len, err);
+	if (ret < 0)
+		return ret;
+	body = strstr(response, "\r\n\r\n");
+	if (sscanf(response, "HTTP/1.%*d %d", &status) != 1 || body == NULL)
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "docker: %s %s: not an HTTP answer", method, path);
+	body += 4;
 	if (status < 200 || status > 299) {
 		/* Docker's errors are {"message": "..."}. */
-		__attribute__((cleanup(json_freep))) cJSON *j = cJSON_Parse(b.data ? b.data : "");
+		__attribute__((cleanup(json_freep))) cJSON *j = cJSON_Parse(body);
 		const cJSON *m = cJSON_GetObjectItemCaseSensitive(j, "message");
 		int code = status == 404 ? ISOL8_E_NOT_FOUND : ISOL8_E_UNAVAILABLE;
-		int ret = isol8_error_set(err, code, "docker: %s %s: HTTP %ld: %s", method, path,
-					  status, cJSON_IsString(m) ? m->valuestring : "no message");
 
-		free(b.data);
-		return ret;
+		return isol8_error_set(err, code, "docker: %s %s: HTTP %d: %s", method, path, status,
+				       cJSON_IsString(m) ? m->valuestring : "no message");
 	}
-	if (body_out != NULL) {
-		if (b.data == NULL && (b.data = strdup("")) == NULL)
-			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-		*body_out = b.data;
-	} else {
-		free(b.data);
-	}
+	if (body_out != NULL && (*body_out = strdup(body)) == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	return 0;
 }
 

@@ -4,7 +4,7 @@
  * isol8.managed=true) and images (tags "isol8:*"), remove them.
  *
  * The CLI may not use server/docker (client/ depends on api/ only), so this
- * is its own small client: libcurl over the unix socket from DOCKER_HOST
+ * is its own small client: HTTP/1.0 over the unix socket from DOCKER_HOST
  * (unix:// only), else /var/run/docker.sock; cJSON stays in this file pair.
  * Responses are read up to ISOL8_CLI_DOCKER_MAX_BODY bytes.
  *
