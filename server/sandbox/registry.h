@@ -53,6 +53,9 @@
  * max_executions); after ISOL8_POOL_SHRINK_MS without running out it
  * shrinks back one at a time. */
 #define ISOL8_POOL_SHRINK_MS 60000
+/* A pool that ran out within this long is under load: its surplus is not
+ * given to another pool's load. */
+#define ISOL8_POOL_BUSY_MS 5000
 
 enum isol8_pool_strategy { ISOL8_POOL_FAST, ISOL8_POOL_SECURE };
 

@@ -68,6 +68,9 @@ int registry_warm(const struct isol8_registry *r);
  * for it and, with fast (they come back), being started for an acquire, in
  * use or being reset. */
 int registry_members(const struct isol8_registry *r, const struct pool *p);
+
+/* The members less those on their way back from a run (dirty, resetting). */
+int registry_settled_members(const struct isol8_registry *r, const struct pool *p);
 struct record *registry_record_new(struct isol8_registry *r, struct pool *p, bool for_pool);
 void registry_record_free(struct isol8_registry *r, struct record *rec);
 void registry_doom(struct isol8_registry *r, struct record *rec);

@@ -25,6 +25,11 @@ int registry_members(const struct isol8_registry *r, const struct pool *p)
 	return n;
 }
 
+int registry_settled_members(const struct isol8_registry *r, const struct pool *p)
+{
+	return registry_members(r, p) - registry_count(r, p, ISOL8_SB_DIRTY) - registry_count(r, p, ISOL8_SB_RESETTING);
+}
+
 static void pool_free(struct pool *p)
 {
 	free(p->image);
@@ -186,17 +191,32 @@ void isol8_registry_flush(struct isol8_registry *r)
 	pthread_mutex_unlock(&r->lock);
 }
 
+/* Whether a pool ran out of clean sandboxes lately: it is under load. */
+static bool pool_busy(const struct pool *p, int64_t now_ms)
+{
+	return p->missed_ms != 0 && now_ms - p->missed_ms < ISOL8_POOL_BUSY_MS;
+}
+
 bool registry_warm_room(struct isol8_registry *r, const struct pool *p)
 {
 	struct record *victim = NULL;
+	int64_t now = isol8_now_ms();
+	bool below_base;
 
 	if (registry_warm(r) < r->cfg.max_warm)
 		return true;
-	if (p == NULL || registry_count(r, p, ISOL8_SB_CLEAN) >= p->base_target)
-		return false; /* only a pool below its base target takes another's place */
+	if (p == NULL)
+		return false;
+	/* a pool below its base target, or one under load below its target,
+	 * takes the place of another pool's surplus; a busy pool's surplus is
+	 * its load's and stays, or two loads would trade sandboxes */
+	below_base = registry_count(r, p, ISOL8_SB_CLEAN) < p->base_target;
+	if (!below_base && !(pool_busy(p, now) && registry_count(r, p, ISOL8_SB_CLEAN) < p->target))
+		return false;
 	for (struct record *rec = r->records; rec; rec = rec->next) {
-		if (rec->state != ISOL8_SB_CLEAN || rec->pool == NULL ||
-		    registry_count(r, rec->pool, ISOL8_SB_CLEAN) <= rec->pool->base_target)
+		if (rec->state != ISOL8_SB_CLEAN || rec->pool == NULL || rec->pool == p ||
+		    registry_count(r, rec->pool, ISOL8_SB_CLEAN) <= rec->pool->base_target ||
+		    (!below_base && pool_busy(rec->pool, now)))
 			continue;
 		if (victim == NULL || rec->released_ms < victim->released_ms)
 			victim = rec;

@@ -124,8 +124,11 @@ static void do_reset(struct isol8_registry *r, struct record *rec)
 	}
 	/* what a waiting acquire waits for: the reset and the preparation */
 	registry_ewma(&r->reset_ewma_us, isol8_now_us() - start);
-	/* kept while its pool is within its target and the warm total allows */
-	if (!r->stopping && !rec->stale && rec->pool && registry_members(r, rec->pool) <= rec->pool->target &&
+	/* kept while its pool is within its target and the warm total allows;
+	 * the pool's other sandboxes on their way back from a run do not count
+	 * against it: under a load that fills every slot, each finished run
+	 * has one, and counting them threw away sandbox after sandbox */
+	if (!r->stopping && !rec->stale && rec->pool && registry_settled_members(r, rec->pool) + 1 <= rec->pool->target &&
 	    registry_warm_room(r, rec->pool)) {
 		rec->state = ISOL8_SB_CLEAN;
 		pthread_cond_broadcast(&r->changed);
