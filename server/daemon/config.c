@@ -119,12 +119,59 @@ static void set_defaults(struct isol8d_config *cfg)
 	snprintf(cfg->agent_path, sizeof(cfg->agent_path), "%s", env_or("ISOL8_AGENT", ""));
 }
 
+/* A relative path made absolute: the socket path is the daemon's identity
+ * (its containers' owner label), so two daemons started in different
+ * directories with the same relative --socket must not share it. */
+static int make_absolute(const char *flag, char *path, size_t size, struct isol8_error *err)
+{
+	char cwd[PATH_MAX], joined[PATH_MAX + 2];
+
+	if (path[0] == '/' || path[0] == '\0')
+		return 0;
+	if (getcwd(cwd, sizeof(cwd)) == NULL)
+		return isol8_error_errno(err, ISOL8_E_INVALID, errno, "%s: \"%s\" is relative and the working directory "
+					 "cannot be read", flag, path);
+	if ((size_t)snprintf(joined, sizeof(joined), "%s/%s", strcmp(cwd, "/") == 0 ? "" : cwd, path) >= size)
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: \"%s/%s\" is too long (at most %zu bytes)", flag, cwd,
+				       path, size - 1);
+	memcpy(path, joined, strlen(joined) + 1); /* fits: checked above */
+	return 0;
+}
+
+/* --listen takes TCP only: a unix or abstract socket there would be
+ * served as local (no key, trusted), open to every local user. */
+static int check_listen(const struct isol8d_config *cfg, struct isol8_error *err)
+{
+	static const char *const schemes[] = {"unix:", "unix-abstract:", "vsock:", "ipv4:", "ipv6:", "dns:"};
+
+	for (int i = 0; i < cfg->n_listen; i++)
+		for (size_t k = 0; k < ISOL8_ARRAY_LEN(schemes); k++)
+			if (strncmp(cfg->listen[i], schemes[k], strlen(schemes[k])) == 0)
+				return isol8_error_set(err, ISOL8_E_INVALID,
+						       "%s: \"%s\" is not HOST:PORT (only TCP is served there; the "
+						       "unix socket is --socket)",
+						       isol8_config_source_of(cfg->file, "listen") == ISOL8_CONFIG_FILE
+							       ? "listen"
+							       : "--listen",
+						       cfg->listen[i]);
+	return 0;
+}
+
 static int finish(struct isol8d_config *cfg, struct isol8_error *err)
 {
+	int ret;
+
 	if (cfg->socket_path[0] == '\0' &&
 	    isol8_default_socket_path(cfg->socket_path, sizeof(cfg->socket_path), getuid(),
 				      getenv("XDG_RUNTIME_DIR"), getenv("ISOL8_SOCKET")) < 0)
 		return isol8_error_set(err, ISOL8_E_INVALID, "--socket: the default socket path is too long");
+	ret = make_absolute("--socket", cfg->socket_path, sizeof(cfg->socket_path), err);
+	if (ret == 0)
+		ret = make_absolute("--run-dir", cfg->run_dir, sizeof(cfg->run_dir), err);
+	if (ret == 0)
+		ret = check_listen(cfg, err);
+	if (ret < 0)
+		return ret;
 	if (cfg->run_dir[0] == '\0')
 		isol8_dirname(cfg->socket_path, cfg->run_dir, sizeof(cfg->run_dir));
 	if (cfg->agent_path[0] == '\0')

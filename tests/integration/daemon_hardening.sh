@@ -35,6 +35,17 @@ ISOL8_CANARY=$CANARY ISOL8_API_KEY=$KEY start_daemon --log-json --listen 127.0.0
 expect_eq "the daemon replaced the stale socket and answers" "up" "$("$ISOL8" run -r bash -e 'echo up')"
 expect_eq "the socket is 0600" "600" "$(stat -c %a "$ISOL8_SOCKET")"
 expect_eq "no private bind directory is left beside it" "" "$(ls -A "$TEST_DIR/run" | grep '^\.isol8-')"
+
+# --listen is TCP only: an abstract or unix socket there would be served as
+# local (no key, trusted) to every local user.
+err=$("$ISOL8D" --socket "$TEST_DIR/abs.sock" --listen unix-abstract:isol8-test --key k 2>&1)
+expect_eq "--listen unix-abstract: isol8d exits 2, as for any bad flag" 2 $?
+expect_contains "the refusal names it" '--listen: "unix-abstract:isol8-test" is not HOST:PORT' "$err"
+
+# A relative --socket is made absolute: it is the daemon's identity.
+mkdir -p "$TEST_DIR/rel"
+log=$(cd "$TEST_DIR/rel" && "$ISOL8D" --socket rel.sock --prewarm 0 --idle-exit 1 2>&1)
+expect_contains "a relative --socket serves on its absolute path" "serving on unix:$TEST_DIR/rel/rel.sock" "$log"
 rm -rf "$TEST_DIR/made"
 err=$("$ISOL8D" --socket "$TEST_DIR/made/isol8.sock" --prewarm 0 --idle-exit 1 2>&1)
 expect_eq "a daemon in a directory it made exits 0 when idle" 0 $?
