@@ -86,6 +86,10 @@ bool agent_uid_has_processes(uid_t uid);
 typedef bool (*agent_proc_match_fn)(int proc_fd, const char *pid, const void *arg);
 int agent_proc_scan(agent_proc_match_fn match, const void *arg, bool kill_them, int max);
 
+/* A match: /proc/<pid>/status says a live (not zombie) process of the uid
+ * *(const uid_t *)arg. */
+bool agent_proc_of_uid(int proc_fd, const char *pid, const void *arg);
+
 /* Removes the contents of dir, not dir itself, without following symlinks
  * or leaving dir's filesystem. Returns 0 or -errno (the first failure). */
 int agent_wipe_dir(const char *dir);

@@ -40,11 +40,16 @@
 #include "agent/exec.h"
 #include "base/util.h"
 
+/* The main process's exit is seen, not reaped: its pid stays the group's
+ * until exec_end has signalled what is left. */
 static void exec_on_child(struct exec_run *run)
 {
-	if (run->exited || wait4(run->proc.pid, &run->status, WNOHANG, &run->usage) != run->proc.pid)
+	siginfo_t info = {0};
+
+	if (run->exited)
 		return;
-	run->exited = true;
+	if (waitid(P_PID, (id_t)run->proc.pid, &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == run->proc.pid)
+		run->exited = true;
 }
 
 static void exec_on_signals(struct exec_run *run)
@@ -67,6 +72,8 @@ static int exec_poll_timeout(const struct exec_run *run)
 
 	if (run->ended && exec_bytes_pending(&run->outq) >= EXEC_OUTQ_HIGH)
 		return -1; /* drained only once the host takes more (POLLOUT wakes us) */
+	if (run->ended && run->proc.stdout_fd < 0 && run->proc.stderr_fd < 0)
+		return -1; /* nothing left to drain: the signalfd and the host wake us */
 	if (run->ended)
 		until = run->drain_until_ms;
 	else if (run->deadline_ms >= 0)
@@ -195,9 +202,6 @@ void exec_run_release(struct exec_run *run)
 static void exec_abort(struct exec_run *run)
 {
 	exec_end(run);
-	if (!run->exited)
-		waitpid(run->proc.pid, NULL, 0);
-	run->exited = true;
 	run->end_us = isol8_now_us();
 }
 
@@ -243,7 +247,7 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 		exec_close_idle_stdin(run);
 		exec_loop(run);
 	}
-	if (!run->exited)
+	if (!run->reaped)
 		exec_abort(run);
 	exec_finish(run);
 	exec_run_release(run);

@@ -79,7 +79,8 @@ struct exec_run {
 	struct exec_bytes stdin_q;
 	bool stdin_open;         /* more Stdin frames may come */
 	bool host_gone;
-	bool exited;
+	bool exited;             /* the main process exited (seen with WNOWAIT) */
+	bool reaped;             /* and was reaped: its pid, the group's id, is free */
 	bool terminating;        /* the agent got SIGTERM */
 	bool timed_out;
 	bool truncated;
@@ -105,8 +106,10 @@ int exec_bytes_append(struct exec_bytes *q, const uint8_t *data, size_t len);
 size_t exec_bytes_pending(const struct exec_bytes *q);
 
 /* Ends the program: kills its process group, then every process of its
- * uid (or, with keep_detached, every process still holding its stdout or
- * stderr), and starts the drain of what the pipes hold. Idempotent. */
+ * uid (or, with keep_detached, the main process and every process still
+ * holding its stdout or stderr, nothing else), reaps the main process only
+ * then (so the group's id cannot be reused while it is signalled), and
+ * starts the drain of what the pipes hold. Idempotent. */
 void exec_end(struct exec_run *run);
 void exec_close(int *fd);
 

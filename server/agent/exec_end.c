@@ -49,35 +49,69 @@ int64_t exec_oom_kills(void)
 	return -1;
 }
 
-/* Whether one of the process's fds is one of the pipes (arg: ino_t[2]). */
-static bool holds_pipe(int proc_fd, const char *pid, const void *arg)
+/* Whether the fd table at dir_fd/path holds one of the pipes; -1 when it
+ * cannot be read. */
+static int fds_hold_pipe(int dir_fd, const char *path, const char want[2][40])
 {
-	const ino_t *ino = arg;
-	char path[300], link[64], want[2][40];
+	char link[64];
 	struct dirent *de;
-	bool found = false;
-	int fd;
+	int found = 0, fd;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "%s/fd", pid);
-	fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = openat(dir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
-		return false;
+		return errno == ENOENT ? 0 : -1;
 	dir = fdopendir(fd);
 	if (dir == NULL) {
 		close(fd);
-		return false;
+		return -1;
 	}
-	for (int i = 0; i < 2; i++)
-		snprintf(want[i], sizeof(want[i]), "pipe:[%llu]", (unsigned long long)ino[i]);
 	while (!found && (de = readdir(dir)) != NULL) {
 		ssize_t n = readlinkat(dirfd(dir), de->d_name, link, sizeof(link) - 1);
 		if (n <= 0)
 			continue;
 		link[n] = '\0';
-		found = (ino[0] && strcmp(link, want[0]) == 0) || (ino[1] && strcmp(link, want[1]) == 0);
+		found = (want[0][0] && strcmp(link, want[0]) == 0) || (want[1][0] && strcmp(link, want[1]) == 0);
 	}
 	closedir(dir);
+	return found;
+}
+
+/* Whether the process holds one of the pipes (arg: ino_t[2]) in any of its
+ * threads' fd tables (a thread may have its own, after unshare). A process
+ * of the uid whose tables cannot be read (it made itself non-dumpable)
+ * counts as a holder: it could be one, and hiding is no way to outlive a
+ * run. */
+static bool holds_pipe(int proc_fd, const char *pid, const void *arg)
+{
+	const ino_t *ino = arg;
+	char want[2][40] = {"", ""}, path[300];
+	struct dirent *de;
+	bool found = false;
+	int fd;
+	DIR *tasks;
+
+	for (int i = 0; i < 2; i++)
+		if (ino[i])
+			snprintf(want[i], sizeof(want[i]), "pipe:[%llu]", (unsigned long long)ino[i]);
+	snprintf(path, sizeof(path), "%s/task", pid);
+	fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return false; /* gone */
+	tasks = fdopendir(fd);
+	if (tasks == NULL) {
+		close(fd);
+		return false;
+	}
+	while (!found && (de = readdir(tasks)) != NULL) {
+		int held;
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "%s/fd", de->d_name);
+		held = fds_hold_pipe(dirfd(tasks), path, want);
+		found = held > 0 || (held < 0 && agent_proc_of_uid(proc_fd, pid, &(uid_t){getuid()}));
+	}
+	closedir(tasks);
 	return found;
 }
 

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "agent/exec.h"
@@ -54,11 +55,22 @@ void exec_end(struct exec_run *run)
 		return;
 	run->ended = true;
 	run->drain_until_ms = isol8_now_ms() + EXEC_DRAIN_MS;
-	kill(-run->proc.pid, SIGKILL);
-	if (run->keep_detached)
-		exec_kill_pipe_holders(run->uid, run->pipe_ino);
-	else if (run->uid != 0 && agent_uid_has_processes(run->uid))
-		agent_kill_uid(run->uid);
+	if (run->keep_detached) {
+		/* not the group: a background job without job control is in it,
+		 * and one that let go of the pipes lives on */
+		if (!run->exited)
+			kill(run->proc.pid, SIGKILL);
+		if (run->proc.stdout_fd >= 0 || run->proc.stderr_fd >= 0)
+			exec_kill_pipe_holders(run->uid, run->pipe_ino);
+	} else {
+		kill(-run->proc.pid, SIGKILL);
+		if (run->uid != 0 && agent_uid_has_processes(run->uid))
+			agent_kill_uid(run->uid);
+	}
+	if (!run->reaped && wait4(run->proc.pid, &run->status, 0, &run->usage) == run->proc.pid) {
+		run->reaped = true;
+		run->exited = true;
+	}
 }
 
 void exec_close(int *fd)
@@ -259,10 +271,9 @@ int exec_queue_exit(struct exec_run *run)
 	exit_msg.cpu_system_us = exec_timeval_us(run->usage.ru_stime);
 	exit_msg.max_rss_kb = (uint64_t)run->usage.ru_maxrss;
 	exit_msg.output_bytes = run->total_out;
-	if (run->oom_before >= 0) {
-		int64_t after = exec_oom_kills();
-		exit_msg.oom_killed = after > run->oom_before;
-	}
+	/* the program itself was killed, and the OOM killer killed in the run */
+	if (run->oom_before >= 0 && WIFSIGNALED(run->status) && WTERMSIG(run->status) == SIGKILL)
+		exit_msg.oom_killed = exec_oom_kills() > run->oom_before;
 	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXIT;
 	frame.exit = &exit_msg;
 	return exec_queue_frame(run, &frame);

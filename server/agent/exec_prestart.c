@@ -96,6 +96,7 @@ static void launcher_kill(struct exec_run *run)
 	kill(-run->proc.pid, SIGKILL);
 	waitpid(run->proc.pid, NULL, 0);
 	run->exited = true;
+	run->reaped = true;
 }
 
 /* Kills the launcher and closes its pipes, leaving the run as before its
@@ -110,6 +111,7 @@ static void launcher_discard(struct exec_run *run)
 	exec_close(&run->proc.ready_fd);
 	run->proc.pid = -1;
 	run->exited = false;
+	run->reaped = false;
 }
 
 /* Waits for the launcher's byte on its ready pipe: it has started and waits

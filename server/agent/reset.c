@@ -57,8 +57,7 @@ static void reset_kill_as_uid(uid_t uid, bool remove_ipc)
 		waitpid(pid, NULL, 0);
 }
 
-/* Whether /proc/<pid>/status says a live (not zombie) process of *uid. */
-static bool reset_process_of_uid(int proc_fd, const char *pid, const void *arg)
+bool agent_proc_of_uid(int proc_fd, const char *pid, const void *arg)
 {
 	const uid_t uid = *(const uid_t *)arg;
 	char path[300], buf[4096];
@@ -99,8 +98,9 @@ int agent_proc_scan(agent_proc_match_fn match, const void *arg, bool kill_them, 
 
 		if (*end != '\0' || pid <= 1 || pid == getpid() || !match(dirfd(proc), de->d_name, arg))
 			continue;
-		if (kill_them)
-			kill((pid_t)pid, SIGKILL);
+		/* one that could not be killed (gone meanwhile) does not count */
+		if (kill_them && kill((pid_t)pid, SIGKILL) != 0)
+			continue;
 		found++;
 	}
 	closedir(proc);
@@ -110,13 +110,13 @@ int agent_proc_scan(agent_proc_match_fn match, const void *arg, bool kill_them, 
 /* Kills the live processes of uid found in /proc; returns how many. */
 static int reset_kill_scan(uid_t uid)
 {
-	return agent_proc_scan(reset_process_of_uid, &uid, true, INT_MAX);
+	return agent_proc_scan(agent_proc_of_uid, &uid, true, INT_MAX);
 }
 
 bool agent_uid_has_processes(uid_t uid)
 {
 	/* unknown (no /proc) counts as some: the caller kills to be sure */
-	return agent_proc_scan(reset_process_of_uid, &uid, false, 1) != 0;
+	return agent_proc_scan(agent_proc_of_uid, &uid, false, 1) != 0;
 }
 
 int agent_kill_uid(uid_t uid)

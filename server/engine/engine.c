@@ -484,7 +484,6 @@ static int run_program(struct run *r, struct isol8_sandbox *sb, const struct iso
 }
 
 /* Reading back output_paths: each file gathered whole, then masked. */
-#define ISOL8_OUT_FILES_MAX (32u << 20)
 
 struct file_gather {
 	uint8_t *data;
@@ -514,48 +513,50 @@ static int gather_chunk(void *userdata, const uint8_t *data, size_t len)
 	return 0;
 }
 
-static int mask_chunk(void *userdata, const uint8_t *data, size_t len)
-{
-	struct file_gather *g = userdata;
-	size_t budget = g->budget;
-	int ret;
-
-	g->budget = SIZE_MAX; /* masking may lengthen what was already counted */
-	ret = gather_chunk(g, data, len);
-	g->budget = budget;
-	return ret;
-}
-
-/* One output file, masked, appended to res->files; absent files are skipped. */
+/* One output file, masked, appended to res->files; absent files are
+ * skipped. A file whose masked content passes what the files may still
+ * take is left out, and the result says truncated (and which). */
 static int collect_file(struct isol8_sandbox *sb, const Isol8__V1__ExecuteRequest *req, const char *name,
 			size_t *budget, struct isol8_exec_result *res, struct isol8_error *err)
 {
 	char path[ISOL8_SANDBOX_PATH_MAX];
-	struct file_gather raw = {.budget = *budget}, masked = {0};
+	/* the entry's key and framing take room in the reply too */
+	size_t entry = strlen(name) + 16;
+	size_t room = *budget > entry ? *budget - entry : 0;
+	struct file_gather raw = {.budget = room}, masked = {.budget = room};
 	struct isol8_mask mask = {0};
 	struct isol8_out_file *f = NULL;
 	int ret = isol8_inputs_file_path("output_paths", name, path, sizeof(path), err);
 
 	if (ret == 0)
 		ret = isol8_agent_get_file(sb->socket, path, gather_chunk, &raw, err);
-	if (ret < 0 && err->code == ISOL8_E_NOT_FOUND) {
-		free(raw.data);
-		isol8_error_clear(err);
-		return 0;
-	}
-	if (ret < 0 && err->code == ISOL8_E_EXHAUSTED && (isol8_error_clear(err), true))
-		isol8_error_set(err, ISOL8_E_EXHAUSTED, "output_paths: the files pass %u MiB in all (at \"%s\")",
-				ISOL8_OUT_FILES_MAX >> 20, name);
-	else if (ret < 0 && err->code != ISOL8_E_NOMEM && err->code != ISOL8_E_UNAVAILABLE)
+	if (ret < 0 && err->code != ISOL8_E_NOT_FOUND && err->code != ISOL8_E_EXHAUSTED && err->code != ISOL8_E_NOMEM &&
+	    err->code != ISOL8_E_UNAVAILABLE)
 		isol8_error_prefix(err, "output_paths: \"%s\" (a regular file, no link on its path)", name);
 	if (ret == 0)
 		ret = setup_masks(&mask, 1, req, err);
 	if (ret == 0)
-		ret = isol8_mask_feed(&mask, raw.data, raw.len, mask_chunk, &masked);
+		ret = isol8_mask_feed(&mask, raw.data, raw.len, gather_chunk, &masked);
 	if (ret == 0)
-		ret = isol8_mask_flush(&mask, mask_chunk, &masked);
+		ret = isol8_mask_flush(&mask, gather_chunk, &masked);
 	isol8_mask_release(&mask);
 	free(raw.data);
+	if (ret == -ISOL8_E_EXHAUSTED || (ret < 0 && err->code == ISOL8_E_EXHAUSTED)) {
+		/* past the room the reply has: left out, said in the result */
+		if (!res->truncated_files)
+			snprintf(res->files_left_out, sizeof(res->files_left_out), "%s", name);
+		res->truncated_files = true;
+		res->files_room = (int64_t)*budget;
+		ret = 0;
+		isol8_error_clear(err);
+		free(masked.data);
+		return 0;
+	}
+	if (ret < 0 && err->code == ISOL8_E_NOT_FOUND) {
+		free(masked.data);
+		isol8_error_clear(err);
+		return 0;
+	}
 	if (ret == 0) {
 		f = realloc(res->files, (res->n_files + 1) * sizeof(*res->files));
 		if (f != NULL) {
@@ -573,16 +574,20 @@ static int collect_file(struct isol8_sandbox *sb, const Isol8__V1__ExecuteReques
 	f->data = masked.data;
 	f->len = masked.len;
 	res->n_files++;
-	*budget -= raw.len;
+	*budget = room - masked.len;
 	return 0;
 }
 
+/* The files the request names; they take at most what the reply has room
+ * for after the output (the sink says), and ISOL8_OUT_FILES_MAX. */
 static int collect_files(struct isol8_sandbox *sb, const Isol8__V1__ExecuteRequest *req,
-			 struct isol8_exec_result *res, struct isol8_error *err)
+			 const struct isol8_exec_sink *sink, struct isol8_exec_result *res, struct isol8_error *err)
 {
 	size_t budget = ISOL8_OUT_FILES_MAX;
 	int ret = 0;
 
+	if (sink->files_room != NULL && sink->files_room(sink->userdata) < budget)
+		budget = sink->files_room(sink->userdata);
 	for (size_t i = 0; i < req->n_output_paths && ret == 0; i++)
 		ret = collect_file(sb, req, req->output_paths[i], &budget, res, err);
 	return ret;
@@ -662,7 +667,7 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	 * cancellation the program may still be starting, after the reset */
 	outcome = ret < 0 ? ISOL8_RELEASE_BROKEN : ISOL8_RELEASE_USED;
 	if (ret == 0 && run_code)
-		ret = collect_files(lease.sandbox, req, res, err);
+		ret = collect_files(lease.sandbox, req, r->sink, res, err);
 	isol8_exec_spec_release(&spec);
 	released = isol8_now_us();
 	isol8_registry_release(e->registry, &lease, opts->persist ? ISOL8_RELEASE_KEEP : outcome);

@@ -66,6 +66,9 @@ struct isol8_exec_sink {
 	int (*on_output)(void *userdata, enum isol8_phase phase, int stream, const uint8_t *data, size_t len);
 	/* Polled while the program runs; true stops it (the client went away). */
 	bool (*cancelled)(void *userdata);
+	/* Bytes the output files (output_paths, masked) may take after the
+	 * output, for the reply to fit; NULL: ISOL8_OUT_FILES_MAX. */
+	size_t (*files_room)(void *userdata);
 	void *userdata;
 };
 
@@ -103,6 +106,9 @@ struct isol8_exec_result {
 	int64_t memory_bytes;      /* the run's memory limit */
 	struct isol8_out_file *files; /* output_paths that exist, in request order */
 	size_t n_files;
+	bool truncated_files;      /* a file passed the room left and was left out */
+	char files_left_out[256];  /* the first such file, as the request named it */
+	int64_t files_room;        /* the room that was left then */
 	int64_t duration_ms;
 	int64_t cpu_user_ms;
 	int64_t cpu_system_ms;
@@ -138,6 +144,9 @@ int isol8_engine_prewarm(struct isol8_engine *e, struct isol8_error *err);
 int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req, bool local,
 			 const struct isol8_exec_sink *sink, struct isol8_exec_result *res,
 			 struct isol8_error *err);
+
+/* What output files may take in all, at most. */
+#define ISOL8_OUT_FILES_MAX (32u << 20)
 
 /* Frees what a result owns (its files). */
 void isol8_exec_result_release(struct isol8_exec_result *res);

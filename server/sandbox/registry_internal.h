@@ -27,6 +27,7 @@ struct pool {
 	int target;             /* clean sandboxes to keep ready now */
 	int base_target;        /* what it shrinks back to when demand falls */
 	int64_t missed_ms;      /* when an acquire last found no clean sandbox */
+	int64_t shrunk_ms;      /* when its target last shrank a step */
 	bool pinned;            /* prewarmed: never dropped */
 	int records;            /* records pointing here */
 	int holds;              /* acquires using it while they wait */

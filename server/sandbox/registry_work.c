@@ -70,10 +70,11 @@ static struct pool *refill_candidate(struct isol8_registry *r, int64_t now_ms, i
 static void pools_shrink(struct isol8_registry *r, int64_t now_ms)
 {
 	for (struct pool *p = r->pools; p; p = p->next) {
-		if (p->target <= p->base_target || now_ms - p->missed_ms < ISOL8_POOL_SHRINK_MS)
+		if (p->target <= p->base_target || now_ms - p->missed_ms < ISOL8_POOL_SHRINK_MS ||
+		    now_ms - p->shrunk_ms < ISOL8_POOL_SHRINK_MS)
 			continue;
 		p->target--;
-		p->missed_ms = now_ms;
+		p->shrunk_ms = now_ms; /* not missed_ms: a shrinking pool is not busy */
 		if (registry_count(r, p, ISOL8_SB_CLEAN) > p->target) {
 			for (struct record *rec = r->records; rec; rec = rec->next) {
 				if (rec->pool == p && rec->state == ISOL8_SB_CLEAN) {

@@ -47,6 +47,15 @@ static int gather_output(void *userdata, enum isol8_phase phase, int stream, con
 	return gather_append(g, stream - 1, data, len);
 }
 
+/* What the reply has room for after the gathered output and its markers. */
+static size_t gather_room(void *userdata)
+{
+	const struct isol8_service_result *g = userdata;
+	size_t used = g->len[0] + g->len[1] + 2 * MARKER_ROOM;
+
+	return g->output->gather_max > used ? g->output->gather_max - used : 0;
+}
+
 static bool gather_cancelled(void *userdata)
 {
 	const struct isol8_service_result *g = userdata;
@@ -82,7 +91,7 @@ static bool early_end(const struct isol8_exec_result *res, int i, char *buf, siz
 		return true;
 	}
 	if (res->setup_failed && n++ == i) {
-		snprintf(buf, size, "Setup script failed (exit code %d)", res->exit_code);
+		snprintf(buf, size, "Setup script failed (exit code %d)", res->timed_out ? 128 + SIGKILL : res->exit_code);
 		return true;
 	}
 	return false;
@@ -118,6 +127,11 @@ static int gathered_finish(struct isol8_service_result *r)
 		snprintf(line, sizeof(line), "--- OUTPUT TRUNCATED (%llu bytes, limit: %lld) ---",
 			 (unsigned long long)total, (long long)res->max_output);
 		ret = append_line(r, 0, "\n\n", line);
+	}
+	if (res->truncated_files) {
+		snprintf(line, sizeof(line), "--- OUTPUT FILES TRUNCATED (\"%.64s\" and any file past %lld bytes left out) ---",
+			 res->files_left_out, (long long)res->files_room);
+		ret = append_line(r, 1, "\n", line);
 	}
 	for (int i = 0; ret == 0 && early_end(res, i, msg, sizeof(msg)); i++) {
 		if (strncmp(msg, "Setup", 5) == 0)
@@ -173,7 +187,7 @@ static void result_fill(struct isol8_service_result *r)
 	out->exit_code = res->timed_out ? 128 + SIGKILL : res->exit_code;
 	out->signal = res->timed_out ? SIGKILL : res->signal;
 	out->duration_ms = res->duration_ms;
-	out->truncated = res->truncated || r->truncated;
+	out->truncated = res->truncated || r->truncated || res->truncated_files;
 	out->timed_out = res->timed_out;
 	out->oom_killed = res->oom_killed;
 	out->execution_id = (char *)res->execution_id;
@@ -222,7 +236,8 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 			  const struct isol8_service_output *output, struct isol8_service_result *res,
 			  struct isol8_error *err)
 {
-	struct isol8_exec_sink sink = {output->on_output, output->cancelled, output->userdata};
+	struct isol8_exec_sink sink = {.on_output = output->on_output, .cancelled = output->cancelled,
+				       .userdata = output->userdata};
 	bool gathered = output->on_output == NULL;
 	int64_t started = isol8_now_ms();
 	int ret;
@@ -233,7 +248,8 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 	isol8__v1__engine_timings__init(&res->timings);
 	res->output = output;
 	if (gathered)
-		sink = (struct isol8_exec_sink){gather_output, gather_cancelled, res};
+		sink = (struct isol8_exec_sink){.on_output = gather_output, .cancelled = gather_cancelled,
+						.files_room = gather_room, .userdata = res};
 	ret = isol8_engine_execute(s->engine, req, local, &sink, &res->run, err);
 	if (ret == 0) {
 		int done = gathered ? gathered_finish(res) : streamed_finish(res);

@@ -208,6 +208,41 @@ class RunSemantics(unittest.TestCase):
                          [("stdout", "setup"), ("error", "setup"), ("exit", "setup")])
         self.assertEqual(events[1].error, "Setup script failed (exit code 3)")
 
+    def test_what_the_setup_detaches_lives_on_for_the_code(self):
+        # a background job of bash, in bash's group, that let go of the output
+        r = self.run_("bash", "ps -eo user,args | grep -c '^sandbox *sleep 77' || true",
+                      setup_script="nohup sleep 77 </dev/null >/dev/null 2>&1 &")
+        self.assertEqual(r.stdout, b"1")
+        # and the code's end takes it: the next run in the pool sees none
+        r = self.run_("bash", "ps -eo user,args | grep -c '^sandbox *sleep 77' || true")
+        self.assertEqual(r.stdout, b"0")
+
+    def test_timed_out_setup_says_137(self):
+        r = self.run_("bash", "echo never", setup_script="sleep 30", timeout_ms=1000)
+        self.assertEqual((r.exit_code, r.timed_out), (137, True))
+        self.assertTrue(r.stderr.endswith(b"Setup script failed (exit code 137)"), r.stderr)
+
+    def test_a_child_killed_for_memory_is_not_the_program(self):
+        code = ("import subprocess\n"
+                "r = subprocess.run(['python3', '-c', 'b = bytearray(600 << 20)'])\n"
+                "print('child', r.returncode)\n")
+        r = self.run_("python", code, options={"memory_limit": "128m"})
+        self.assertEqual((r.stdout, r.exit_code, r.oom_killed), (b"child -9", 0, False), r.stderr)
+        self.assertNotIn(b"OUT OF MEMORY", r.stderr)
+
+    def test_output_files_past_the_room_are_left_out_not_the_result(self):
+        # 33 MB of "a" is past the 32 MiB the files may take; masked with a
+        # one-letter secret it would be three times that
+        r = self.run_("bash", "head -c 34000000 /dev/zero | tr '\\0' a > big; echo small > small; echo kept",
+                      output_paths=["big", "small"], options={"secrets": {"S": "zz"}})
+        self.assertEqual(r.stdout, b"kept")
+        self.assertEqual(dict(r.files), {"small": b"small\n"})
+        self.assertTrue(r.truncated)
+        self.assertIn(b'--- OUTPUT FILES TRUNCATED ("big"', r.stderr)
+        r = self.run_("bash", "head -c 20000000 /dev/zero | tr '\\0' a > big; echo kept",
+                      output_paths=["big"], options={"secrets": {"S": "a"}})
+        self.assertEqual((r.stdout, dict(r.files), r.truncated), (b"kept", {}, True))
+
     def test_streamed_phases(self):
         events = self.stream("bash", "echo code", setup_script="echo setup")
         self.assertEqual([(e.WhichOneof("event"), e.phase) for e in events],

@@ -351,6 +351,36 @@ static void test_background_child(void)
 	CU_ASSERT_TRUE(process_alive(detached));
 	kill(detached, SIGKILL);
 	CU_ASSERT_TRUE(wait_gone(detached, 1000));
+	/* a background job of a shell without job control is in its group:
+	 * with keep_detached, one that let go lives on all the same */
+	CU_ASSERT_EQUAL_FATAL(run_sh_as("nohup sleep 100 </dev/null >/dev/null 2>&1 & echo $!", true, &out), 0);
+	detached = (pid_t)atoi(cap.out);
+	usleep(200000);
+	CU_ASSERT_TRUE(process_alive(detached));
+	kill(detached, SIGKILL);
+	CU_ASSERT_TRUE(wait_gone(detached, 1000));
+}
+
+/* At the timeout, keep_detached kills the pipes' holders, one that made
+ * itself non-dumpable (its fds unreadable to the scan) too. */
+static void test_hidden_holder_killed(void)
+{
+	char *argv[] = {"sh", "-c",
+			"python3 -c 'import ctypes, time; ctypes.CDLL(None).prctl(4, 0); time.sleep(100)' & echo $!; "
+			"sleep 100",
+			NULL};
+	Isol8__Agent__V1__Exec req = exec_of(argv);
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_agent_exit out;
+	pid_t holder;
+
+	req.keep_detached = true;
+	req.timeout_ms = 1000;
+	CU_ASSERT_EQUAL_FATAL(run(&req, &out, &err), 0);
+	CU_ASSERT_TRUE(out.timed_out);
+	holder = (pid_t)atoi(cap.out);
+	CU_ASSERT_FATAL(holder > 0);
+	CU_ASSERT_TRUE(wait_gone(holder, 1000));
 }
 
 static void test_files(void)
@@ -748,6 +778,7 @@ int main(void)
 		{"uid/gid", test_identity},
 		{"exact env and its PATH", test_env_exact},
 		{"the run ends when its output closes", test_background_child},
+		{"a hidden holder is killed at the timeout", test_hidden_holder_killed},
 		{"files written before exec", test_files},
 		{"bad requests", test_bad_requests},
 		{"cancel and output abort", test_cancel},
