@@ -1,9 +1,12 @@
 /* Local daemon paths: see paths.h. */
 #include "base/paths.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/un.h>
+#include <unistd.h>
 
 int isol8_default_socket_path(char *buf, size_t size, uid_t uid, const char *xdg_runtime_dir,
 			      const char *override)
@@ -33,4 +36,23 @@ void isol8_dirname(const char *path, char *buf, size_t size)
 		snprintf(buf, size, "/");
 	else
 		snprintf(buf, size, "%.*s", (int)(slash - path), path);
+}
+
+bool isol8_daemon_socket_alive(const char *path)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	int fd, ret, saved;
+
+	if (path[0] != '/' || strlen(path) >= sizeof(addr.sun_path))
+		return true;
+	memcpy(addr.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return true;
+	do
+		ret = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
+	while (ret < 0 && errno == EINTR);
+	saved = errno;
+	close(fd);
+	return ret == 0 || !(saved == ECONNREFUSED || saved == ENOENT || saved == ENOTDIR);
 }

@@ -13,6 +13,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "cli/cli.h"
 #include "cli/docker_local.h"
 #include "isol8/v1/admin.rpc.h"
@@ -164,9 +165,11 @@ static int drop_daemon_own(struct plan *p, const struct cleanup_args *a,
 	return 0;
 }
 
-/* No local daemon: another daemon that still runs (its own socket) keeps
- * its sandboxes; the containers of daemons that are gone are orphans. */
-static void drop_live_daemons(struct plan *p)
+/* Another daemon that may still run (its own socket) keeps its sandboxes;
+ * the containers of daemons that are gone are orphans. own: the local
+ * daemon's socket when one answers (its kept sandboxes it removes itself),
+ * else NULL. */
+static void drop_live_daemons(struct plan *p, const char *own)
 {
 	size_t keep = 0;
 	size_t skipped = 0;
@@ -174,7 +177,8 @@ static void drop_live_daemons(struct plan *p)
 	for (size_t i = 0; i < p->containers.n; i++) {
 		const struct isol8_cli_container *c = &p->containers.items[i];
 
-		if (c->owner[0] != '\0' && isol8_cli_socket_answers(c->owner))
+		if (c->owner[0] != '\0' && (own == NULL || strcmp(c->owner, own) != 0) &&
+		    isol8_daemon_socket_alive(c->owner))
 			skipped++;
 		else
 			p->containers.items[keep++] = *c;
@@ -197,13 +201,18 @@ static int make_plan(struct plan *p, const struct cleanup_args *a, struct isol8_
 		return isol8_cli_fail(&err);
 	p->daemon = isol8_cli_daemon_running();
 	if (!p->daemon) {
-		drop_live_daemons(p);
+		drop_live_daemons(p, NULL);
 		return 0;
 	}
 	status = isol8_cli_open(ch, &a->conn);
-	if (status != 0)
-		return status;
-	return drop_daemon_own(p, a, *ch);
+	if (status == 0)
+		status = drop_daemon_own(p, a, *ch);
+	if (status == 0) {
+		char own[PATH_MAX];
+		isol8_cli_local_socket(own, sizeof(own));
+		drop_live_daemons(p, own);
+	}
+	return status;
 }
 
 static void print_plan(const struct plan *p)

@@ -54,6 +54,9 @@ bool isol8_cli_daemon_running(void);
 /* Whether something accepts connections on the unix socket at path. */
 bool isol8_cli_socket_answers(const char *path);
 
+/* The local daemon's socket path ("" if it cannot be worked out). */
+void isol8_cli_local_socket(char *path, size_t size);
+
 /* Help lines for --host and --key, shared by the verbs that connect. */
 #define ISOL8_CLI_CONN_HELP                                                                        \
 	"  --host HOST:PORT   remote isol8d (also http://HOST:PORT, unix:/PATH;\n"               \

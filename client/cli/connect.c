@@ -107,7 +107,7 @@ int isol8_cli_open(struct isol8_rpc_channel **out, const struct isol8_cli_conn *
 }
 
 /* The local daemon's socket path, or "" when it cannot be worked out. */
-static void local_socket(char *path, size_t size)
+void isol8_cli_local_socket(char *path, size_t size)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	bool private_dir;
@@ -123,7 +123,7 @@ void isol8_cli_daemon_log_path(char *buf, size_t size)
 	char *slash;
 
 	buf[0] = '\0';
-	local_socket(path, sizeof(path));
+	isol8_cli_local_socket(path, sizeof(path));
 	slash = strrchr(path, '/');
 	if (slash == NULL)
 		return;
@@ -136,7 +136,7 @@ bool isol8_cli_daemon_running(void)
 {
 	char path[ISOL8_CLI_SOCKET_PATH_MAX + 1];
 
-	local_socket(path, sizeof(path));
+	isol8_cli_local_socket(path, sizeof(path));
 	return isol8_cli_socket_answers(path);
 }
 

@@ -79,11 +79,6 @@ int isol8_images_remove_all(struct isol8_engine *e, int *removed, struct isol8_e
  * daemon owns). */
 int isol8_engine_cleanup_containers(struct isol8_engine *e, int *removed, struct isol8_error *err);
 
-/* Whether a daemon answers on the unix socket `path` (an owner label).
- * Only "nothing there" counts as gone: a socket we may not open, or one
- * too busy to accept, belongs to a daemon that is alive. */
-bool isol8_engine_owner_alive(const char *path);
-
 
 /* A growing list of ids or names filled by Docker list callbacks. */
 struct isol8_id_list {

@@ -18,6 +18,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "engine/engine_internal.h"
 #include "base/sha256.h"
 #include "base/util.h"
@@ -418,7 +419,7 @@ static void cleanup_consider(const struct isol8_docker_entry *c, void *userdata)
 	/* this daemon's pool and runs, and another live daemon's, stay */
 	if (strcmp(isol8_docker_entry_label(c, "isol8.instance"), s->engine->instance_id) == 0)
 		return;
-	if (owner[0] != '\0' && strcmp(owner, s->engine->owner) != 0 && isol8_engine_owner_alive(owner))
+	if (owner[0] != '\0' && strcmp(owner, s->engine->owner) != 0 && isol8_daemon_socket_alive(owner))
 		return;
 	isol8_id_list_collect(c->id, "", &s->doomed);
 }

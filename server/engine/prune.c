@@ -9,26 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/paths.h"
 #include "engine/engine_internal.h"
-
-bool isol8_engine_owner_alive(const char *path)
-{
-	struct sockaddr_un addr = {.sun_family = AF_UNIX};
-	int fd, ret, saved;
-
-	if (path[0] != '/' || strlen(path) >= sizeof(addr.sun_path))
-		return true;
-	memcpy(addr.sun_path, path, strlen(path) + 1);
-	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (fd < 0)
-		return true;
-	do
-		ret = connect(fd, (struct sockaddr *)&addr, sizeof(addr));
-	while (ret < 0 && errno == EINTR);
-	saved = errno;
-	close(fd);
-	return ret == 0 || !(saved == ECONNREFUSED || saved == ENOENT || saved == ENOTDIR);
-}
 
 struct prune_scan {
 	struct isol8_engine *engine;
@@ -45,7 +27,7 @@ static void consider(const struct isol8_docker_entry *c, void *userdata)
 	if (c->created > s->created_before || strcmp(instance, s->engine->instance_id) == 0)
 		return;
 	/* an earlier run of this daemon left it, or its daemon is gone */
-	if (strcmp(owner, s->engine->owner) == 0 || !isol8_engine_owner_alive(owner))
+	if (strcmp(owner, s->engine->owner) == 0 || !isol8_daemon_socket_alive(owner))
 		isol8_id_list_collect(c->id, "", &s->doomed);
 }
 
