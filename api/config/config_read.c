@@ -252,9 +252,19 @@ static int read_list(const char *path, const cJSON *v, const struct isol8_config
 	return 0;
 }
 
+/* No object of the file has this many keys: past it, one is unknown, and
+ * the lookup that follows names it (so the duplicate check, quadratic,
+ * never runs over a huge object). */
+#define CONFIG_MAX_MEMBERS 64
+
 /* Member names of obj, each once, none with a dot (no key has one). */
 static int check_members(const char *path, const cJSON *obj, struct isol8_error *err)
 {
+	size_t n = 0;
+
+	for (const cJSON *m = obj->child; m; m = m->next)
+		if (++n > CONFIG_MAX_MEMBERS)
+			return 0;
 	for (const cJSON *m = obj->child; m; m = m->next)
 		for (const cJSON *prev = obj->child; prev != m; prev = prev->next)
 			if (strcmp(prev->string, m->string) == 0) {
