@@ -107,7 +107,7 @@ static int check_ceilings(const struct isol8_policy *p, const Isol8__V1__Executi
 	ret = above_size("options.memory_limit", c->memory_bytes, o ? o->memory_limit : NULL, p->max_memory,
 			 p->max_memory_text, err);
 	if (ret == 0 && c->nano_cpus > p->max_nano_cpus)
-		ret = isol8_error_set(err, ISOL8_E_PERMISSION, "options.cpu_limit: %g is above this server's limit of %g",
+		ret = isol8_error_set(err, ISOL8_E_PERMISSION, "options.cpu_limit: %.9g is above this server's limit of %.9g",
 				      (double)c->nano_cpus / 1e9, (double)p->max_nano_cpus / 1e9);
 	if (ret == 0 && c->pids_limit > p->max_pids)
 		ret = isol8_error_set(err, ISOL8_E_PERMISSION, "options.pids_limit: %lld is above this server's limit of %lld",

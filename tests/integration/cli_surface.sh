@@ -139,4 +139,9 @@ else
 	pass "--session-id runs in a session"
 fi
 
+# A refusal of the daemon names the flag to change, before the field.
+err=$("$ISOL8" run -r bash -e true --pids-limit 2 2>&1)
+expect_eq "a daemon's refusal exits 1" 1 $?
+expect_contains "it names the flag before the field" "[ERR] --pids-limit: options.pids_limit: 2 is out of range" "$err"
+
 finish
