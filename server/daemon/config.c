@@ -184,6 +184,12 @@ static int finish(struct isol8d_config *cfg, struct isol8_error *err)
 		return isol8_error_set(err, ISOL8_E_INVALID, "--tls-cert and --tls-key go together");
 	int warm = cfg->max_warm > 0 ? cfg->max_warm : (cfg->max_warm < 0 ? 0 : ISOL8_DEFAULT_MAX_WARM);
 	int prewarmed = 0;
+	/* no warm sandbox at all, and no prewarm asked for: none prewarmed */
+	if (warm == 0 && isol8_config_source_of(cfg->file, "pool.prewarm") == ISOL8_CONFIG_DEFAULT) {
+		for (int i = 0; i < ISOL8_RT_COUNT; i++)
+			cfg->prewarm_by_runtime[i] = 0;
+		cfg->prewarm = 0;
+	}
 	for (int i = 0; i < ISOL8_RT_COUNT; i++)
 		prewarmed += cfg->prewarm_by_runtime[i];
 	if (prewarmed > warm) {
