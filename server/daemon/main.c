@@ -22,6 +22,20 @@
 #include "base/paths.h"
 #include "base/util.h"
 
+/* Keys of the file that are read and checked but serve nothing yet: an
+ * operator who set them must not believe they act. */
+static void warn_unserved_keys(const struct isol8d_config *cfg)
+{
+	static const char *const keys[] = {"remoteCode.enabled", "dependencies", "network.whitelist",
+					   "network.blacklist", "sessions.max", "sessions.idleTimeoutMs",
+					   "poolSize.dirty"};
+
+	for (size_t i = 0; cfg->file != NULL && i < ISOL8_ARRAY_LEN(keys); i++)
+		if (isol8_config_source_of(cfg->file, keys[i]) == ISOL8_CONFIG_FILE)
+			isol8_log(ISOL8_LOG_WARN, "config: %s is set but not served yet by this isol8d (it has no effect)",
+				  keys[i]);
+}
+
 static int take_socket(const struct isol8d_config *cfg, int *lock_fd, struct isol8_error *err)
 {
 	char lock_path[PATH_MAX];
@@ -212,6 +226,7 @@ int main(int argc, char **argv)
 	}
 	isol8_log(ISOL8_LOG_INFO, "serving on unix:%s (instance %s, agent %s)", d.cfg.socket_path,
 		  isol8_engine_instance_id(d.engine), d.cfg.agent_path);
+	warn_unserved_keys(&d.cfg);
 
 	wait_for_stop(&d, &signals);
 
