@@ -11,6 +11,7 @@
 #include "cli/address.h"
 #include "cli/autostart.h"
 #include "cli/cli.h"
+#include "cli/run_args.h"
 #include "cli/output.h"
 #include "base/util.h"
 
@@ -158,41 +159,20 @@ bool isol8_cli_socket_answers(const char *path)
 	return ret == 0;
 }
 
-/* The request fields the daemon names in its refusals, and the run flags
- * that set them: a refusal says which flag to change. */
-static const struct {
-	const char *field;
-	const char *flag;
-} field_flags[] = {
-	{"options.memory_limit", "--memory"},    {"options.cpu_limit", "--cpu"},
-	{"options.pids_limit", "--pids-limit"},  {"options.max_output_size", "--max-output"},
-	{"options.sandbox_size", "--sandbox-size"}, {"options.tmp_size", "--tmp-size"},
-	{"options.network", "--net"},            {"options.network_filter", "--allow/--deny"},
-	{"options.image", "--image"},            {"options.readonly_root_fs", "--writable"},
-	{"options.secrets", "--secret"},         {"options.log_network", "--log-network"},
-	{"options.persist", "--persist"},        {"timeout_ms", "--timeout"},
-	{"env", "--env"},                        {"workdir", "--workdir"},
-	{"cmd", "--cmd"},                        {"setup_script", "--setup"},
-	{"session_id", "--session-id"},          {"install_packages", "--install"},
-	{"code_url", "--url"},                   {"code_hash", "--hash"},
-	{"files", "--files"},                    {"file_modes", "--files"},
-	{"stdin", "--stdin"},
-};
-
-/* "options.memory_limit: ..." -> "--memory: options.memory_limit: ...". */
+/* "options.memory_limit: ..." -> "--memory: options.memory_limit: ...":
+ * the daemon names the request field, the user gave a flag. */
 static void name_the_flag(const struct isol8_error *in, struct isol8_error *out)
 {
+	const char *flag = isol8_cli_run_flag_of(in->message);
+	int len;
+
 	*out = *in;
-	for (size_t i = 0; i < ISOL8_ARRAY_LEN(field_flags); i++) {
-		size_t n = strlen(field_flags[i].field);
-		if (strncmp(in->message, field_flags[i].field, n) == 0 && (in->message[n] == ':' || in->message[n] == '[')) {
-			/* the flag first; the field's text cut if it must be */
-			int len = snprintf(out->message, sizeof(out->message), "%s: ", field_flags[i].flag);
-			snprintf(out->message + len, sizeof(out->message) - (size_t)len, "%.*s",
-				 (int)(sizeof(out->message) - (size_t)len - 1), in->message);
-			return;
-		}
-	}
+	if (flag == NULL)
+		return;
+	/* the flag first; the field's text cut if it must be */
+	len = snprintf(out->message, sizeof(out->message), "--%s: ", flag);
+	snprintf(out->message + len, sizeof(out->message) - (size_t)len, "%.*s",
+		 (int)(sizeof(out->message) - (size_t)len - 1), in->message);
 }
 
 int isol8_cli_call_failed(const struct isol8_error *err, const struct isol8_cli_conn *conn)

@@ -25,6 +25,7 @@ struct run_flag {
 	size_t offset;
 	flag_apply_fn apply;
 	const char *help; /* one line, with the default */
+	const char *field; /* the request field it sets, as the daemon's errors name it */
 };
 
 #define AT(field) offsetof(struct isol8_cli_run, field)
@@ -237,16 +238,16 @@ static int apply_session(struct isol8_cli_run *run, const char *flag, char *valu
 static const struct run_flag run_flags[] = {
 	{"eval", 'e', "CODE", FLAG_STRING, AT(eval), NULL, "run this code (python unless --runtime)"},
 	{"cmd", 0, "COMMAND", FLAG_CALL, 0, apply_cmd,
-	 "run a bash command instead of code (any runtime's image; default bash)"},
+	 "run a bash command instead of code (any runtime's image; default bash)", "cmd"},
 	{"runtime", 'r', "RT", FLAG_STRING, AT(runtime), NULL,
 	 "python, node, bun, deno or bash (default: by extension, else python)"},
-	{"net", 0, "MODE", FLAG_CALL, 0, apply_net, "network: none, host or filtered (default none)"},
+	{"net", 0, "MODE", FLAG_CALL, 0, apply_net, "network: none, host or filtered (default none)", "options.network"},
 	{"allow", 0, "REGEX", FLAG_CALL, 0, apply_allow,
-	 "host whitelist regex for --net filtered (repeatable)"},
+	 "host whitelist regex for --net filtered (repeatable)", "options.network_filter"},
 	{"deny", 0, "REGEX", FLAG_CALL, 0, apply_deny,
-	 "host blacklist regex for --net filtered (repeatable)"},
+	 "host blacklist regex for --net filtered (repeatable)", "options.network_filter"},
 	{"log-network", 0, NULL, FLAG_TRUE, AT(options.log_network), NULL,
-	 "log every network request (with --net filtered)"},
+	 "log every network request (with --net filtered)", "options.log_network"},
 	{"out", 0, "FILE", FLAG_STRING, AT(out_path), NULL,
 	 "also write stdout to FILE (streamed or not)"},
 	{"no-stream", 0, NULL, FLAG_TRUE, AT(no_stream), NULL,
@@ -254,45 +255,45 @@ static const struct run_flag run_flags[] = {
 	{"persistent", 0, NULL, FLAG_TRUE, AT(persistent), NULL,
 	 "keep one sandbox for this call, removed when it ends (one run: a normal run)"},
 	{"session-id", 0, "NAME", FLAG_CALL, 0, apply_session,
-	 "run in the daemon's session NAME, kept between calls (created on first use)"},
+	 "run in the daemon's session NAME, kept between calls (created on first use)", "session_id"},
 	{"session", 0, "NAME", FLAG_CALL, 0, apply_session, "the same as --session-id"},
 	{"persist", 0, NULL, FLAG_TRUE, AT(options.persist), NULL,
-	 "keep the container after the run for inspection (its id on stderr)"},
+	 "keep the container after the run for inspection (its id on stderr)", "options.persist"},
 	{"debug", 0, NULL, FLAG_TRUE, AT(debug), NULL,
 	 "[DEBUG] lines: connection, timings, the execution's details"},
 	{"timeout", 0, "MS", FLAG_CALL, 0, apply_timeout,
-	 "execution timeout in milliseconds (default 30000)"},
-	{"memory", 0, "SIZE", FLAG_CALL, 0, apply_memory, "memory limit, e.g. 512m, 1g (default 512m)"},
-	{"cpu", 0, "N", FLAG_CALL, 0, apply_cpu, "CPU limit in cores, e.g. 0.5, 2.0 (default 1.0)"},
+	 "execution timeout in milliseconds (default 30000)", "timeout_ms"},
+	{"memory", 0, "SIZE", FLAG_CALL, 0, apply_memory, "memory limit, e.g. 512m, 1g (default 512m)", "options.memory_limit"},
+	{"cpu", 0, "N", FLAG_CALL, 0, apply_cpu, "CPU limit in cores, e.g. 0.5, 2.0 (default 1.0)", "options.cpu_limit"},
 	{"image", 0, "NAME", FLAG_STRING, AT(options.image), NULL,
-	 "Docker image (default: the runtime's isol8 image)"},
-	{"pids-limit", 0, "N", FLAG_CALL, 0, apply_pids, "maximum number of processes (default 64)"},
+	 "Docker image (default: the runtime's isol8 image)", "options.image"},
+	{"pids-limit", 0, "N", FLAG_CALL, 0, apply_pids, "maximum number of processes (default 64)", "options.pids_limit"},
 	{"writable", 0, NULL, FLAG_TRUE, AT(writable), NULL,
-	 "writable root filesystem (default read-only)"},
+	 "writable root filesystem (default read-only)", "options.readonly_root_fs"},
 	{"max-output", 0, "BYTES", FLAG_CALL, 0, apply_max_output,
-	 "cap on output bytes (default 1048576)"},
+	 "cap on output bytes (default 1048576)", "options.max_output_size"},
 	{"secret", 0, "KEY=VALUE", FLAG_CALL, 0, apply_secret,
-	 "secret environment variable, masked as *** in output (repeatable)"},
-	{"env", 0, "KEY=VALUE", FLAG_CALL, 0, apply_env, "environment variable (repeatable)"},
+	 "secret environment variable, masked as *** in output (repeatable)", "options.secrets"},
+	{"env", 0, "KEY=VALUE", FLAG_CALL, 0, apply_env, "environment variable (repeatable)", "env"},
 	{"sandbox-size", 0, "SIZE", FLAG_CALL, 0, apply_sandbox_size,
-	 "size of /sandbox, e.g. 512m (default 512m)"},
+	 "size of /sandbox, e.g. 512m (default 512m)", "options.sandbox_size"},
 	{"tmp-size", 0, "SIZE", FLAG_CALL, 0, apply_tmp_size,
-	 "size of /tmp, e.g. 256m (default 256m)"},
-	{"stdin", 0, "DATA", FLAG_CALL, 0, apply_stdin, "data for the program's standard input"},
+	 "size of /tmp, e.g. 256m (default 256m)", "options.tmp_size"},
+	{"stdin", 0, "DATA", FLAG_CALL, 0, apply_stdin, "data for the program's standard input", "stdin"},
 	{"install", 0, "PKG", FLAG_CALL, 0, apply_install,
-	 "install a package for the runtime first (repeatable)"},
+	 "install a package for the runtime first (repeatable)", "install_packages"},
 	{"setup", 0, "SCRIPT", FLAG_CALL, 0, apply_setup,
-	 "bash run before the code: a script file, or the commands (repeatable)"},
+	 "bash run before the code: a script file, or the commands (repeatable)", "setup_script"},
 	{"workdir", 0, "DIR", FLAG_CALL, 0, apply_workdir,
-	 "working directory inside /sandbox (e.g. src, /sandbox/src)"},
+	 "working directory inside /sandbox (e.g. src, /sandbox/src)", "workdir"},
 	{"files", 0, "DIR", FLAG_STRING, AT(files_dir), NULL,
-	 "copy the files under local DIR into /sandbox first"},
-	{"url", 0, "URL", FLAG_STRING, AT(url), NULL, "fetch the code from URL"},
+	 "copy the files under local DIR into /sandbox first", "files"},
+	{"url", 0, "URL", FLAG_STRING, AT(url), NULL, "fetch the code from URL", "code_url"},
 	{"github", 0, "OWNER/REPO/REF/PATH", FLAG_STRING, AT(github), NULL,
 	 "fetch https://raw.githubusercontent.com/OWNER/REPO/REF/PATH"},
 	{"gist", 0, "ID/FILE", FLAG_STRING, AT(gist), NULL,
 	 "fetch https://gist.githubusercontent.com/raw/ID/FILE"},
-	{"hash", 0, "SHA256", FLAG_CALL, 0, apply_hash, "expected SHA-256 of fetched code"},
+	{"hash", 0, "SHA256", FLAG_CALL, 0, apply_hash, "expected SHA-256 of fetched code", "code_hash"},
 	{"allow-insecure-code-url", 0, NULL, FLAG_TRUE, AT(req.allow_insecure_code_url), NULL,
 	 "allow an http:// code URL"},
 	{"host", 0, "HOST:PORT", FLAG_STRING, AT(host), NULL,
@@ -302,6 +303,17 @@ static const struct run_flag run_flags[] = {
 };
 
 #define N_FLAGS ISOL8_ARRAY_LEN(run_flags)
+
+const char *isol8_cli_run_flag_of(const char *message)
+{
+	for (size_t i = 0; i < N_FLAGS; i++) {
+		const char *field = run_flags[i].field;
+		size_t n = field ? strlen(field) : 0;
+		if (n > 0 && strncmp(message, field, n) == 0 && (message[n] == ':' || message[n] == '['))
+			return run_flags[i].name;
+	}
+	return NULL;
+}
 #define LONG_BASE 256
 
 void isol8_cli_run_usage(FILE *out)

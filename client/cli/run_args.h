@@ -89,6 +89,11 @@ struct isol8_cli_file {
 void isol8_cli_run_init(struct isol8_cli_run *run);
 void isol8_cli_run_free(struct isol8_cli_run *run);
 
+/* The run flag (its long name, without "--") that sets the request field an
+ * error message of the daemon starts with ("options.memory_limit: ..."), or
+ * NULL. */
+const char *isol8_cli_run_flag_of(const char *message);
+
 /* The flag table as help text. */
 void isol8_cli_run_usage(FILE *out);
 
