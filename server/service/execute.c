@@ -75,26 +75,32 @@ static void format_size(int64_t bytes, char *buf, size_t size)
 		snprintf(buf, size, "%lld", (long long)bytes);
 }
 
-/* What ended the run early, one message at a time (i from 0 until false). */
-static bool early_end(const struct isol8_exec_result *res, int i, char *buf, size_t size)
+/* What ended the run early, as the original words it; stderr frames a
+ * marker in "--- ... ---", a setup failure stands as its own sentence. */
+struct early_end {
+	char text[64];
+	bool framed;
+};
+
+/* Fills ends (room for 3); returns how many apply. */
+static int early_ends(const struct isol8_exec_result *res, struct early_end ends[3])
 {
 	char mem[32];
 	int n = 0;
 
-	if (res->timed_out && n++ == i) {
-		snprintf(buf, size, "EXECUTION TIMED OUT");
-		return true;
-	}
-	if (res->oom_killed && n++ == i) {
+	if (res->timed_out)
+		ends[n++] = (struct early_end){"EXECUTION TIMED OUT", true};
+	if (res->oom_killed) {
 		format_size(res->memory_bytes, mem, sizeof(mem));
-		snprintf(buf, size, "OUT OF MEMORY (limit %s)", mem);
-		return true;
+		ends[n] = (struct early_end){"", true};
+		snprintf(ends[n++].text, sizeof(ends[0].text), "OUT OF MEMORY (limit %s)", mem);
 	}
-	if (res->setup_failed && n++ == i) {
-		snprintf(buf, size, "Setup script failed (exit code %d)", res->timed_out ? 128 + SIGKILL : res->exit_code);
-		return true;
+	if (res->setup_failed) {
+		ends[n] = (struct early_end){"", false};
+		snprintf(ends[n++].text, sizeof(ends[0].text), "Setup script failed (exit code %d)",
+			 res->timed_out ? 128 + SIGKILL : res->exit_code);
 	}
-	return false;
+	return n;
 }
 
 static void trim_trailing_space(struct isol8_service_result *r, int s)
@@ -116,8 +122,9 @@ static int append_line(struct isol8_service_result *r, int s, const char *sep, c
 static int gathered_finish(struct isol8_service_result *r)
 {
 	const struct isol8_exec_result *res = &r->run;
-	char line[160], msg[128];
-	int ret = 0;
+	struct early_end ends[3];
+	char line[160];
+	int n, ret = 0;
 
 	trim_trailing_space(r, 0);
 	trim_trailing_space(r, 1);
@@ -133,11 +140,9 @@ static int gathered_finish(struct isol8_service_result *r)
 			 res->files_left_out, (long long)res->files_room);
 		ret = append_line(r, 1, "\n", line);
 	}
-	for (int i = 0; ret == 0 && early_end(res, i, msg, sizeof(msg)); i++) {
-		if (strncmp(msg, "Setup", 5) == 0)
-			snprintf(line, sizeof(line), "%s", msg);
-		else
-			snprintf(line, sizeof(line), "--- %s ---", msg);
+	n = early_ends(res, ends);
+	for (int i = 0; ret == 0 && i < n; i++) {
+		snprintf(line, sizeof(line), ends[i].framed ? "--- %s ---" : "%s", ends[i].text);
 		ret = append_line(r, 1, "\n", line);
 	}
 	return ret;
@@ -148,11 +153,11 @@ static int streamed_finish(struct isol8_service_result *r)
 {
 	const struct isol8_exec_result *res = &r->run;
 	enum isol8_phase phase = res->setup_failed ? ISOL8_PHASE_SETUP : ISOL8_PHASE_CODE;
-	char msg[128];
-	int ret = 0;
+	struct early_end ends[3];
+	int n = early_ends(res, ends), ret = 0;
 
-	for (int i = 0; ret == 0 && r->output->on_error && early_end(res, i, msg, sizeof(msg)); i++)
-		ret = r->output->on_error(r->output->userdata, phase, msg);
+	for (int i = 0; ret == 0 && r->output->on_error && i < n; i++)
+		ret = r->output->on_error(r->output->userdata, phase, ends[i].text);
 	return ret;
 }
 
