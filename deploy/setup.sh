@@ -183,9 +183,38 @@ step_docker() {
 	step_ok "started dockerd $version (pid $started_dockerd, log $state_dir/dockerd.log)"
 }
 
+# An isol8d already answering on the CLI's socket from another binary (another
+# checkout, or this one's before a rebuild: its exe reads "(deleted)") would
+# serve this set-up with that build's images and agent. One the CLI started
+# on demand (--idle-exit) is stopped, and the CLI starts this build's; one
+# started otherwise is left alone and named.
+stop_foreign_daemon() {
+	local sock="${ISOL8_SOCKET:-/run/isol8/isol8.sock}" mine="$build_dir/server/daemon/isol8d"
+	local cmdline exe pid
+	for exe in /proc/[0-9]*/exe; do
+		pid="${exe#/proc/}"
+		pid="${pid%/exe}"
+		cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || continue
+		case "$cmdline" in "isol8d --socket $sock "* | *"/isol8d --socket $sock "*) ;; *) continue ;; esac
+		[[ "$(readlink "$exe" 2>/dev/null)" == "$mine" ]] && continue
+		case "$cmdline" in
+		*" --idle-exit "*)
+			printf 'setup: stopping isol8d (pid %s, %s), started on demand from another build\n' \
+				"$pid" "$(readlink "$exe" 2>/dev/null)"
+			kill -TERM "$pid" 2>/dev/null || true
+			for _ in $(seq 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+			;;
+		*)
+			fail "an isol8d of another build (pid $pid, $(readlink "$exe" 2>/dev/null)) serves $sock; stop it, or set ISOL8_SOCKET to another socket"
+			;;
+		esac
+	done
+}
+
 # The CLI asks isol8d to build the base and runtime images; it prints progress.
 step_images() {
 	step_header images "isol8 setup (builds missing or out-of-date images)"
+	stop_foreign_daemon
 	"$cli" setup </dev/null 2>&1 | sed -u 's/^/  /' || {
 		printf 'setup: %-9s FAILED\n' "images:"
 		printf 'setup: step "images" failed: %s setup exited non-zero\n' "$cli" >&2
