@@ -194,7 +194,7 @@ stop_foreign_daemon() {
 	for exe in /proc/[0-9]*/exe; do
 		pid="${exe#/proc/}"
 		pid="${pid%/exe}"
-		cmdline="$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)" || continue
+		cmdline="$({ tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null)" || continue
 		case "$cmdline" in "isol8d --socket $sock "* | *"/isol8d --socket $sock "*) ;; *) continue ;; esac
 		[[ "$(readlink "$exe" 2>/dev/null)" == "$mine" ]] && continue
 		case "$cmdline" in
