@@ -114,6 +114,7 @@ static const struct {
 	{ISOL8_E_PROTOCOL, GS_INTERNAL, "INTERNAL"},
 	{ISOL8_E_INTERNAL, GS_INTERNAL, "INTERNAL"},
 	{ISOL8_E_PERMISSION, GS_PERMISSION_DENIED, "PERMISSION_DENIED"},
+	{ISOL8_E_ABORTED, GS_ABORTED, "ABORTED"},
 };
 
 #define ERROR_TABLE_LEN (sizeof(error_table) / sizeof(error_table[0]))
@@ -128,7 +129,7 @@ int isol8_error_grpc_status(int code)
 
 int isol8_error_from_grpc_status(int status)
 {
-	if (status == GS_UNKNOWN || status == GS_ABORTED || status == GS_OUT_OF_RANGE ||
+	if (status == GS_UNKNOWN || status == GS_OUT_OF_RANGE ||
 	    status == GS_DATA_LOSS || status == GS_ALREADY_EXISTS)
 		return ISOL8_E_INTERNAL;
 	for (size_t i = 0; i < ERROR_TABLE_LEN; i++)

@@ -35,8 +35,9 @@ enum isol8_errc {
 	ISOL8_E_PROTOCOL = 12,       /* INTERNAL: a peer broke a protocol */
 	ISOL8_E_INTERNAL = 13,       /* INTERNAL: our bug */
 	ISOL8_E_PERMISSION = 14,     /* PERMISSION_DENIED: past the operator's policy */
+	ISOL8_E_ABORTED = 15,        /* ABORTED: a session is busy with another call */
 };
-#define ISOL8_E_LAST ISOL8_E_PERMISSION
+#define ISOL8_E_LAST ISOL8_E_ABORTED
 
 #define ISOL8_ERROR_MESSAGE_MAX 512
 

@@ -196,6 +196,35 @@ void isol8_engine_each_kept(struct isol8_engine *e, void (*fn)(const char *conta
 							       void *userdata),
 			    void *userdata);
 
+/* Sessions (sandbox/sessions.h). */
+
+/* Destroys session id, cancelling a call or transfer running in it;
+ * *destroyed says whether it existed (an unknown id is no error). */
+int isol8_engine_destroy_session(struct isol8_engine *e, const char *session_id, bool *destroyed,
+				 struct isol8_error *err);
+
+struct isol8_session_info;
+int isol8_engine_list_sessions(struct isol8_engine *e, void (*fn)(const struct isol8_session_info *info,
+								 void *userdata),
+			       void *userdata, struct isol8_error *err);
+
+/* File transfer with a session's sandbox (engine/files.c). Paths are
+ * absolute, normalized, under /sandbox or /tmp, and no component may be a
+ * link: ISOL8_E_INVALID naming the path otherwise; an unknown session or
+ * missing file ISOL8_E_NOT_FOUND; a full tmpfs ISOL8_E_EXHAUSTED.
+ *
+ * put: next gives the file's bytes a chunk at a time (1 with a chunk, 0 at
+ * the end, negative isol8_errc to abort); each chunk is sent on before the
+ * next is asked for, so no more than a chunk is held. *size: bytes written. */
+typedef int (*isol8_file_source_fn)(void *userdata, const uint8_t **data, size_t *len);
+int isol8_engine_put_file(struct isol8_engine *e, const char *session_id, const char *path, uint32_t mode,
+			  isol8_file_source_fn next, void *userdata, uint64_t *size, struct isol8_error *err);
+
+/* get: on_chunk gets the file a chunk at a time (nonzero stops). */
+int isol8_engine_get_file(struct isol8_engine *e, const char *session_id, const char *path,
+			  int (*on_chunk)(void *userdata, const uint8_t *data, size_t len), void *userdata,
+			  struct isol8_error *err);
+
 const char *isol8_engine_instance_id(const struct isol8_engine *e);
 
 #endif

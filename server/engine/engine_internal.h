@@ -10,6 +10,7 @@
 #include "engine/options.h"
 #include "engine/policy.h"
 #include "sandbox/registry.h"
+#include "sandbox/sessions.h"
 
 
 struct isol8_engine {
@@ -19,6 +20,7 @@ struct isol8_engine {
 	struct isol8_docker *docker;
 	struct isol8_sandbox_env env;
 	struct isol8_registry *registry;
+	struct isol8_sessions *sessions;
 	int prewarm;                   /* clean sandboxes per runtime */
 	int prewarm_by_runtime[ISOL8_RT_COUNT]; /* ... for each, by enum isol8_runtime_id */
 	struct isol8_exec_defaults defaults;    /* container.seccomp_profile: default_profile */
