@@ -22,6 +22,9 @@
  * - Standard input without data or more to come is closed before the first
  *   wait, so a program reading it sees EOF at once.
  * - When the host goes away the program is ended and nothing more is sent.
+ * - On a pty (exec_pty.c) the terminal's master is both the output (as
+ *   stdout; it reads EIO once every holder of the slave closed it) and the
+ *   input; Resize frames set its window size.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -241,7 +244,7 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 	run->drain_until_ms = -1;
 	run->oom_before = exec_oom_kills();
 	fcntl(run->conn, F_SETFL, O_NONBLOCK);
-	if (exec_bytes_append(&run->stdin_q, req->stdin.data, req->stdin.len) < 0) {
+	if (exec_stdin_append(run, req->stdin.data, req->stdin.len, !run->stdin_open) < 0) {
 		exec_fail(run, ENOMEM, "exec: out of memory queueing stdin");
 	} else {
 		exec_close_idle_stdin(run);

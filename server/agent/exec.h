@@ -17,9 +17,12 @@
 #include "frame/frame_reader.h"
 
 /* A started program: its pid (also its process group and session id) and
- * the handler's ends of its standard streams (non-blocking, close-on-exec). */
+ * the handler's ends of its standard streams (non-blocking, close-on-exec).
+ * On a pty, stdin_fd and stdout_fd are the terminal's master (stdin_fd a
+ * dup of it) and stderr_fd is -1. */
 struct agent_process {
 	pid_t pid;
+	bool pty;
 	int stdin_fd;
 	int stdout_fd;
 	int stderr_fd;
@@ -45,6 +48,15 @@ int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *re
  * own start does), for a program that is already running. 0 or -errno with
  * msg. */
 int agent_write_files(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *req, char *msg, size_t msg_len);
+
+/* exec_pty.c: a new pseudo-terminal for req (its rows x cols, the slave
+ * owned by uid:gid), 0 or -errno with msg; the window size of a master;
+ * and the bytes that end the terminal's input (its EOF character, twice
+ * when a line is started: the first only ends that line's read). */
+int agent_pty_open(const Isol8__Agent__V1__Exec *req, uid_t uid, gid_t gid, int *master, int *slave, char *msg,
+		   size_t msg_len);
+int agent_pty_resize(int master, uint32_t rows, uint32_t cols);
+size_t agent_pty_eof(int master, bool line_started, uint8_t out[2]);
 
 /* The prestart conversation (exec_prestart.c). */
 int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_frame *first);
@@ -78,6 +90,7 @@ struct exec_run {
 	struct exec_bytes outq;
 	struct exec_bytes stdin_q;
 	bool stdin_open;         /* more Stdin frames may come */
+	bool line_started;       /* pty: the last byte typed was not a newline */
 	bool host_gone;
 	bool exited;             /* the main process exited (seen with WNOWAIT) */
 	bool reaped;             /* and was reaped: its pid, the group's id, is free */
@@ -103,6 +116,10 @@ struct exec_run {
 };
 
 int exec_bytes_append(struct exec_bytes *q, const uint8_t *data, size_t len);
+
+/* Queues bytes for the program's stdin (dropped once it closed it); eof on
+ * a pty also queues the terminal's EOF character. 0 or -ENOMEM. */
+int exec_stdin_append(struct exec_run *run, const uint8_t *data, size_t len, bool eof);
 size_t exec_bytes_pending(const struct exec_bytes *q);
 
 /* Ends the program: kills its process group, then every process of its

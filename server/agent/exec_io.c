@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include "agent/exec.h"
@@ -98,6 +99,42 @@ void exec_flush(struct exec_run *run)
 		run->outq.off += (size_t)n;
 	}
 }
+int exec_stdin_append(struct exec_run *run, const uint8_t *data, size_t len, bool eof)
+{
+	uint8_t end[2];
+
+	if (run->proc.stdin_fd < 0)
+		return 0;
+	if (exec_bytes_append(&run->stdin_q, data, len) < 0)
+		return -ENOMEM;
+	if (!run->proc.pty)
+		return 0;
+	if (len > 0)
+		run->line_started = data[len - 1] != '\n' && data[len - 1] != '\r';
+	if (!eof)
+		return 0;
+	/* a terminal is not closed at the end of input: its EOF is typed */
+	len = agent_pty_eof(run->proc.stdin_fd, run->line_started, end);
+	run->line_started = false;
+	return exec_bytes_append(&run->stdin_q, end, len);
+}
+
+/* A signal for the program: on a terminal, for its foreground group (a
+ * shell's running job), else for the program's group. */
+static void exec_signal(struct exec_run *run, int sig)
+{
+	pid_t group = run->proc.pid;
+
+	if (run->exited)
+		return;
+	if (run->proc.pty && run->proc.stdout_fd >= 0) {
+		pid_t foreground = tcgetpgrp(run->proc.stdout_fd);
+		if (foreground > 0)
+			group = foreground;
+	}
+	kill(-group, sig);
+}
+
 /* One frame from the host during the run. Negative: protocol error. */
 static int exec_on_frame(struct exec_run *run, const isol8_frame *frame)
 {
@@ -105,17 +142,20 @@ static int exec_on_frame(struct exec_run *run, const isol8_frame *frame)
 		const Isol8__Agent__V1__Stdin *in = frame->stdin;
 		if (!run->stdin_open)
 			return 0;
-		if (run->proc.stdin_fd >= 0 && exec_bytes_append(&run->stdin_q, in->data.data, in->data.len) < 0)
-			return -ENOMEM;
 		run->stdin_open = !in->eof;
-		return 0;
+		return exec_stdin_append(run, in->data.data, in->data.len, in->eof);
 	}
 	if (frame->body_case == ISOL8__AGENT__V1__FRAME__BODY_SIGNAL) {
 		int sig = frame->signal->signal;
 		if (sig <= 0 || sig >= NSIG)
 			return -EINVAL;
-		if (!run->exited)
-			kill(-run->proc.pid, sig);
+		exec_signal(run, sig);
+		return 0;
+	}
+	if (frame->body_case == ISOL8__AGENT__V1__FRAME__BODY_RESIZE) {
+		/* the kernel sends SIGWINCH to the terminal's foreground group */
+		if (run->proc.pty && run->proc.stdout_fd >= 0)
+			agent_pty_resize(run->proc.stdout_fd, frame->resize->rows, frame->resize->cols);
 		return 0;
 	}
 	return -EPROTO;

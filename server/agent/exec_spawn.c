@@ -2,7 +2,9 @@
  * Starting an exec's program. The child, before execve:
  *   setsid (own session and process group, so the group can be killed whole),
  *   default signal dispositions and an empty mask,
- *   stdin/stdout/stderr on pipes, every other fd closed,
+ *   stdin/stdout/stderr on pipes (or, with Exec.pty, on the slave of a new
+ *   pseudo-terminal, which becomes the controlling terminal: exec_pty.c),
+ *   every other fd closed,
  *   limits (no core files, bounded open files),
  *   no supplementary groups, the exec's gid and uid (never root),
  *   chdir to the cwd, the exec's files written as that user
@@ -19,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -198,6 +201,8 @@ static _Noreturn void spawn_child(const struct spawn_plan *plan, const int fds[6
 	if (spawn_setup_fds(fds) < 0)
 		spawn_fail(STAGE_SETUP, 0, errno);
 	spawn_status_fd = SPAWN_STATUS_FD;
+	if (req->pty && ioctl(STDIN_FILENO, TIOCSCTTY, 0) < 0)
+		spawn_fail(STAGE_SETUP, 0, errno);
 	spawn_apply_limits();
 	/* a launcher starts on idle time only; its threads inherit this, and
 	 * the agent gives them normal scheduling when their program comes */
@@ -277,6 +282,14 @@ static void spawn_close_all(int *fds, size_t n)
 	}
 }
 
+/* The child's ends; a pty's slave stands in for 0-2 once. */
+static void spawn_close_child(int *child)
+{
+	if (child[0] >= 0 && child[1] == child[0])
+		child[1] = child[2] = -1;
+	spawn_close_all(child, 6);
+}
+
 /* Reads the child's status: 0 when it reached execve, else -errno and msg. */
 static int spawn_await_start(pid_t pid, int status_fd, const struct spawn_plan *plan, char *msg, size_t msg_len)
 {
@@ -323,7 +336,19 @@ int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *re
 		snprintf(msg, msg_len, "exec: out of memory");
 		return -ENOMEM;
 	}
-	for (int i = 0; i < n_pipes; i++) {
+	if (req->pty && !req->prestart) {
+		ret = agent_pty_open(req, plan.uid, plan.gid, &parent[1], &child[0], msg, msg_len);
+		if (ret < 0)
+			return ret;
+		child[1] = child[2] = child[0];
+		parent[0] = fcntl(parent[1], F_DUPFD_CLOEXEC, 0);
+		if (parent[0] < 0) {
+			ret = -errno;
+			snprintf(msg, msg_len, "exec: dup the terminal: %s", strerror(errno));
+			goto fail;
+		}
+	}
+	for (int i = parent[1] >= 0 ? 3 : 0; i < n_pipes; i++) {
 		int p[2];
 		if (pipe2(p, O_CLOEXEC) < 0) {
 			ret = -errno;
@@ -343,18 +368,20 @@ int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *re
 	}
 	if (pid == 0)
 		spawn_child(&plan, child);
-	spawn_close_all(child, 6);
+	spawn_close_child(child);
 	ret = spawn_await_start(pid, parent[3], &plan, msg, msg_len);
 	if (ret < 0)
 		goto fail;
 	for (int i = 0; i < 3; i++)
-		fcntl(parent[i], F_SETFL, O_NONBLOCK);
+		if (parent[i] >= 0)
+			fcntl(parent[i], F_SETFL, O_NONBLOCK);
 	close(parent[3]);
-	*proc = (struct agent_process){.pid = pid, .stdin_fd = parent[0], .stdout_fd = parent[1], .stderr_fd = parent[2],
-				       .control_fd = parent[4], .ready_fd = parent[5]};
+	*proc = (struct agent_process){.pid = pid, .pty = req->pty && !req->prestart, .stdin_fd = parent[0],
+				       .stdout_fd = parent[1], .stderr_fd = parent[2], .control_fd = parent[4],
+				       .ready_fd = parent[5]};
 	return 0;
 fail:
-	spawn_close_all(child, 6);
+	spawn_close_child(child);
 	spawn_close_all(parent, 6);
 	return ret;
 }
