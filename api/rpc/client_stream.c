@@ -3,9 +3,11 @@
  * initial metadata and the final status (left pending, plucked when the
  * stream ends or is freed), and one sending the metadata (plus, for server
  * streaming, the request and the close). Each write, close and read is then
- * its own batch, waited for on the call's private pluck queue.
+ * its own batch, waited for on the call's private pluck queue; reads have a
+ * tag of their own, so one thread may read while another writes.
  */
 #include <grpc/support/alloc.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,18 +29,25 @@ struct isol8_rpc_stream {
 	bool status_done;
 	bool send_closed;
 	bool read_done;
-	char tag_op;
+	char tag_op;     /* the opening, writes, the close */
+	char tag_read;   /* reads: one may wait while a write is in flight */
 	char tag_status;
+	pthread_mutex_t status_lock; /* plucking the status, from either thread */
 };
 
-static bool stream_batch(struct isol8_rpc_stream *st, const grpc_op *ops, size_t n)
+static bool stream_batch_tagged(struct isol8_rpc_stream *st, const grpc_op *ops, size_t n, void *tag)
 {
 	grpc_event ev;
 
-	if (grpc_call_start_batch(st->call, ops, n, &st->tag_op, NULL) != GRPC_CALL_OK)
+	if (grpc_call_start_batch(st->call, ops, n, tag, NULL) != GRPC_CALL_OK)
 		return false;
-	ev = grpc_completion_queue_pluck(st->cq, &st->tag_op, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	ev = grpc_completion_queue_pluck(st->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+static bool stream_batch(struct isol8_rpc_stream *st, const grpc_op *ops, size_t n)
+{
+	return stream_batch_tagged(st, ops, n, &st->tag_op);
 }
 
 static bool status_start(struct isol8_rpc_stream *st)
@@ -62,10 +71,13 @@ static int status_wait(struct isol8_rpc_stream *st, struct isol8_error *err)
 {
 	if (!st->status_started)
 		return isol8_error_set(err, ISOL8_E_INTERNAL, "%s: the call did not start", st->method->path);
+	/* the reading and the writing thread may both come here */
+	pthread_mutex_lock(&st->status_lock);
 	if (!st->status_done) {
 		grpc_completion_queue_pluck(st->cq, &st->tag_status, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 		st->status_done = true;
 	}
+	pthread_mutex_unlock(&st->status_lock);
 	if (st->status != GRPC_STATUS_OK)
 		return isol8_rpc_client_status_error(st->status, st->details, err);
 	return 0;
@@ -122,6 +134,7 @@ int isol8_rpc_stream_start(struct isol8_rpc_stream **out, struct isol8_rpc_chann
 	if (st == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory starting %s", method->path);
 	st->method = method;
+	pthread_mutex_init(&st->status_lock, NULL);
 	st->details = grpc_empty_slice();
 	st->status = GRPC_STATUS_UNKNOWN;
 	grpc_metadata_array_init(&st->initial);
@@ -187,7 +200,7 @@ int isol8_rpc_stream_read(struct isol8_rpc_stream *st, ProtobufCMessage **out, s
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_MESSAGE;
 	op.data.recv_message.recv_message = &bb;
-	if (!stream_batch(st, &op, 1) || bb == NULL) {
+	if (!stream_batch_tagged(st, &op, 1, &st->tag_read) || bb == NULL) {
 		st->read_done = true;
 		return status_wait(st, err);
 	}
@@ -243,5 +256,6 @@ void isol8_rpc_stream_free(struct isol8_rpc_stream *st)
 	if (st->call != NULL)
 		grpc_call_unref(st->call);
 	isol8_rpc_queue_destroy(st->cq);
+	pthread_mutex_destroy(&st->status_lock);
 	free(st);
 }

@@ -115,7 +115,9 @@ const ProtobufCMessage *isol8_rpc_call_request(struct isol8_rpc_call *call);
 
 /* For client-streaming methods: next request message into *out (caller frees).
  * Returns 1 with a message, 0 at the client's end of stream, negative on
- * error or cancellation (err filled). */
+ * error or cancellation (err filled). One thread may read while another
+ * writes or finishes (bidirectional calls); never two reads at once. The
+ * handler returns only once no read is in flight. */
 int isol8_rpc_call_read(struct isol8_rpc_call *call, ProtobufCMessage **out, struct isol8_error *err);
 
 /* Sends one response message (the single reply of a unary method, or one of a
@@ -127,6 +129,10 @@ int isol8_rpc_call_write(struct isol8_rpc_call *call, const ProtobufCMessage *ms
 /* Ends the call with a status: ok (code 0) or an isol8 error code mapped to a
  * gRPC status, with a message. */
 void isol8_rpc_call_finish(struct isol8_rpc_call *call, int isol8_code, const char *message);
+
+/* Cancels the call (the client sees CANCELLED unless a status went out
+ * already): a read or write in flight on another thread fails at once. */
+void isol8_rpc_call_cancel(struct isol8_rpc_call *call);
 
 /* True once the client cancelled or the deadline passed; cheap, never blocks. */
 bool isol8_rpc_call_cancelled(struct isol8_rpc_call *call);
@@ -173,6 +179,8 @@ int isol8_rpc_unary(struct isol8_rpc_channel *ch, const struct isol8_rpc_method 
 int isol8_rpc_stream_start(struct isol8_rpc_stream **out, struct isol8_rpc_channel *ch,
 			   const struct isol8_rpc_method *method, const ProtobufCMessage *request,
 			   int timeout_ms, struct isol8_error *err);
+/* One thread may read while another writes or closes (bidirectional
+ * calls); never two reads or two writes at once. */
 int isol8_rpc_stream_write(struct isol8_rpc_stream *st, const ProtobufCMessage *msg,
 			   struct isol8_error *err);
 int isol8_rpc_stream_close_send(struct isol8_rpc_stream *st, struct isol8_error *err);

@@ -6,9 +6,10 @@
  * Threads and locking:
  * - Routes are written only before start, then read-only: no lock.
  * - srv->lock guards active_calls, the worker lists and `stopping`.
- * - A call belongs to its worker thread. Its private completion queue is a
- *   pluck queue: the worker plucks the tag of the one operation it waits
- *   for; isol8_rpc_call_cancelled() plucks only the RECV_CLOSE_ON_SERVER tag,
+ * - A call belongs to its worker thread, which may hand its reads to one
+ *   more thread (read_done is that thread's then). Its private completion
+ *   queue is a pluck queue: each plucks the tag of the one operation it
+ *   waits for (reads and the rest have distinct tags); isol8_rpc_call_cancelled() plucks only the RECV_CLOSE_ON_SERVER tag,
  *   under call->close_lock, so several threads may ask safely.
  */
 #ifndef ISOL8_RPC_SERVER_INTERNAL_H
@@ -90,7 +91,8 @@ struct isol8_rpc_call {
 	struct isol8_rpc_worker *worker;
 
 	char tag_close; /* addresses used as completion tags (a request's tag is the call) */
-	char tag_op;
+	char tag_op;    /* writes, the status */
+	char tag_read;  /* reads, which may wait while a write is in flight */
 };
 
 /* server_accept.c */

@@ -1,7 +1,8 @@
 /*
  * What a handler does with its call (runs on the call's worker thread):
  * every operation is one batch on the call's private pluck queue, waited for
- * by its tag. The close batch (RECV_CLOSE_ON_SERVER, started when the call
+ * by its tag: one for reads, one for the rest, so that one thread may read
+ * while another writes. The close batch (RECV_CLOSE_ON_SERVER, started when the call
  * was accepted) is plucked without waiting by isol8_rpc_call_cancelled and
  * with waiting when the call ends.
  */
@@ -15,14 +16,26 @@
 /* How long an ended call may take to close before it is cancelled. */
 #define CLOSE_WAIT_MS 5000
 
-bool isol8_rpc_call_batch(struct isol8_rpc_call *c, const grpc_op *ops, size_t n)
+/* Runs one batch under tag and waits for it; true on success. Reads have
+ * a tag of their own, so a read and a write may be in flight at once. */
+static bool call_batch_tagged(struct isol8_rpc_call *c, const grpc_op *ops, size_t n, void *tag)
 {
 	grpc_event ev;
 
-	if (grpc_call_start_batch(c->call, ops, n, &c->tag_op, NULL) != GRPC_CALL_OK)
+	if (grpc_call_start_batch(c->call, ops, n, tag, NULL) != GRPC_CALL_OK)
 		return false;
-	ev = grpc_completion_queue_pluck(c->cq, &c->tag_op, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	ev = grpc_completion_queue_pluck(c->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
 	return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+bool isol8_rpc_call_batch(struct isol8_rpc_call *c, const grpc_op *ops, size_t n)
+{
+	return call_batch_tagged(c, ops, n, &c->tag_op);
+}
+
+void isol8_rpc_call_cancel(struct isol8_rpc_call *call)
+{
+	grpc_call_cancel(call->call, NULL);
 }
 
 bool isol8_rpc_call_start_close(struct isol8_rpc_call *c)
@@ -162,7 +175,7 @@ int isol8_rpc_call_read(struct isol8_rpc_call *call, ProtobufCMessage **out, str
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_MESSAGE;
 	op.data.recv_message.recv_message = &bb;
-	if (!isol8_rpc_call_batch(call, &op, 1))
+	if (!call_batch_tagged(call, &op, 1, &call->tag_read))
 		return call_broken(call, "read", err);
 	if (bb == NULL) {
 		call->read_done = true;
