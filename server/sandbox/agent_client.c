@@ -14,6 +14,9 @@
 #include "base/util.h"
 
 #define CLIENT_POLL_MS 100
+/* How often a running exec asks whether its caller went away: a cancelled
+ * call's program is killed within about this. */
+#define CLIENT_CANCEL_POLL_MS 20
 #define CLIENT_RETRY_MS 10
 #define CLIENT_ABORT_WAIT_MS 2000
 #define CLIENT_FILE_TIMEOUT_MS 30000
@@ -188,6 +191,10 @@ struct client_exec {
 	struct isol8_frame_reader reader;
 	bool done;
 	int consumer_ret; /* nonzero: on_output asked to stop */
+	uint8_t *input;   /* an encoded input frame, sent from input_off on */
+	size_t input_len, input_off;
+	bool input_ended; /* next_input failed: no more is asked for */
+	int input_ret;    /* its negative isol8_errc */
 };
 
 static void client_exit_copy(const Isol8__Agent__V1__Exit *in, struct isol8_agent_exit *out)
@@ -239,16 +246,75 @@ static int client_exec_frame(struct client_exec *ex, const isol8_frame *frame, b
 	return client_unexpected(frame, "Output or Exit", err);
 }
 
-/* Waits up to timeout_ms for bytes and handles the frames they complete,
- * stopping at the exit or when the output consumer asked to stop. */
+/* Sends what is left of the encoded input frame without blocking. */
+static int client_input_send(struct client_exec *ex, struct isol8_error *err)
+{
+	while (ex->input_off < ex->input_len) {
+		ssize_t n = send(ex->fd, ex->input + ex->input_off, ex->input_len - ex->input_off,
+				 MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return 0;
+		if (n < 0)
+			return isol8_error_errno(err, ISOL8_E_UNAVAILABLE, errno, "send input to the agent");
+		ex->input_off += (size_t)n;
+	}
+	free(ex->input);
+	ex->input = NULL;
+	ex->input_len = ex->input_off = 0;
+	return 0;
+}
+
+/* Takes input while the last frame is sent whole. */
+static int client_input_take(struct client_exec *ex, struct isol8_error *err)
+{
+	const struct isol8_agent_exec_io *io = ex->io;
+
+	while (!ex->input_ended && ex->input == NULL) {
+		isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+		int ret = io->next_input(io->userdata, &frame);
+
+		if (ret <= 0) {
+			ex->input_ended = ret < 0;
+			ex->input_ret = ret;
+			return 0;
+		}
+		ret = isol8_frame_encode(&frame, &ex->input, &ex->input_len, err);
+		if (ret == 0)
+			ret = client_input_send(ex, err);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+static bool client_has_input(const struct client_exec *ex)
+{
+	return ex->io != NULL && ex->io->next_input != NULL;
+}
+
+/* Waits up to timeout_ms for bytes (and, with input, for room to send it
+ * and for more of it) and handles the frames they complete, stopping at the
+ * exit or when the output consumer asked to stop. */
 static int client_exec_step(struct client_exec *ex, int timeout_ms, bool aborting, struct isol8_error *err)
 {
-	struct pollfd pfd = {.fd = ex->fd, .events = POLLIN};
-	int ret = poll(&pfd, 1, timeout_ms);
+	bool input = !aborting && client_has_input(ex);
+	struct pollfd pfd[2] = {
+		{.fd = ex->fd, .events = (short)(POLLIN | (input && ex->input ? POLLOUT : 0))},
+		{.fd = input && !ex->input && !ex->input_ended ? ex->io->input_fd : -1, .events = POLLIN},
+	};
+	int ret = poll(pfd, 2, timeout_ms);
 
 	if (ret < 0)
 		return errno == EINTR ? 0 : isol8_error_errno(err, ISOL8_E_IO, errno, "poll agent socket");
-	if (ret == 0)
+	if (ret > 0 && (pfd[0].revents & POLLOUT))
+		ret = client_input_send(ex, err);
+	if (ret >= 0 && pfd[1].revents)
+		ret = client_input_take(ex, err);
+	if (ret < 0)
+		return ret;
+	if (!(pfd[0].revents & (POLLIN | POLLHUP | POLLERR)))
 		return 0;
 	ret = isol8_frame_reader_fill(&ex->reader, ex->fd, err);
 	if (ret < 0)
@@ -286,7 +352,18 @@ static void client_exec_abort(struct client_exec *ex)
 {
 	int64_t deadline = isol8_now_ms() + CLIENT_ABORT_WAIT_MS;
 
-	if (client_send_signal(ex->fd, SIGKILL) < 0)
+	/* a frame half sent goes first; if the agent takes none of it, the
+	 * connection's close ends the program */
+	while (ex->input != NULL && isol8_now_ms() < deadline) {
+		struct isol8_error ignored = ISOL8_ERROR_INIT;
+		struct pollfd pfd = {.fd = ex->fd, .events = POLLOUT};
+
+		if (poll(&pfd, 1, CLIENT_POLL_MS) < 0 && errno != EINTR)
+			return;
+		if (client_input_send(ex, &ignored) < 0)
+			return;
+	}
+	if (ex->input != NULL || client_send_signal(ex->fd, SIGKILL) < 0)
 		return;
 	while (!ex->done && isol8_now_ms() < deadline) {
 		struct isol8_error ignored = ISOL8_ERROR_INIT;
@@ -306,9 +383,13 @@ static int client_exec_run(struct client_exec *ex, struct isol8_error *err)
 			client_exec_abort(ex);
 			return isol8_error_set(err, ISOL8_E_CANCELLED, "exec cancelled");
 		}
-		ret = client_exec_step(ex, CLIENT_POLL_MS, false, err);
+		ret = client_exec_step(ex, CLIENT_CANCEL_POLL_MS, false, err);
 		if (ret < 0)
 			return ret;
+		if (ex->input_ended) {
+			client_exec_abort(ex);
+			return isol8_error_set(err, client_consumer_code(ex->input_ret), "exec stopped by its input");
+		}
 		if (ex->consumer_ret != 0) {
 			client_exec_abort(ex);
 			return isol8_error_set(err, client_consumer_code(ex->consumer_ret),
@@ -343,6 +424,7 @@ int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct 
 		ret = client_exec_run(&ex, err);
 	close(fd);
 	isol8_frame_reader_release(&ex.reader);
+	free(ex.input);
 	return ret < 0 ? isol8_error_prefix(err, "exec in sandbox") : 0;
 }
 

@@ -42,6 +42,18 @@ struct isol8_agent_exec_io {
 	 * the call returns ISOL8_E_CANCELLED. May be NULL. */
 	bool (*cancelled)(void *userdata);
 	void *userdata;
+	/* Input during the run, for an Exec with stdin_open; NULL: none.
+	 * input_fd is polled with the agent socket; while it is readable
+	 * next_input is called: 1 with *frame filled (a Stdin, Signal or
+	 * Resize, its pointers valid until the next call), 0 when nothing is
+	 * pending (input_fd is then not readable until more comes), a
+	 * negative isol8_errc to stop the run (the program is killed
+	 * and the call returns that code). A frame is sent on before the next
+	 * is asked for, without blocking the output, so the agent's backpressure
+	 * (it stops reading while the program's stdin is full) reaches
+	 * next_input's source. */
+	int (*next_input)(void *userdata, isol8_frame *frame);
+	int input_fd;
 };
 
 struct isol8_agent_exit {
