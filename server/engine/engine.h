@@ -59,6 +59,26 @@ enum isol8_phase {
 	ISOL8_PHASE_SETUP = 1,  /* the setup script */
 };
 
+/* One piece of input for a running program (ExecuteInteractive). */
+enum isol8_input_kind {
+	ISOL8_INPUT_STDIN,      /* data, len: bytes for its standard input */
+	ISOL8_INPUT_STDIN_EOF,  /* the end of its standard input */
+	ISOL8_INPUT_SIGNAL,     /* signal: a number from isol8_signal_from_name */
+	ISOL8_INPUT_RESIZE,     /* rows, cols: its terminal's new size (tty runs) */
+};
+
+struct isol8_input {
+	enum isol8_input_kind kind;
+	const uint8_t *data;
+	size_t len;
+	int signal;
+	uint32_t rows, cols;
+};
+
+/* The signal a client may send by name ("SIGINT", "SIGTERM", "SIGHUP",
+ * "SIGQUIT", "SIGKILL", "SIGUSR1", "SIGUSR2"); 0 for any other name. */
+int isol8_signal_from_name(const char *name);
+
 /* Receives an execution's output (secrets already masked, within the output
  * cap) as it is produced. */
 struct isol8_exec_sink {
@@ -70,6 +90,17 @@ struct isol8_exec_sink {
 	 * output, for the reply to fit; NULL: ISOL8_OUT_FILES_MAX. */
 	size_t (*files_room)(void *userdata);
 	void *userdata;
+	/* An interactive run: set, the program's stdin stays open (after the
+	 * request's stdin) and input comes from here while the code runs
+	 * (never to a setup script; what comes meanwhile waits). input_fd is
+	 * readable when next_input may have some; next_input gives it: 1 with
+	 * *in filled (its data valid until the next call), 0 when none is
+	 * pending (input_fd then stays unreadable until more comes), a negative
+	 * isol8_errc to stop the run with that error. Only with it may the
+	 * request ask for a tty. NULL: no input. */
+	int (*next_input)(void *input_userdata, struct isol8_input *in);
+	int input_fd;
+	void *input_userdata;
 };
 
 /* Where one execution's time went, in microseconds. */

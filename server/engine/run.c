@@ -13,6 +13,7 @@
 #include "base/util.h"
 #include "engine/engine.h"
 #include "engine/engine_internal.h"
+#include "engine/interactive.h"
 #include "engine/launcher.h"
 #include "engine/mask.h"
 #include "engine/options.h"
@@ -33,6 +34,7 @@ struct run {
 	int64_t exec_start_us;
 	int64_t first_output_us;   /* -1 until output comes */
 	bool prestarted;           /* ran in a pre-started interpreter */
+	struct isol8_input_relay relay; /* interactive: the sink's input to the code */
 };
 
 /* Masked output to the sink, within the cap: masking can lengthen output,
@@ -75,6 +77,12 @@ static bool run_cancelled(void *userdata)
 	return atomic_load(&r->engine->shutting_down) || caller_cancelled((void *)r->sink);
 }
 
+static int run_next_input(void *userdata, isol8_frame *frame)
+{
+	struct run *r = userdata;
+	return isol8_input_relay_next(&r->relay, frame);
+}
+
 static int setup_masks(struct isol8_mask *masks, size_t n, const Isol8__V1__ExecuteRequest *req,
 		       struct isol8_error *err)
 {
@@ -111,7 +119,8 @@ static bool launcher_fits(const Isol8__V1__ExecuteRequest *req, const struct iso
 	const char *names[ISOL8_EXEC_MAX_ENV];
 	size_t n = 0;
 
-	if (opts->shell_cmd || (req->setup_script && req->setup_script[0]) || strcmp(opts->workdir, "/sandbox") != 0)
+	if (opts->shell_cmd || (req->setup_script && req->setup_script[0]) || strcmp(opts->workdir, "/sandbox") != 0 ||
+	    req->tty)
 		return false;
 	for (size_t i = 0; i < req->n_env && n < ISOL8_EXEC_MAX_ENV; i++)
 		names[n++] = req->env[i]->key;
@@ -127,8 +136,14 @@ static bool launcher_fits(const Isol8__V1__ExecuteRequest *req, const struct iso
 static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const struct isol8_exec_spec *spec,
 		      struct isol8_agent_exit *exit_status, struct isol8_error *err)
 {
-	struct isol8_agent_exec_io io = {run_output, run_cancelled, r};
+	struct isol8_agent_exec_io io = {run_output, run_cancelled, r, NULL, -1};
 	bool interpreter = sb->launcher_running;
+
+	/* input goes to the code only; a setup script's stdin is closed */
+	if (spec->exec.stdin_open) {
+		io.next_input = run_next_input;
+		io.input_fd = r->sink->input_fd;
+	}
 	int fd = sb->launcher_fd;
 
 	sb->launcher_fd = -1;
@@ -344,6 +359,12 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	ret = isol8_exec_spec_build(req, opts, &spec, err);
 	if (ret < 0)
 		return ret;
+	if (r->sink->next_input != NULL) {
+		spec.exec.stdin_open = true;
+		spec.exec.pty = req->tty;
+		spec.exec.rows = req->window ? req->window->rows : 0;
+		spec.exec.cols = req->window ? req->window->cols : 0;
+	}
 	ret = isol8_registry_acquire(e->registry, &opts->container, caller_cancelled, (void *)r->sink, &lease, err);
 	if (ret < 0) {
 		isol8_exec_spec_release(&spec);
@@ -410,10 +431,12 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 			 struct isol8_error *err)
 {
 	struct isol8_exec_options opts;
-	struct run r = {.engine = e, .sink = sink, .req = req, .first_output_us = -1};
+	struct run r = {.engine = e, .sink = sink, .req = req, .first_output_us = -1, .relay = {.sink = sink}};
 	int ret;
 
 	memset(res, 0, sizeof(*res));
+	if (req->tty && sink->next_input == NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "tty: a terminal needs an interactive run (ExecuteInteractive)");
 	ret = resolve_request(e, req, local, &opts, err);
 	if (ret < 0)
 		return ret;

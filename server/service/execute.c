@@ -242,7 +242,8 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 			  struct isol8_error *err)
 {
 	struct isol8_exec_sink sink = {.on_output = output->on_output, .cancelled = output->cancelled,
-				       .userdata = output->userdata};
+				       .userdata = output->userdata, .next_input = output->next_input,
+				       .input_fd = output->input_fd, .input_userdata = output->input_userdata};
 	bool gathered = output->on_output == NULL;
 	int64_t started = isol8_now_ms();
 	int ret;

@@ -51,6 +51,11 @@ struct isol8_service_output {
 	bool (*cancelled)(void *userdata);
 	void *userdata;
 	size_t gather_max;
+	/* Streamed only: an interactive run's input, as struct isol8_exec_sink
+	 * takes it (engine.h); NULL: none. */
+	int (*next_input)(void *input_userdata, struct isol8_input *in);
+	int input_fd;
+	void *input_userdata;
 };
 
 /* One execution's result: message points into the rest. A gathered
