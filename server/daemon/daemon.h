@@ -78,6 +78,15 @@ int isol8d_config_file_flags(struct isol8d_config *cfg, const char *const *flags
 
 /* Routes every method of the services isol8d serves. */
 int isol8d_routes_exec(struct isol8d *d, struct isol8_error *err);
+int isol8d_route_interactive(struct isol8d *d, struct isol8_error *err);
+
+/* grpc_exec.c, for every executing method: output as ExecuteStream sends
+ * it (events written to call, input none yet); and an execution of a call
+ * already begun, its result sent as the one reply or, streamed, as the
+ * last event. On an error nothing is sent and the call is not finished. */
+void isol8d_stream_output_init(struct isol8_service_output *output, struct isol8_rpc_call *call);
+int isol8d_execute_begun(struct isol8d *d, struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req,
+			 const struct isol8_service_output *output, struct isol8_error *err);
 int isol8d_routes_admin(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_other(struct isol8d *d, struct isol8_error *err);
 
