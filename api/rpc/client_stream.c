@@ -241,6 +241,12 @@ int isol8_rpc_stream_finish(struct isol8_rpc_stream *st, ProtobufCMessage **out,
 	return 0;
 }
 
+void isol8_rpc_stream_cancel(struct isol8_rpc_stream *st)
+{
+	if (st != NULL && st->call != NULL)
+		grpc_call_cancel(st->call, NULL);
+}
+
 void isol8_rpc_stream_free(struct isol8_rpc_stream *st)
 {
 	if (st == NULL)

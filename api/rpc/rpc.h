@@ -187,6 +187,9 @@ int isol8_rpc_stream_close_send(struct isol8_rpc_stream *st, struct isol8_error 
 /* 1 with a message, 0 at end of stream with OK status, negative with the
  * call's status as the error. */
 int isol8_rpc_stream_read(struct isol8_rpc_stream *st, ProtobufCMessage **out, struct isol8_error *err);
+/* Cancels the call if still open: a write or read waiting on another
+ * thread fails at once. The stream is still to be freed. */
+void isol8_rpc_stream_cancel(struct isol8_rpc_stream *st);
 /* Cancels the call if still open, and frees it. */
 void isol8_rpc_stream_free(struct isol8_rpc_stream *st);
 
