@@ -15,6 +15,7 @@
 #include "rpc/rpc.h"
 
 int isol8_cli_run_main(int argc, char **argv);
+int isol8_cli_shell_main(int argc, char **argv);
 int isol8_cli_setup_main(int argc, char **argv);
 int isol8_cli_cleanup_main(int argc, char **argv);
 int isol8_cli_info_main(int argc, char **argv);

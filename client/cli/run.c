@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/cli.h"
+#include "cli/interactive.h"
 #include "isol8/v1/isol8.rpc.h"
 #include "cli/output.h"
 #include "cli/run_args.h"
@@ -25,6 +26,7 @@ struct sink {
 	bool saw_error;        /* a stream `error` event was printed */
 	int64_t started_ns;    /* the call started */
 	int64_t first_out_ns;  /* first output arrived, 0 before */
+	Isol8__V1__ExecuteResult *result; /* a stream's exit, until it is handed on */
 };
 
 static int64_t now_ns(void)
@@ -83,13 +85,50 @@ static void show_stream_error(struct sink *sink, const char *text)
 	sink->saw_error = true;
 }
 
+/* One event of a stream (ExecuteStream's or ExecuteInteractive's): output
+ * written as it arrives; the exit kept in sink->result. */
+static int handle_event(void *userdata, Isol8__V1__ExecuteEvent *ev, struct isol8_error *err)
+{
+	struct sink *sink = userdata;
+
+	if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_STDOUT)
+		return write_stdout(sink, &ev->stdout, err);
+	if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_STDERR)
+		return write_stderr(sink, &ev->stderr, err);
+	if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_ERROR)
+		show_stream_error(sink, ev->error);
+	else if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_EXIT && ev->exit != NULL) {
+		if (sink->result != NULL)
+			protobuf_c_message_free_unpacked(&sink->result->base, NULL);
+		sink->result = ev->exit; /* detach it from the event */
+		ev->exit = NULL;
+		ev->event_case = ISOL8__V1__EXECUTE_EVENT__EVENT__NOT_SET;
+	}
+	return 0;
+}
+
+/* The result of a stream that ended (ret), into *out. */
+static int stream_result(struct sink *sink, int ret, Isol8__V1__ExecuteResult **out, struct isol8_error *err)
+{
+	if (ret == 0 && sink->result == NULL)
+		ret = isol8_error_set(err, ISOL8_E_PROTOCOL, "the stream ended without a result");
+	if (ret < 0) {
+		if (sink->result != NULL)
+			protobuf_c_message_free_unpacked(&sink->result->base, NULL);
+		sink->result = NULL;
+		return ret;
+	}
+	*out = sink->result;
+	sink->result = NULL;
+	return 0;
+}
+
 /* ExecuteStream: output written as each event arrives; *out gets the result. */
 static int run_streaming(struct isol8_rpc_channel *ch, const struct isol8_cli_run *run,
 			 struct sink *sink, Isol8__V1__ExecuteResult **out,
 			 struct isol8_error *err)
 {
 	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
-	Isol8__V1__ExecuteResult *result = NULL;
 	int ret;
 
 	ret = isol8__v1__isol8__execute_stream__start(&st, ch, &run->req, deadline_ms(run), err);
@@ -101,31 +140,20 @@ static int run_streaming(struct isol8_rpc_channel *ch, const struct isol8_cli_ru
 		ret = isol8__v1__isol8__execute_stream__read(st, &ev, err);
 		if (ret <= 0)
 			break;
-		if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_STDOUT)
-			ret = write_stdout(sink, &ev->stdout, err);
-		else if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_STDERR)
-			ret = write_stderr(sink, &ev->stderr, err);
-		else if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_ERROR)
-			show_stream_error(sink, ev->error);
-		else if (ev->event_case == ISOL8__V1__EXECUTE_EVENT__EVENT_EXIT && ev->exit != NULL) {
-			if (result != NULL)
-				protobuf_c_message_free_unpacked(&result->base, NULL);
-			result = ev->exit; /* detach it from the event */
-			ev->exit = NULL;
-			ev->event_case = ISOL8__V1__EXECUTE_EVENT__EVENT__NOT_SET;
-		}
+		ret = handle_event(sink, ev, err);
 		if (ret < 0)
 			break;
 	}
-	if (ret == 0 && result == NULL)
-		ret = isol8_error_set(err, ISOL8_E_PROTOCOL, "the stream ended without a result");
-	if (ret < 0) {
-		if (result != NULL)
-			protobuf_c_message_free_unpacked(&result->base, NULL);
-		return ret;
-	}
-	*out = result;
-	return 0;
+	return stream_result(sink, ret, out, err);
+}
+
+/* ExecuteInteractive: the same events, with the terminal's input. */
+static int run_interactive(struct isol8_rpc_channel *ch, struct isol8_cli_run *run, struct sink *sink,
+			   Isol8__V1__ExecuteResult **out, struct isol8_error *err)
+{
+	int ret = isol8_cli_interactive(ch, &run->req, deadline_ms(run), handle_event, sink, err);
+
+	return stream_result(sink, ret, out, err);
 }
 
 /* Execute: everything printed at the end. */
@@ -221,15 +249,17 @@ static void debug_result(const Isol8__V1__ExecuteResult *res, const struct sink 
 			      ms_since(start_ns, end_ns));
 }
 
+typedef int (*parse_fn)(struct isol8_cli_run *run, int argc, char **argv, struct isol8_error *err);
+
 /* Reads flags and code into run; 0 or an exit status to stop with. */
-static int prepare(struct isol8_cli_run *run, int argc, char **argv)
+static int prepare(struct isol8_cli_run *run, int argc, char **argv, parse_fn parse, void (*usage)(FILE *out))
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 
-	if (isol8_cli_run_parse(run, argc, argv, &err) < 0)
+	if (parse(run, argc, argv, &err) < 0)
 		return isol8_cli_fail(&err);
 	if (run->help) {
-		isol8_cli_run_usage(stdout);
+		usage(stdout);
 		return -1;
 	}
 	if (isol8_cli_run_load_code(run, STDIN_FILENO, isatty(STDIN_FILENO) == 1, &err) < 0 ||
@@ -265,7 +295,8 @@ static int call_failed(const struct isol8_cli_run *run, const struct isol8_cli_c
 	return isol8_cli_call_failed(err, conn);
 }
 
-int isol8_cli_run_main(int argc, char **argv)
+/* `isol8 run` and `isol8 shell`: their flags by parse, then one call. */
+static int run_verb(int argc, char **argv, parse_fn parse, void (*usage)(FILE *out))
 {
 	__attribute__((cleanup(run_freep))) struct isol8_cli_run run;
 	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
@@ -279,7 +310,7 @@ int isol8_cli_run_main(int argc, char **argv)
 	int ret;
 
 	isol8_cli_run_init(&run);
-	status = prepare(&run, argc, argv);
+	status = prepare(&run, argc, argv, parse, usage);
 	if (status != 0)
 		return status < 0 ? 0 : status;
 	status = open_out(run.out_path, &out_fd);
@@ -298,6 +329,8 @@ int isol8_cli_run_main(int argc, char **argv)
 	 * removed at its end (the daemon's ephemeral run) -- a normal run. */
 	if (run.no_stream)
 		ret = run_unary(ch, &run, &sink, &res, &err);
+	else if (run.interactive)
+		ret = run_interactive(ch, &run, &sink, &res, &err);
 	else
 		ret = run_streaming(ch, &run, &sink, &res, &err);
 	if (ret < 0)
@@ -312,4 +345,14 @@ int isol8_cli_run_main(int argc, char **argv)
 		isol8_cli_log(ISOL8_CLI_DEBUG, "Output written to %s", run.out_path);
 	isol8_cli_quick_exit(isol8_cli_exit_status(res));
 	return isol8_cli_exit_status(res);
+}
+
+int isol8_cli_run_main(int argc, char **argv)
+{
+	return run_verb(argc, argv, isol8_cli_run_parse, isol8_cli_run_usage);
+}
+
+int isol8_cli_shell_main(int argc, char **argv)
+{
+	return run_verb(argc, argv, isol8_cli_shell_parse, isol8_cli_shell_usage);
 }

@@ -252,6 +252,10 @@ static const struct run_flag run_flags[] = {
 	 "also write stdout to FILE (streamed or not)"},
 	{"no-stream", 0, NULL, FLAG_TRUE, AT(no_stream), NULL,
 	 "print the output at the end instead of as it comes"},
+	{"interactive", 'i', NULL, FLAG_TRUE, AT(interactive), NULL,
+	 "send stdin to the program as it comes (Ctrl-C: SIGINT; twice in 1 s: SIGKILL)"},
+	{"tty", 't', NULL, FLAG_TRUE, AT(tty), NULL,
+	 "run on a terminal, this one in raw mode (implies -i; stdin must be a terminal)", "tty"},
 	{"persistent", 0, NULL, FLAG_TRUE, AT(persistent), NULL,
 	 "keep one sandbox for this call, removed when it ends (one run: a normal run)"},
 	{"session-id", 0, "NAME", FLAG_CALL, 0, apply_session,
@@ -427,6 +431,12 @@ static int check_sources(struct isol8_cli_run *run, struct isol8_error *err)
 	if (run->req.code_hash[0] != '\0' && run->url == NULL && run->github == NULL &&
 	    run->gist == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "--hash needs --url, --github or --gist");
+	run->interactive = run->interactive || run->tty;
+	run->req.tty = run->tty;
+	if (run->interactive && run->no_stream)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "--%s streams as it runs: it cannot be combined with --no-stream",
+				       run->tty ? "tty" : "interactive");
 	if (!run->writable)
 		return 0;
 	/* Only --writable sets the field: without it the daemon's default holds. */

@@ -50,6 +50,8 @@ struct isol8_cli_run {
 	bool debug;
 	bool help;
 	bool writable;
+	bool interactive; /* -i: ExecuteInteractive, the terminal's stdin to the program */
+	bool tty;         /* -t: and the program on a terminal (implies -i) */
 
 	/* The request and the parts it points to. */
 	Isol8__V1__ExecuteRequest req;
@@ -102,10 +104,17 @@ int isol8_cli_run_parse(struct isol8_cli_run *run, int argc, char **argv, struct
 
 /* Reads what the flags name on this machine: the code when it comes from
  * FILE or stdin (stdin only when it is not a terminal; never with -e, --cmd
- * or a code URL), the --setup files, and the --files directory. A FILE
- * that does not exist gives "File not found: FILE" (ISOL8_E_NOT_FOUND). */
+ * or a code URL; never with -i, where stdin is the program's), the --setup
+ * files, and the --files directory. A FILE that does not exist gives "File
+ * not found: FILE" (ISOL8_E_NOT_FOUND); --tty wants stdin a terminal. */
 int isol8_cli_run_load_code(struct isol8_cli_run *run, int stdin_fd, bool stdin_is_tty,
 			    struct isol8_error *err);
+
+/* `isol8 shell` flags (argv[0] is the verb) into run: an interactive
+ * `bash -i` on a terminal (in the session's sandbox with --session), with
+ * an hour's timeout unless --timeout says. Sets run->help for -h/--help. */
+int isol8_cli_shell_parse(struct isol8_cli_run *run, int argc, char **argv, struct isol8_error *err);
+void isol8_cli_shell_usage(FILE *out);
 
 /* Picks the runtime, expands code URLs and fills the request's maps. */
 int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err);

@@ -133,9 +133,17 @@ int isol8_cli_run_load_code(struct isol8_cli_run *run, int stdin_fd, bool stdin_
 		ret = isol8_cli_run_read_files(run, run->files_dir, err);
 	if (ret < 0)
 		return ret;
+	if (run->tty && !stdin_is_tty)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "--tty: stdin is not a terminal (use -i alone for piped input)");
 	if (run->eval != NULL || run->cmd != NULL || run->url != NULL || run->github != NULL ||
 	    run->gist != NULL)
 		return 0;
+	if (run->interactive && (run->file == NULL || strcmp(run->file, "-") == 0))
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "--%s: stdin is the program's input; give the code as FILE, -e CODE, "
+				       "--cmd or a URL",
+				       run->tty ? "tty" : "interactive");
 	if (run->file != NULL && strcmp(run->file, "-") != 0) {
 		name = run->file;
 		ret = read_file(run->file, &run->code, &len, err);
