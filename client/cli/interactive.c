@@ -28,7 +28,7 @@ static volatile sig_atomic_t raw_mode_on;
 static void restore_terminal(void)
 {
 	if (raw_mode_on) {
-		tcsetattr(STDIN_FILENO, TCSAFLUSH, &saved_mode);
+		tcsetattr(STDIN_FILENO, TCSADRAIN, &saved_mode);
 		raw_mode_on = 0;
 	}
 }
@@ -89,11 +89,12 @@ static int enter_raw_mode(struct isol8_error *err)
 
 	if (tcgetattr(STDIN_FILENO, &saved_mode) < 0)
 		return isol8_error_errno(err, ISOL8_E_IO, errno, "--tty: read the terminal's mode");
+	/* what was typed ahead is kept: it is the program's input */
 	raw = saved_mode;
 	cfmakeraw(&raw);
 	raw_mode_on = 1;
 	atexit(restore_terminal);
-	if (tcsetattr(STDIN_FILENO, TCSAFLUSH, &raw) < 0) {
+	if (tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) < 0) {
 		raw_mode_on = 0;
 		return isol8_error_errno(err, ISOL8_E_IO, errno, "--tty: set the terminal to raw mode");
 	}
