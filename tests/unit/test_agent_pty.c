@@ -15,6 +15,10 @@
 #include "runner.h"
 #include "sandbox/agent_client.h"
 
+/* Not test_agent.c's 64000: each run's end kills every process of its uid,
+ * and the two suites may run at once. */
+#define SANDBOX_UID "64001"
+
 static char test_dir[] = "/tmp/isol8-agent-pty-test-XXXXXX";
 static char sock_path[256];
 static char sandbox_dir[256];
@@ -82,7 +86,7 @@ static int suite_init(void)
 	agent_pid = fork();
 	if (agent_pid == 0) {
 		execl(ISOL8_AGENT_PATH, "isol8-agent", "--socket", sock_path, "--sandbox-dir", sandbox_dir, "--uid",
-		      "64000", "--gid", "64000", (char *)NULL);
+		      SANDBOX_UID, "--gid", SANDBOX_UID, (char *)NULL);
 		_exit(127);
 	}
 	if (agent_pid < 0 || isol8_agent_wait_ready(sock_path, 5000, &err) < 0) {
@@ -257,6 +261,8 @@ static void test_resize(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(exit_frame);
 	CU_ASSERT_EQUAL(exit_frame->exit->exit_code, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "50 132"));
+	if (exit_frame->exit->exit_code != 0 || strstr(out, "50 132") == NULL)
+		fprintf(stderr, "\n  exit %d, output: %s\n", exit_frame->exit->exit_code, out);
 	isol8_frame_free(exit_frame);
 }
 
