@@ -9,7 +9,7 @@ foreach(script cli_run cli_daemon cli_surface cli_interactive)
   set_tests_properties(integration_${script} PROPERTIES LABELS integration TIMEOUT 900
                        ENVIRONMENT "${ISOL8_IT_ENV}" RUN_SERIAL TRUE)
 endforeach()
-foreach(script grpc_python pool run_semantics)
+foreach(script grpc_python pool run_semantics streaming interactive)
   add_test(NAME integration_${script} COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/${script}.py)
   set_tests_properties(integration_${script} PROPERTIES LABELS integration TIMEOUT 900
                        ENVIRONMENT "${ISOL8_IT_ENV}" RUN_SERIAL TRUE)
