@@ -281,6 +281,11 @@ static int begin_new(struct isol8_sessions *t, const char *id, const struct isol
 	struct isol8_session *s;
 	int ret;
 
+	if (t->cfg.max == 0) {
+		pthread_mutex_unlock(&t->lock);
+		return isol8_error_set(err, ISOL8_E_EXHAUSTED,
+				       "session_id: this server keeps no sessions (sessions.max is 0)");
+	}
 	if (t->count >= t->cfg.max) {
 		pthread_mutex_unlock(&t->lock);
 		return isol8_error_set(err, ISOL8_E_EXHAUSTED,
