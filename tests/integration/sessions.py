@@ -8,6 +8,7 @@ session container behind.
 """
 import json
 import os
+import subprocess
 import sys
 import threading
 import time
@@ -180,6 +181,47 @@ class Sessions(unittest.TestCase):
         with self.assertRaises(grpc.RpcError) as cm:
             self.c.destroy("a/b")
         self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
+
+
+class Cli(unittest.TestCase):
+    """isol8 run --session, isol8 session list|rm, against a private daemon."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon("--prewarm", "0")
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+
+    def isol8(self, *args, stdin=b""):
+        r = subprocess.run([os.environ["ISOL8"], *args, "--host", "unix:" + self.d.socket], input=stdin,
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=120)
+        return r.returncode, r.stdout.decode(), r.stderr.decode()
+
+    def test_session_verbs(self):
+        self.assertEqual(self.isol8("run", "-r", "bash", "--persistent", "--session", "cli1", "-e",
+                                    "echo v > /sandbox/v.txt")[0], 0)
+        rc, out, err = self.isol8("run", "-r", "bash", "--session", "cli1", "-e", "cat /sandbox/v.txt")
+        self.assertEqual((rc, out), (0, "v\n"), err)
+        rc, out, err = self.isol8("session", "list")
+        self.assertEqual(rc, 0, err)
+        self.assertRegex(out, r"(?m)^cli1 +bash +idle ")
+        rc, out, err = self.isol8("run", "-r", "python", "--session", "cli1", "-e", "print(1)")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("one runtime per session", err)
+        rc, out, err = self.isol8("session", "rm", "cli1", "nothing")
+        self.assertEqual(rc, 0, err)
+        self.assertIn("removed cli1", out)
+        self.assertIn("nothing: no such session", out)
+        rc, out, err = self.isol8("session", "list")
+        self.assertIn("no sessions", out)
+        rc, out, err = self.isol8("session", "frob")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("unknown action \"frob\"", err)
+        rc, out, err = self.isol8("session", "rm")
+        self.assertNotEqual(rc, 0)
+        self.assertIn("name the session", err)
 
 
 class Limits(unittest.TestCase):
