@@ -18,6 +18,7 @@ import grpc
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from pool import ADMIN, PB, TMP, Daemon  # noqa: E402
+import isol8d  # noqa: E402  (on the path pool set)
 
 
 def req(runtime, code, session, **fields):
@@ -248,6 +249,25 @@ class Limits(unittest.TestCase):
             self.assertEqual(d.stop(), 0)
         # a stopped daemon leaves no session container behind
         self.assertEqual(d.containers(), [])
+
+    def test_killed_daemon_leaves_nothing_behind(self):
+        d = Daemon("--prewarm", "0")
+        r = Client(d).run("bash", "true", "orphan")
+        d.proc.kill()
+        d.proc.wait(timeout=30)
+        d.channel.close()
+        d.log.close()
+        # the next daemon on the socket removes the dead one's containers
+        d2 = isol8d.Daemon(os.environ["ISOL8D"], os.path.dirname(d.socket), PB, ADMIN, d.health_pb,
+                           flags=("--prewarm", "0"))
+        try:
+            deadline = time.time() + 30
+            while r.container_id in d2.containers() and time.time() < deadline:
+                time.sleep(0.1)
+            self.assertNotIn(r.container_id, d2.containers())
+            self.assertEqual(Client(d2).sessions(), {})
+        finally:
+            d2.stop()
 
     def test_sessions_off(self):
         d = config_daemon("off", {"sessions": {"max": 0}, "pool": {"prewarm": 0}})
