@@ -68,7 +68,7 @@ static void prepare_sandbox(void *userdata, struct isol8_sandbox *sb)
 	if (l == NULL) {
 		Isol8__Agent__V1__Exec none = ISOL8__AGENT__V1__EXEC__INIT;
 		isol8_agent_prestart(sb->socket, &none, LAUNCHER_START_MS, &sb->launcher_fd, &err);
-	} else if (isol8_exec_spec_launcher(rt, l, &spec, &err) == 0) {
+	} else if (isol8_exec_spec_interpreter(rt, l->argv, &spec, &err) == 0) {
 		if (isol8_agent_prestart(sb->socket, &spec.exec, LAUNCHER_START_MS, &sb->launcher_fd, &err) == 0)
 			sb->launcher_running = true;
 		isol8_exec_spec_release(&spec);
