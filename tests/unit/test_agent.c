@@ -613,6 +613,58 @@ static void test_put_get_file(void)
 	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, sandbox_dir, collect_chunk, &got, &err), -ISOL8_E_INVALID);
 }
 
+/* Only /sandbox and /tmp, never through a link, permission bits only. */
+static void test_file_paths_refused(void)
+{
+	static const char *const outside[] = {"/etc/passwd", "/etc/x", "/sandboxx/a", "/tmpx/a", "/sandbox",
+					      "/tmp", "/tmp/", "/tmp/../etc/passwd", "/tmp//x", "relative"};
+	uint8_t back[64];
+	struct collected got = {back, 0, sizeof(back)};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char link[400], path[512];
+
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(outside); i++) {
+		isol8_error_clear(&err);
+		CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, outside[i], collect_chunk, &got, &err), -ISOL8_E_INVALID);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "under /sandbox or /tmp"));
+		isol8_error_clear(&err);
+		CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, outside[i], (const uint8_t *)"x", 1, 0, 0, 0, &err),
+				-ISOL8_E_INVALID);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "under /sandbox or /tmp"));
+	}
+	/* a link as an intermediate component, both ways */
+	snprintf(link, sizeof(link), "%s/link", sandbox_dir);
+	CU_ASSERT_EQUAL_FATAL(symlink("/etc", link), 0);
+	snprintf(path, sizeof(path), "%s/passwd", link);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is a symbolic link"));
+	snprintf(path, sizeof(path), "%s/isol8-agent-test-planted", link);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, path, (const uint8_t *)"x", 1, 0, 0, 0, &err),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is a symbolic link"));
+	CU_ASSERT_NOT_EQUAL(access("/etc/isol8-agent-test-planted", F_OK), 0);
+	/* a link as the last component, both ways */
+	snprintf(link, sizeof(link), "%s/flink", sandbox_dir);
+	CU_ASSERT_EQUAL_FATAL(symlink("/etc/hostname", link), 0);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, link, collect_chunk, &got, &err), -ISOL8_E_INVALID);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, link, (const uint8_t *)"x", 1, 0, 0, 0, &err),
+			-ISOL8_E_INVALID);
+	/* setuid, setgid, sticky bits are refused */
+	snprintf(path, sizeof(path), "%s/suid", sandbox_dir);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, path, (const uint8_t *)"x", 1, 04755, 0, 0, &err),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "mode 04755 has bits outside 0777"));
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+	unlink(link);
+	snprintf(link, sizeof(link), "%s/link", sandbox_dir);
+	unlink(link);
+}
+
 /* --- the raw protocol --- */
 
 static int raw_connect(void)
@@ -785,6 +837,7 @@ int main(void)
 		{"reset kills and wipes", test_reset},
 		{"reset of a deep tree", test_reset_deep_tree},
 		{"put_file and get_file", test_put_get_file},
+		{"file paths outside the trees or through links", test_file_paths_refused},
 		{"Stdin frames", test_stdin_frames},
 		{"Signal frame", test_signal_frame},
 		{"host disconnect kills", test_host_disconnect_kills},
