@@ -23,6 +23,7 @@ static void help_usage(FILE *out);
 
 static const struct verb verbs[] = {
 	{"run", isol8_cli_run_main, isol8_cli_run_usage, "run code in a sandbox"},
+	{"cp", isol8_cli_cp_main, isol8_cli_cp_usage, "copy a file to or from a session"},
 	{"setup", isol8_cli_setup_main, isol8_cli_setup_usage, "build the sandbox images"},
 	{"cleanup", isol8_cli_cleanup_main, isol8_cli_cleanup_usage,
 	 "remove isol8 containers (and images)"},
