@@ -54,6 +54,8 @@ struct isol8d_config {
 	struct isol8_policy policy;           /* allowed_images point into file */
 	bool auto_prune;
 	int64_t prune_age_ms;
+	int max_sessions;                     /* sessions.max (-1: none allowed) */
+	int64_t session_idle_ms;              /* sessions.idleTimeoutMs */
 };
 
 struct isol8d {
@@ -80,6 +82,7 @@ int isol8d_config_file_flags(struct isol8d_config *cfg, const char *const *flags
 int isol8d_routes_exec(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_admin(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_other(struct isol8d *d, struct isol8_error *err);
+int isol8d_routes_sessions(struct isol8d *d, struct isol8_error *err);
 
 /* Marks the start of a call and checks its credentials: local unix socket
  * calls pass; TCP calls need "authorization: Bearer <key>". On failure the

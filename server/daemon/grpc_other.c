@@ -31,7 +31,7 @@ static void unimplemented(struct isol8_rpc_call *call, struct isol8d *d, const c
 {
 	if (isol8d_call_begin(d, call)) {
 		char msg[160];
-		snprintf(msg, sizeof(msg), "%s: persistent sessions and file transfer are not served yet", what);
+		snprintf(msg, sizeof(msg), "%s: file transfer is not served yet", what);
 		isol8_rpc_call_finish(call, ISOL8_E_UNIMPLEMENTED, msg);
 	}
 	isol8d_call_end(d);
@@ -48,13 +48,6 @@ static void handle_get_file(struct isol8_rpc_call *call, const Isol8__V1__GetFil
 	unimplemented(call, userdata, "GetFile");
 }
 
-static void handle_destroy_session(struct isol8_rpc_call *call, const Isol8__V1__DestroySessionRequest *req,
-				   void *userdata)
-{
-	(void)req;
-	unimplemented(call, userdata, "DestroySession");
-}
-
 int isol8d_routes_other(struct isol8d *d, struct isol8_error *err)
 {
 	int ret = grpc__health__v1__health__check__route(d->server, handle_check, d, err);
@@ -62,7 +55,5 @@ int isol8d_routes_other(struct isol8d *d, struct isol8_error *err)
 		ret = isol8__v1__isol8__put_file__route(d->server, handle_put_file, d, err);
 	if (ret == 0)
 		ret = isol8__v1__isol8__get_file__route(d->server, handle_get_file, d, err);
-	if (ret == 0)
-		ret = isol8__v1__isol8__destroy_session__route(d->server, handle_destroy_session, d, err);
 	return ret;
 }

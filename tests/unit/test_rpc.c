@@ -555,7 +555,9 @@ static void test_generated_tables(void)
 	const struct isol8_rpc_service *svc = &isol8__v1__isol8__service;
 
 	CU_ASSERT_STRING_EQUAL(svc->name, "isol8.v1.Isol8");
-	CU_ASSERT_EQUAL(svc->n_methods, 5);
+	CU_ASSERT_EQUAL(svc->n_methods, 6);
+	CU_ASSERT(isol8__v1__isol8__execute_interactive__method.client_streaming);
+	CU_ASSERT(isol8__v1__isol8__execute_interactive__method.server_streaming);
 	CU_ASSERT_STRING_EQUAL(isol8__v1__isol8__execute_stream__method.path, "/isol8.v1.Isol8/ExecuteStream");
 	CU_ASSERT(isol8__v1__isol8__execute_stream__method.server_streaming);
 	CU_ASSERT(!isol8__v1__isol8__execute_stream__method.client_streaming);
