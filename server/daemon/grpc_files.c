@@ -40,6 +40,13 @@ static int put_check_same(struct put_stream *p, const char *field, const char *v
 			       field, (unsigned long long)p->index, value, first);
 }
 
+/* The code a failed stream aborts the upload with: never 0, which would
+ * end the file as if it were complete. */
+static int put_failure(const struct put_stream *p)
+{
+	return -(p->err.code != 0 ? p->err.code : ISOL8_E_CANCELLED);
+}
+
 /* Reads the next chunk; 1 with one, 0 at the end of the stream. */
 static int put_read(struct put_stream *p)
 {
@@ -64,10 +71,10 @@ static int put_next(void *userdata, const uint8_t **data, size_t *len)
 	} else {
 		ret = put_read(p);
 		if (ret <= 0)
-			return ret < 0 ? -p->err.code : 0;
+			return ret < 0 ? put_failure(p) : 0;
 		if (put_check_same(p, "session_id", p->chunk->session_id, p->session_id) < 0 ||
 		    put_check_same(p, "path", p->chunk->path, p->path) < 0)
-			return -p->err.code;
+			return put_failure(p);
 	}
 	*data = p->chunk->data.data;
 	*len = p->chunk->data.len;

@@ -274,6 +274,27 @@ class Files(unittest.TestCase):
                      "/sandbox/x", source())
         self.refused(NOT_FOUND, 'no session "doomed"', self.get, "doomed", "/sandbox/x")
 
+    def test_client_gone_mid_upload(self):
+        self.sh("gone", "printf old > /sandbox/x")
+
+        def source():
+            for i, b in enumerate(blocks(64 * MIB)):
+                if i == 4:
+                    raise RuntimeError("the client stops here")
+                yield b
+
+        with self.assertRaises(grpc.RpcError) as ctx:
+            self.put("gone", "/sandbox/x", source())
+        # grpcio cancels the call when its request iterator raises
+        self.assertIn(ctx.exception.code(), (grpc.StatusCode.UNKNOWN, grpc.StatusCode.CANCELLED))
+        # the agent removes the partial file once the daemon lets go of it
+        for _ in range(100):
+            if self.sh("gone", "ls /sandbox/x 2>/dev/null || echo gone") == "gone":
+                break
+            time.sleep(0.05)
+        self.assertEqual(self.sh("gone", "ls /sandbox/x 2>/dev/null || echo gone"), "gone")
+        self.assertEqual(self.put("gone", "/sandbox/x", b"new"), 3)
+
     # --- isol8 cp
 
     def cp(self, *args, stdin=None):
