@@ -91,6 +91,11 @@ static int files_next_chunk(int conn, isol8_frame **out)
 
 	if (ret == 0)
 		return -ECONNRESET;
+	if (ret < 0 && err.code == ISOL8_E_DEADLINE) {
+		agent_send_error(conn, ETIMEDOUT, "put_file: no chunk came for %d s: the upload is abandoned",
+				 AGENT_REQUEST_TIMEOUT_MS / 1000);
+		return -ETIMEDOUT;
+	}
 	if (ret < 0) {
 		agent_send_error(conn, EPROTO, "put_file: %s", err.message);
 		return -EPROTO;
