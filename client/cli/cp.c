@@ -100,8 +100,12 @@ static int upload_send(const struct isol8_cli_cp *cp, struct isol8_rpc_stream *s
 	chunk.path = (char *)cp->path;
 	chunk.mode = mode;
 	for (;;) {
-		ssize_t n = isol8_read_full(fd, buf, CP_CHUNK);
+		/* what a pipe has goes on at once: a slow writer never leaves the
+		 * sandbox's side waiting for a full chunk */
+		ssize_t n = read(fd, buf, CP_CHUNK);
 
+		if (n < 0 && errno == EINTR)
+			continue;
 		if (n < 0) {
 			isol8_cli_say("cp: read \"%s\": %s", cp->local, strerror(errno));
 			return 1;
@@ -115,7 +119,7 @@ static int upload_send(const struct isol8_cli_cp *cp, struct isol8_rpc_stream *s
 		chunk.session_id = "";
 		chunk.path = "";
 		chunk.mode = 0;
-		if ((size_t)n < CP_CHUNK)
+		if (n == 0)
 			return 0;
 	}
 }

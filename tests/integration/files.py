@@ -302,6 +302,18 @@ class Files(unittest.TestCase):
         self.assertEqual(self.sh("gone", "ls /sandbox/x 2>/dev/null || echo gone"), "gone")
         self.assertEqual(self.put("gone", "/sandbox/x", b"new"), 3)
 
+    def test_stalled_upload_is_abandoned(self):
+        self.sh("stall", "true")
+
+        def source():
+            yield b"first"
+            time.sleep(31)  # past the agent's 30 s wait for the next chunk
+            yield b"late"
+
+        self.refused(grpc.StatusCode.DEADLINE_EXCEEDED, "no chunk came for 30 s", self.put, "stall", "/sandbox/s",
+                     source())
+        self.assertEqual(self.sh("stall", "ls /sandbox/s 2>/dev/null || echo gone"), "gone")
+
     # --- isol8 cp
 
     def cp(self, *args, stdin=None):
@@ -332,6 +344,11 @@ class Files(unittest.TestCase):
         self.assertEqual((status, out == data), (0, True), err)
         self.assertEqual(self.cp("-", "cli:/tmp/in.txt", stdin=b"from stdin")[0], 0)
         self.assertEqual(self.get("cli", "/tmp/in.txt"), b"from stdin")
+        # a slow pipe: what it has goes on as it comes
+        r = subprocess.run("(printf a; sleep 1; printf b) | \"$ISOL8\" cp - cli:/tmp/slow --host \"unix:$SOCK\"",
+                           shell=True, env=dict(os.environ, SOCK=self.d.socket), stderr=subprocess.PIPE, timeout=60)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(self.get("cli", "/tmp/slow"), b"ab")
 
         # errors: exit 1, named, and no partial file left beside the destination
         before = sorted(os.listdir(work))
