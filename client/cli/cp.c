@@ -79,7 +79,9 @@ static int upload_open(const struct isol8_cli_cp *cp, int *fd, uint32_t *mode)
 		isol8_cli_say("cp: cannot open \"%s\": %s", cp->local, strerror(errno));
 		return ISOL8_CLI_EXIT_ERROR;
 	}
-	if (fstat(*fd, &st) < 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(*fd, &st) < 0)
+		st.st_mode = 0;
+	if (!S_ISREG(st.st_mode)) {
 		isol8_cli_say("cp: \"%s\" is %s (cp copies one regular file)", cp->local,
 			      S_ISDIR(st.st_mode) ? "a directory" : "not a regular file");
 		close(*fd);
@@ -124,9 +126,12 @@ static int upload_send(const struct isol8_cli_cp *cp, struct isol8_rpc_stream *s
 	}
 }
 
-static int cp_upload(const struct isol8_cli_cp *cp, const struct isol8_cli_conn *conn, struct isol8_rpc_channel *ch)
+/* The local file is opened before the daemon is reached, so a bad one is
+ * said without a daemon. */
+static int cp_upload(const struct isol8_cli_cp *cp, const struct isol8_cli_conn *conn)
 {
 	_cleanup_message_ Isol8__V1__PutFileResult *res = NULL;
+	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
 	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
 	_cleanup_free_ uint8_t *buf = malloc(CP_CHUNK);
 	struct isol8_error err = ISOL8_ERROR_INIT;
@@ -138,16 +143,13 @@ static int cp_upload(const struct isol8_cli_cp *cp, const struct isol8_cli_conn 
 		return ISOL8_CLI_EXIT_ERROR;
 	}
 	ret = upload_open(cp, &fd, &mode);
-	if (ret != 0)
-		return ret;
-	ret = isol8__v1__isol8__put_file__start(&st, ch, 0, &err);
-	if (ret < 0) {
-		if (fd != STDIN_FILENO)
-			close(fd);
-		return cp_failed(cp, conn, &err);
-	}
-	ret = upload_send(cp, st, fd, mode, buf, &err);
-	if (fd != STDIN_FILENO)
+	if (ret == 0)
+		ret = isol8_cli_open(&ch, conn);
+	if (ret == 0 && isol8__v1__isol8__put_file__start(&st, ch, 0, &err) < 0)
+		ret = cp_failed(cp, conn, &err);
+	if (ret == 0)
+		ret = upload_send(cp, st, fd, mode, buf, &err);
+	if (fd >= 0 && fd != STDIN_FILENO)
 		close(fd);
 	if (ret > 0)
 		return ISOL8_CLI_EXIT_ERROR; /* said; freeing the stream cancels the upload */
@@ -245,14 +247,17 @@ static void download_release(struct download *d)
 		unlink(d->tmp);
 }
 
-static int cp_download(const struct isol8_cli_cp *cp, const struct isol8_cli_conn *conn, struct isol8_rpc_channel *ch)
+static int cp_download(const struct isol8_cli_cp *cp, const struct isol8_cli_conn *conn)
 {
 	Isol8__V1__GetFileRequest req = ISOL8__V1__GET_FILE_REQUEST__INIT;
-	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
 	__attribute__((cleanup(download_release))) struct download d = {.fd = -1};
+	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
+	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int ret = download_open(cp, &d);
 
+	if (ret == 0)
+		ret = isol8_cli_open(&ch, conn);
 	if (ret != 0)
 		return ret;
 	req.session_id = (char *)cp->session_id;
@@ -279,9 +284,7 @@ int isol8_cli_cp_main(int argc, char **argv)
 {
 	struct isol8_cli_cp cp;
 	struct isol8_error err = ISOL8_ERROR_INIT;
-	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
 	struct isol8_cli_conn conn = {0};
-	int status;
 
 	if (isol8_cli_cp_parse(&cp, argc, argv, &err) < 0)
 		return isol8_cli_fail(&err);
@@ -291,8 +294,5 @@ int isol8_cli_cp_main(int argc, char **argv)
 	}
 	conn.host = cp.host;
 	conn.key = cp.key;
-	status = isol8_cli_open(&ch, &conn);
-	if (status != 0)
-		return status;
-	return cp.upload ? cp_upload(&cp, &conn, ch) : cp_download(&cp, &conn, ch);
+	return cp.upload ? cp_upload(&cp, &conn) : cp_download(&cp, &conn);
 }

@@ -368,6 +368,12 @@ class Files(unittest.TestCase):
         status, _, err = self.cp(os.path.join(work, "absent"), "cli:/sandbox/x")
         self.assertEqual(status, 1)
         self.assertIn("cannot open", err)
+        status, _, err = self.cp(work, "cli:/sandbox/x")
+        self.assertEqual(status, 1)
+        self.assertIn("is a directory", err)
+        status, _, err = self.cp("cli:/sandbox/up/script.sh", os.path.join(work, "no-such-dir", "x"))
+        self.assertEqual(status, 1)
+        self.assertIn("cannot create a file beside", err)
 
 
 if __name__ == "__main__":
