@@ -81,6 +81,7 @@ int isol8d_config_file_flags(struct isol8d_config *cfg, const char *const *flags
 /* Routes every method of the services isol8d serves. */
 int isol8d_routes_exec(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_admin(struct isol8d *d, struct isol8_error *err);
+int isol8d_routes_files(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_other(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_sessions(struct isol8d *d, struct isol8_error *err);
 

@@ -92,6 +92,8 @@ static int start_server(struct isol8d *d, struct isol8_error *err)
 	if (ret == 0)
 		ret = isol8d_routes_admin(d, err);
 	if (ret == 0)
+		ret = isol8d_routes_files(d, err);
+	if (ret == 0)
 		ret = isol8d_routes_other(d, err);
 	if (ret == 0)
 		ret = isol8d_routes_sessions(d, err);

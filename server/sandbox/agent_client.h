@@ -80,12 +80,30 @@ int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *
 int isol8_agent_reset(const char *socket_path, uint32_t uid, const char *const *wipe_dirs, int timeout_ms,
 		      struct isol8_error *err);
 
-/* Writes a file in the sandbox (absolute normalized path; parents created),
- * owned by uid:gid (0 = the agent's sandbox user) with mode (0 = 0644). */
+/* Gives a file's bytes a chunk at a time: 1 with *data and *len set (the
+ * bytes stay the source's, valid until it is called again), 0 at the end, a
+ * negative isol8_errc to abort. */
+typedef int (*isol8_agent_source_fn)(void *userdata, const uint8_t **data, size_t *len);
+
+/* Writes a file in the sandbox (absolute normalized path under /sandbox or
+ * /tmp, no component a link; parents created), owned by uid:gid (0 = the
+ * agent's sandbox user) with mode (permission bits only; 0 = 0644). Its
+ * bytes come from next, each chunk sent on (in frames of at most
+ * ISOL8_AGENT_PUT_CHUNK) before the next is asked for, so no more than the
+ * source's chunk is held. A source that aborts makes the call return its
+ * code (-ISOL8_E_CANCELLED when it is not one) and the agent remove the
+ * partial file, as it does on its own errors (a full tmpfs:
+ * ISOL8_E_EXHAUSTED). *size (may be NULL): the bytes written. */
+int isol8_agent_put_file_stream(const char *socket_path, const char *dst_path, uint32_t mode, uint32_t uid,
+				uint32_t gid, isol8_agent_source_fn next, void *userdata, uint64_t *size,
+				struct isol8_error *err);
+
+/* The same with the file's bytes in one buffer. */
 int isol8_agent_put_file(const char *socket_path, const char *dst_path, const uint8_t *data, size_t len,
 			 uint32_t mode, uint32_t uid, uint32_t gid, struct isol8_error *err);
 
-/* Reads a regular file of the sandbox (as the sandbox user), chunk by chunk.
+/* Reads a regular file of the sandbox (as the sandbox user), chunk by chunk
+ * (the same paths as a put; a missing file is ISOL8_E_NOT_FOUND).
  * on_chunk returning nonzero stops the transfer: the call returns that value
  * if it is a negative isol8_errc, else -ISOL8_E_CANCELLED. */
 typedef int (*isol8_agent_chunk_fn)(void *userdata, const uint8_t *data, size_t len);

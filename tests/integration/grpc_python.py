@@ -147,6 +147,21 @@ class Isol8dOverTcp(unittest.TestCase):
                       self.pb.ExecuteResult, key=None)
         self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
 
+    def test_file_methods_need_the_key(self):
+        put = self.channel.stream_unary("/isol8.v1.Isol8/PutFile", request_serializer=lambda m: m.SerializeToString(),
+                                        response_deserializer=self.pb.PutFileResult.FromString)
+        chunk = self.pb.PutFileChunk(session_id="nobody", path="/sandbox/x", data=b"x")
+        get = self.pb.GetFileRequest(session_id="nobody", path="/sandbox/x")
+        for key, code in ((None, grpc.StatusCode.UNAUTHENTICATED), ("wrong", grpc.StatusCode.UNAUTHENTICATED),
+                          (KEY, grpc.StatusCode.NOT_FOUND)):
+            metadata = [("authorization", "Bearer " + key)] if key is not None else []
+            with self.assertRaises(grpc.RpcError) as ctx:
+                put(iter([chunk]), metadata=metadata, timeout=60)
+            self.assertEqual(ctx.exception.code(), code, key)
+            with self.assertRaises(grpc.RpcError) as ctx:
+                list(self.call("GetFile", get, self.pb.FileChunk, key=key, stream=True))
+            self.assertEqual(ctx.exception.code(), code, key)
+
     def test_unserved_methods(self):
         with self.assertRaises(grpc.RpcError) as ctx:
             self.call("DestroySession", self.pb.DestroySessionRequest(session_id="s"),
