@@ -205,12 +205,14 @@ static void exec_abort(struct exec_run *run)
 	run->end_us = isol8_now_us();
 }
 
-/* The inode of a pipe end, to find the pipe's holders; 0 if unknown. */
-static ino_t exec_pipe_ino(int fd)
+/* What a pipe end refers to, to find the pipe's holders; ino 0 if unknown. */
+static struct exec_pipe_id exec_pipe_id(int fd)
 {
 	struct stat st;
 
-	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return (struct exec_pipe_id){0, 0};
+	return (struct exec_pipe_id){st.st_dev, st.st_ino};
 }
 
 /* The last frame: Error after a failure or when the agent stops, else Exit. */
@@ -236,8 +238,8 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 	run->keep_detached = req->keep_detached;
 	if (req->uid != 0)
 		run->uid = req->uid; /* else the caller's default, the agent's --uid */
-	run->pipe_ino[0] = exec_pipe_ino(run->proc.stdout_fd);
-	run->pipe_ino[1] = exec_pipe_ino(run->proc.stderr_fd);
+	run->pipe_id[0] = exec_pipe_id(run->proc.stdout_fd);
+	run->pipe_id[1] = exec_pipe_id(run->proc.stderr_fd);
 	run->drain_until_ms = -1;
 	run->oom_before = exec_oom_kills();
 	fcntl(run->conn, F_SETFL, O_NONBLOCK);

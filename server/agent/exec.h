@@ -62,6 +62,12 @@ void exec_run_release(struct exec_run *run);
 #define EXEC_DRAIN_MAX (1024u * 1024u)  /* per pipe, read at the end of the drain */
 #define EXEC_EXIT_FLUSH_MS 60000
 
+/* A pipe or FIFO, as its holders' fds refer to it. */
+struct exec_pipe_id {
+	dev_t dev;
+	ino_t ino; /* 0: none */
+};
+
 /* A byte queue with a read offset. */
 struct exec_bytes {
 	uint8_t *data;
@@ -87,7 +93,7 @@ struct exec_run {
 	bool ended;              /* the end kill was done: what is left of the program is gone */
 	bool keep_detached;      /* end: kill only the holders of the output pipes */
 	uid_t uid;               /* the program's uid, whose processes the end kills */
-	ino_t pipe_ino[2];       /* the stdout and stderr pipes, to find their holders */
+	struct exec_pipe_id pipe_id[2]; /* the stdout and stderr pipes, to find their holders */
 	int64_t oom_before;      /* the cgroup's OOM kill count at the start (-1: unknown) */
 	uint64_t total_out;      /* bytes read from the output pipes, forwarded or not */
 	int status;
@@ -116,7 +122,7 @@ void exec_close(int *fd);
 /* exec_end.c: the cgroup's count of OOM kills (-1 when it cannot be read),
  * and the kill of the processes of uid holding one of the pipes. */
 int64_t exec_oom_kills(void);
-void exec_kill_pipe_holders(uid_t uid, const ino_t ino[2]);
+void exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2]);
 
 /* Ends the run with an Error frame (the first failure wins) and kills the
  * group; returns -code. */

@@ -61,7 +61,7 @@ void exec_end(struct exec_run *run)
 		if (!run->exited)
 			kill(run->proc.pid, SIGKILL);
 		if (run->proc.stdout_fd >= 0 || run->proc.stderr_fd >= 0)
-			exec_kill_pipe_holders(run->uid, run->pipe_ino);
+			exec_kill_pipe_holders(run->uid, run->pipe_id);
 	} else {
 		kill(-run->proc.pid, SIGKILL);
 		if (run->uid != 0 && agent_uid_has_processes(run->uid))
