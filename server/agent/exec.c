@@ -22,6 +22,11 @@
  * - Standard input without data or more to come is closed before the first
  *   wait, so a program reading it sees EOF at once.
  * - When the host goes away the program is ended and nothing more is sent.
+ * - A call in a session driver (exec_session.c) runs the same loop: the
+ *   driver's status pipe is one more fd, and its byte (the call's status)
+ *   stands for the main process's exit; the driver is then neither killed
+ *   nor reaped. A driver that dies (or closes the pipe) ends the call as a
+ *   program's exit does, and the Exit says state_reset.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -63,6 +68,28 @@ static void exec_on_signals(struct exec_run *run)
 		}
 	}
 	exec_on_child(run);
+}
+
+/* A session driver's status byte: the call's exit status, the driver lives
+ * on. EOF: the driver is gone or broke the protocol; it is killed, and its
+ * own end (seen on SIGCHLD) is the call's. */
+static void exec_on_report(struct exec_run *run)
+{
+	uint8_t code;
+	ssize_t n = read(run->report_fd, &code, 1);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n == 1 && !run->exited) {
+		run->reported = true;
+		run->exited = true;
+		run->reaped = true; /* not reaped: alive, and no wait may block on it */
+		run->status = (int)code << 8;
+		return;
+	}
+	run->report_fd = -1;
+	if (!run->exited)
+		kill(run->proc.pid, SIGKILL);
 }
 
 static int exec_poll_timeout(const struct exec_run *run)
@@ -119,7 +146,7 @@ static bool exec_done(struct exec_run *run)
 	return true;
 }
 
-enum { PFD_SIGNAL, PFD_HOST, PFD_STDIN, PFD_STDOUT, PFD_STDERR, PFD_COUNT };
+enum { PFD_SIGNAL, PFD_HOST, PFD_STDIN, PFD_STDOUT, PFD_STDERR, PFD_REPORT, PFD_COUNT };
 
 static void exec_fill_pollfds(const struct exec_run *run, struct pollfd *pfd)
 {
@@ -134,6 +161,8 @@ static void exec_fill_pollfds(const struct exec_run *run, struct pollfd *pfd)
 					 .events = POLLOUT};
 	pfd[PFD_STDOUT] = (struct pollfd){.fd = out_room ? run->proc.stdout_fd : -1, .events = POLLIN};
 	pfd[PFD_STDERR] = (struct pollfd){.fd = out_room ? run->proc.stderr_fd : -1, .events = POLLIN};
+	pfd[PFD_REPORT] = (struct pollfd){.fd = run->in_driver && !run->exited ? run->report_fd : -1,
+					  .events = POLLIN};
 }
 
 /* Runs the loop until the program is gone and its output drained.
@@ -149,6 +178,8 @@ static int exec_loop(struct exec_run *run)
 			return exec_fail(run, errno, "exec: poll: %s", strerror(errno));
 		if (pfd[PFD_SIGNAL].revents)
 			exec_on_signals(run);
+		if (pfd[PFD_REPORT].revents)
+			exec_on_report(run);
 		if (pfd[PFD_HOST].revents & POLLOUT)
 			exec_flush(run);
 		if (pfd[PFD_HOST].revents & (POLLIN | POLLHUP | POLLERR))
@@ -256,12 +287,11 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 	return run->fail_code != 0 ? 1 : 0;
 }
 
-int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame *first)
+int agent_run_program(const struct agent_config *cfg, int conn, int signal_fd, const Isol8__Agent__V1__Exec *req)
 {
-	const Isol8__Agent__V1__Exec *req = first->exec;
 	struct exec_run run = {
 		.conn = conn,
-		.signal_fd = -1,
+		.signal_fd = signal_fd,
 		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .control_fd = -1, .ready_fd = -1},
 		.deadline_ms = -1,
 		.uid = cfg->uid,
@@ -269,13 +299,6 @@ int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame
 	char msg[ISOL8_ERROR_MESSAGE_MAX];
 	int ret;
 
-	if (req->prestart)
-		return agent_serve_prestart(cfg, conn, first);
-	run.signal_fd = exec_signals_open();
-	if (run.signal_fd < 0) {
-		agent_send_error(conn, errno, "exec: signalfd: %s", strerror(errno));
-		return 1;
-	}
 	run.start_us = isol8_now_us();
 	ret = agent_spawn(cfg, req, &run.proc, msg, sizeof(msg));
 	if (ret < 0) {
@@ -284,4 +307,21 @@ int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame
 		return 1;
 	}
 	return exec_serve_started(&run, req);
+}
+
+int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame *first)
+{
+	const Isol8__Agent__V1__Exec *req = first->exec;
+	int signal_fd;
+
+	if (req->prestart)
+		return agent_serve_prestart(cfg, conn, first);
+	if (req->driver)
+		return agent_serve_session(cfg, conn, first);
+	signal_fd = exec_signals_open();
+	if (signal_fd < 0) {
+		agent_send_error(conn, errno, "exec: signalfd: %s", strerror(errno));
+		return 1;
+	}
+	return agent_run_program(cfg, conn, signal_fd, req);
 }
