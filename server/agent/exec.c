@@ -70,6 +70,21 @@ static void exec_on_signals(struct exec_run *run)
 	exec_on_child(run);
 }
 
+/* A call's usage in a driver: the CPU the driver (and the children it
+ * reaped) used since the call's start, and the driver's peak size so far. */
+static void exec_driver_usage(struct exec_run *run)
+{
+	uint64_t cpu[2], rss;
+
+	if (exec_proc_usage(run->proc.pid, cpu, &rss) < 0)
+		return;
+	cpu[0] = cpu[0] > run->cpu_base_us[0] ? cpu[0] - run->cpu_base_us[0] : 0;
+	cpu[1] = cpu[1] > run->cpu_base_us[1] ? cpu[1] - run->cpu_base_us[1] : 0;
+	run->usage.ru_utime = (struct timeval){(time_t)(cpu[0] / 1000000u), (suseconds_t)(cpu[0] % 1000000u)};
+	run->usage.ru_stime = (struct timeval){(time_t)(cpu[1] / 1000000u), (suseconds_t)(cpu[1] % 1000000u)};
+	run->usage.ru_maxrss = (long)rss;
+}
+
 /* A session driver's status byte: the call's exit status, the driver lives
  * on. EOF: the driver is gone or broke the protocol; it is killed, and its
  * own end (seen on SIGCHLD) is the call's. */
@@ -85,6 +100,7 @@ static void exec_on_report(struct exec_run *run)
 		run->exited = true;
 		run->reaped = true; /* not reaped: alive, and no wait may block on it */
 		run->status = (int)code << 8;
+		exec_driver_usage(run);
 		return;
 	}
 	run->report_fd = -1;
@@ -273,6 +289,10 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 	run->pipe_id[1] = exec_pipe_id(run->proc.stderr_fd);
 	run->drain_until_ms = -1;
 	run->oom_before = exec_oom_kills();
+	if (run->in_driver) {
+		uint64_t rss;
+		exec_proc_usage(run->proc.pid, run->cpu_base_us, &rss);
+	}
 	fcntl(run->conn, F_SETFL, O_NONBLOCK);
 	if (exec_bytes_append(&run->stdin_q, req->stdin.data, req->stdin.len) < 0) {
 		exec_fail(run, ENOMEM, "exec: out of memory queueing stdin");

@@ -121,6 +121,7 @@ struct exec_run {
 	bool in_driver;          /* the run is a call in a session driver (proc.pid is the driver) */
 	bool reported;           /* the driver reported the call's status and lives on */
 	bool state_reset;        /* the Exit says state_reset (also set when the driver ends) */
+	uint64_t cpu_base_us[2]; /* a call in a driver: the driver's user and system CPU at its start */
 	int64_t oom_before;      /* the cgroup's OOM kill count at the start (-1: unknown) */
 	uint64_t total_out;      /* bytes read from the output pipes, forwarded or not */
 	int status;
@@ -149,6 +150,10 @@ void exec_close(int *fd);
 /* exec_end.c: the cgroup's count of OOM kills (-1 when it cannot be read),
  * and the kill of the processes of uid holding one of the pipes. */
 int64_t exec_oom_kills(void);
+
+/* The CPU time (user, system, its reaped children's included) of a live
+ * process and its peak resident size in kB, from /proc; 0 or -1. */
+int exec_proc_usage(pid_t pid, uint64_t cpu_us[2], uint64_t *max_rss_kb);
 void exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2]);
 
 /* Ends the run with an Error frame (the first failure wins) and kills the

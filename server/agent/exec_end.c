@@ -50,6 +50,39 @@ int64_t exec_oom_kills(void)
 	return -1;
 }
 
+int exec_proc_usage(pid_t pid, uint64_t cpu_us[2], uint64_t *max_rss_kb)
+{
+	unsigned long utime, stime;
+	long cutime, cstime, tick = sysconf(_SC_CLK_TCK);
+	char path[64], line[1024], *end;
+	unsigned long long rss = 0;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	end = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	ok = end != NULL && tick > 0 &&
+	     sscanf(end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld", &utime, &stime, &cutime,
+		    &cstime) == 4;
+	if (!ok)
+		return -1;
+	cpu_us[0] = (uint64_t)(utime + (unsigned long)(cutime > 0 ? cutime : 0)) * 1000000u / (uint64_t)tick;
+	cpu_us[1] = (uint64_t)(stime + (unsigned long)(cstime > 0 ? cstime : 0)) * 1000000u / (uint64_t)tick;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %llu", &rss) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	*max_rss_kb = (uint64_t)rss;
+	return 0;
+}
+
 /* Whether the fd table at dir_fd/path holds one of the pipes (a pipe or a
  * FIFO: the file an fd refers to, by device and inode); -1 when it cannot
  * be read. */
