@@ -204,6 +204,13 @@ static int session_await_opened(struct session *s, char *msg, size_t msg_len)
 	return 0;
 }
 
+static bool session_same_file(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 /* Hands the call to the driver: control message, '.', FIFOs unlinked and
  * stdin made write-only. 0 or -errno with msg. */
 static int session_hand_over(struct session *s, const Isol8__Agent__V1__Exec *req, struct session_fifos *f,
@@ -222,10 +229,13 @@ static int session_hand_over(struct session *s, const Isol8__Agent__V1__Exec *re
 	ret = session_await_opened(s, msg, msg_len);
 	if (ret < 0)
 		return ret;
+	/* the same FIFO (the directory is the uid's now), or the O_RDWR end stays */
 	in = openat(f->dir_fd, session_fifo_names[0], O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
-	if (in >= 0) {
+	if (in >= 0 && session_same_file(in, f->fd[0])) {
 		close(f->fd[0]);
 		f->fd[0] = in;
+	} else if (in >= 0) {
+		close(in);
 	}
 	session_fifos_remove(f);
 	return 0;
