@@ -141,36 +141,52 @@ struct call {
 	uint32_t timeout_ms;     /* 0: 10 s */
 };
 
+/* A call's Exec and what it points to. */
+struct call_req {
+	char path[512];
+	char *argv[3];
+	Isol8__Agent__V1__File file;
+	Isol8__Agent__V1__File *files[1];
+	Isol8__Agent__V1__Exec req;
+};
+
+static void call_build(struct call_req *r, const struct call *c)
+{
+	snprintf(r->path, sizeof(r->path), "%s/%s", sandbox_dir, c->file);
+	r->argv[0] = (char *)c->interpreter;
+	r->argv[1] = r->path;
+	r->argv[2] = NULL;
+	r->file = (Isol8__Agent__V1__File)ISOL8__AGENT__V1__FILE__INIT;
+	r->file.path = r->path;
+	r->file.content.data = (uint8_t *)c->code;
+	r->file.content.len = strlen(c->code);
+	r->files[0] = &r->file;
+	r->req = (Isol8__Agent__V1__Exec)ISOL8__AGENT__V1__EXEC__INIT;
+	r->req.n_argv = 2;
+	r->req.argv = r->argv;
+	r->req.n_env = ISOL8_ARRAY_LEN(path_env);
+	r->req.env = path_env;
+	r->req.cwd = sandbox_dir;
+	r->req.n_files = 1;
+	r->req.files = r->files;
+	r->req.timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
+	if (c->stdin_data != NULL) {
+		r->req.stdin.data = (uint8_t *)c->stdin_data;
+		r->req.stdin.len = strlen(c->stdin_data);
+	}
+}
+
 /* Runs one call (the code written as the call's file), output in cap. */
 static int session_call(int fd, const struct call *c, struct isol8_agent_exit *out)
 {
-	char path[512];
-	char *argv[] = {(char *)c->interpreter, path, NULL};
-	Isol8__Agent__V1__File file = ISOL8__AGENT__V1__FILE__INIT;
-	Isol8__Agent__V1__File *files[] = {&file};
-	Isol8__Agent__V1__Exec req = ISOL8__AGENT__V1__EXEC__INIT;
 	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct call_req r;
 	int ret;
 
-	snprintf(path, sizeof(path), "%s/%s", sandbox_dir, c->file);
-	file.path = path;
-	file.content.data = (uint8_t *)c->code;
-	file.content.len = strlen(c->code);
-	req.n_argv = 2;
-	req.argv = argv;
-	req.n_env = ISOL8_ARRAY_LEN(path_env);
-	req.env = path_env;
-	req.cwd = sandbox_dir;
-	req.n_files = 1;
-	req.files = files;
-	req.timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
-	if (c->stdin_data != NULL) {
-		req.stdin.data = (uint8_t *)c->stdin_data;
-		req.stdin.len = strlen(c->stdin_data);
-	}
+	call_build(&r, c);
 	memset(&cap, 0, sizeof(cap));
 	memset(out, 0, sizeof(*out));
-	ret = isol8_agent_session_exec(fd, &req, &capture_io, out, &err);
+	ret = isol8_agent_session_exec(fd, &r.req, &capture_io, out, &err);
 	if (ret < 0)
 		fprintf(stderr, "\n  session call: %s\n", err.message);
 	return ret;
@@ -189,6 +205,48 @@ static int bash(int fd, const char *code, struct isol8_agent_exit *out)
 static int node(int fd, const char *code, struct isol8_agent_exit *out)
 {
 	return session_call(fd, &(struct call){"node", "main.mjs", code, NULL, 0}, out);
+}
+
+/* Runs req on the session's fd frame by frame: once stdout holds wait_for
+ * (at once when NULL) the frames in then are sent; output goes to cap, the
+ * Exit to out. 0, or -1 on an Error frame or a broken conversation. */
+static int raw_call(int fd, const Isol8__Agent__V1__Exec *req, const char *wait_for, isol8_frame *const *then,
+		    size_t n_then, Isol8__Agent__V1__Exit *out)
+{
+	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	bool sent = false;
+
+	memset(&cap, 0, sizeof(cap));
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXEC;
+	frame.exec = (Isol8__Agent__V1__Exec *)req;
+	if (isol8_frame_write(fd, &frame, &err) < 0)
+		return -1;
+	for (;;) {
+		isol8_frame *got = NULL;
+
+		if (!sent && (wait_for == NULL || strstr(cap.out, wait_for) != NULL)) {
+			for (size_t i = 0; i < n_then; i++)
+				if (isol8_frame_write(fd, then[i], &err) < 0)
+					return -1;
+			sent = true;
+		}
+		if (isol8_frame_read(fd, &got, 10000, &err) <= 0)
+			return -1;
+		if (got->body_case == ISOL8__AGENT__V1__FRAME__BODY_OUTPUT) {
+			capture_output(&cap, got->output->stream, got->output->data.data, got->output->data.len);
+		} else if (got->body_case == ISOL8__AGENT__V1__FRAME__BODY_EXIT) {
+			*out = *got->exit;
+			out->base.unknown_fields = NULL;
+			out->base.n_unknown_fields = 0;
+			isol8_frame_free(got);
+			return 0;
+		} else {
+			isol8_frame_free(got);
+			return -1;
+		}
+		isol8_frame_free(got);
+	}
 }
 
 /* Whether pid is a live process (not gone, not a zombie). */
@@ -350,6 +408,66 @@ static void test_python_timeout(void)
 	CU_ASSERT_EQUAL_FATAL(python(fd, "print('x' in globals())\n", &out), 0);
 	CU_ASSERT_STRING_EQUAL(cap.out, "False\n");
 	CU_ASSERT_FALSE(out.timed_out);
+	session_close(fd);
+}
+
+static void test_python_frames(void)
+{
+	Isol8__Agent__V1__Signal sigint = ISOL8__AGENT__V1__SIGNAL__INIT;
+	Isol8__Agent__V1__Stdin in1 = ISOL8__AGENT__V1__STDIN__INIT, in2 = ISOL8__AGENT__V1__STDIN__INIT;
+	isol8_frame signal_frame = ISOL8__AGENT__V1__FRAME__INIT;
+	isol8_frame stdin_frames[2] = {ISOL8__AGENT__V1__FRAME__INIT, ISOL8__AGENT__V1__FRAME__INIT};
+	isol8_frame *then[2];
+	Isol8__Agent__V1__Exit exit_msg;
+	struct isol8_agent_exit out;
+	struct call_req r;
+	int fd = session_open("python");
+
+	CU_ASSERT_FATAL(fd >= 0);
+	/* a Signal frame: SIGINT to the driver's group, KeyboardInterrupt in the code */
+	call_build(&r, &(struct call){"python3", "main.py", "import time\nx = 1\nprint('ready', flush=True)\n"
+					"time.sleep(20)\n", NULL, 0});
+	sigint.signal = SIGINT;
+	signal_frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_SIGNAL;
+	signal_frame.signal = &sigint;
+	then[0] = &signal_frame;
+	CU_ASSERT_EQUAL_FATAL(raw_call(fd, &r.req, "ready\n", then, 1, &exit_msg), 0);
+	CU_ASSERT_EQUAL(exit_msg.exit_code, 130);
+	CU_ASSERT_EQUAL(exit_msg.signal, 0);
+	CU_ASSERT_FALSE(exit_msg.state_reset);
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.err, "KeyboardInterrupt"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.err, "main.py\", line 4"));
+	/* Stdin frames, the last with eof */
+	call_build(&r, &(struct call){"python3", "main.py", "print(input(), input(), x)\n", NULL, 0});
+	r.req.stdin_open = true;
+	in1.data = (ProtobufCBinaryData){2, (uint8_t *)"a\n"};
+	in2.data = (ProtobufCBinaryData){2, (uint8_t *)"b\n"};
+	in2.eof = true;
+	stdin_frames[0].body_case = stdin_frames[1].body_case = ISOL8__AGENT__V1__FRAME__BODY_STDIN;
+	stdin_frames[0].stdin = &in1;
+	stdin_frames[1].stdin = &in2;
+	then[0] = &stdin_frames[0];
+	then[1] = &stdin_frames[1];
+	CU_ASSERT_EQUAL_FATAL(raw_call(fd, &r.req, NULL, then, 2, &exit_msg), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "a b 1\n");
+	CU_ASSERT_EQUAL(exit_msg.exit_code, 0);
+	/* the output cap: cut, the driver goes on */
+	call_build(&r, &(struct call){"python3", "main.py", "print('y' * 100)\nprint('z' * 100)\n", NULL, 0});
+	r.req.max_output_bytes = 10;
+	CU_ASSERT_EQUAL_FATAL(raw_call(fd, &r.req, NULL, NULL, 0, &exit_msg), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "yyyyyyyyyy");
+	CU_ASSERT_TRUE(exit_msg.truncated);
+	CU_ASSERT_EQUAL(exit_msg.output_bytes, 202);
+	CU_ASSERT_FALSE(exit_msg.state_reset);
+	/* the call's CPU time, not the driver's whole life's */
+	CU_ASSERT_EQUAL_FATAL(python(fd, "import time\nt = time.process_time()\n"
+				     "while time.process_time() - t < 0.3:\n  pass\nprint(x)\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "1\n");
+	CU_ASSERT(out.cpu_user_us + out.cpu_system_us >= 250000);
+	CU_ASSERT(out.cpu_user_us + out.cpu_system_us < 2000000);
+	CU_ASSERT(out.max_rss_kb > 0);
+	CU_ASSERT_EQUAL_FATAL(python(fd, "print(x)\n", &out), 0);
+	CU_ASSERT(out.cpu_user_us + out.cpu_system_us < 250000);
 	session_close(fd);
 }
 
@@ -560,6 +678,7 @@ int main(void)
 		{"python: sys.exit and a crash reset it", test_python_exit_resets},
 		{"python: timeout resets", test_python_timeout},
 		{"python: stdin per call", test_python_stdin},
+		{"python: Signal and Stdin frames, output cap, usage", test_python_frames},
 		{"python: another program in a session", test_other_call_in_session},
 		{"python: closing the session kills the driver", test_close_kills_driver},
 		{"bash: variables, functions, cwd", test_bash_state},
