@@ -117,7 +117,7 @@ struct exec_run {
 	bool keep_detached;      /* end: kill only the holders of the output pipes */
 	uid_t uid;               /* the program's uid, whose processes the end kills */
 	struct exec_pipe_id pipe_id[2]; /* the stdout and stderr pipes, to find their holders */
-	int report_fd;           /* a call in a session driver: its status pipe (not owned); else -1 */
+	int report_fd;           /* with in_driver: the driver's status pipe (not owned); -1 at its EOF */
 	bool in_driver;          /* the run is a call in a session driver (proc.pid is the driver) */
 	bool reported;           /* the driver reported the call's status and lives on */
 	bool state_reset;        /* the Exit says state_reset (also set when the driver ends) */
@@ -150,11 +150,11 @@ void exec_close(int *fd);
 /* exec_end.c: the cgroup's count of OOM kills (-1 when it cannot be read),
  * and the kill of the processes of uid holding one of the pipes. */
 int64_t exec_oom_kills(void);
-
-/* The CPU time (user, system, its reaped children's included) of a live
- * process and its peak resident size in kB, from /proc; 0 or -1. */
-int exec_proc_usage(pid_t pid, uint64_t cpu_us[2], uint64_t *max_rss_kb);
 void exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2]);
+
+/* exec_end.c: the CPU time (user, system, its reaped children's included)
+ * of a live process and its peak resident size in kB, from /proc; 0 or -1. */
+int exec_proc_usage(pid_t pid, uint64_t cpu_us[2], uint64_t *max_rss_kb);
 
 /* Ends the run with an Error frame (the first failure wins) and kills the
  * group; returns -code. */
