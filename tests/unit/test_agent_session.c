@@ -390,6 +390,9 @@ static void test_python_exit_resets(void)
 	CU_ASSERT_TRUE(out.state_reset);
 	CU_ASSERT_EQUAL_FATAL(python(fd, "print('fresh', 'x' in globals())\n", &out), 0);
 	CU_ASSERT_STRING_EQUAL(cap.out, "fresh False\n");
+	CU_ASSERT_EQUAL_FATAL(python(fd, "import os\nos._exit(5)\n", &out), 0);
+	CU_ASSERT_EQUAL(out.exit_code, 5);
+	CU_ASSERT_TRUE(out.state_reset);
 	session_close(fd);
 }
 
@@ -655,6 +658,16 @@ static void test_node_state(void)
 	CU_ASSERT_TRUE(out.state_reset);
 	CU_ASSERT_STRING_EQUAL(cap.out, "bye\n");
 	CU_ASSERT_EQUAL_FATAL(node(fd, "console.log(typeof x);\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "undefined\n");
+	/* timers live between calls; a busy loop is killed at the timeout */
+	CU_ASSERT_EQUAL_FATAL(node(fd, "globalThis.ticks = 0;\nsetInterval(() => ticks++, 10);\n", &out), 0);
+	usleep(200000);
+	CU_ASSERT_EQUAL_FATAL(node(fd, "console.log(ticks > 5);\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "true\n");
+	CU_ASSERT_EQUAL_FATAL(session_call(fd, &(struct call){"node", "main.mjs", "for (;;) {}\n", NULL, 1000}, &out), 0);
+	CU_ASSERT_TRUE(out.timed_out);
+	CU_ASSERT_TRUE(out.state_reset);
+	CU_ASSERT_EQUAL_FATAL(node(fd, "console.log(typeof ticks);\n", &out), 0);
 	CU_ASSERT_STRING_EQUAL(cap.out, "undefined\n");
 	session_close(fd);
 }
