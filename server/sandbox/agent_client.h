@@ -55,7 +55,7 @@ struct isol8_agent_exit {
 	uint64_t max_rss_kb;
 	bool oom_killed;       /* the OOM killer killed a process of the run */
 	uint64_t output_bytes; /* what the program wrote, forwarded or not */
-	bool state_reset;      /* a session call ended its driver: the interpreter state is gone */
+	bool state_reset;      /* a session call ended the session's interpreter driver */
 };
 
 /* Runs req in the sandbox and waits for its exit. req stays the caller's.
