@@ -203,6 +203,7 @@ static void client_exit_copy(const Isol8__Agent__V1__Exit *in, struct isol8_agen
 		.max_rss_kb = in->max_rss_kb,
 		.oom_killed = in->oom_killed,
 		.output_bytes = in->output_bytes,
+		.state_reset = in->state_reset,
 	};
 }
 
@@ -329,8 +330,10 @@ int isol8_agent_exec(const char *socket_path, const Isol8__Agent__V1__Exec *req,
 	return isol8_agent_exec_on(fd, req, io, out, err);
 }
 
-int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
-			struct isol8_agent_exit *out, struct isol8_error *err)
+/* One exec conversation on fd, which stays open. The agent sends nothing
+ * after the Exit, so what the reader holds past it is none of a next call's. */
+static int client_exec_conversation(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+				    struct isol8_agent_exit *out, struct isol8_error *err)
 {
 	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
 	struct client_exec ex = {.fd = fd, .io = io, .out = out, .reader = ISOL8_FRAME_READER_INIT};
@@ -341,22 +344,38 @@ int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct 
 	ret = isol8_frame_write(fd, &frame, err);
 	if (ret == 0)
 		ret = client_exec_run(&ex, err);
-	close(fd);
 	isol8_frame_reader_release(&ex.reader);
+	return ret;
+}
+
+int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			struct isol8_agent_exit *out, struct isol8_error *err)
+{
+	int ret = client_exec_conversation(fd, req, io, out, err);
+
+	close(fd);
 	return ret < 0 ? isol8_error_prefix(err, "exec in sandbox") : 0;
 }
 
-int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
-			 int *fd, struct isol8_error *err)
+int isol8_agent_session_exec(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			     struct isol8_agent_exit *out, struct isol8_error *err)
+{
+	int ret = client_exec_conversation(fd, req, io, out, err);
+
+	return ret < 0 ? isol8_error_prefix(err, "session call in sandbox") : 0;
+}
+
+/* Sends launcher (an Exec with prestart or driver set) and waits for the
+ * Ack; the connection is left open in *fd. */
+static int client_start_held(const char *socket_path, const Isol8__Agent__V1__Exec *req, int timeout_ms, int *fd,
+			     struct isol8_error *err)
 {
 	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
 	_cleanup_frame_ isol8_frame *reply = NULL;
-	Isol8__Agent__V1__Exec req = *launcher;
 	int s = -1, ret;
 
-	req.prestart = true;
 	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXEC;
-	frame.exec = &req;
+	frame.exec = (Isol8__Agent__V1__Exec *)req;
 	ret = client_request(socket_path, &frame, &s, &reply, timeout_ms, err);
 	if (ret == 0 && reply->body_case == ISOL8__AGENT__V1__FRAME__BODY_ERROR)
 		ret = client_agent_error(reply->error, err);
@@ -365,10 +384,65 @@ int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *
 	if (ret < 0) {
 		if (s >= 0)
 			close(s);
-		return isol8_error_prefix(err, "prestart in sandbox");
+		return ret;
 	}
 	*fd = s;
 	return 0;
+}
+
+int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
+			 int *fd, struct isol8_error *err)
+{
+	Isol8__Agent__V1__Exec req = *launcher;
+
+	req.prestart = true;
+	req.driver = false;
+	if (client_start_held(socket_path, &req, timeout_ms, fd, err) < 0)
+		return isol8_error_prefix(err, "prestart in sandbox");
+	return 0;
+}
+
+int isol8_agent_session_open(const char *socket_path, const Isol8__Agent__V1__Exec *driver, int timeout_ms,
+			     int *fd, struct isol8_error *err)
+{
+	Isol8__Agent__V1__Exec req = *driver;
+
+	req.driver = true;
+	req.prestart = false;
+	if (client_start_held(socket_path, &req, timeout_ms, fd, err) < 0)
+		return isol8_error_prefix(err, "open session in sandbox");
+	return 0;
+}
+
+int isol8_agent_session_close(int fd, int timeout_ms, struct isol8_error *err)
+{
+	int64_t deadline = isol8_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int ret = 0;
+
+	/* the agent sends nothing between calls: what comes now is its EOF */
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - isol8_now_ms();
+		char buf[256];
+		int n;
+
+		if (left <= 0) {
+			ret = isol8_error_set(err, ISOL8_E_DEADLINE, "close session: the agent did not end it within %d ms",
+					      timeout_ms);
+			break;
+		}
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			continue;
+		if (n > 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	close(fd);
+	return ret;
 }
 
 /* --- files --- */

@@ -75,6 +75,30 @@ int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct 
 int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
 			 int *fd, struct isol8_error *err);
 
+/* Opens a session: starts driver (the session's interpreter driver, see
+ * "session" in agent.proto; the call sets Exec.driver) and waits up to
+ * timeout_ms for the Ack. The connection is left in *fd for
+ * isol8_agent_session_exec; closing it ends the driver and every process
+ * of the session's uid. */
+int isol8_agent_session_open(const char *socket_path, const Isol8__Agent__V1__Exec *driver, int timeout_ms,
+			     int *fd, struct isol8_error *err);
+
+/* Runs one call of the session open on fd, as isol8_agent_exec does (req
+ * stays the caller's; out->state_reset says the call ended the driver). fd
+ * stays open for the next call. An Error frame from the agent (the call
+ * could not start) leaves the session usable; any other error (the
+ * connection, the protocol, a cancel or an aborting output consumer) leaves
+ * it in an unknown state: the caller closes fd and drops the session. */
+int isol8_agent_session_exec(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			     struct isol8_agent_exit *out, struct isol8_error *err);
+
+/* Ends the session open on fd and closes fd: waits up to timeout_ms for the
+ * agent to have ended the driver and every process of the session's uid
+ * (it closes its end then), so a session opened next does not lose its
+ * own processes to this one's end. ISOL8_E_DEADLINE when that takes
+ * longer (fd is closed all the same). */
+int isol8_agent_session_close(int fd, int timeout_ms, struct isol8_error *err);
+
 /* Kills every process of uid (not root) and wipes the contents of wipe_dirs
  * (NULL-ended, absolute paths; may be NULL). */
 int isol8_agent_reset(const char *socket_path, uint32_t uid, const char *const *wipe_dirs, int timeout_ms,
