@@ -49,10 +49,10 @@ static void print_info(const Isol8__V1__InfoResult *res)
 	printf("executions   %d running\n", res->active_executions);
 	if (res->sandboxes) {
 		const Isol8__V1__InfoResult__Sandboxes *s = res->sandboxes;
-		printf("sandboxes    %d live: %d clean, %d in use, %d starting, %d resetting, %d kept, %d removing "
-		       "(%s pools: %d)\n",
-		       s->live, s->clean, s->in_use, s->starting, s->resetting, s->kept, s->removing, s->strategy,
-		       s->pools);
+		printf("sandboxes    %d live: %d clean, %d in use, %d starting, %d resetting, %d kept, %d in sessions, "
+		       "%d removing (%s pools: %d)\n",
+		       s->live, s->clean, s->in_use, s->starting, s->resetting, s->kept, s->sessions, s->removing,
+		       s->strategy, s->pools);
 		printf("             %lld created, %lld reused, %lld resets failed, %lld replaced\n",
 		       (long long)s->created, (long long)s->reused, (long long)s->resets_failed, (long long)s->replaced);
 	}

@@ -28,6 +28,8 @@ static const struct verb verbs[] = {
 	{"cleanup", isol8_cli_cleanup_main, isol8_cli_cleanup_usage,
 	 "remove isol8 containers (and images)"},
 	{"info", isol8_cli_info_main, isol8_cli_info_usage, "show the daemon and its images"},
+	{"session", isol8_cli_session_main, isol8_cli_session_usage, "list or remove persistent sessions"},
+	{"cp", isol8_cli_cp_main, isol8_cli_cp_usage, "copy a file to or from a session"},
 	{"config", isol8_cli_config_main, isol8_cli_config_usage, "show the resolved configuration"},
 	{"version", version_main, version_usage, "print the version"},
 	{"help", help_main, help_usage, "show help for a command"},

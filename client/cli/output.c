@@ -90,6 +90,10 @@ void isol8_cli_result_notes(const Isol8__V1__ExecuteResult *res, bool saw_error)
 {
 	if (res->truncated)
 		isol8_cli_log(ISOL8_CLI_WARN, "Output was truncated");
+	if (res->state_reset)
+		isol8_cli_log(ISOL8_CLI_WARN, "Session %s: the interpreter ended, its state (variables, imports) is "
+					      "gone; files are kept",
+			      res->session_id);
 	if (saw_error)
 		return;
 	if (res->timed_out && !stderr_says(res, "EXECUTION TIMED OUT"))

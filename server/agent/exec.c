@@ -22,6 +22,11 @@
  * - Standard input without data or more to come is closed before the first
  *   wait, so a program reading it sees EOF at once.
  * - When the host goes away the program is ended and nothing more is sent.
+ * - A call in a session driver (exec_session.c) runs the same loop: the
+ *   driver's status pipe is one more fd, and its byte (the call's status)
+ *   stands for the main process's exit; the driver is then neither killed
+ *   nor reaped. A driver that dies (or closes the pipe) ends the call as a
+ *   program's exit does, and the Exit says state_reset.
  * - On a pty (exec_pty.c) the terminal's master is both the output (as
  *   stdout; it reads EIO once every holder of the slave closed it) and the
  *   input; Resize frames set its window size.
@@ -66,6 +71,44 @@ static void exec_on_signals(struct exec_run *run)
 		}
 	}
 	exec_on_child(run);
+}
+
+/* A call's usage in a driver: the CPU the driver (and the children it
+ * reaped) used since the call's start, and the driver's peak size so far. */
+static void exec_driver_usage(struct exec_run *run)
+{
+	uint64_t cpu[2], rss;
+
+	if (exec_proc_usage(run->proc.pid, cpu, &rss) < 0)
+		return;
+	cpu[0] = cpu[0] > run->cpu_base_us[0] ? cpu[0] - run->cpu_base_us[0] : 0;
+	cpu[1] = cpu[1] > run->cpu_base_us[1] ? cpu[1] - run->cpu_base_us[1] : 0;
+	run->usage.ru_utime = (struct timeval){(time_t)(cpu[0] / 1000000u), (suseconds_t)(cpu[0] % 1000000u)};
+	run->usage.ru_stime = (struct timeval){(time_t)(cpu[1] / 1000000u), (suseconds_t)(cpu[1] % 1000000u)};
+	run->usage.ru_maxrss = (long)rss;
+}
+
+/* A session driver's status byte: the call's exit status, the driver lives
+ * on. EOF: the driver is gone or broke the protocol; it is killed, and its
+ * own end (seen on SIGCHLD) is the call's. */
+static void exec_on_report(struct exec_run *run)
+{
+	uint8_t code;
+	ssize_t n = read(run->report_fd, &code, 1);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return;
+	if (n == 1 && !run->exited) {
+		run->reported = true;
+		run->exited = true;
+		run->reaped = true; /* not reaped: alive, and no wait may block on it */
+		run->status = (int)code << 8;
+		exec_driver_usage(run);
+		return;
+	}
+	run->report_fd = -1;
+	if (!run->exited)
+		kill(run->proc.pid, SIGKILL);
 }
 
 static int exec_poll_timeout(const struct exec_run *run)
@@ -122,7 +165,7 @@ static bool exec_done(struct exec_run *run)
 	return true;
 }
 
-enum { PFD_SIGNAL, PFD_HOST, PFD_STDIN, PFD_STDOUT, PFD_STDERR, PFD_COUNT };
+enum { PFD_SIGNAL, PFD_HOST, PFD_STDIN, PFD_STDOUT, PFD_STDERR, PFD_REPORT, PFD_COUNT };
 
 static void exec_fill_pollfds(const struct exec_run *run, struct pollfd *pfd)
 {
@@ -137,6 +180,8 @@ static void exec_fill_pollfds(const struct exec_run *run, struct pollfd *pfd)
 					 .events = POLLOUT};
 	pfd[PFD_STDOUT] = (struct pollfd){.fd = out_room ? run->proc.stdout_fd : -1, .events = POLLIN};
 	pfd[PFD_STDERR] = (struct pollfd){.fd = out_room ? run->proc.stderr_fd : -1, .events = POLLIN};
+	pfd[PFD_REPORT] = (struct pollfd){.fd = run->in_driver && !run->exited ? run->report_fd : -1,
+					  .events = POLLIN};
 }
 
 /* Runs the loop until the program is gone and its output drained.
@@ -152,6 +197,8 @@ static int exec_loop(struct exec_run *run)
 			return exec_fail(run, errno, "exec: poll: %s", strerror(errno));
 		if (pfd[PFD_SIGNAL].revents)
 			exec_on_signals(run);
+		if (pfd[PFD_REPORT].revents)
+			exec_on_report(run);
 		if (pfd[PFD_HOST].revents & POLLOUT)
 			exec_flush(run);
 		if (pfd[PFD_HOST].revents & (POLLIN | POLLHUP | POLLERR))
@@ -208,12 +255,14 @@ static void exec_abort(struct exec_run *run)
 	run->end_us = isol8_now_us();
 }
 
-/* The inode of a pipe end, to find the pipe's holders; 0 if unknown. */
-static ino_t exec_pipe_ino(int fd)
+/* What a pipe end refers to, to find the pipe's holders; ino 0 if unknown. */
+static struct exec_pipe_id exec_pipe_id(int fd)
 {
 	struct stat st;
 
-	return fd >= 0 && fstat(fd, &st) == 0 ? st.st_ino : 0;
+	if (fd < 0 || fstat(fd, &st) < 0)
+		return (struct exec_pipe_id){0, 0};
+	return (struct exec_pipe_id){st.st_dev, st.st_ino};
 }
 
 /* The last frame: Error after a failure or when the agent stops, else Exit. */
@@ -239,10 +288,14 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 	run->keep_detached = req->keep_detached;
 	if (req->uid != 0)
 		run->uid = req->uid; /* else the caller's default, the agent's --uid */
-	run->pipe_ino[0] = exec_pipe_ino(run->proc.stdout_fd);
-	run->pipe_ino[1] = exec_pipe_ino(run->proc.stderr_fd);
+	run->pipe_id[0] = exec_pipe_id(run->proc.stdout_fd);
+	run->pipe_id[1] = exec_pipe_id(run->proc.stderr_fd);
 	run->drain_until_ms = -1;
 	run->oom_before = exec_oom_kills();
+	if (run->in_driver) {
+		uint64_t rss;
+		exec_proc_usage(run->proc.pid, run->cpu_base_us, &rss);
+	}
 	fcntl(run->conn, F_SETFL, O_NONBLOCK);
 	if (exec_stdin_append(run, req->stdin.data, req->stdin.len, !run->stdin_open) < 0) {
 		exec_fail(run, ENOMEM, "exec: out of memory queueing stdin");
@@ -257,12 +310,11 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 	return run->fail_code != 0 ? 1 : 0;
 }
 
-int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame *first)
+int agent_run_program(const struct agent_config *cfg, int conn, int signal_fd, const Isol8__Agent__V1__Exec *req)
 {
-	const Isol8__Agent__V1__Exec *req = first->exec;
 	struct exec_run run = {
 		.conn = conn,
-		.signal_fd = -1,
+		.signal_fd = signal_fd,
 		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .control_fd = -1, .ready_fd = -1},
 		.deadline_ms = -1,
 		.uid = cfg->uid,
@@ -270,13 +322,6 @@ int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame
 	char msg[ISOL8_ERROR_MESSAGE_MAX];
 	int ret;
 
-	if (req->prestart)
-		return agent_serve_prestart(cfg, conn, first);
-	run.signal_fd = exec_signals_open();
-	if (run.signal_fd < 0) {
-		agent_send_error(conn, errno, "exec: signalfd: %s", strerror(errno));
-		return 1;
-	}
 	run.start_us = isol8_now_us();
 	ret = agent_spawn(cfg, req, &run.proc, msg, sizeof(msg));
 	if (ret < 0) {
@@ -285,4 +330,21 @@ int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame
 		return 1;
 	}
 	return exec_serve_started(&run, req);
+}
+
+int agent_serve_exec(const struct agent_config *cfg, int conn, const isol8_frame *first)
+{
+	const Isol8__Agent__V1__Exec *req = first->exec;
+	int signal_fd;
+
+	if (req->prestart)
+		return agent_serve_prestart(cfg, conn, first);
+	if (req->driver)
+		return agent_serve_session(cfg, conn, first);
+	signal_fd = exec_signals_open();
+	if (signal_fd < 0) {
+		agent_send_error(conn, errno, "exec: signalfd: %s", strerror(errno));
+		return 1;
+	}
+	return agent_run_program(cfg, conn, signal_fd, req);
 }

@@ -3,6 +3,11 @@
  * session, identity, files, limits, fds, PATH lookup); exec.c runs the
  * conversation's loop (signals, timeout, drain, the end); exec_io.c moves
  * the bytes (frames from and to the host, stdin, output and its cap).
+ * exec_prestart.c serves a launcher's connection and exec_session.c a
+ * session's, whose calls run in a persistent interpreter (the driver): a
+ * call in the driver is a run whose "main process exited" is "the driver
+ * reported the call's status" (report_fd), and whose end kills only what
+ * holds the call's pipes, never the driver.
  * Everything here lives in one handler process and one thread.
  */
 #ifndef ISOL8_AGENT_EXEC_H
@@ -26,8 +31,8 @@ struct agent_process {
 	int stdin_fd;
 	int stdout_fd;
 	int stderr_fd;
-	int control_fd;  /* prestart: the write end of the launcher's fd 4; else -1 */
-	int ready_fd;    /* prestart: the read end of the launcher's fd 5; else -1 */
+	int control_fd;  /* prestart, driver: the write end of the program's fd 4; else -1 */
+	int ready_fd;    /* prestart, driver: the read end of the program's fd 5; else -1 */
 };
 
 /* A launcher's control pipe (it reads its program there) and ready pipe (it
@@ -61,6 +66,24 @@ size_t agent_pty_eof(int master, bool line_started, uint8_t out[2]);
 /* The prestart conversation (exec_prestart.c). */
 int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_frame *first);
 
+/* The session conversation (exec_session.c): first->exec has driver set. */
+int agent_serve_session(const struct agent_config *cfg, int conn, const isol8_frame *first);
+
+/* Writes req's argv, env and cwd to a launcher's or driver's control pipe
+ * in the control message format (agent.proto, "prestart"). 0 or -errno. */
+int agent_control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *cwd);
+
+/* Waits for the connection's next frame, answering each Ping on the way
+ * (the host's check that the sandbox is still alive). With signal_fd >= 0
+ * (a signalfd) a SIGTERM or SIGINT read there ends the wait too. 0 with a
+ * frame that is not a Ping (the caller frees it), negative when the
+ * connection ends or the agent stops. */
+int agent_wait_for_exec(int conn, int signal_fd, isol8_frame **next, struct isol8_error *err);
+
+/* Starts req's program and runs its exec conversation on conn; signal_fd
+ * (from exec_signals_open) is taken over. Returns the handler's status. */
+int agent_run_program(const struct agent_config *cfg, int conn, int signal_fd, const Isol8__Agent__V1__Exec *req);
+
 /* Runs the exec conversation for a started program: stdin, limits and the
  * timeout from req. Takes over run->proc; returns the handler's status. */
 int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req);
@@ -73,6 +96,12 @@ void exec_run_release(struct exec_run *run);
 #define EXEC_DRAIN_MS 250               /* after the end kill, for what the pipes still hold */
 #define EXEC_DRAIN_MAX (1024u * 1024u)  /* per pipe, read at the end of the drain */
 #define EXEC_EXIT_FLUSH_MS 60000
+
+/* A pipe or FIFO, as its holders' fds refer to it. */
+struct exec_pipe_id {
+	dev_t dev;
+	ino_t ino; /* 0: none */
+};
 
 /* A byte queue with a read offset. */
 struct exec_bytes {
@@ -100,7 +129,12 @@ struct exec_run {
 	bool ended;              /* the end kill was done: what is left of the program is gone */
 	bool keep_detached;      /* end: kill only the holders of the output pipes */
 	uid_t uid;               /* the program's uid, whose processes the end kills */
-	ino_t pipe_ino[2];       /* the stdout and stderr pipes, to find their holders */
+	struct exec_pipe_id pipe_id[2]; /* the stdout and stderr pipes, to find their holders */
+	int report_fd;           /* with in_driver: the driver's status pipe (not owned); -1 at its EOF */
+	bool in_driver;          /* the run is a call in a session driver (proc.pid is the driver) */
+	bool reported;           /* the driver reported the call's status and lives on */
+	bool state_reset;        /* the Exit says state_reset (also set when the driver ends) */
+	uint64_t cpu_base_us[2]; /* a call in a driver: the driver's user and system CPU at its start */
 	int64_t oom_before;      /* the cgroup's OOM kill count at the start (-1: unknown) */
 	uint64_t total_out;      /* bytes read from the output pipes, forwarded or not */
 	int status;
@@ -133,7 +167,11 @@ void exec_close(int *fd);
 /* exec_end.c: the cgroup's count of OOM kills (-1 when it cannot be read),
  * and the kill of the processes of uid holding one of the pipes. */
 int64_t exec_oom_kills(void);
-void exec_kill_pipe_holders(uid_t uid, const ino_t ino[2]);
+void exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2]);
+
+/* exec_end.c: the CPU time (user, system, its reaped children's included)
+ * of a live process and its peak resident size in kB, from /proc; 0 or -1. */
+int exec_proc_usage(pid_t pid, uint64_t cpu_us[2], uint64_t *max_rss_kb);
 
 /* Ends the run with an Error frame (the first failure wins) and kills the
  * group; returns -code. */

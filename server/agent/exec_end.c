@@ -3,7 +3,8 @@
  * the program, and the OOM count that says whether the kernel killed part
  * of it for memory.
  *
- * Holders of the output pipes are found in /proc/<pid>/fd by a helper that
+ * Holders of the output pipes (or a session call's FIFOs) are found in
+ * /proc/<pid>/fd, by what each fd refers to, by a helper that
  * has become the program's uid: reading another uid's fd links needs
  * CAP_SYS_PTRACE, which the agent does not have, while its own uid may.
  */
@@ -49,11 +50,44 @@ int64_t exec_oom_kills(void)
 	return -1;
 }
 
-/* Whether the fd table at dir_fd/path holds one of the pipes; -1 when it
- * cannot be read. */
-static int fds_hold_pipe(int dir_fd, const char *path, const char want[2][40])
+int exec_proc_usage(pid_t pid, uint64_t cpu_us[2], uint64_t *max_rss_kb)
 {
-	char link[64];
+	unsigned long utime, stime;
+	long cutime, cstime, tick = sysconf(_SC_CLK_TCK);
+	char path[64], line[1024], *end;
+	unsigned long long rss = 0;
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (f == NULL)
+		return -1;
+	end = fgets(line, sizeof(line), f) ? strrchr(line, ')') : NULL;
+	fclose(f);
+	ok = end != NULL && tick > 0 &&
+	     sscanf(end + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu %ld %ld", &utime, &stime, &cutime,
+		    &cstime) == 4;
+	if (!ok)
+		return -1;
+	cpu_us[0] = (uint64_t)(utime + (unsigned long)(cutime > 0 ? cutime : 0)) * 1000000u / (uint64_t)tick;
+	cpu_us[1] = (uint64_t)(stime + (unsigned long)(cstime > 0 ? cstime : 0)) * 1000000u / (uint64_t)tick;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %llu", &rss) == 1)
+			break;
+	if (f != NULL)
+		fclose(f);
+	*max_rss_kb = (uint64_t)rss;
+	return 0;
+}
+
+/* Whether the fd table at dir_fd/path holds one of the pipes (a pipe or a
+ * FIFO: the file an fd refers to, by device and inode); -1 when it cannot
+ * be read. */
+static int fds_hold_pipe(int dir_fd, const char *path, const struct exec_pipe_id id[2])
+{
 	struct dirent *de;
 	int found = 0, fd;
 	DIR *dir;
@@ -67,33 +101,30 @@ static int fds_hold_pipe(int dir_fd, const char *path, const char want[2][40])
 		return -1;
 	}
 	while (!found && (de = readdir(dir)) != NULL) {
-		ssize_t n = readlinkat(dirfd(dir), de->d_name, link, sizeof(link) - 1);
-		if (n <= 0)
+		struct stat st;
+		if (de->d_name[0] == '.' || fstatat(dirfd(dir), de->d_name, &st, 0) < 0 || !S_ISFIFO(st.st_mode))
 			continue;
-		link[n] = '\0';
-		found = (want[0][0] && strcmp(link, want[0]) == 0) || (want[1][0] && strcmp(link, want[1]) == 0);
+		for (int i = 0; i < 2; i++)
+			found = found || (id[i].ino != 0 && st.st_ino == id[i].ino && st.st_dev == id[i].dev);
 	}
 	closedir(dir);
 	return found;
 }
 
-/* Whether the process holds one of the pipes (arg: ino_t[2]) in any of its
- * threads' fd tables (a thread may have its own, after unshare). A process
- * of the uid whose tables cannot be read (it made itself non-dumpable)
- * counts as a holder: it could be one, and hiding is no way to outlive a
- * run. */
+/* Whether the process holds one of the pipes (arg: struct exec_pipe_id[2])
+ * in any of its threads' fd tables (a thread may have its own, after
+ * unshare). A process of the uid whose tables cannot be read (it made
+ * itself non-dumpable) counts as a holder: it could be one, and hiding is
+ * no way to outlive a run. */
 static bool holds_pipe(int proc_fd, const char *pid, const void *arg)
 {
-	const ino_t *ino = arg;
-	char want[2][40] = {"", ""}, path[300];
+	const struct exec_pipe_id *id = arg;
+	char path[300];
 	struct dirent *de;
 	bool found = false;
 	int fd;
 	DIR *tasks;
 
-	for (int i = 0; i < 2; i++)
-		if (ino[i])
-			snprintf(want[i], sizeof(want[i]), "pipe:[%llu]", (unsigned long long)ino[i]);
 	snprintf(path, sizeof(path), "%s/task", pid);
 	fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -108,14 +139,14 @@ static bool holds_pipe(int proc_fd, const char *pid, const void *arg)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/fd", de->d_name);
-		held = fds_hold_pipe(dirfd(tasks), path, want);
+		held = fds_hold_pipe(dirfd(tasks), path, id);
 		found = held > 0 || (held < 0 && agent_proc_of_uid(proc_fd, pid, &(uid_t){getuid()}));
 	}
 	closedir(tasks);
 	return found;
 }
 
-void exec_kill_pipe_holders(uid_t uid, const ino_t ino[2])
+void exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2])
 {
 	pid_t pid;
 
@@ -126,7 +157,7 @@ void exec_kill_pipe_holders(uid_t uid, const ino_t ino[2])
 		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
 			_exit(1);
 		/* a holder may fork a new one while it is found: until none is left */
-		for (int round = 0; round < HOLDER_ROUNDS && agent_proc_scan(holds_pipe, ino, true, INT_MAX) > 0; round++)
+		for (int round = 0; round < HOLDER_ROUNDS && agent_proc_scan(holds_pipe, id, true, INT_MAX) > 0; round++)
 			usleep(1000);
 		_exit(0);
 	}

@@ -62,7 +62,7 @@ void exec_end(struct exec_run *run)
 		if (!run->exited)
 			kill(run->proc.pid, SIGKILL);
 		if (run->proc.stdout_fd >= 0 || run->proc.stderr_fd >= 0)
-			exec_kill_pipe_holders(run->uid, run->pipe_ino);
+			exec_kill_pipe_holders(run->uid, run->pipe_id);
 	} else {
 		kill(-run->proc.pid, SIGKILL);
 		if (run->uid != 0 && agent_uid_has_processes(run->uid))
@@ -311,6 +311,8 @@ int exec_queue_exit(struct exec_run *run)
 	exit_msg.cpu_system_us = exec_timeval_us(run->usage.ru_stime);
 	exit_msg.max_rss_kb = (uint64_t)run->usage.ru_maxrss;
 	exit_msg.output_bytes = run->total_out;
+	/* a call in a driver that ended it: the session's state is gone */
+	exit_msg.state_reset = run->state_reset || (run->in_driver && !run->reported);
 	/* the program itself was killed, and the OOM killer killed in the run */
 	if (run->oom_before >= 0 && WIFSIGNALED(run->status) && WTERMSIG(run->status) == SIGKILL)
 		exit_msg.oom_killed = exec_oom_kills() > run->oom_before;

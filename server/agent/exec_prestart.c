@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -28,7 +29,7 @@
 #include "base/util.h"
 
 /* argv, env (each ended by an empty string) and cwd, NUL-terminated. */
-static int control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *cwd)
+int agent_control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *cwd)
 {
 	static const char nul = '\0';
 
@@ -45,15 +46,31 @@ static int control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *
 	return 0;
 }
 
-/* Waits for the Exec to run, answering each Ping on the way (the host's
- * check that this sandbox is still alive). 0 with a frame that is not a
- * Ping, negative when the connection ends. */
-static int wait_for_exec(int conn, isol8_frame **next, struct isol8_error *err)
+/* Whether a SIGTERM or SIGINT is among the signals pending on signal_fd
+ * (the others, SIGCHLD, are read and left to waitpid). */
+static bool stop_requested(int signal_fd)
+{
+	struct signalfd_siginfo info;
+	bool stop = false;
+
+	while (read(signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info))
+		stop = stop || info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT;
+	return stop;
+}
+
+int agent_wait_for_exec(int conn, int signal_fd, isol8_frame **next, struct isol8_error *err)
 {
 	for (;;) {
 		isol8_frame pong_frame = ISOL8__AGENT__V1__FRAME__INIT;
 		Isol8__Agent__V1__Pong pong = ISOL8__AGENT__V1__PONG__INIT;
+		struct pollfd pfd[2] = {{.fd = conn, .events = POLLIN}, {.fd = signal_fd, .events = POLLIN}};
 
+		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
+			return -1;
+		if (pfd[1].revents && stop_requested(signal_fd))
+			return -1;
+		if (!pfd[0].revents)
+			continue;
 		if (isol8_frame_read(conn, next, -1, err) <= 0)
 			return -1;
 		if ((*next)->body_case != ISOL8__AGENT__V1__FRAME__BODY_PING)
@@ -145,7 +162,7 @@ static int serve_held(const struct agent_config *cfg, int conn)
 	isol8_frame *next = NULL;
 	int ret;
 
-	if (agent_send_ack(conn) < 0 || wait_for_exec(conn, &next, &err) < 0) {
+	if (agent_send_ack(conn) < 0 || agent_wait_for_exec(conn, -1, &next, &err) < 0) {
 		isol8_frame_free(next);
 		return 0;
 	}
@@ -186,7 +203,7 @@ int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_f
 		exec_run_release(&run);
 		return 1;
 	}
-	ret = agent_send_ack(conn) < 0 ? -1 : wait_for_exec(conn, &next, &err);
+	ret = agent_send_ack(conn) < 0 ? -1 : agent_wait_for_exec(conn, -1, &next, &err);
 	if (ret < 0 || next->body_case != ISOL8__AGENT__V1__FRAME__BODY_EXEC || next->exec->prestart) {
 		if (next != NULL)
 			agent_send_error(conn, EPROTO, "prestart: the second frame must be an Exec to run");
@@ -208,7 +225,7 @@ int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_f
 		exec_run_release(&run);
 		return 1;
 	}
-	if (launcher_await_ready(&run, msg, sizeof(msg)) < 0 || control_write(run.proc.control_fd, req, cwd) < 0) {
+	if (launcher_await_ready(&run, msg, sizeof(msg)) < 0 || agent_control_write(run.proc.control_fd, req, cwd) < 0) {
 		/* the launcher is gone and the program never started: start it the
 		 * ordinary way instead, so the run is the same */
 		launcher_discard(&run);

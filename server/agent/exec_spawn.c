@@ -105,8 +105,9 @@ static int spawn_close_from(int lowest)
 	return 0;
 }
 
-/* Puts the pipes on 0-2, the status pipe on 3 and a launcher's control
- * and ready pipes (when there are) on 4 and 5, then closes the rest. */
+/* Puts the pipes on 0-2, the status pipe on 3 and a launcher's or a
+ * session driver's control and ready pipes (when there are) on 4 and 5,
+ * then closes the rest. */
 static int spawn_setup_fds(const int fds[6])
 {
 	for (int i = 0; i < 3; i++) {
@@ -324,7 +325,7 @@ int agent_spawn(const struct agent_config *cfg, const Isol8__Agent__V1__Exec *re
 	_cleanup_free_ char **argv = NULL;
 	_cleanup_free_ char **envp = NULL;
 	int child[6] = {-1, -1, -1, -1, -1, -1}, parent[6] = {-1, -1, -1, -1, -1, -1};
-	int n_pipes = req->prestart ? 6 : 4;
+	int n_pipes = req->prestart || req->driver ? 6 : 4;
 	int ret = spawn_validate(cfg, req, &plan, msg, msg_len);
 	pid_t pid;
 

@@ -102,6 +102,8 @@ int isol8d_config_file_apply(struct isol8d_config *cfg, struct isol8_error *err)
 				     ? 0
 				     : (int)f->pool.max_sandboxes;
 	cfg->no_prestart = !f->pool.prestart;
+	cfg->max_sessions = f->sessions.max == 0 ? -1 : (int)f->sessions.max;
+	cfg->session_idle_ms = f->sessions.idle_timeout_ms;
 	cfg->n_listen = 0;
 	for (size_t i = 0; i < f->listen.n && i < ISOL8D_MAX_LISTEN; i++)
 		cfg->listen[cfg->n_listen++] = f->listen.items[i];

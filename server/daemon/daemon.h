@@ -54,6 +54,8 @@ struct isol8d_config {
 	struct isol8_policy policy;           /* allowed_images point into file */
 	bool auto_prune;
 	int64_t prune_age_ms;
+	int max_sessions;                     /* sessions.max (-1: none allowed) */
+	int64_t session_idle_ms;              /* sessions.idleTimeoutMs */
 };
 
 struct isol8d {
@@ -88,7 +90,9 @@ void isol8d_stream_output_init(struct isol8_service_output *output, struct isol8
 int isol8d_execute_begun(struct isol8d *d, struct isol8_rpc_call *call, const Isol8__V1__ExecuteRequest *req,
 			 const struct isol8_service_output *output, struct isol8_error *err);
 int isol8d_routes_admin(struct isol8d *d, struct isol8_error *err);
+int isol8d_routes_files(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_other(struct isol8d *d, struct isol8_error *err);
+int isol8d_routes_sessions(struct isol8d *d, struct isol8_error *err);
 
 /* Marks the start of a call and checks its credentials: local unix socket
  * calls pass; TCP calls need "authorization: Bearer <key>". On failure the

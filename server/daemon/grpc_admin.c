@@ -102,6 +102,7 @@ static void fill_sandboxes(struct isol8d *d, Isol8__V1__InfoResult__Sandboxes *o
 	out->starting = st.starting;
 	out->resetting = st.resetting;
 	out->kept = st.kept;
+	out->sessions = st.sessions;
 	out->removing = st.removing;
 	out->pools = st.pools;
 	out->created = (int64_t)st.created;

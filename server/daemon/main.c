@@ -27,8 +27,7 @@
 static void warn_unserved_keys(const struct isol8d_config *cfg)
 {
 	static const char *const keys[] = {"remoteCode.enabled", "dependencies", "network.whitelist",
-					   "network.blacklist", "sessions.max", "sessions.idleTimeoutMs",
-					   "poolSize.dirty"};
+					   "network.blacklist", "poolSize.dirty"};
 
 	for (size_t i = 0; cfg->file != NULL && i < ISOL8_ARRAY_LEN(keys); i++)
 		if (isol8_config_source_of(cfg->file, keys[i]) == ISOL8_CONFIG_FILE)
@@ -57,7 +56,8 @@ static int take_socket(const struct isol8d_config *cfg, int *lock_fd, struct iso
 }
 
 static const char *const reserved_paths[] = {
-	"/grpc.health.v1.Health/Check", "/isol8.v1.Admin/Info", "/isol8.v1.Admin/Setup", "/isol8.v1.Admin/Cleanup",
+	"/grpc.health.v1.Health/Check", "/isol8.v1.Admin/Info",		"/isol8.v1.Admin/Setup",
+	"/isol8.v1.Admin/Cleanup",     "/isol8.v1.Admin/ListSessions", "/isol8.v1.Isol8/DestroySession",
 };
 
 static int start_server(struct isol8d *d, struct isol8_error *err)
@@ -92,7 +92,11 @@ static int start_server(struct isol8d *d, struct isol8_error *err)
 	if (ret == 0)
 		ret = isol8d_routes_admin(d, err);
 	if (ret == 0)
+		ret = isol8d_routes_files(d, err);
+	if (ret == 0)
 		ret = isol8d_routes_other(d, err);
+	if (ret == 0)
+		ret = isol8d_routes_sessions(d, err);
 	/* health and admin calls are answered however many executions are in flight */
 	for (size_t i = 0; ret == 0 && i < ISOL8_ARRAY_LEN(reserved_paths); i++)
 		ret = isol8_rpc_server_reserve(d->server, reserved_paths[i], err);
@@ -125,6 +129,8 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 		.defaults = &d->cfg.defaults,
 		.policy = &d->cfg.policy,
 		.prewarm_by_runtime = d->cfg.prewarm_by_runtime,
+		.max_sessions = d->cfg.max_sessions,
+		.session_idle_ms = d->cfg.session_idle_ms,
 		.log = log_pool_event,
 	};
 	struct isol8_error orphan_err = ISOL8_ERROR_INIT;

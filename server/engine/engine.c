@@ -68,7 +68,7 @@ static void prepare_sandbox(void *userdata, struct isol8_sandbox *sb)
 	if (l == NULL) {
 		Isol8__Agent__V1__Exec none = ISOL8__AGENT__V1__EXEC__INIT;
 		isol8_agent_prestart(sb->socket, &none, LAUNCHER_START_MS, &sb->launcher_fd, &err);
-	} else if (isol8_exec_spec_launcher(rt, l, &spec, &err) == 0) {
+	} else if (isol8_exec_spec_interpreter(rt, l->argv, &spec, &err) == 0) {
 		if (isol8_agent_prestart(sb->socket, &spec.exec, LAUNCHER_START_MS, &sb->launcher_fd, &err) == 0)
 			sb->launcher_running = true;
 		isol8_exec_spec_release(&spec);
@@ -111,6 +111,31 @@ int isol8_engine_prewarm(struct isol8_engine *e, struct isol8_error *err)
 			ret = isol8_registry_prewarm(e->registry, &c, clean, err);
 	}
 	return ret;
+}
+
+/* The session table's log line for a session that went. */
+static void session_gone(void *userdata, const char *id, const char *reason)
+{
+	struct isol8_engine *e = userdata;
+
+	if (e->log) {
+		char msg[ISOL8_SESSION_ID_MAX + 64];
+		snprintf(msg, sizeof(msg), "session %s %s", id, reason);
+		e->log(strcmp(reason, "broken") == 0 ? ISOL8_LOG_WARN : ISOL8_LOG_INFO, msg);
+	}
+}
+
+int isol8_engine_destroy_session(struct isol8_engine *e, const char *session_id, bool *destroyed,
+				 struct isol8_error *err)
+{
+	return isol8_sessions_destroy(e->sessions, session_id, destroyed, err);
+}
+
+int isol8_engine_list_sessions(struct isol8_engine *e, void (*fn)(const struct isol8_session_info *info,
+								 void *userdata),
+			       void *userdata, struct isol8_error *err)
+{
+	return isol8_sessions_list(e->sessions, fn, userdata, err);
 }
 
 int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config *cfg, struct isol8_error *err)
@@ -162,6 +187,12 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 	e->log = cfg->log;
 	e->prewarm = cfg->prewarm < 0 ? 1 : cfg->prewarm;
 	ret = isol8_registry_new(&e->registry, &rc, cfg->log, err);
+	if (ret == 0) {
+		struct isol8_sessions_config sc = {.registry = e->registry, .max = cfg->max_sessions,
+						   .idle_ms = cfg->session_idle_ms, .on_gone = session_gone,
+						   .userdata = e};
+		ret = isol8_sessions_new(&e->sessions, &sc, err);
+	}
 	if (ret < 0) {
 		isol8_engine_free(e);
 		return ret;
@@ -178,6 +209,7 @@ void isol8_engine_free(struct isol8_engine *e)
 		return;
 	/* running executions see it and stop; the registry waits for them */
 	atomic_store(&e->shutting_down, true);
+	isol8_sessions_free(e->sessions);
 	isol8_registry_free(e->registry);
 	if (e->docker != NULL) {
 		char filter[128];

@@ -50,6 +50,8 @@ struct isol8_engine_config {
 	/* Clean sandboxes kept per runtime, by enum isol8_runtime_id; NULL:
 	 * prewarm for each. */
 	const int *prewarm_by_runtime;
+	int max_sessions;           /* sessions at once (0: 64; negative: none allowed) */
+	int64_t session_idle_ms;    /* an idle session is removed after this (0: 30 minutes) */
 	void (*log)(int level, const char *message); /* pool events; may be NULL */
 };
 
@@ -125,6 +127,7 @@ struct isol8_exec_result {
 	char execution_id[33];
 	char container_id[65];
 	char timestamp[64];        /* RFC 3339, UTC */
+	char session_id[129];      /* the session the call ran in, or "" */
 	const char *runtime;       /* static name */
 	int exit_code;
 	int signal;
@@ -132,6 +135,7 @@ struct isol8_exec_result {
 	bool truncated;
 	bool oom_killed;           /* the memory limit was hit and a process killed */
 	bool setup_failed;         /* the setup script exited non-zero: the code did not run */
+	bool state_reset;          /* a session call ended the session's interpreter */
 	uint64_t output_bytes;     /* what the program wrote to stdout and stderr */
 	int64_t max_output;        /* the run's output cap */
 	int64_t memory_bytes;      /* the run's memory limit */

@@ -31,6 +31,12 @@ struct isol8_engine {
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
 };
 
+/* One program of a session call in the session's sandbox (session.c). */
+struct isol8_agent_exec_io;
+struct isol8_agent_exit;
+int isol8_session_exec(struct isol8_engine *e, struct isol8_sandbox *sb, const Isol8__Agent__V1__Exec *exec,
+		       const struct isol8_agent_exec_io *io, struct isol8_agent_exit *out, struct isol8_error *err);
+
 #define ISOL8_EXEC_MAX_ENV 512
 
 /* The agent Exec request of one execution, with the storage it points into. */
@@ -62,11 +68,11 @@ void isol8_exec_spec_release(struct isol8_exec_spec *spec);
 int isol8_exec_spec_setup(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_options *opts,
 			  struct isol8_exec_spec *spec, struct isol8_error *err);
 
-/* Builds the prestart Exec of a runtime's launcher: its argv, the
- * environment every run of the runtime gets, cwd and identity. */
-struct isol8_launcher;
-int isol8_exec_spec_launcher(const struct isol8_runtime *rt, const struct isol8_launcher *l,
-			     struct isol8_exec_spec *spec, struct isol8_error *err);
+/* Builds the Exec of an interpreter that waits for its programs (a
+ * launcher's prestart, a session's driver): argv (NULL-ended), the
+ * environment every run of the runtime gets, cwd /sandbox and identity. */
+int isol8_exec_spec_interpreter(const struct isol8_runtime *rt, const char *const *argv,
+				struct isol8_exec_spec *spec, struct isol8_error *err);
 
 /* Turns a failed sandbox creation because of a missing image into
  * ISOL8_E_PRECONDITION telling to run `isol8 setup`. Returns -err->code. */

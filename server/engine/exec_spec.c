@@ -205,16 +205,16 @@ int isol8_exec_spec_setup(const Isol8__V1__ExecuteRequest *req, const struct iso
 	return ret;
 }
 
-int isol8_exec_spec_launcher(const struct isol8_runtime *rt, const struct isol8_launcher *l,
-			     struct isol8_exec_spec *spec, struct isol8_error *err)
+int isol8_exec_spec_interpreter(const struct isol8_runtime *rt, const char *const *argv,
+				struct isol8_exec_spec *spec, struct isol8_error *err)
 {
 	Isol8__Agent__V1__Exec *x = &spec->exec;
 	int ret;
 
 	memset(spec, 0, sizeof(*spec));
 	isol8__agent__v1__exec__init(x);
-	for (x->n_argv = 0; l->argv[x->n_argv] != NULL && x->n_argv < ISOL8_RUNTIME_ARGV_MAX; x->n_argv++)
-		spec->argv[x->n_argv] = l->argv[x->n_argv];
+	for (x->n_argv = 0; argv[x->n_argv] != NULL && x->n_argv < ISOL8_RUNTIME_ARGV_MAX; x->n_argv++)
+		spec->argv[x->n_argv] = argv[x->n_argv];
 	ret = build_runtime_env(rt, spec, err);
 	if (ret < 0) {
 		isol8_exec_spec_release(spec);

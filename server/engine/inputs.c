@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "engine/options.h"
 
 #define SANDBOX "/sandbox"
@@ -58,6 +59,20 @@ static int resolve_workdir(const char *workdir, char *out, size_t size, struct i
 	return 0;
 }
 
+/* Whether a relative path has an empty, "." or ".." component (a trailing
+ * "/" leaves no empty one: the caller checks that). */
+static bool has_bad_component(const char *rel)
+{
+	for (const char *p = rel; *p;) {
+		const char *end = strchr(p, '/');
+		size_t n = end ? (size_t)(end - p) : strlen(p);
+		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
+			return true;
+		p += n + (end != NULL);
+	}
+	return false;
+}
+
 int isol8_inputs_file_path(const char *field, const char *path, char *out, size_t size, struct isol8_error *err)
 {
 	const char *rel = path;
@@ -72,16 +87,11 @@ int isol8_inputs_file_path(const char *field, const char *path, char *out, size_
 					       field, path);
 		rel = path + sizeof(SANDBOX);
 	}
-	for (const char *p = rel; *p;) {
-		const char *end = strchr(p, '/');
-		size_t n = end ? (size_t)(end - p) : strlen(p);
-		if (n == 0 || (n == 1 && p[0] == '.') || (n == 2 && p[0] == '.' && p[1] == '.'))
-			return isol8_error_set(err, ISOL8_E_INVALID,
-					       "%s: \"%s\" has an empty, \".\" or \"..\" component (paths must stay "
-					       "inside /sandbox)",
-					       field, path);
-		p += n + (end != NULL);
-	}
+	if (has_bad_component(rel))
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: \"%s\" has an empty, \".\" or \"..\" component (paths must stay "
+				       "inside /sandbox)",
+				       field, path);
 	if (rel[0] == '\0' || rel[strlen(rel) - 1] == '/')
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s: \"%s\" names no file", field, path);
 	if ((size_t)snprintf(out, size, SANDBOX "/%s", rel) >= size)
@@ -136,5 +146,32 @@ int isol8_inputs_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exec
 		if (ret < 0)
 			return ret;
 	}
+	return 0;
+}
+
+int isol8_inputs_transfer_path(const char *field, const char *path, struct isol8_error *err)
+{
+	static const char *const roots[] = {"/sandbox/", "/tmp/"};
+	size_t len = path != NULL ? strlen(path) : 0;
+	bool under = false;
+
+	if (len == 0)
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: empty (give an absolute path under /sandbox or /tmp)",
+				       field);
+	if (len >= ISOL8_SANDBOX_PATH_MAX)
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: longer than %d bytes", field,
+				       ISOL8_SANDBOX_PATH_MAX - 1);
+	if (path[0] != '/')
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: \"%s\" is not absolute (give a path under /sandbox or /tmp)", field, path);
+	if (has_bad_component(path + 1) || path[len - 1] == '/')
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: \"%s\" is not normalized (an empty, \".\" or \"..\" component, or a "
+				       "trailing \"/\")",
+				       field, path);
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(roots); i++)
+		under = under || strncmp(path, roots[i], strlen(roots[i])) == 0;
+	if (!under)
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: \"%s\" is outside /sandbox and /tmp", field, path);
 	return 0;
 }

@@ -10,6 +10,7 @@
 
 #include "base/util.h"
 #include "docker/seccomp.h"
+#include "sandbox/sessions.h"
 
 int isol8_parse_size(const char *text, int64_t *out)
 {
@@ -181,8 +182,8 @@ static int resolve_limits(const Isol8__V1__ExecutionOptions *o, struct isol8_exe
 /* Requested features whose issue has not landed: refused by name, never ignored. */
 static int refuse_unserved(const Isol8__V1__ExecuteRequest *req, struct isol8_error *err)
 {
-	if (req->session_id && req->session_id[0])
-		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED, "session_id: persistent sessions are not served yet");
+	if (req->session_id && req->session_id[0] && isol8_session_id_check("session_id", req->session_id, err) < 0)
+		return -err->code;
 	if (req->n_install_packages > 0)
 		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
 				       "install_packages: runtime package installation is not served yet");

@@ -58,6 +58,12 @@ int isol8_inputs_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exec
  * the absolute path to out. */
 int isol8_inputs_file_path(const char *field, const char *path, char *out, size_t size, struct isol8_error *err);
 
+/* A path a file transfer (PutFile, GetFile) names: absolute, normalized
+ * (no empty, "." or ".." component, no trailing "/"), strictly under
+ * /sandbox or /tmp, shorter than ISOL8_SANDBOX_PATH_MAX. ISOL8_E_INVALID
+ * naming field and the path otherwise. */
+int isol8_inputs_transfer_path(const char *field, const char *path, struct isol8_error *err);
+
 /* Parses "512m", "1g", "64k", "1048576" (bytes) into *out. */
 int isol8_parse_size(const char *text, int64_t *out);
 

@@ -35,6 +35,7 @@ struct run {
 	int64_t first_output_us;   /* -1 until output comes */
 	bool prestarted;           /* ran in a pre-started interpreter */
 	struct isol8_input_relay relay; /* interactive: the sink's input to the code */
+	struct isol8_session_call *session; /* a session's call, or NULL */
 };
 
 /* Masked output to the sink, within the cap: masking can lengthen output,
@@ -74,7 +75,8 @@ static bool caller_cancelled(void *userdata)
 static bool run_cancelled(void *userdata)
 {
 	struct run *r = userdata;
-	return atomic_load(&r->engine->shutting_down) || caller_cancelled((void *)r->sink);
+	return atomic_load(&r->engine->shutting_down) || caller_cancelled((void *)r->sink) ||
+	       (r->session != NULL && isol8_sessions_call_doomed(r->session));
 }
 
 static int run_next_input(void *userdata, isol8_frame *frame)
@@ -102,6 +104,7 @@ static void result_from_exit(struct isol8_exec_result *res, const struct isol8_a
 	res->timed_out = x->timed_out;
 	res->truncated = res->truncated || x->truncated;
 	res->oom_killed = x->oom_killed;
+	res->state_reset = res->state_reset || x->state_reset;
 	res->output_bytes += x->output_bytes;
 	res->duration_ms += (int64_t)(x->duration_us / 1000);
 	res->cpu_user_ms += (int64_t)(x->cpu_user_us / 1000);
@@ -138,13 +141,16 @@ static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const 
 {
 	struct isol8_agent_exec_io io = {run_output, run_cancelled, r, NULL, -1};
 	bool interpreter = sb->launcher_running;
+	int fd = sb->launcher_fd;
 
 	/* input goes to the code only; a setup script's stdin is closed */
 	if (spec->exec.stdin_open) {
 		io.next_input = run_next_input;
 		io.input_fd = r->sink->input_fd;
 	}
-	int fd = sb->launcher_fd;
+
+	if (r->session != NULL)
+		return isol8_session_exec(r->engine, sb, &spec->exec, &io, exit_status, err);
 
 	sb->launcher_fd = -1;
 	sb->launcher_running = false;
@@ -155,6 +161,20 @@ static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const 
 	if (fd >= 0)
 		close(fd);
 	return isol8_agent_exec(sb->socket, &spec->exec, &io, exit_status, err);
+}
+
+/* An interactive run: the code's stdin stays open for the sink's input,
+ * on a terminal when the request asks for one. */
+static void spec_interactive(const struct run *r, struct isol8_exec_spec *spec)
+{
+	const Isol8__V1__ExecuteRequest *req = r->req;
+
+	if (r->sink->next_input == NULL)
+		return;
+	spec->exec.stdin_open = true;
+	spec->exec.pty = req->tty;
+	spec->exec.rows = req->window ? req->window->rows : 0;
+	spec->exec.cols = req->window ? req->window->cols : 0;
 }
 
 /* The program (the interpreter, or bash) is not in the image's PATH: the
@@ -359,12 +379,7 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	ret = isol8_exec_spec_build(req, opts, &spec, err);
 	if (ret < 0)
 		return ret;
-	if (r->sink->next_input != NULL) {
-		spec.exec.stdin_open = true;
-		spec.exec.pty = req->tty;
-		spec.exec.rows = req->window ? req->window->rows : 0;
-		spec.exec.cols = req->window ? req->window->cols : 0;
-	}
+	spec_interactive(r, &spec);
 	ret = isol8_registry_acquire(e->registry, &opts->container, caller_cancelled, (void *)r->sink, &lease, err);
 	if (ret < 0) {
 		isol8_exec_spec_release(&spec);
@@ -393,6 +408,74 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	isol8_exec_spec_release(&spec);
 	released = isol8_now_us();
 	isol8_registry_release(e->registry, &lease, opts->persist ? ISOL8_RELEASE_KEEP : outcome);
+	res->phases.release_us = isol8_now_us() - released;
+	if (ret < 0)
+		isol8_exec_result_release(res);
+	return ret;
+}
+
+/* Whether a failed session call leaves the sandbox unusable (the agent
+ * did not answer or broke the protocol), so the session goes. */
+static bool session_broken(const struct isol8_error *err)
+{
+	return err->code == ISOL8_E_UNAVAILABLE || err->code == ISOL8_E_PROTOCOL || err->code == ISOL8_E_IO ||
+	       err->code == ISOL8_E_INTERNAL;
+}
+
+/* A call in a persistent session: its sandbox, with what earlier calls left
+ * there (files, processes that let go of their output, the interpreter's
+ * state: engine/session.c), one call at a time. */
+static int run_in_session(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
+			  const struct isol8_exec_options *opts, struct run *r, struct isol8_exec_result *res,
+			  struct isol8_error *err)
+{
+	struct isol8_session_call call;
+	struct isol8_agent_exit x = {0};
+	struct isol8_exec_spec spec;
+	bool run_code = true;
+	int64_t released;
+	int ret;
+
+	ret = isol8_exec_spec_build(req, opts, &spec, err);
+	if (ret < 0)
+		return ret;
+	spec_interactive(r, &spec);
+	spec.exec.keep_detached = true;
+	ret = isol8_sessions_begin(e->sessions, req->session_id, &opts->container, opts->timeout_ms, caller_cancelled,
+				   (void *)r->sink, &call, err);
+	if (ret < 0) {
+		isol8_exec_spec_release(&spec);
+		return isol8_images_explain_create_error(e, &opts->container, err);
+	}
+	r->session = &call;
+	snprintf(res->session_id, sizeof(res->session_id), "%s", req->session_id);
+	if (call.created)
+		isol8_sandbox_drop_launcher(call.lease.sandbox); /* the pool's; the session opens its own */
+	res->phases.queue_us = call.lease.info.queued_us;
+	res->phases.acquire_us = call.lease.info.acquire_us;
+	res->phases.cold = call.lease.info.cold;
+	snprintf(res->container_id, sizeof(res->container_id), "%s", call.lease.sandbox->container_id);
+	r->exec_start_us = isol8_now_us();
+	ret = run_setup(r, call.lease.sandbox, opts, res, &run_code, err);
+	if (ret == 0 && run_code) {
+		ret = run_program(r, call.lease.sandbox, &spec, false, ISOL8_PHASE_CODE, &x, err);
+		if (ret == 0)
+			result_from_exit(res, &x);
+	}
+	res->phases.exec_us = isol8_now_us() - r->exec_start_us;
+	res->phases.first_output_us = r->first_output_us;
+	res->truncated = res->truncated || r->truncated;
+	if (ret == 0 && run_code)
+		ret = collect_files(call.lease.sandbox, req, r->sink, res, err);
+	if (ret < 0 && err->code == ISOL8_E_CANCELLED && isol8_sessions_call_doomed(&call)) {
+		isol8_error_clear(err);
+		ret = isol8_error_set(err, ISOL8_E_ABORTED, "session \"%s\" was destroyed during the call",
+				      req->session_id);
+	}
+	isol8_exec_spec_release(&spec);
+	released = isol8_now_us();
+	isol8_sessions_end(e->sessions, &call, ret < 0 && session_broken(err));
+	r->session = NULL;
 	res->phases.release_us = isol8_now_us() - released;
 	if (ret < 0)
 		isol8_exec_result_release(res);
@@ -453,7 +536,9 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 		ret = check_kept_room(e, err);
 	if (ret == 0 && atomic_load(&e->shutting_down))
 		ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "isol8d is shutting down");
-	if (ret == 0)
+	if (ret == 0 && req->session_id && req->session_id[0])
+		ret = run_in_session(e, req, &opts, &r, res, err);
+	else if (ret == 0)
 		ret = run_in_sandbox(e, req, &opts, &r, res, err);
 	isol8_mask_release(&r.masks[0]);
 	isol8_mask_release(&r.masks[1]);

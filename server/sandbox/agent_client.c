@@ -38,7 +38,7 @@ static const struct {
 	{ENOSPC, ISOL8_E_EXHAUSTED},   {EDQUOT, ISOL8_E_EXHAUSTED},   {EFBIG, ISOL8_E_EXHAUSTED},
 	{ENOMEM, ISOL8_E_NOMEM},       {EBUSY, ISOL8_E_UNAVAILABLE},  {ECANCELED, ISOL8_E_UNAVAILABLE},
 	{EPROTO, ISOL8_E_PROTOCOL},    {EACCES, ISOL8_E_PRECONDITION}, {EPERM, ISOL8_E_PRECONDITION},
-	{ELOOP, ISOL8_E_INVALID},
+	{ELOOP, ISOL8_E_INVALID},      {ETIMEDOUT, ISOL8_E_DEADLINE},
 };
 
 static int client_agent_error(const Isol8__Agent__V1__Error *error, struct isol8_error *err)
@@ -210,6 +210,7 @@ static void client_exit_copy(const Isol8__Agent__V1__Exit *in, struct isol8_agen
 		.max_rss_kb = in->max_rss_kb,
 		.oom_killed = in->oom_killed,
 		.output_bytes = in->output_bytes,
+		.state_reset = in->state_reset,
 	};
 }
 
@@ -410,8 +411,10 @@ int isol8_agent_exec(const char *socket_path, const Isol8__Agent__V1__Exec *req,
 	return isol8_agent_exec_on(fd, req, io, out, err);
 }
 
-int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
-			struct isol8_agent_exit *out, struct isol8_error *err)
+/* One exec conversation on fd, which stays open. The agent sends nothing
+ * after the Exit, so what the reader holds past it is none of a next call's. */
+static int client_exec_conversation(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+				    struct isol8_agent_exit *out, struct isol8_error *err)
 {
 	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
 	struct client_exec ex = {.fd = fd, .io = io, .out = out, .reader = ISOL8_FRAME_READER_INIT};
@@ -422,23 +425,39 @@ int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct 
 	ret = isol8_frame_write(fd, &frame, err);
 	if (ret == 0)
 		ret = client_exec_run(&ex, err);
-	close(fd);
 	isol8_frame_reader_release(&ex.reader);
 	free(ex.input);
+	return ret;
+}
+
+int isol8_agent_exec_on(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			struct isol8_agent_exit *out, struct isol8_error *err)
+{
+	int ret = client_exec_conversation(fd, req, io, out, err);
+
+	close(fd);
 	return ret < 0 ? isol8_error_prefix(err, "exec in sandbox") : 0;
 }
 
-int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
-			 int *fd, struct isol8_error *err)
+int isol8_agent_session_exec(int fd, const Isol8__Agent__V1__Exec *req, const struct isol8_agent_exec_io *io,
+			     struct isol8_agent_exit *out, struct isol8_error *err)
+{
+	int ret = client_exec_conversation(fd, req, io, out, err);
+
+	return ret < 0 ? isol8_error_prefix(err, "session call in sandbox") : 0;
+}
+
+/* Sends launcher (an Exec with prestart or driver set) and waits for the
+ * Ack; the connection is left open in *fd. */
+static int client_start_held(const char *socket_path, const Isol8__Agent__V1__Exec *req, int timeout_ms, int *fd,
+			     struct isol8_error *err)
 {
 	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
 	_cleanup_frame_ isol8_frame *reply = NULL;
-	Isol8__Agent__V1__Exec req = *launcher;
 	int s = -1, ret;
 
-	req.prestart = true;
 	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXEC;
-	frame.exec = &req;
+	frame.exec = (Isol8__Agent__V1__Exec *)req;
 	ret = client_request(socket_path, &frame, &s, &reply, timeout_ms, err);
 	if (ret == 0 && reply->body_case == ISOL8__AGENT__V1__FRAME__BODY_ERROR)
 		ret = client_agent_error(reply->error, err);
@@ -447,10 +466,65 @@ int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *
 	if (ret < 0) {
 		if (s >= 0)
 			close(s);
-		return isol8_error_prefix(err, "prestart in sandbox");
+		return ret;
 	}
 	*fd = s;
 	return 0;
+}
+
+int isol8_agent_prestart(const char *socket_path, const Isol8__Agent__V1__Exec *launcher, int timeout_ms,
+			 int *fd, struct isol8_error *err)
+{
+	Isol8__Agent__V1__Exec req = *launcher;
+
+	req.prestart = true;
+	req.driver = false;
+	if (client_start_held(socket_path, &req, timeout_ms, fd, err) < 0)
+		return isol8_error_prefix(err, "prestart in sandbox");
+	return 0;
+}
+
+int isol8_agent_session_open(const char *socket_path, const Isol8__Agent__V1__Exec *driver, int timeout_ms,
+			     int *fd, struct isol8_error *err)
+{
+	Isol8__Agent__V1__Exec req = *driver;
+
+	req.driver = true;
+	req.prestart = false;
+	if (client_start_held(socket_path, &req, timeout_ms, fd, err) < 0)
+		return isol8_error_prefix(err, "open session in sandbox");
+	return 0;
+}
+
+int isol8_agent_session_close(int fd, int timeout_ms, struct isol8_error *err)
+{
+	int64_t deadline = isol8_now_ms() + (timeout_ms > 0 ? timeout_ms : 0);
+	int ret = 0;
+
+	/* the agent sends nothing between calls: what comes now is its EOF */
+	shutdown(fd, SHUT_WR);
+	for (;;) {
+		struct pollfd pfd = {.fd = fd, .events = POLLIN};
+		int64_t left = deadline - isol8_now_ms();
+		char buf[256];
+		int n;
+
+		if (left <= 0) {
+			ret = isol8_error_set(err, ISOL8_E_DEADLINE, "close session: the agent did not end it within %d ms",
+					      timeout_ms);
+			break;
+		}
+		n = poll(&pfd, 1, (int)left);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n > 0 && recv(fd, buf, sizeof(buf), MSG_DONTWAIT) > 0)
+			continue;
+		if (n > 0 && errno == EINTR)
+			continue;
+		break;
+	}
+	close(fd);
+	return ret;
 }
 
 /* --- files --- */
@@ -486,33 +560,96 @@ static int client_put_error(int fd, struct isol8_error *err)
 	return -err->code;
 }
 
+/* Sends one chunk of the source in frames of at most ISOL8_AGENT_PUT_CHUNK. */
+static int client_put_data(int fd, const uint8_t *data, size_t len, struct isol8_error *err)
+{
+	while (len > 0) {
+		size_t n = len > ISOL8_AGENT_PUT_CHUNK ? ISOL8_AGENT_PUT_CHUNK : len;
+		int ret = client_put_chunk(fd, NULL, data, n, 0, 0, 0, false, err);
+
+		if (ret < 0)
+			return client_put_error(fd, err);
+		data += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/* The Ack that ends a put. */
+static int client_put_ack(int fd, struct isol8_error *err)
+{
+	_cleanup_frame_ isol8_frame *reply = NULL;
+	int ret = isol8_frame_read(fd, &reply, CLIENT_FILE_TIMEOUT_MS, err);
+
+	if (ret == 0)
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the connection without an answer");
+	if (ret < 0)
+		return ret;
+	return reply->body_case == ISOL8__AGENT__V1__FRAME__BODY_ACK ? 0 : client_unexpected(reply, "Ack", err);
+}
+
+int isol8_agent_put_file_stream(const char *socket_path, const char *dst_path, uint32_t mode, uint32_t uid,
+				uint32_t gid, isol8_agent_source_fn next, void *userdata, uint64_t *size,
+				struct isol8_error *err)
+{
+	_cleanup_close_ int fd = -1;
+	uint64_t sent = 0;
+	int ret = isol8_agent_connect(socket_path, &fd, err);
+
+	/* the first frame names the file, so a refused path is known before
+	 * the source is asked for anything */
+	if (ret == 0 && client_put_chunk(fd, dst_path, NULL, 0, mode, uid, gid, false, err) < 0)
+		ret = client_put_error(fd, err);
+	while (ret == 0) {
+		const uint8_t *data = NULL;
+		size_t len = 0;
+		int more = next(userdata, &data, &len);
+
+		if (more < 0) {
+			/* closing without eof makes the agent remove the partial file */
+			ret = isol8_error_set(err, client_consumer_code(more), "stopped by the file source");
+			break;
+		}
+		if (more == 0) {
+			if (client_put_chunk(fd, NULL, NULL, 0, 0, 0, 0, true, err) < 0)
+				ret = client_put_error(fd, err);
+			else
+				ret = client_put_ack(fd, err);
+			break;
+		}
+		ret = client_put_data(fd, data, len, err);
+		sent += len;
+	}
+	if (size != NULL)
+		*size = ret == 0 ? sent : 0;
+	return ret < 0 ? isol8_error_prefix(err, "put file \"%s\"", dst_path) : 0;
+}
+
+/* The source of isol8_agent_put_file: one buffer, given once. */
+struct client_buffer {
+	const uint8_t *data;
+	size_t len;
+	bool given;
+};
+
+static int client_buffer_next(void *userdata, const uint8_t **data, size_t *len)
+{
+	struct client_buffer *b = userdata;
+
+	if (b->given || b->len == 0)
+		return 0;
+	b->given = true;
+	*data = b->data;
+	*len = b->len;
+	return 1;
+}
+
 int isol8_agent_put_file(const char *socket_path, const char *dst_path, const uint8_t *data, size_t len,
 			 uint32_t mode, uint32_t uid, uint32_t gid, struct isol8_error *err)
 {
-	_cleanup_frame_ isol8_frame *reply = NULL;
-	_cleanup_close_ int fd = -1;
-	size_t off = 0;
-	int ret = isol8_agent_connect(socket_path, &fd, err);
+	struct client_buffer b = {.data = data, .len = len};
 
-	while (ret == 0) {
-		size_t n = len - off > ISOL8_AGENT_PUT_CHUNK ? ISOL8_AGENT_PUT_CHUNK : len - off;
-		bool eof = off + n == len;
-
-		ret = client_put_chunk(fd, off == 0 ? dst_path : NULL, data + off, n, mode, uid, gid, eof, err);
-		if (ret < 0)
-			ret = client_put_error(fd, err);
-		off += n;
-		if (eof)
-			break;
-	}
-	if (ret == 0) {
-		ret = isol8_frame_read(fd, &reply, CLIENT_FILE_TIMEOUT_MS, err);
-		if (ret == 0)
-			ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "agent closed the connection without an answer");
-		else if (ret > 0)
-			ret = reply->body_case == ISOL8__AGENT__V1__FRAME__BODY_ACK ? 0 : client_unexpected(reply, "Ack", err);
-	}
-	return ret < 0 ? isol8_error_prefix(err, "put file \"%s\"", dst_path) : 0;
+	return isol8_agent_put_file_stream(socket_path, dst_path, mode, uid, gid, client_buffer_next, &b, NULL, err);
 }
 
 static int client_get_chunks(int fd, isol8_agent_chunk_fn on_chunk, void *userdata, struct isol8_error *err)

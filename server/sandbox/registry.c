@@ -140,7 +140,8 @@ void isol8_registry_free(struct isol8_registry *r)
 		p->pinned = false;
 	}
 	for (struct record *rec = r->records; rec; rec = rec->next)
-		if (rec->state == ISOL8_SB_CLEAN || rec->state == ISOL8_SB_KEPT || rec->state == ISOL8_SB_DIRTY)
+		if (rec->state == ISOL8_SB_CLEAN || rec->state == ISOL8_SB_KEPT || rec->state == ISOL8_SB_DIRTY ||
+		    rec->state == ISOL8_SB_SESSION)
 			registry_doom(r, rec);
 	pthread_mutex_unlock(&r->lock);
 	/* the workers remove every doomed sandbox, then exit */
@@ -246,9 +247,10 @@ static struct record *pick(struct isol8_registry *r, struct pool *p, int64_t wai
 	return NULL;
 }
 
-/* Admission: waits in the FIFO queue until first and a sandbox can be had. */
-static int admit(struct isol8_registry *r, struct pool *p, bool (*cancelled)(void *), void *userdata,
-		 struct record **out, bool *created, struct isol8_error *err)
+/* Admission: waits in the FIFO queue until first and a sandbox can be had
+ * (have: the caller's own, a session's; then only a slot is waited for). */
+static int admit(struct isol8_registry *r, struct pool *p, struct record *have, bool (*cancelled)(void *),
+		 void *userdata, struct record **out, bool *created, struct isol8_error *err)
 {
 	struct waiter me = {NULL};
 	int64_t wait_until_us = isol8_now_us() + r->create_ewma_us;
@@ -269,7 +271,8 @@ static int admit(struct isol8_registry *r, struct pool *p, bool (*cancelled)(voi
 			return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "isol8d is shutting down");
 		}
 		if (r->queue_head == &me && r->running < r->cfg.max_executions) {
-			*out = pick(r, p, wait_until_us, created);
+			*created = false;
+			*out = have ? have : pick(r, p, wait_until_us, created);
 			if (*out != NULL)
 				break;
 		}
@@ -384,7 +387,7 @@ int isol8_registry_acquire(struct isol8_registry *r, const struct isol8_containe
 			p->holds++; /* while this acquire waits, a trim must not free it */
 	}
 	if (ret == 0)
-		ret = admit(r, p, cancelled, userdata, &rec, &created, err);
+		ret = admit(r, p, NULL, cancelled, userdata, &rec, &created, err);
 	pthread_mutex_unlock(&r->lock);
 	if (ret == 0)
 		ret = acquire_admitted(r, opts, p, rec, created, start, lease, err);
@@ -407,13 +410,13 @@ void isol8_registry_release(struct isol8_registry *r, struct isol8_lease *lease,
 	r->running--;
 	rec->used = true;
 	rec->released_ms = isol8_now_ms();
-	if (outcome == ISOL8_RELEASE_KEEP) {
+	if (outcome == ISOL8_RELEASE_KEEP || outcome == ISOL8_RELEASE_SESSION) {
 		if (rec->pool) {
 			rec->pool->records--;
 			rec->pool = NULL;
 			registry_pools_collect(r);
 		}
-		rec->state = ISOL8_SB_KEPT;
+		rec->state = outcome == ISOL8_RELEASE_KEEP ? ISOL8_SB_KEPT : ISOL8_SB_SESSION;
 	} else if (outcome == ISOL8_RELEASE_USED && rec->pool && r->cfg.strategy == ISOL8_POOL_FAST) {
 		rec->state = ISOL8_SB_DIRTY;
 	} else {
@@ -422,6 +425,47 @@ void isol8_registry_release(struct isol8_registry *r, struct isol8_lease *lease,
 	pthread_cond_broadcast(&r->changed);
 	pthread_mutex_unlock(&r->lock);
 	memset(lease, 0, sizeof(*lease));
+}
+
+int isol8_registry_resume(struct isol8_registry *r, void *record, bool (*cancelled)(void *userdata),
+			  void *userdata, struct isol8_lease *lease, struct isol8_error *err)
+{
+	int64_t start = isol8_now_us();
+	struct record *rec = record, *got = NULL;
+	bool created;
+	int ret;
+
+	memset(lease, 0, sizeof(*lease));
+	pthread_mutex_lock(&r->lock);
+	if (rec->state != ISOL8_SB_SESSION)
+		ret = isol8_error_set(err, ISOL8_E_INTERNAL, "sandbox registry: resume of a sandbox no session holds");
+	else
+		ret = admit(r, NULL, rec, cancelled, userdata, &got, &created, err);
+	if (ret == 0 && rec->state != ISOL8_SB_SESSION) {
+		/* removed (shutdown) while this call waited */
+		r->running--;
+		pthread_cond_broadcast(&r->changed);
+		ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "the session's sandbox was removed");
+	}
+	if (ret == 0)
+		rec->state = ISOL8_SB_IN_USE;
+	pthread_mutex_unlock(&r->lock);
+	if (ret < 0)
+		return ret;
+	lease->sandbox = &rec->sb;
+	lease->record = rec;
+	lease->info.queued_us = isol8_now_us() - start;
+	return 0;
+}
+
+void isol8_registry_drop(struct isol8_registry *r, void *record)
+{
+	struct record *rec = record;
+
+	pthread_mutex_lock(&r->lock);
+	if (rec->state == ISOL8_SB_SESSION)
+		registry_doom(r, rec);
+	pthread_mutex_unlock(&r->lock);
 }
 
 void isol8_registry_stats(struct isol8_registry *r, struct isol8_registry_stats *out)
@@ -436,6 +480,7 @@ void isol8_registry_stats(struct isol8_registry *r, struct isol8_registry_stats 
 	out->in_use = registry_count(r, NULL, ISOL8_SB_IN_USE);
 	out->resetting = registry_count(r, NULL, ISOL8_SB_DIRTY) + registry_count(r, NULL, ISOL8_SB_RESETTING);
 	out->kept = registry_count(r, NULL, ISOL8_SB_KEPT);
+	out->sessions = registry_count(r, NULL, ISOL8_SB_SESSION);
 	out->removing = registry_count(r, NULL, ISOL8_SB_DOOMED) + registry_count(r, NULL, ISOL8_SB_REMOVING);
 	out->secure = r->cfg.strategy == ISOL8_POOL_SECURE;
 	out->pools = 0;

@@ -10,6 +10,7 @@
  *   DIRTY     released, waiting for a worker to reset it
  *   RESETTING a worker is resetting it
  *   KEPT      released with "persist": kept until cleanup or shutdown
+ *   SESSION   held by a persistent session between its calls (sessions.h)
  *   DOOMED    waiting for a worker to remove it; REMOVING while it does
  * Every record counts against max_sandboxes until its container is gone,
  * so sandboxes waiting for removal hold back new ones.
@@ -66,6 +67,7 @@ enum isol8_sandbox_state {
 	ISOL8_SB_DIRTY,
 	ISOL8_SB_RESETTING,
 	ISOL8_SB_KEPT,
+	ISOL8_SB_SESSION,
 	ISOL8_SB_DOOMED,
 	ISOL8_SB_REMOVING,
 };
@@ -109,6 +111,7 @@ enum isol8_release_outcome {
 	ISOL8_RELEASE_USED,    /* reset and reuse it (fast) or remove it (secure) */
 	ISOL8_RELEASE_BROKEN,  /* the agent failed: remove it */
 	ISOL8_RELEASE_KEEP,    /* --persist: keep it until cleanup or shutdown */
+	ISOL8_RELEASE_SESSION, /* a session holds it until isol8_registry_drop */
 };
 
 int isol8_registry_new(struct isol8_registry **out, const struct isol8_registry_config *cfg,
@@ -136,6 +139,16 @@ int isol8_registry_acquire(struct isol8_registry *r, const struct isol8_containe
 /* Gives a leased sandbox back and frees the execution's slot. */
 void isol8_registry_release(struct isol8_registry *r, struct isol8_lease *lease, enum isol8_release_outcome outcome);
 
+/* Admission for a sandbox held by a session (released with
+ * ISOL8_RELEASE_SESSION, `record` from that lease): waits in the same FIFO
+ * queue as acquires for a free execution slot, then leases it again.
+ * Errors as isol8_registry_acquire's. */
+int isol8_registry_resume(struct isol8_registry *r, void *record, bool (*cancelled)(void *userdata),
+			  void *userdata, struct isol8_lease *lease, struct isol8_error *err);
+
+/* Removes a sandbox held by a session (not leased): a worker removes it. */
+void isol8_registry_drop(struct isol8_registry *r, void *record);
+
 struct isol8_registry_stats {
 	int running;          /* executions holding a sandbox */
 	int waiting;          /* acquires in the admission queue */
@@ -145,6 +158,7 @@ struct isol8_registry_stats {
 	int in_use;
 	int resetting;        /* dirty or being reset */
 	int kept;
+	int sessions;         /* held by sessions between calls */
 	int removing;         /* doomed or being removed */
 	int pools;
 	bool secure;          /* the strategy */

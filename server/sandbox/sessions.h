@@ -43,7 +43,7 @@ struct isol8_session;
 
 struct isol8_sessions_config {
 	struct isol8_registry *registry; /* borrowed; outlives the table */
-	int max;                         /* sessions at once (0: ISOL8_SESSIONS_DEFAULT_MAX) */
+	int max;                         /* sessions at once (0: ISOL8_SESSIONS_DEFAULT_MAX; negative: none) */
 	int64_t idle_ms;                 /* idle time before removal (0: ISOL8_SESSIONS_DEFAULT_IDLE_MS) */
 	/* Called without the lock when a session goes (destroyed, expired,
 	 * freed) for a log line; reason: "destroyed", "expired", "shutdown".

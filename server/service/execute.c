@@ -195,6 +195,8 @@ static void result_fill(struct isol8_service_result *r)
 	out->truncated = res->truncated || r->truncated || res->truncated_files;
 	out->timed_out = res->timed_out;
 	out->oom_killed = res->oom_killed;
+	out->state_reset = res->state_reset;
+	out->session_id = (char *)res->session_id;
 	out->execution_id = (char *)res->execution_id;
 	out->runtime = (char *)res->runtime;
 	out->timestamp = (char *)res->timestamp;

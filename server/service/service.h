@@ -87,6 +87,17 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 			  struct isol8_error *err);
 void isol8_service_result_release(struct isol8_service_result *res);
 
+/* File transfers with a session's sandbox (isol8_engine_put_file and
+ * isol8_engine_get_file say what they check and stream), each logged in
+ * one line. A front end feeds next from its transport a chunk at a time
+ * and sends each chunk on_chunk gets before returning, so neither side
+ * holds more than a chunk. */
+int isol8_service_put_file(struct isol8_service *s, const char *session_id, const char *path, uint32_t mode,
+			   isol8_file_source_fn next, void *userdata, uint64_t *size, struct isol8_error *err);
+int isol8_service_get_file(struct isol8_service *s, const char *session_id, const char *path,
+			   int (*on_chunk)(void *userdata, const uint8_t *data, size_t len), void *userdata,
+			   struct isol8_error *err);
+
 /* The output one reply of message_max bytes carries, room for the rest of
  * the result left. */
 #define ISOL8_SERVICE_GATHER_MAX(message_max) ((size_t)(message_max) - (64u * 1024u))

@@ -147,11 +147,52 @@ class Isol8dOverTcp(unittest.TestCase):
                       self.pb.ExecuteResult, key=None)
         self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNAUTHENTICATED)
 
-    def test_unserved_methods(self):
+    def test_file_methods_need_the_key(self):
+        put = self.channel.stream_unary("/isol8.v1.Isol8/PutFile", request_serializer=lambda m: m.SerializeToString(),
+                                        response_deserializer=self.pb.PutFileResult.FromString)
+        chunk = self.pb.PutFileChunk(session_id="nobody", path="/sandbox/x", data=b"x")
+        get = self.pb.GetFileRequest(session_id="nobody", path="/sandbox/x")
+        for key, code in ((None, grpc.StatusCode.UNAUTHENTICATED), ("wrong", grpc.StatusCode.UNAUTHENTICATED),
+                          (KEY, grpc.StatusCode.NOT_FOUND)):
+            metadata = [("authorization", "Bearer " + key)] if key is not None else []
+            with self.assertRaises(grpc.RpcError) as ctx:
+                put(iter([chunk]), metadata=metadata, timeout=60)
+            self.assertEqual(ctx.exception.code(), code, key)
+            with self.assertRaises(grpc.RpcError) as ctx:
+                list(self.call("GetFile", get, self.pb.FileChunk, key=key, stream=True))
+            self.assertEqual(ctx.exception.code(), code, key)
+
+    def test_session_round_trip(self):
+        """A whole agent loop over TCP: create a session, upload a CSV, define a
+        function in one call and use it in the next, write a file, download it,
+        destroy the session."""
+        sid = "py-%d" % random.randrange(1 << 30)
+        metadata = [("authorization", "Bearer " + KEY)]
+        r = self.execute(runtime="python", code="import csv", session_id=sid)
+        self.assertEqual((r.exit_code, r.session_id), (0, sid), r.stderr)
+        put = self.channel.stream_unary("/isol8.v1.Isol8/PutFile", request_serializer=lambda m: m.SerializeToString(),
+                                        response_deserializer=self.pb.PutFileResult.FromString)
+        csv_bytes = b"name,age\nAlice,30\nBob,25\n"
+        sent = put(iter([self.pb.PutFileChunk(session_id=sid, path="/sandbox/data.csv", data=csv_bytes[:9]),
+                         self.pb.PutFileChunk(data=csv_bytes[9:])]), metadata=metadata, timeout=60)
+        self.assertEqual(sent.size, len(csv_bytes))
+        r = self.execute(runtime="python", session_id=sid,
+                         code="def total(p):\n    return sum(int(r['age']) for r in csv.DictReader(open(p)))\n")
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        r = self.execute(runtime="python", session_id=sid,
+                         code="t = total('/sandbox/data.csv')\nopen('/sandbox/out.txt', 'w').write(str(t))\nprint(t)")
+        self.assertEqual((r.exit_code, r.stdout, r.state_reset), (0, b"55", False), r.stderr)
+        got = b"".join(c.data for c in self.call("GetFile", self.pb.GetFileRequest(session_id=sid, path="/sandbox/out.txt"),
+                                                 self.pb.FileChunk, stream=True))
+        self.assertEqual(got, b"55")
+        d = self.call("DestroySession", self.pb.DestroySessionRequest(session_id=sid), self.pb.DestroySessionResult)
+        self.assertTrue(d.destroyed)
+        d = self.call("DestroySession", self.pb.DestroySessionRequest(session_id=sid), self.pb.DestroySessionResult)
+        self.assertFalse(d.destroyed)
         with self.assertRaises(grpc.RpcError) as ctx:
-            self.call("DestroySession", self.pb.DestroySessionRequest(session_id="s"),
-                      self.pb.DestroySessionResult)
-        self.assertEqual(ctx.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+            list(self.call("GetFile", self.pb.GetFileRequest(session_id=sid, path="/sandbox/out.txt"),
+                           self.pb.FileChunk, stream=True))
+        self.assertEqual(ctx.exception.code(), grpc.StatusCode.NOT_FOUND)
 
     def test_health(self):
         rpc = self.channel.unary_unary("/grpc.health.v1.Health/Check",

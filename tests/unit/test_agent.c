@@ -613,6 +613,126 @@ static void test_put_get_file(void)
 	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, sandbox_dir, collect_chunk, &got, &err), -ISOL8_E_INVALID);
 }
 
+/* A file source of pieces of one buffer, sizes cycling through sizes[];
+ * abort_at: after that many bytes it aborts (0: never). */
+struct pieces {
+	const uint8_t *data;
+	size_t len, off;
+	const size_t *sizes;
+	size_t n_sizes, calls;
+	size_t abort_at;
+};
+
+static int pieces_next(void *userdata, const uint8_t **data, size_t *len)
+{
+	struct pieces *p = userdata;
+	size_t n = p->sizes[p->calls++ % p->n_sizes];
+
+	if (p->abort_at > 0 && p->off >= p->abort_at)
+		return -ISOL8_E_INVALID;
+	if (p->off == p->len)
+		return 0;
+	n = n < p->len - p->off ? n : p->len - p->off;
+	*data = p->data + p->off;
+	*len = n;
+	p->off += n;
+	return 1;
+}
+
+static void test_put_file_stream(void)
+{
+	/* empty pieces, pieces above a frame's chunk, small ones */
+	static const size_t sizes[] = {0, 2500000, 1, 4096, ISOL8_AGENT_PUT_CHUNK, 333333};
+	const size_t size = 9u * 1024u * 1024u + 7u;
+	_cleanup_free_ uint8_t *data = malloc(size);
+	_cleanup_free_ uint8_t *back = malloc(size);
+	struct collected got = {back, 0, size};
+	struct pieces src = {data, size, 0, sizes, ISOL8_ARRAY_LEN(sizes), 0, 0};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	uint64_t written = 1;
+	char path[512];
+	struct stat st;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(data);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(back);
+	for (size_t i = 0; i < size; i++)
+		data[i] = (uint8_t)(i * 40503u >> 7);
+	snprintf(path, sizeof(path), "%s/stream/blob.bin", sandbox_dir);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_put_file_stream(sock_path, path, 0755, 0, 0, pieces_next, &src, &written, &err),
+			      0);
+	CU_ASSERT_EQUAL(written, size);
+	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
+	CU_ASSERT_EQUAL(st.st_mode & 07777, 0755);
+	CU_ASSERT_EQUAL(st.st_uid, SANDBOX_UID);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(got.len, size);
+	CU_ASSERT_EQUAL(memcmp(data, back, size), 0);
+
+	/* A source that aborts: its code, and no partial file left. */
+	src = (struct pieces){data, size, 0, sizes, ISOL8_ARRAY_LEN(sizes), 0, 3u * 1024u * 1024u};
+	snprintf(path, sizeof(path), "%s/stream/aborted.bin", sandbox_dir);
+	CU_ASSERT_EQUAL(isol8_agent_put_file_stream(sock_path, path, 0, 0, 0, pieces_next, &src, &written, &err),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_EQUAL(written, 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "stopped by the file source"));
+	/* the agent removes the file once it sees the connection end */
+	for (int i = 0; i < 100 && stat(path, &st) == 0; i++)
+		usleep(10000);
+	CU_ASSERT_NOT_EQUAL(stat(path, &st), 0);
+}
+
+/* Only /sandbox and /tmp, never through a link, permission bits only. */
+static void test_file_paths_refused(void)
+{
+	static const char *const outside[] = {"/etc/passwd", "/etc/x", "/sandboxx/a", "/tmpx/a", "/sandbox",
+					      "/tmp", "/tmp/", "/tmp/../etc/passwd", "/tmp//x", "relative"};
+	uint8_t back[64];
+	struct collected got = {back, 0, sizeof(back)};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char link[400], path[512];
+
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(outside); i++) {
+		isol8_error_clear(&err);
+		CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, outside[i], collect_chunk, &got, &err), -ISOL8_E_INVALID);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "under /sandbox or /tmp"));
+		isol8_error_clear(&err);
+		CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, outside[i], (const uint8_t *)"x", 1, 0, 0, 0, &err),
+				-ISOL8_E_INVALID);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "under /sandbox or /tmp"));
+	}
+	/* a link as an intermediate component, both ways */
+	snprintf(link, sizeof(link), "%s/link", sandbox_dir);
+	CU_ASSERT_EQUAL_FATAL(symlink("/etc", link), 0);
+	snprintf(path, sizeof(path), "%s/passwd", link);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is a symbolic link"));
+	snprintf(path, sizeof(path), "%s/isol8-agent-test-planted", link);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, path, (const uint8_t *)"x", 1, 0, 0, 0, &err),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is a symbolic link"));
+	CU_ASSERT_NOT_EQUAL(access("/etc/isol8-agent-test-planted", F_OK), 0);
+	/* a link as the last component, both ways */
+	snprintf(link, sizeof(link), "%s/flink", sandbox_dir);
+	CU_ASSERT_EQUAL_FATAL(symlink("/etc/hostname", link), 0);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, link, collect_chunk, &got, &err), -ISOL8_E_INVALID);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, link, (const uint8_t *)"x", 1, 0, 0, 0, &err),
+			-ISOL8_E_INVALID);
+	/* setuid, setgid, sticky bits are refused */
+	snprintf(path, sizeof(path), "%s/suid", sandbox_dir);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, path, (const uint8_t *)"x", 1, 04755, 0, 0, &err),
+			-ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "mode 04755 has bits outside 0777"));
+	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
+	unlink(link);
+	snprintf(link, sizeof(link), "%s/link", sandbox_dir);
+	unlink(link);
+}
+
 /* --- the raw protocol --- */
 
 static int raw_connect(void)
@@ -785,6 +905,8 @@ int main(void)
 		{"reset kills and wipes", test_reset},
 		{"reset of a deep tree", test_reset_deep_tree},
 		{"put_file and get_file", test_put_get_file},
+		{"put_file from a source of chunks", test_put_file_stream},
+		{"file paths outside the trees or through links", test_file_paths_refused},
 		{"Stdin frames", test_stdin_frames},
 		{"Signal frame", test_signal_frame},
 		{"host disconnect kills", test_host_disconnect_kills},

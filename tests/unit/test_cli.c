@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "cli/address.h"
+#include "cli/cp_args.h"
 #include "cli/detect.h"
 #include "cli/docker_local.h"
 #include "cli/options.h"
@@ -391,6 +392,94 @@ static void test_run_usage_errors(void)
 	CU_ASSERT_EQUAL(parse_run(&run, &err, "--help", NULL), 0);
 	CU_ASSERT_TRUE(run.help);
 	isol8_cli_run_free(&run);
+}
+
+/* ---------------------------------------------------------------- isol8 cp */
+
+static int parse_cp(struct isol8_cli_cp *cp, struct isol8_error *err, ...)
+{
+	static char *argv[MAX_ARGS];
+	va_list ap;
+	int argc = 0;
+
+	argv[argc++] = "cp";
+	va_start(ap, err);
+	for (char *a; argc < MAX_ARGS - 1 && (a = va_arg(ap, char *)) != NULL;)
+		argv[argc++] = a;
+	va_end(ap);
+	argv[argc] = NULL;
+	isol8_error_clear(err);
+	return isol8_cli_cp_parse(cp, argc, argv, err);
+}
+
+static void test_cp_sides(void)
+{
+	struct isol8_cli_cp cp;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL_FATAL(parse_cp(&cp, &err, "data.csv", "s1:/sandbox/data.csv", NULL), 0);
+	CU_ASSERT_TRUE(cp.upload);
+	CU_ASSERT_STRING_EQUAL(cp.local, "data.csv");
+	CU_ASSERT_STRING_EQUAL(cp.session_id, "s1");
+	CU_ASSERT_STRING_EQUAL(cp.path, "/sandbox/data.csv");
+	CU_ASSERT_PTR_NULL(cp.host);
+
+	/* ids may hold ':' '.' '_' '-'; flags anywhere; - is a local side */
+	CU_ASSERT_EQUAL_FATAL(parse_cp(&cp, &err, "--host", "h:1", "a:b.c_d-e:/tmp/x:/y", "-", "--key", "k", NULL), 0);
+	CU_ASSERT_FALSE(cp.upload);
+	CU_ASSERT_STRING_EQUAL(cp.session_id, "a:b.c_d-e");
+	CU_ASSERT_STRING_EQUAL(cp.path, "/tmp/x:/y");
+	CU_ASSERT_STRING_EQUAL(cp.local, "-");
+	CU_ASSERT_STRING_EQUAL(cp.host, "h:1");
+	CU_ASSERT_STRING_EQUAL(cp.key, "k");
+
+	/* a colon after the first '/' or without one keeps a path local */
+	CU_ASSERT_EQUAL_FATAL(parse_cp(&cp, &err, "s1:/sandbox/out", "./a:/b", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(cp.local, "./a:/b");
+	CU_ASSERT_EQUAL_FATAL(parse_cp(&cp, &err, "s1:/sandbox/out", "a:b", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(cp.local, "a:b");
+
+	CU_ASSERT_EQUAL(parse_cp(&cp, &err, "--help", NULL), 0);
+	CU_ASSERT_TRUE(cp.help);
+}
+
+static void test_cp_usage_errors(void)
+{
+	static const struct {
+		const char *src, *dst, *message;
+	} bad[] = {
+		{"a", "b", "neither \"a\" nor \"b\" names a session's file (SESSION:/abs/path)"},
+		{"s1:x", "b", "neither \"s1:x\" nor \"b\" names a session's file (SESSION:/abs/path)"},
+		{"s1:/a", "s2:/b", "both \"s1:/a\" and \"s2:/b\" name a session's file: one side must be a local path"},
+		{"bad id:/x", "b", "\"bad id:/x\": \"bad id\" is not a session id (letters, digits and . _ : -); write a "
+				  "local path with a colon as ./bad id:/x"},
+		{"", "s1:/sandbox/x", "the local path is empty (give a file, or - for stdin)"},
+	};
+	struct isol8_cli_cp cp;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char long_id[ISOL8_CLI_SESSION_ID_MAX + 16];
+
+	for (size_t i = 0; i < ISOL8_TESTS_LEN(bad); i++) {
+		CU_ASSERT_EQUAL(parse_cp(&cp, &err, bad[i].src, bad[i].dst, NULL), -ISOL8_E_INVALID);
+		if (strcmp(err.message, bad[i].message) != 0) {
+			fprintf(stderr, "\n  cp %s %s: got \"%s\"\n", bad[i].src, bad[i].dst, err.message);
+			CU_FAIL("wrong message");
+		}
+	}
+	CU_ASSERT_EQUAL(parse_cp(&cp, &err, "a", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "cp needs SRC and DST (see isol8 cp --help)");
+	CU_ASSERT_EQUAL(parse_cp(&cp, &err, "a", "s1:/sandbox/a", "c", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "unexpected argument \"c\" (cp copies one file)");
+	CU_ASSERT_EQUAL(parse_cp(&cp, &err, "--mode", "a", "b", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "unknown flag \"--mode\" (see isol8 cp --help)");
+	memset(long_id, 'a', ISOL8_CLI_SESSION_ID_MAX + 1);
+	snprintf(long_id + ISOL8_CLI_SESSION_ID_MAX + 1, 8, ":/x");
+	CU_ASSERT_EQUAL(parse_cp(&cp, &err, long_id, "b", NULL), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "a session id is at most 128 characters"));
+	/* exactly 128 is fine */
+	snprintf(long_id + ISOL8_CLI_SESSION_ID_MAX, 8, ":/x");
+	CU_ASSERT_EQUAL(parse_cp(&cp, &err, long_id, "b", NULL), 0);
+	CU_ASSERT_EQUAL(strlen(cp.session_id), ISOL8_CLI_SESSION_ID_MAX);
 }
 
 /* ---------------------------------------------------------------- code sources */
@@ -822,6 +911,8 @@ static void test_docker_lists(void)
 int main(void)
 {
 	static const struct isol8_test tests[] = {
+		{"cp: the session side and the local side", test_cp_sides},
+		{"cp: usage errors", test_cp_usage_errors},
 		{"detect extensions", test_detect_extensions},
 		{"detect --runtime override", test_detect_override},
 		{"detect errors", test_detect_errors},

@@ -128,8 +128,8 @@ static void test_option_errors(void)
 	req.stdin.data = (uint8_t *)"";
 	expect_error(&req, ISOL8_E_EXHAUSTED, "code, files and stdin");
 	req.stdin.len = 0;
-	req.session_id = "s1";
-	expect_error(&req, ISOL8_E_UNIMPLEMENTED, "session_id");
+	req.session_id = "s 1";
+	expect_error(&req, ISOL8_E_INVALID, "session_id: character 2 of the session id");
 }
 
 static void test_parse_size(void)

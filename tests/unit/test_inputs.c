@@ -87,6 +87,44 @@ static void test_paths(void)
 	CU_ASSERT_EQUAL(isol8_inputs_file_path("files", longp, out, sizeof(out), &err), -ISOL8_E_INVALID);
 }
 
+static void test_transfer_paths(void)
+{
+	static const struct {
+		const char *path, *message;
+	} bad[] = {
+		{"", "path: empty (give an absolute path under /sandbox or /tmp)"},
+		{"relative", "path: \"relative\" is not absolute (give a path under /sandbox or /tmp)"},
+		{"/sandbox/../etc/passwd", "path: \"/sandbox/../etc/passwd\" is not normalized (an empty, \".\" or "
+					   "\"..\" component, or a trailing \"/\")"},
+		{"/tmp//x", "path: \"/tmp//x\" is not normalized (an empty, \".\" or \"..\" component, or a trailing "
+			    "\"/\")"},
+		{"/sandbox/a/", "path: \"/sandbox/a/\" is not normalized (an empty, \".\" or \"..\" component, or a "
+				"trailing \"/\")"},
+		{"/sandbox/./a", "path: \"/sandbox/./a\" is not normalized (an empty, \".\" or \"..\" component, or a "
+				 "trailing \"/\")"},
+		{"/etc/passwd", "path: \"/etc/passwd\" is outside /sandbox and /tmp"},
+		{"/sandbox", "path: \"/sandbox\" is outside /sandbox and /tmp"},
+		{"/tmpx/a", "path: \"/tmpx/a\" is outside /sandbox and /tmp"},
+	};
+	static const char *const good[] = {"/sandbox/a", "/sandbox/a/b.txt", "/tmp/x", "/tmp/.hidden/..x"};
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char longp[ISOL8_SANDBOX_PATH_MAX + 8];
+
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(good); i++)
+		CU_ASSERT_EQUAL(isol8_inputs_transfer_path("path", good[i], &err), 0);
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(bad); i++) {
+		isol8_error_clear(&err);
+		CU_ASSERT_EQUAL(isol8_inputs_transfer_path("path", bad[i].path, &err), -ISOL8_E_INVALID);
+		CU_ASSERT_STRING_EQUAL(err.message, bad[i].message);
+	}
+	memcpy(longp, "/tmp/", 5);
+	memset(longp + 5, 'a', sizeof(longp) - 6);
+	longp[sizeof(longp) - 1] = '\0';
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_inputs_transfer_path("path", longp, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "path: longer than 1023 bytes");
+}
+
 static void test_request_inputs(void)
 {
 	Isol8__V1__ExecuteRequest req = request("");
@@ -174,6 +212,7 @@ int main(void)
 	static const struct isol8_test tests[] = {
 		{"workdir as the original resolves it", test_workdir},
 		{"file paths stay inside /sandbox", test_paths},
+		{"file transfer paths", test_transfer_paths},
 		{"code, cmd, files, output_paths", test_request_inputs},
 		{"custom seccomp profile shape", test_seccomp_profile_shape},
 		{"program and setup Exec", test_exec_specs},

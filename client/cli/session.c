@@ -1,0 +1,135 @@
+/* `isol8 session list` and `isol8 session rm NAME...`: the daemon's
+ * persistent sessions (created by `isol8 run --session NAME`). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cli.h"
+#include "cli/options.h"
+#include "cli/output.h"
+#include "isol8/v1/admin.rpc.h"
+#include "isol8/v1/isol8.rpc.h"
+
+#define SESSION_TIMEOUT_MS 10000
+
+void isol8_cli_session_usage(FILE *out)
+{
+	fprintf(out, "Usage: isol8 session list\n"
+		     "       isol8 session rm NAME [NAME...]\n\n"
+		     "Persistent sessions: `isol8 run --session NAME` creates one on first use and runs\n"
+		     "in it after (files, background processes and interpreter state are kept).\n"
+		     "list shows each session; rm destroys sessions and their sandboxes (a name\n"
+		     "that does not exist is not an error).\n\n"
+		     "Flags:\n" ISOL8_CLI_CONN_HELP "  -h, --help         show this help\n");
+}
+
+static int parse(struct isol8_cli_conn *conn, bool *help, int argc, char **argv, struct isol8_error *err)
+{
+	static const struct option longopts[] = {
+		ISOL8_CLI_CONN_OPTIONS,
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	isol8_cli_flags_reset();
+	while ((c = isol8_cli_flags_next(argc, argv, ":h", longopts, "session", err)) != -1) {
+		if (c == '?')
+			return -ISOL8_E_INVALID;
+		if (c == 'h')
+			*help = true;
+		else
+			isol8_cli_conn_option(conn, c, optarg);
+	}
+	return 0;
+}
+
+static void print_idle(int64_t ms, char *buf, size_t size)
+{
+	if (ms < 60000)
+		snprintf(buf, size, "%llds", (long long)(ms / 1000));
+	else if (ms < 3600000)
+		snprintf(buf, size, "%lldm%02llds", (long long)(ms / 60000), (long long)(ms / 1000 % 60));
+	else
+		snprintf(buf, size, "%lldh%02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
+}
+
+static int list_sessions(struct isol8_rpc_channel *ch, const struct isol8_cli_conn *conn)
+{
+	Isol8__V1__ListSessionsRequest req = ISOL8__V1__LIST_SESSIONS_REQUEST__INIT;
+	_cleanup_message_ Isol8__V1__ListSessionsResult *res = NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	if (isol8__v1__admin__list_sessions__call(ch, &req, &res, SESSION_TIMEOUT_MS, &err) < 0)
+		return isol8_cli_call_failed(&err, conn);
+	if (res->n_sessions == 0) {
+		printf("no sessions (`isol8 run --session NAME ...` creates one)\n");
+		return 0;
+	}
+	printf("%-24s %-8s %-6s %-8s %-25s %s\n", "NAME", "RUNTIME", "STATE", "IDLE", "CREATED", "CONTAINER");
+	for (size_t i = 0; i < res->n_sessions; i++) {
+		const Isol8__V1__SessionInfo *s = res->sessions[i];
+		char idle[32];
+		print_idle(s->idle_ms, idle, sizeof(idle));
+		printf("%-24s %-8s %-6s %-8s %-25s %.12s\n", s->id, s->runtime, s->busy ? "busy" : "idle",
+		       s->busy ? "-" : idle, s->created_at, s->container_id);
+	}
+	return 0;
+}
+
+static int remove_sessions(struct isol8_rpc_channel *ch, const struct isol8_cli_conn *conn, int n, char **names)
+{
+	for (int i = 0; i < n; i++) {
+		Isol8__V1__DestroySessionRequest req = ISOL8__V1__DESTROY_SESSION_REQUEST__INIT;
+		_cleanup_message_ Isol8__V1__DestroySessionResult *res = NULL;
+		struct isol8_error err = ISOL8_ERROR_INIT;
+
+		req.session_id = names[i];
+		if (isol8__v1__isol8__destroy_session__call(ch, &req, &res, SESSION_TIMEOUT_MS, &err) < 0)
+			return isol8_cli_call_failed(&err, conn);
+		if (res->destroyed)
+			printf("removed %s\n", names[i]);
+		else
+			printf("%s: no such session (nothing to remove)\n", names[i]);
+	}
+	return 0;
+}
+
+int isol8_cli_session_main(int argc, char **argv)
+{
+	struct isol8_cli_conn conn = {0};
+	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	bool help = false;
+	const char *action;
+	int status;
+
+	if (parse(&conn, &help, argc, argv, &err) < 0)
+		return isol8_cli_fail(&err);
+	if (help) {
+		isol8_cli_session_usage(stdout);
+		return 0;
+	}
+	action = optind < argc ? argv[optind] : NULL;
+	if (action == NULL || (strcmp(action, "list") != 0 && strcmp(action, "ls") != 0 && strcmp(action, "rm") != 0)) {
+		if (action == NULL)
+			isol8_error_set(&err, ISOL8_E_INVALID, "session: say list or rm (see `isol8 session --help`)");
+		else
+			isol8_error_set(&err, ISOL8_E_INVALID, "session: unknown action \"%s\" (list or rm)", action);
+		return isol8_cli_fail(&err);
+	}
+	if (strcmp(action, "rm") == 0 && optind + 1 >= argc) {
+		isol8_error_set(&err, ISOL8_E_INVALID, "session rm: name the session(s) to remove");
+		return isol8_cli_fail(&err);
+	}
+	if (strcmp(action, "rm") != 0 && optind + 1 < argc) {
+		isol8_error_set(&err, ISOL8_E_INVALID, "session %s: unexpected argument \"%s\"", action, argv[optind + 1]);
+		return isol8_cli_fail(&err);
+	}
+	status = isol8_cli_open(&ch, &conn);
+	if (status != 0)
+		return status;
+	if (strcmp(action, "rm") == 0)
+		return remove_sessions(ch, &conn, argc - optind - 1, argv + optind + 1);
+	return list_sessions(ch, &conn);
+}

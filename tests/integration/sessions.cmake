@@ -1,0 +1,4 @@
+# Persistent sessions (sessions.py): real isol8d and Docker engine.
+add_test(NAME integration_sessions COMMAND /usr/bin/python3 ${CMAKE_CURRENT_LIST_DIR}/sessions.py)
+set_tests_properties(integration_sessions PROPERTIES LABELS integration TIMEOUT 900 RUN_SERIAL TRUE
+                     ENVIRONMENT "ISOL8=$<TARGET_FILE:isol8>;ISOL8D=$<TARGET_FILE:isol8d>;ISOL8_SOURCE_DIR=${ISOL8_SOURCE_DIR}")
