@@ -15,9 +15,10 @@
 #include "runner.h"
 #include "sandbox/agent_client.h"
 
-/* Not test_agent.c's 64000: each run's end kills every process of its uid,
- * and the two suites may run at once. */
-#define SANDBOX_UID "64001"
+/* Not the 64000 of test_agent.c nor the 64001 of test_agent_session.c:
+ * each run's end kills every process of its uid, and the suites may run
+ * at once. */
+#define SANDBOX_UID "64002"
 
 static char test_dir[] = "/tmp/isol8-agent-pty-test-XXXXXX";
 static char sock_path[256];
