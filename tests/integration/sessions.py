@@ -310,6 +310,34 @@ class Cli(unittest.TestCase):
         self.assertIn("name the session", err)
 
 
+    def test_agent_loop(self):
+        """The CLI's whole agent loop: create a session, upload a CSV, define a
+        function in one call and use it in the next, write a file, download it,
+        destroy the session."""
+        local = os.path.join(TMP, "cli-loop")
+        os.makedirs(local, exist_ok=True)
+        with open(os.path.join(local, "data.csv"), "w") as f:
+            f.write("name,age\nAlice,30\nBob,25\n")
+        steps = [
+            ("run", "-r", "python", "--session", "loop", "-e", "import csv"),
+            ("cp", os.path.join(local, "data.csv"), "loop:/sandbox/data.csv"),
+            ("run", "-r", "python", "--session", "loop", "-e",
+             "def total(p):\n    return sum(int(r['age']) for r in csv.DictReader(open(p)))"),
+            ("run", "-r", "python", "--session", "loop", "-e",
+             "open('/sandbox/out.txt', 'w').write(str(total('/sandbox/data.csv')))\nprint('ok')"),
+            ("cp", "loop:/sandbox/out.txt", os.path.join(local, "out.txt")),
+            ("session", "rm", "loop"),
+        ]
+        for step in steps:
+            rc, out, err = self.isol8(*step)
+            self.assertEqual(rc, 0, "%s: %s" % (step, err))
+        with open(os.path.join(local, "out.txt")) as f:
+            self.assertEqual(f.read(), "55")
+        rc, out, err = self.isol8("cp", "loop:/sandbox/out.txt", os.path.join(local, "again.txt"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("loop", err)
+
+
 class Limits(unittest.TestCase):
     def test_idle_expiry_cap_and_stop(self):
         d = config_daemon("limits", {"sessions": {"max": 2, "idleTimeoutMs": 1500}, "pool": {"prewarm": 0}})
