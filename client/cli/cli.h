@@ -90,6 +90,12 @@ static inline bool isol8_cli_conn_option(struct isol8_cli_conn *conn, int opt, c
 	return true;
 }
 
+/* Parses the flags of a verb that takes only --host, --key and --help;
+ * with positional, arguments are left from optind on, else one is an
+ * error. */
+int isol8_cli_parse_conn_only(struct isol8_cli_conn *conn, bool *help, int argc, char **argv, const char *verb,
+			      bool positional, struct isol8_error *err);
+
 /* Frees a channel on scope exit. */
 static inline void isol8_cli_channel_freep(struct isol8_rpc_channel **ch)
 {

@@ -199,3 +199,27 @@ int isol8_cli_call_failed(const struct isol8_error *err, const struct isol8_cli_
 			      err->message);
 	return ISOL8_CLI_EXIT_ERROR;
 }
+
+int isol8_cli_parse_conn_only(struct isol8_cli_conn *conn, bool *help, int argc, char **argv, const char *verb,
+			      bool positional, struct isol8_error *err)
+{
+	static const struct option longopts[] = {
+		ISOL8_CLI_CONN_OPTIONS,
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+
+	isol8_cli_flags_reset();
+	while ((c = isol8_cli_flags_next(argc, argv, ":h", longopts, verb, err)) != -1) {
+		if (c == '?')
+			return -ISOL8_E_INVALID;
+		if (c == 'h')
+			*help = true;
+		else
+			isol8_cli_conn_option(conn, c, optarg);
+	}
+	if (!positional && optind < argc)
+		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"", argv[optind]);
+	return 0;
+}

@@ -17,31 +17,6 @@ void isol8_cli_info_usage(FILE *out)
 		     "Flags:\n" ISOL8_CLI_CONN_HELP "  -h, --help         show this help\n");
 }
 
-static int parse(struct isol8_cli_conn *conn, bool *help, int argc, char **argv,
-		 struct isol8_error *err)
-{
-	static const struct option longopts[] = {
-		ISOL8_CLI_CONN_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	int c;
-
-	isol8_cli_flags_reset();
-	while ((c = isol8_cli_flags_next(argc, argv, ":h", longopts, "info", err)) != -1) {
-		if (c == '?')
-			return -ISOL8_E_INVALID;
-		if (c == 'h')
-			*help = true;
-		else
-			isol8_cli_conn_option(conn, c, optarg);
-	}
-	if (optind < argc)
-		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\"",
-				       argv[optind]);
-	return 0;
-}
-
 static void print_info(const Isol8__V1__InfoResult *res)
 {
 	printf("isol8d       %s (instance %s)\n", res->version, res->instance_id);
@@ -79,7 +54,7 @@ int isol8_cli_info_main(int argc, char **argv)
 	bool help = false;
 	int status;
 
-	if (parse(&conn, &help, argc, argv, &err) < 0)
+	if (isol8_cli_parse_conn_only(&conn, &help, argc, argv, "info", false, &err) < 0)
 		return isol8_cli_fail(&err);
 	if (help) {
 		isol8_cli_info_usage(stdout);

@@ -23,27 +23,6 @@ void isol8_cli_session_usage(FILE *out)
 		     "Flags:\n" ISOL8_CLI_CONN_HELP "  -h, --help         show this help\n");
 }
 
-static int parse(struct isol8_cli_conn *conn, bool *help, int argc, char **argv, struct isol8_error *err)
-{
-	static const struct option longopts[] = {
-		ISOL8_CLI_CONN_OPTIONS,
-		{"help", no_argument, NULL, 'h'},
-		{0},
-	};
-	int c;
-
-	isol8_cli_flags_reset();
-	while ((c = isol8_cli_flags_next(argc, argv, ":h", longopts, "session", err)) != -1) {
-		if (c == '?')
-			return -ISOL8_E_INVALID;
-		if (c == 'h')
-			*help = true;
-		else
-			isol8_cli_conn_option(conn, c, optarg);
-	}
-	return 0;
-}
-
 static void print_idle(int64_t ms, char *buf, size_t size)
 {
 	if (ms < 60000)
@@ -104,7 +83,7 @@ int isol8_cli_session_main(int argc, char **argv)
 	const char *action;
 	int status;
 
-	if (parse(&conn, &help, argc, argv, &err) < 0)
+	if (isol8_cli_parse_conn_only(&conn, &help, argc, argv, "session", true, &err) < 0)
 		return isol8_cli_fail(&err);
 	if (help) {
 		isol8_cli_session_usage(stdout);

@@ -364,15 +364,47 @@ static int run_setup(struct run *r, struct isol8_sandbox *sb, const struct isol8
 	return ret;
 }
 
+/* The run's programs in a leased sandbox: the setup script, then the code
+ * (in the sandbox's pre-started interpreter when fits), its exit into res,
+ * then the output files. *reported: the agent reported how the programs
+ * ended (after a failure or a cancellation a program may still be
+ * starting). */
+static int run_programs(struct run *r, const struct isol8_lease *lease, const struct isol8_exec_options *opts,
+			const struct isol8_exec_spec *spec, bool fits, struct isol8_exec_result *res, bool *reported,
+			struct isol8_error *err)
+{
+	struct isol8_agent_exit x = {0};
+	bool run_code = true;
+	int ret;
+
+	res->phases.queue_us = lease->info.queued_us;
+	res->phases.acquire_us = lease->info.acquire_us;
+	res->phases.cold = lease->info.cold;
+	snprintf(res->container_id, sizeof(res->container_id), "%s", lease->sandbox->container_id);
+	r->exec_start_us = isol8_now_us();
+	ret = run_setup(r, lease->sandbox, opts, res, &run_code, err);
+	if (ret == 0 && run_code) {
+		ret = run_program(r, lease->sandbox, spec, fits, ISOL8_PHASE_CODE, &x, err);
+		if (ret == 0)
+			result_from_exit(res, &x);
+	}
+	res->phases.prestarted = r->prestarted;
+	res->phases.exec_us = isol8_now_us() - r->exec_start_us;
+	res->phases.first_output_us = r->first_output_us;
+	res->truncated = res->truncated || r->truncated;
+	*reported = ret == 0;
+	if (ret == 0 && run_code)
+		ret = collect_files(lease->sandbox, r->req, r->sink, res, err);
+	return ret;
+}
+
 static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
 			  const struct isol8_exec_options *opts, struct run *r, struct isol8_exec_result *res,
 			  struct isol8_error *err)
 {
-	enum isol8_release_outcome outcome;
-	struct isol8_agent_exit x = {0};
 	struct isol8_exec_spec spec;
 	struct isol8_lease lease;
-	bool run_code = true;
+	bool reported = false;
 	int64_t released;
 	int ret;
 
@@ -385,29 +417,12 @@ static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 		isol8_exec_spec_release(&spec);
 		return isol8_images_explain_create_error(e, &opts->container, err);
 	}
-	res->phases.queue_us = lease.info.queued_us;
-	res->phases.acquire_us = lease.info.acquire_us;
-	res->phases.cold = lease.info.cold;
-	snprintf(res->container_id, sizeof(res->container_id), "%s", lease.sandbox->container_id);
-	r->exec_start_us = isol8_now_us();
-	ret = run_setup(r, lease.sandbox, opts, res, &run_code, err);
-	if (ret == 0 && run_code) {
-		ret = run_program(r, lease.sandbox, &spec, launcher_fits(req, opts), ISOL8_PHASE_CODE, &x, err);
-		if (ret == 0)
-			result_from_exit(res, &x);
-	}
-	res->phases.prestarted = r->prestarted;
-	res->phases.exec_us = isol8_now_us() - r->exec_start_us;
-	res->phases.first_output_us = r->first_output_us;
-	res->truncated = res->truncated || r->truncated;
-	/* reused only after the agent reported the exit: after a failure or a
-	 * cancellation the program may still be starting, after the reset */
-	outcome = ret < 0 ? ISOL8_RELEASE_BROKEN : ISOL8_RELEASE_USED;
-	if (ret == 0 && run_code)
-		ret = collect_files(lease.sandbox, req, r->sink, res, err);
+	ret = run_programs(r, &lease, opts, &spec, launcher_fits(req, opts), res, &reported, err);
 	isol8_exec_spec_release(&spec);
 	released = isol8_now_us();
-	isol8_registry_release(e->registry, &lease, opts->persist ? ISOL8_RELEASE_KEEP : outcome);
+	/* reused only after the agent reported the exit */
+	isol8_registry_release(e->registry, &lease,
+			       opts->persist ? ISOL8_RELEASE_KEEP : reported ? ISOL8_RELEASE_USED : ISOL8_RELEASE_BROKEN);
 	res->phases.release_us = isol8_now_us() - released;
 	if (ret < 0)
 		isol8_exec_result_release(res);
@@ -430,9 +445,8 @@ static int run_in_session(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 			  struct isol8_error *err)
 {
 	struct isol8_session_call call;
-	struct isol8_agent_exit x = {0};
 	struct isol8_exec_spec spec;
-	bool run_code = true;
+	bool reported = false;
 	int64_t released;
 	int ret;
 
@@ -451,22 +465,7 @@ static int run_in_session(struct isol8_engine *e, const Isol8__V1__ExecuteReques
 	snprintf(res->session_id, sizeof(res->session_id), "%s", req->session_id);
 	if (call.created)
 		isol8_sandbox_drop_launcher(call.lease.sandbox); /* the pool's; the session opens its own */
-	res->phases.queue_us = call.lease.info.queued_us;
-	res->phases.acquire_us = call.lease.info.acquire_us;
-	res->phases.cold = call.lease.info.cold;
-	snprintf(res->container_id, sizeof(res->container_id), "%s", call.lease.sandbox->container_id);
-	r->exec_start_us = isol8_now_us();
-	ret = run_setup(r, call.lease.sandbox, opts, res, &run_code, err);
-	if (ret == 0 && run_code) {
-		ret = run_program(r, call.lease.sandbox, &spec, false, ISOL8_PHASE_CODE, &x, err);
-		if (ret == 0)
-			result_from_exit(res, &x);
-	}
-	res->phases.exec_us = isol8_now_us() - r->exec_start_us;
-	res->phases.first_output_us = r->first_output_us;
-	res->truncated = res->truncated || r->truncated;
-	if (ret == 0 && run_code)
-		ret = collect_files(call.lease.sandbox, req, r->sink, res, err);
+	ret = run_programs(r, &call.lease, opts, &spec, false, res, &reported, err);
 	if (ret < 0 && err->code == ISOL8_E_CANCELLED && isol8_sessions_call_doomed(&call)) {
 		isol8_error_clear(err);
 		ret = isol8_error_set(err, ISOL8_E_ABORTED, "session \"%s\" was destroyed during the call",

@@ -75,6 +75,10 @@ struct isol8_sandbox {
 	const char *runtime;      /* static */
 	int launcher_fd;          /* open prestart connection (a handler waiting for its Exec), or -1 */
 	bool launcher_running;    /* ... with a pre-started interpreter behind it */
+	/* A session's sandbox: launcher_fd is its agent session connection (the
+	 * interpreter driver behind it), -1 until its first call; session_lost:
+	 * that connection was dropped, so the next call's state is new. */
+	bool session_lost;
 };
 
 /* The container settings for opts, with storage for every string they point at. */

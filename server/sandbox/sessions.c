@@ -152,6 +152,21 @@ static void sweep(struct isol8_sessions *t)
 	}
 }
 
+/* Waits on the table's condition for at most ms. */
+static void wait_ms(struct isol8_sessions *t, int64_t ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (ms % 1000) * 1000000;
+	if (until.tv_nsec >= 1000000000) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000;
+	}
+	pthread_cond_timedwait(&t->changed, &t->lock, &until);
+}
+
 static void *sweeper_main(void *arg)
 {
 	struct isol8_sessions *t = arg;
@@ -161,15 +176,7 @@ static void *sweeper_main(void *arg)
 		period = 10;
 	pthread_mutex_lock(&t->lock);
 	while (!t->stopping) {
-		struct timespec until;
-		clock_gettime(CLOCK_MONOTONIC, &until);
-		until.tv_sec += period / 1000;
-		until.tv_nsec += (period % 1000) * 1000000;
-		if (until.tv_nsec >= 1000000000) {
-			until.tv_sec++;
-			until.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&t->changed, &t->lock, &until);
+		wait_ms(t, period);
 		if (t->stopping)
 			break;
 		pthread_mutex_unlock(&t->lock);
@@ -257,21 +264,6 @@ void isol8_sessions_free(struct isol8_sessions *t)
 	pthread_cond_destroy(&t->changed);
 	pthread_mutex_destroy(&t->lock);
 	free(t);
-}
-
-/* Waits on the table's condition for at most ms. */
-static void wait_ms(struct isol8_sessions *t, int64_t ms)
-{
-	struct timespec until;
-
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_sec += ms / 1000;
-	until.tv_nsec += (ms % 1000) * 1000000;
-	if (until.tv_nsec >= 1000000000) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000;
-	}
-	pthread_cond_timedwait(&t->changed, &t->lock, &until);
 }
 
 /* The first call of a new session: its sandbox from the registry. */

@@ -16,6 +16,10 @@ Benchmarks (names for --only):
               and the same load through `docker exec`
   memory      daemon RSS idle, with the default pools, after --executions runs;
               memory per idle warm sandbox; fds and threads before and after
+  session     a call in a persistent session (its interpreter driver keeps state)
+              per runtime with a driver, against the warm ephemeral call and floors
+              (b) and (c) into a running sandbox; and a 64 MiB PutFile / GetFile
+              against `docker exec -i ... cat` into and out of the session's own container
 
 Each prints min / median / p95 / max in ms and the ratios. It starts its own isol8d
 on a private socket and removes every container it made. Needs the images
@@ -126,8 +130,8 @@ class Daemon:
             "/isol8.v1.Isol8/Execute", request_serializer=PB.ExecuteRequest.SerializeToString,
             response_deserializer=PB.ExecuteResult.FromString)
 
-    def run(self, runtime, code, **options):
-        req = PB.ExecuteRequest(code=code, runtime=runtime)
+    def run(self, runtime, code, session="", **options):
+        req = PB.ExecuteRequest(code=code, runtime=runtime, session_id=session)
         for k, v in options.items():
             setattr(req.options, k, v)
         res = self.execute(req, timeout=60)
@@ -438,8 +442,77 @@ class Context:
         shutil.rmtree(self.tmp, ignore_errors=True)
 
 
+def bench_session(ctx):
+    d = ctx.daemon()
+    print("\n## 7. Persistent sessions (ms)")
+    res = {}
+    for rt in ("python", "node", "bash"):
+        code = HELLO[rt][0]
+        sid = "bench-" + rt
+        d.run(rt, code, session=sid)
+        floor = FloorSandbox(ctx.api, d, rt, ctx.tmp)
+        try:
+            call = timed(lambda: d.run(rt, code, session=sid), ctx.runs)
+            warm = timed(lambda: d.run(rt, code), ctx.runs, gap_s=ctx.gap)
+            de = timed(floor.docker_exec, ctx.runs)
+            ns = timed(floor.nsenter, ctx.runs)
+        finally:
+            floor.remove()
+        res[rt] = {"session": call, "warm": warm, "docker_exec": de, "nsenter": ns}
+        print("%-6s session call %s" % (rt, fmt(call)))
+        print("%-6s ratios: session/warm %.2f   session/nsenter %.2f   session/docker exec %.2f" % (
+            "", call["median"] / warm["median"], call["median"] / ns["median"], call["median"] / de["median"]))
+    # files: 64 MiB through PutFile/GetFile, and docker cp into the same container
+    size = 64 << 20
+    blob = os.urandom(size)
+    r = d.run("bash", "true", session="bench-files")
+    put = d.channel.stream_unary("/isol8.v1.Isol8/PutFile", request_serializer=PB.PutFileChunk.SerializeToString,
+                                 response_deserializer=PB.PutFileResult.FromString)
+    get = d.channel.unary_stream("/isol8.v1.Isol8/GetFile", request_serializer=PB.GetFileRequest.SerializeToString,
+                                 response_deserializer=PB.FileChunk.FromString)
+
+    def chunks():
+        for off in range(0, size, 1 << 20):
+            yield PB.PutFileChunk(session_id="bench-files" if off == 0 else "", path="/sandbox/big.bin" if off == 0 else "",
+                                  data=blob[off:off + (1 << 20)])
+
+    def do_put():
+        assert put(chunks(), timeout=120).size == size
+
+    def do_get():
+        n = sum(len(c.data) for c in get(PB.GetFileRequest(session_id="bench-files", path="/sandbox/big.bin"),
+                                         timeout=120))
+        assert n == size
+
+    local = os.path.join(ctx.tmp, "big.bin")
+    with open(local, "wb") as f:
+        f.write(blob)
+    back = os.path.join(ctx.tmp, "back.bin")
+
+    # docker cp cannot write a read-only root's tmpfs: the floor streams through docker exec
+    def cp_in():
+        with open(local, "rb") as f:
+            subprocess.run(["docker", "exec", "-i", "-u", "1000:1000", r.container_id, "sh", "-c",
+                            "cat > /sandbox/cp.bin"], stdin=f, check=True)
+
+    def cp_out():
+        with open(back, "wb") as f:
+            subprocess.run(["docker", "exec", "-u", "1000:1000", r.container_id, "cat", "/sandbox/cp.bin"],
+                           stdout=f, check=True)
+        assert os.path.getsize(back) == size
+
+    runs = max(3, ctx.runs // 5)
+    tp, tg = timed(do_put, runs, warmup=1), timed(do_get, runs, warmup=1)
+    ci, co = timed(cp_in, runs, warmup=1), timed(cp_out, runs, warmup=1)
+    for name, ours, floor in (("put", tp, ci), ("get", tg, co)):
+        print("64 MiB %s: isol8 %s (%.0f MiB/s); docker exec cat median %.1f ms: ratio %.2f" % (
+            name, fmt(ours), 64 / (ours["median"] / 1000), floor["median"], ours["median"] / floor["median"]))
+    res["files"] = {"put": tp, "get": tg, "docker_exec_in": ci, "docker_exec_out": co}
+    ctx.results["session"] = res
+
+
 BENCHES = {"warm": bench_warm, "cli": bench_cli, "cold": bench_cold, "phases": bench_phases,
-           "throughput": bench_throughput, "memory": bench_memory}
+           "throughput": bench_throughput, "memory": bench_memory, "session": bench_session}
 
 
 def main():

@@ -184,6 +184,91 @@ class Sessions(unittest.TestCase):
         self.assertEqual(cm.exception.code(), grpc.StatusCode.INVALID_ARGUMENT)
 
 
+class State(unittest.TestCase):
+    """Interpreter state persists between calls of a session, per runtime."""
+
+    @classmethod
+    def setUpClass(cls):
+        cls.d = Daemon("--prewarm", "0")
+        cls.c = Client(cls.d)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.d.stop()
+
+    def calls(self, runtime, session, *steps):
+        """Runs each (code, stdout wanted, exit code wanted) in turn; the results."""
+        out = []
+        for code, want_out, want_exit in steps:
+            r = self.c.run(runtime, code, session)
+            self.assertEqual((r.stdout, r.exit_code), (want_out, want_exit), "%r: %r" % (code, r.stderr))
+            out.append(r)
+        return out
+
+    def test_python(self):
+        rs = self.calls("python", "py",
+                        ("x = 42\nimport json\ndef f(a):\n    return a * 2\nclass C:\n    v = 7\n", b"", 0),
+                        ("print(x, f(x), C.v, json.dumps([1]))", b"42 84 7 [1]", 0),
+                        ("1/0", b"", 1),
+                        ("print(x)", b"42", 0),
+                        ("name = input()\nprint('hi', name)", b"", 1))
+        self.assertIn(b"EOFError", rs[4].stderr)  # no stdin: EOF at once, as in a fresh run
+        self.assertIn(b"ZeroDivisionError", rs[2].stderr)
+        self.assertIn(b"Traceback", rs[2].stderr)
+        self.assertFalse(any(r.state_reset for r in rs))
+        r = self.c.run("python", "import sys\nsys.exit(3)", "py")
+        self.assertEqual((r.exit_code, r.state_reset), (3, True))
+        r = self.c.run("python", "print(x)", "py")
+        self.assertEqual(r.exit_code, 1)
+        self.assertIn(b"NameError", r.stderr)
+        self.assertFalse(r.state_reset)
+        r = self.c.run("python", "y = 1\nimport time\ntime.sleep(30)", "py", timeout_ms=1000)
+        self.assertTrue(r.timed_out)
+        self.assertTrue(r.state_reset)
+        r = self.c.run("python", "print(y)", "py")
+        self.assertIn(b"NameError", r.stderr)
+
+    def test_python_stdin(self):
+        r = self.c.run("python", "print(input().upper()); print(input().upper())", "py-in", stdin=b"a\nb\n")
+        self.assertEqual(r.stdout, b"A\nB", r.stderr)
+        r = self.c.run("python", "import sys\nprint(repr(sys.stdin.read()))", "py-in")
+        self.assertEqual(r.stdout, b"''")
+
+    def test_node(self):
+        rs = self.calls("node", "js",
+                        ("const x = 42\nlet y = 'y'\nfunction f(a) { return a * 2 }\nclass C { static v = 7 }\n"
+                         "import path from 'node:path'\n", b"", 0),
+                        ("console.log(x, y, f(x), C.v, path.basename('/a/b.txt'))", b"42 y 84 7 b.txt", 0),
+                        ("const z = await Promise.resolve(5)\nconsole.log(z + x)", b"47", 0),
+                        ("throw new Error('boom')", b"", 1),
+                        ("console.log(z)", b"5", 0))
+        self.assertIn(b"boom", rs[3].stderr)
+        r = self.c.run("node", "process.exit(4)", "js")
+        self.assertEqual((r.exit_code, r.state_reset), (4, True))
+        r = self.c.run("node", "console.log(typeof x)", "js")
+        self.assertEqual(r.stdout, b"undefined")
+
+    def test_bash(self):
+        self.calls("bash", "sh",
+                   ("v=hello; greet() { echo \"hi $1\"; }; cd /tmp", b"", 0),
+                   ("echo $v; greet you; pwd", b"hello\nhi you\n/tmp", 0),
+                   ("false", b"", 1),
+                   ("echo $v", b"hello", 0))
+        r = self.c.run("bash", "exit 5", "sh")
+        self.assertEqual((r.exit_code, r.state_reset), (5, True))
+        r = self.c.run("bash", "echo \"[$v]\"; pwd", "sh")
+        self.assertEqual(r.stdout, b"[]\n/sandbox")
+
+    def test_bun_and_deno_keep_files(self):
+        for rt in ("bun", "deno"):
+            r = self.c.run(rt, "await Bun.write('/sandbox/k.txt', 'kept')" if rt == "bun"
+                           else "Deno.writeTextFileSync('/sandbox/k.txt', 'kept')", rt + "-s")
+            self.assertEqual(r.exit_code, 0, r.stderr)
+            r = self.c.run(rt, "console.log(await (await import('node:fs/promises')).readFile('/sandbox/k.txt', 'utf8'))",
+                           rt + "-s")
+            self.assertEqual(r.stdout, b"kept", r.stderr)
+
+
 class Cli(unittest.TestCase):
     """isol8 run --session, isol8 session list|rm, against a private daemon."""
 
@@ -223,6 +308,34 @@ class Cli(unittest.TestCase):
         rc, out, err = self.isol8("session", "rm")
         self.assertNotEqual(rc, 0)
         self.assertIn("name the session", err)
+
+
+    def test_agent_loop(self):
+        """The CLI's whole agent loop: create a session, upload a CSV, define a
+        function in one call and use it in the next, write a file, download it,
+        destroy the session."""
+        local = os.path.join(TMP, "cli-loop")
+        os.makedirs(local, exist_ok=True)
+        with open(os.path.join(local, "data.csv"), "w") as f:
+            f.write("name,age\nAlice,30\nBob,25\n")
+        steps = [
+            ("run", "-r", "python", "--session", "loop", "-e", "import csv"),
+            ("cp", os.path.join(local, "data.csv"), "loop:/sandbox/data.csv"),
+            ("run", "-r", "python", "--session", "loop", "-e",
+             "def total(p):\n    return sum(int(r['age']) for r in csv.DictReader(open(p)))"),
+            ("run", "-r", "python", "--session", "loop", "-e",
+             "open('/sandbox/out.txt', 'w').write(str(total('/sandbox/data.csv')))\nprint('ok')"),
+            ("cp", "loop:/sandbox/out.txt", os.path.join(local, "out.txt")),
+            ("session", "rm", "loop"),
+        ]
+        for step in steps:
+            rc, out, err = self.isol8(*step)
+            self.assertEqual(rc, 0, "%s: %s" % (step, err))
+        with open(os.path.join(local, "out.txt")) as f:
+            self.assertEqual(f.read(), "55")
+        rc, out, err = self.isol8("cp", "loop:/sandbox/out.txt", os.path.join(local, "again.txt"))
+        self.assertNotEqual(rc, 0)
+        self.assertIn("loop", err)
 
 
 class Limits(unittest.TestCase):
