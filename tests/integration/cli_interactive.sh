@@ -77,12 +77,12 @@ expect_contains "isol8 help lists shell" "  shell " "$("$ISOL8" help)"
 err=$("$ISOL8" shell -e 1 2>&1)
 expect_eq "shell with a run-only flag exits 1" 1 $?
 expect_contains "shell names the flag" '[ERR] unknown flag "-e" for isol8 shell' "$err"
-# Sessions are not served by every daemon: a session or a clear error.
-printf 'exit 0\r' | script -qec "$ISOL8 shell --session s1; echo cli=\$?" /dev/null >session.out
-if grep -q "cli=0" session.out; then
-	pass "shell --session runs in a session"
-else
-	expect_contains "shell --session unserved says so" "[ERR] --session-id s1" "$(cat session.out)"
-fi
+# In a session: what the shell leaves in the sandbox is there for the next call.
+printf 'echo kept-by-shell >/sandbox/mark\rexit 0\r' | script -qec "$ISOL8 shell --session s1; echo cli=\$?" /dev/null >session.out
+expect_contains "shell --session: exits as its shell" "cli=0" "$(cat session.out)"
+expect_eq "shell --session: the session keeps what the shell wrote" "kept-by-shell" \
+	"$("$ISOL8" run --session s1 -r bash -e 'cat /sandbox/mark')"
+"$ISOL8" session rm s1 >/dev/null
+expect_eq "the session is removed" 0 $?
 
 finish
