@@ -3,6 +3,7 @@
 a program answers each line as it is sent, SIGINT reaches it as Python's
 KeyboardInterrupt, the client's end of stream is the end of stdin, a tty
 run has a /dev/pts terminal of the window's size that a resize changes,
+session calls take input too (a driver's state kept, a shell on a tty),
 and bad messages (not the request first, a second request, an unknown
 signal) are INVALID_ARGUMENT naming what was wrong.
 """
@@ -134,6 +135,32 @@ class Interactive(unittest.TestCase):
         s.send(stdin_eof=True)
         s.read_until()
         self.assertIn(b"True True os.terminal_size(columns=80, lines=24)", s.out)
+
+    def test_session_call_takes_input_and_keeps_state(self):
+        s = self.start("python", "name = input()\nprint('hi ' + name)", session_id="it-session")
+        self.addCleanup(self.d.channel.unary_unary("/isol8.v1.Isol8/DestroySession",
+                                                   request_serializer=PB.DestroySessionRequest.SerializeToString,
+                                                   response_deserializer=PB.DestroySessionResult.FromString),
+                        PB.DestroySessionRequest(session_id="it-session"), timeout=60)
+        s.send(stdin=b"ada\n")
+        s.read_until()
+        self.assertEqual((s.out, s.exit.exit_code), (b"hi ada\n", 0), s.err)
+        r = self.d.execute(PB.ExecuteRequest(runtime="python", code="print(name.upper())", session_id="it-session"),
+                           timeout=60)
+        self.assertEqual((r.stdout, r.exit_code, r.state_reset), (b"ADA", 0, False), r.stderr)
+
+    def test_session_shell_on_a_tty(self):
+        s = self.start("bash", "", cmd="bash -i", tty=True, session_id="it-shell")
+        self.addCleanup(self.d.channel.unary_unary("/isol8.v1.Isol8/DestroySession",
+                                                   request_serializer=PB.DestroySessionRequest.SerializeToString,
+                                                   response_deserializer=PB.DestroySessionResult.FromString),
+                        PB.DestroySessionRequest(session_id="it-shell"), timeout=60)
+        s.send(stdin=b"echo in-$((6*7)); tty\n")
+        s.read_until(b"in-42")
+        s.send(stdin=b"exit 3\n")
+        s.read_until()
+        self.assertIn(b"/dev/pts/", s.out)
+        self.assertEqual(s.exit.exit_code, 3)
 
     def refused(self, s, text):
         with self.assertRaises(grpc.RpcError) as cm:
