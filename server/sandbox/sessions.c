@@ -406,6 +406,7 @@ void isol8_sessions_end(struct isol8_sessions *t, struct isol8_session_call *cal
 {
 	struct isol8_session *s = call->session;
 	char id[ISOL8_SESSION_ID_MAX + 1];
+	void *drop = NULL;
 	bool remove;
 
 	if (s == NULL)
@@ -415,15 +416,23 @@ void isol8_sessions_end(struct isol8_sessions *t, struct isol8_session_call *cal
 	if (broken && !s->doomed)
 		unlink_session(t, s); /* busy: NULL, the release below removes the sandbox */
 	remove = s->doomed;
+	pthread_mutex_unlock(&t->lock);
+	/* the sandbox goes back while the session is still busy: the next call
+	 * can only resume it once it is the session's again */
+	isol8_registry_release(t->cfg.registry, &call->lease, remove ? ISOL8_RELEASE_BROKEN : ISOL8_RELEASE_SESSION);
+	pthread_mutex_lock(&t->lock);
+	if (s->doomed && !remove)
+		drop = s->record; /* destroyed since: given back above, removed below */
 	s->busy = false;
 	s->last_used_unix_ms = unix_ms();
 	s->last_used_ms = isol8_now_ms();
-	if (remove)
-		s->record = NULL; /* removed below; references let go of the entry only */
+	if (s->doomed)
+		s->record = NULL; /* references let go of the entry only */
 	pthread_cond_broadcast(&t->changed);
 	release_if_free(t, s);
 	pthread_mutex_unlock(&t->lock);
-	isol8_registry_release(t->cfg.registry, &call->lease, remove ? ISOL8_RELEASE_BROKEN : ISOL8_RELEASE_SESSION);
+	if (drop != NULL)
+		isol8_registry_drop(t->cfg.registry, drop);
 	if (broken && t->cfg.on_gone)
 		t->cfg.on_gone(t->cfg.userdata, id, "broken");
 	call->session = NULL;

@@ -125,6 +125,47 @@ static void test_one_call_at_a_time(void)
 	isol8_registry_free(r);
 }
 
+struct looper {
+	struct isol8_sessions *t;
+	int calls;
+	int failures;
+};
+
+static void *loop_main(void *p)
+{
+	struct looper *l = p;
+
+	for (int i = 0; i < l->calls; i++) {
+		struct isol8_error err = ISOL8_ERROR_INIT;
+		struct isol8_session_call call;
+		if (begin(l->t, "hot", "bash", 5000, &call, &err) < 0) {
+			l->failures++;
+			continue;
+		}
+		isol8_sessions_end(l->t, &call, false);
+	}
+	return NULL;
+}
+
+/* Calls handed from one to the next as fast as they come: each finds the
+ * sandbox the session's again, never still in the last call's hands. */
+static void test_back_to_back_calls(void)
+{
+	struct isol8_registry *r = registry(ISOL8_POOL_FAST, 4, 8, 0);
+	struct isol8_sessions *t = table(r, 0, 0);
+	struct looper l[3] = {{t, 300, 0}, {t, 300, 0}, {t, 300, 0}};
+	pthread_t th[3];
+
+	for (int i = 0; i < 3; i++)
+		pthread_create(&th[i], NULL, loop_main, &l[i]);
+	for (int i = 0; i < 3; i++)
+		pthread_join(th[i], NULL);
+	CU_ASSERT_EQUAL(l[0].failures + l[1].failures + l[2].failures, 0);
+	CU_ASSERT_EQUAL(fake_get(&fake.created), 1);
+	isol8_sessions_free(t);
+	isol8_registry_free(r);
+}
+
 static void test_cap(void)
 {
 	struct isol8_registry *r = registry(ISOL8_POOL_FAST, 4, 8, 0);
@@ -310,6 +351,7 @@ int main(void)
 		{"made on first use, its sandbox reused", test_first_use_then_reuse},
 		{"one runtime per session", test_one_runtime},
 		{"one call at a time", test_one_call_at_a_time},
+		{"calls back to back", test_back_to_back_calls},
 		{"sessions.max", test_cap},
 		{"destroy: idle, busy, referenced, broken", test_destroy},
 		{"a failed creation leaves no session", test_failed_creation},
