@@ -25,8 +25,9 @@
  * - A call in a session driver (exec_session.c) runs the same loop: the
  *   driver's status pipe is one more fd, and its byte (the call's status)
  *   stands for the main process's exit; the driver is then neither killed
- *   nor reaped. A driver that dies (or closes the pipe) ends the call as a
- *   program's exit does, and the Exit says state_reset.
+ *   nor reaped. A driver that dies, or closes the pipe (an exec of another
+ *   program), ends the call as a program's exit does, and the Exit says
+ *   state_reset.
  * - On a pty (exec_pty.c) the terminal's master is both the output (as
  *   stdout; it reads EIO once every holder of the slave closed it) and the
  *   input; Resize frames set its window size.
@@ -89,8 +90,11 @@ static void exec_driver_usage(struct exec_run *run)
 }
 
 /* A session driver's status byte: the call's exit status, the driver lives
- * on. EOF: the driver is gone or broke the protocol; it is killed, and its
- * own end (seen on SIGCHLD) is the call's. */
+ * on. EOF without it: the driver is gone, or it is no longer the driver
+ * (the code exec'd another program, which closed the close-on-exec pipe);
+ * the pipe is no longer watched and the call ends as an ordinary
+ * program's run does (the pid's exit and the FIFOs' EOF), with
+ * state_reset. */
 static void exec_on_report(struct exec_run *run)
 {
 	uint8_t code;

@@ -672,6 +672,33 @@ static void test_node_state(void)
 	session_close(fd);
 }
 
+/* The code exec'ing another program closes the driver's status pipe
+ * (close-on-exec): the call is that program's run, not a protocol break. */
+static void test_exec_in_driver(void)
+{
+	struct isol8_agent_exit out;
+	int fd = session_open("bash");
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(bash(fd, "echo before; exec /bin/echo from-exec\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "before\nfrom-exec\n");
+	CU_ASSERT_EQUAL(out.exit_code, 0);
+	CU_ASSERT_EQUAL(out.signal, 0);
+	CU_ASSERT_TRUE(out.state_reset);
+	CU_ASSERT_EQUAL_FATAL(bash(fd, "echo fresh\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "fresh\n");
+	CU_ASSERT_FALSE(out.state_reset);
+	session_close(fd);
+	fd = session_open("python");
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(python(fd, "import os\nprint('py', flush=True)\nos.execv('/bin/sh', ['sh', '-c', 'echo sh; exit 3'])\n",
+				     &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "py\nsh\n");
+	CU_ASSERT_EQUAL(out.exit_code, 3);
+	CU_ASSERT_TRUE(out.state_reset);
+	session_close(fd);
+}
+
 static void test_driver_table(void)
 {
 	CU_ASSERT_PTR_NOT_NULL(isol8_driver_find("python"));
@@ -697,6 +724,7 @@ int main(void)
 		{"bash: variables, functions, cwd", test_bash_state},
 		{"bash: background jobs", test_bash_background},
 		{"node: state, imports, errors", test_node_state},
+		{"bash: exec in the code is the call's program", test_exec_in_driver},
 	};
 
 	struct isol8_test chosen[ISOL8_TESTS_LEN(tests)];
