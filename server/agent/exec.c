@@ -14,10 +14,11 @@
  *   exit says timed_out.
  * - The run ends as `docker exec` and `subprocess.run` end: when the main
  *   process has exited and every process holding its stdout and stderr has
- *   closed them (both pipes at EOF), or at timeout_ms. Then exec_end kills
+ *   closed them (both pipes at EOF), or at timeout_ms. On a pty, as
+ *   `docker exec -t`, when the main process has exited. Then exec_end kills
  *   what is left: every process of the uid (an ephemeral sandbox), or with
- *   keep_detached only the processes still holding the pipes (a session,
- *   where `nohup cmd >log 2>&1 &` lives on). After that kill the pipes are
+ *   keep_detached only the processes still holding the pipes, or the
+ *   terminal's slave (a session, where `nohup cmd >log 2>&1 &` lives on). After that kill the pipes are
  *   drained for what they still hold, up to EXEC_DRAIN_MS.
  * - Standard input without data or more to come is closed before the first
  *   wait, so a program reading it sees EOF at once.
@@ -107,12 +108,13 @@ static void exec_on_report(struct exec_run *run)
 		run->exited = true;
 		run->reaped = true; /* not reaped: alive, and no wait may block on it */
 		run->status = (int)code << 8;
+		run->holder_check_ms = isol8_now_ms() + EXEC_HOLDER_CHECK_MS;
+		run->holder_check_gap_ms = EXEC_HOLDER_CHECK_MS;
 		exec_driver_usage(run);
 		return;
 	}
 	run->report_fd = -1;
-	if (!run->exited)
-		kill(run->proc.pid, SIGKILL);
+	run->state_reset = true;
 }
 
 static int exec_poll_timeout(const struct exec_run *run)
@@ -128,6 +130,8 @@ static int exec_poll_timeout(const struct exec_run *run)
 		until = run->drain_until_ms;
 	else if (run->deadline_ms >= 0)
 		until = run->deadline_ms;
+	if (!run->ended && run->reported && run->holder_check_ms >= 0 && (until < 0 || run->holder_check_ms < until))
+		until = run->holder_check_ms;
 	if (until < 0)
 		return -1;
 	return until <= now ? 0 : (int)(until - now > 60000 ? 60000 : until - now);
@@ -139,10 +143,39 @@ static void exec_close_idle_stdin(struct exec_run *run)
 		exec_close(&run->proc.stdin_fd);
 }
 
+/* A call in a driver that reported, whose FIFOs are not at EOF yet: if no
+ * process but the driver holds them (the code kept an fd on them in the
+ * driver), the call is over: what they hold is drained and they are
+ * closed. Checked with a growing gap while other holders are left. */
+static int exec_check_holders(struct exec_run *run, int64_t now)
+{
+	if (run->holder_check_ms < 0 || now < run->holder_check_ms || run->ended)
+		return 0;
+	if (run->proc.stdout_fd < 0 && run->proc.stderr_fd < 0) {
+		run->holder_check_ms = -1;
+		return 0;
+	}
+	if (exec_pipe_held_by_others(run->uid, run->pipe_id, run->proc.pid) == 0) {
+		int ret = exec_drain_close(run, &run->proc.stdout_fd, ISOL8__AGENT__V1__OUTPUT__STREAM__STDOUT);
+		if (ret == 0)
+			ret = exec_drain_close(run, &run->proc.stderr_fd, ISOL8__AGENT__V1__OUTPUT__STREAM__STDERR);
+		run->holder_check_ms = -1;
+		return ret;
+	}
+	run->holder_check_gap_ms = run->holder_check_gap_ms * 2 > 1000 ? 1000 : run->holder_check_gap_ms * 2;
+	run->holder_check_ms = now + run->holder_check_gap_ms;
+	return 0;
+}
+
 static int exec_check_time(struct exec_run *run)
 {
 	int64_t now = isol8_now_ms();
 	int ret = 0;
+
+	if (run->in_driver && run->reported)
+		ret = exec_check_holders(run, now);
+	if (ret < 0)
+		return ret;
 
 	if (!run->ended && run->deadline_ms >= 0 && now >= run->deadline_ms) {
 		run->timed_out = true;
@@ -159,9 +192,13 @@ static int exec_check_time(struct exec_run *run)
 }
 
 /* Over once the main process is reaped and both pipes are at EOF (or, after
- * the end kill, drained); what is left of the program is then killed. */
+ * the end kill, drained); what is left of the program is then killed. On a
+ * terminal, as `docker exec -t`, the main process's exit is the end: what
+ * is left is killed then and the master drained. */
 static bool exec_done(struct exec_run *run)
 {
+	if (run->proc.pty && run->exited && !run->ended)
+		exec_end(run);
 	if (!run->exited || run->proc.stdout_fd >= 0 || run->proc.stderr_fd >= 0)
 		return false;
 	exec_end(run);
@@ -259,14 +296,21 @@ static void exec_abort(struct exec_run *run)
 	run->end_us = isol8_now_us();
 }
 
-/* What a pipe end refers to, to find the pipe's holders; ino 0 if unknown. */
-static struct exec_pipe_id exec_pipe_id(int fd)
+/* What a pipe end refers to, to find the pipe's holders; ino 0 if unknown.
+ * A terminal's master: its slave's device number. */
+static struct exec_pipe_id exec_pipe_id(int fd, bool pty)
 {
+	char slave[64];
 	struct stat st;
 
+	if (pty) {
+		if (fd < 0 || ptsname_r(fd, slave, sizeof(slave)) != 0 || stat(slave, &st) < 0)
+			return (struct exec_pipe_id){0, 0, 0};
+		return (struct exec_pipe_id){0, 0, st.st_rdev};
+	}
 	if (fd < 0 || fstat(fd, &st) < 0)
-		return (struct exec_pipe_id){0, 0};
-	return (struct exec_pipe_id){st.st_dev, st.st_ino};
+		return (struct exec_pipe_id){0, 0, 0};
+	return (struct exec_pipe_id){st.st_dev, st.st_ino, 0};
 }
 
 /* The last frame: Error after a failure or when the agent stops, else Exit. */
@@ -292,8 +336,8 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 	run->keep_detached = req->keep_detached;
 	if (req->uid != 0)
 		run->uid = req->uid; /* else the caller's default, the agent's --uid */
-	run->pipe_id[0] = exec_pipe_id(run->proc.stdout_fd);
-	run->pipe_id[1] = exec_pipe_id(run->proc.stderr_fd);
+	run->pipe_id[0] = exec_pipe_id(run->proc.stdout_fd, run->proc.pty);
+	run->pipe_id[1] = exec_pipe_id(run->proc.stderr_fd, false);
 	run->drain_until_ms = -1;
 	run->oom_before = exec_oom_kills();
 	if (run->in_driver) {
@@ -321,6 +365,7 @@ int agent_run_program(const struct agent_config *cfg, int conn, int signal_fd, c
 		.signal_fd = signal_fd,
 		.proc = {.pid = -1, .stdin_fd = -1, .stdout_fd = -1, .stderr_fd = -1, .control_fd = -1, .ready_fd = -1},
 		.deadline_ms = -1,
+		.holder_check_ms = -1,
 		.uid = cfg->uid,
 	};
 	char msg[ISOL8_ERROR_MESSAGE_MAX];

@@ -7,7 +7,10 @@
  * session's, whose calls run in a persistent interpreter (the driver): a
  * call in the driver is a run whose "main process exited" is "the driver
  * reported the call's status" (report_fd), and whose end kills only what
- * holds the call's pipes, never the driver.
+ * holds the call's pipes, never a driver that reported (when it is the
+ * only holder left, the call is over). A driver that closes report_fd
+ * without a status (the code exec'd another program) is a program like
+ * any other from there on.
  * Everything here lives in one handler process and one thread.
  */
 #ifndef ISOL8_AGENT_EXEC_H
@@ -96,11 +99,14 @@ void exec_run_release(struct exec_run *run);
 #define EXEC_DRAIN_MS 250               /* after the end kill, for what the pipes still hold */
 #define EXEC_DRAIN_MAX (1024u * 1024u)  /* per pipe, read at the end of the drain */
 #define EXEC_EXIT_FLUSH_MS 60000
+#define EXEC_HOLDER_CHECK_MS 20         /* a driver reported: the first look for the FIFOs' holders */
 
-/* A pipe or FIFO, as its holders' fds refer to it. */
+/* A pipe or FIFO, as its holders' fds refer to it; or a terminal's slave,
+ * by its device number. */
 struct exec_pipe_id {
 	dev_t dev;
-	ino_t ino; /* 0: none */
+	ino_t ino;  /* 0: no pipe */
+	dev_t rdev; /* a terminal's slave; 0: none */
 };
 
 /* A byte queue with a read offset. */
@@ -134,6 +140,8 @@ struct exec_run {
 	bool in_driver;          /* the run is a call in a session driver (proc.pid is the driver) */
 	bool reported;           /* the driver reported the call's status and lives on */
 	bool state_reset;        /* the Exit says state_reset (also set when the driver ends) */
+	int64_t holder_check_ms; /* reported: when to look for the FIFOs' holders; -1: no more */
+	int holder_check_gap_ms;
 	uint64_t cpu_base_us[2]; /* a call in a driver: the driver's user and system CPU at its start */
 	int64_t oom_before;      /* the cgroup's OOM kill count at the start (-1: unknown) */
 	uint64_t total_out;      /* bytes read from the output pipes, forwarded or not */
@@ -158,16 +166,29 @@ size_t exec_bytes_pending(const struct exec_bytes *q);
 
 /* Ends the program: kills its process group, then every process of its
  * uid (or, with keep_detached, the main process and every process still
- * holding its stdout or stderr, nothing else), reaps the main process only
+ * holding its stdout or stderr or its terminal, nothing else; a driver
+ * that reported is spared), reaps the main process only
  * then (so the group's id cannot be reused while it is signalled), and
  * starts the drain of what the pipes hold. Idempotent. */
 void exec_end(struct exec_run *run);
 void exec_close(int *fd);
 
 /* exec_end.c: the cgroup's count of OOM kills (-1 when it cannot be read),
- * and the kill of the processes of uid holding one of the pipes. */
+ * and the kill of the processes of uid holding one of the pipes (all but
+ * spare, when > 0: a session's driver). 0, or -ETIMEDOUT when the helper
+ * that does it (as uid) did not finish in EXEC_HELPER_MS. */
 int64_t exec_oom_kills(void);
-void exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2]);
+int exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2], pid_t spare);
+
+/* Whether a process of uid other than spare holds one of the pipes: 1, 0,
+ * or negative when the helper failed or did not finish in time. */
+int exec_pipe_held_by_others(uid_t uid, const struct exec_pipe_id id[2], pid_t spare);
+
+/* Waits for a helper child (one that became the sandbox uid, which the
+ * code may stop) up to ms; past it the helper is killed. 0 with *status,
+ * or -ETIMEDOUT (killed and reaped) or -errno. */
+#define EXEC_HELPER_MS 5000
+int exec_wait_helper(pid_t pid, int ms, int *status);
 
 /* exec_end.c: the CPU time (user, system, its reaped children's included)
  * of a live process and its peak resident size in kB, from /proc; 0 or -1. */

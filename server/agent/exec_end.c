@@ -83,9 +83,22 @@ int exec_proc_usage(pid_t pid, uint64_t cpu_us[2], uint64_t *max_rss_kb)
 	return 0;
 }
 
+/* What a holder search looks for: the pipes, and a process it spares. */
+struct holder_query {
+	const struct exec_pipe_id *id; /* [2] */
+	pid_t spare;
+};
+
+static bool fd_is_pipe(const struct stat *st, const struct exec_pipe_id *id)
+{
+	if (S_ISFIFO(st->st_mode))
+		return id->ino != 0 && st->st_ino == id->ino && st->st_dev == id->dev;
+	return S_ISCHR(st->st_mode) && id->rdev != 0 && st->st_rdev == id->rdev;
+}
+
 /* Whether the fd table at dir_fd/path holds one of the pipes (a pipe or a
- * FIFO: the file an fd refers to, by device and inode); -1 when it cannot
- * be read. */
+ * FIFO, by device and inode; a terminal, by device number); -1 when it
+ * cannot be read. */
 static int fds_hold_pipe(int dir_fd, const char *path, const struct exec_pipe_id id[2])
 {
 	struct dirent *de;
@@ -102,29 +115,30 @@ static int fds_hold_pipe(int dir_fd, const char *path, const struct exec_pipe_id
 	}
 	while (!found && (de = readdir(dir)) != NULL) {
 		struct stat st;
-		if (de->d_name[0] == '.' || fstatat(dirfd(dir), de->d_name, &st, 0) < 0 || !S_ISFIFO(st.st_mode))
+		if (de->d_name[0] == '.' || fstatat(dirfd(dir), de->d_name, &st, 0) < 0)
 			continue;
-		for (int i = 0; i < 2; i++)
-			found = found || (id[i].ino != 0 && st.st_ino == id[i].ino && st.st_dev == id[i].dev);
+		found = fd_is_pipe(&st, &id[0]) || fd_is_pipe(&st, &id[1]);
 	}
 	closedir(dir);
 	return found;
 }
 
-/* Whether the process holds one of the pipes (arg: struct exec_pipe_id[2])
+/* Whether the process holds one of the pipes (arg: struct holder_query)
  * in any of its threads' fd tables (a thread may have its own, after
  * unshare). A process of the uid whose tables cannot be read (it made
  * itself non-dumpable) counts as a holder: it could be one, and hiding is
  * no way to outlive a run. */
 static bool holds_pipe(int proc_fd, const char *pid, const void *arg)
 {
-	const struct exec_pipe_id *id = arg;
+	const struct holder_query *q = arg;
 	char path[300];
 	struct dirent *de;
 	bool found = false;
 	int fd;
 	DIR *tasks;
 
+	if (q->spare > 0 && strtol(pid, NULL, 10) == (long)q->spare)
+		return false;
 	snprintf(path, sizeof(path), "%s/task", pid);
 	fd = openat(proc_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
@@ -139,28 +153,80 @@ static bool holds_pipe(int proc_fd, const char *pid, const void *arg)
 		if (de->d_name[0] == '.')
 			continue;
 		snprintf(path, sizeof(path), "%s/fd", de->d_name);
-		held = fds_hold_pipe(dirfd(tasks), path, id);
+		held = fds_hold_pipe(dirfd(tasks), path, q->id);
 		found = held > 0 || (held < 0 && agent_proc_of_uid(proc_fd, pid, &(uid_t){getuid()}));
 	}
 	closedir(tasks);
 	return found;
 }
 
-void exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2])
+int exec_wait_helper(pid_t pid, int ms, int *status)
 {
-	pid_t pid;
+	int64_t until = isol8_now_ms() + ms;
+	useconds_t nap = 100;
+
+	for (;;) {
+		pid_t got = waitpid(pid, status, WNOHANG);
+		if (got == pid)
+			return 0;
+		if (got < 0 && errno != EINTR)
+			return -errno;
+		if (isol8_now_ms() >= until) {
+			kill(pid, SIGKILL);
+			while (waitpid(pid, status, 0) < 0 && errno == EINTR)
+				;
+			return -ETIMEDOUT;
+		}
+		usleep(nap);
+		if (nap < 10000)
+			nap *= 2;
+	}
+}
+
+/* Runs the holder search as uid in a helper: with kill_them, until none is
+ * left (a holder may fork a new one while it is found); else once. Its
+ * exit status: 0 none, 1 found, 2 failed. */
+static int holder_helper(uid_t uid, const struct holder_query *q, bool kill_them)
+{
+	int status = 0, ret;
+	pid_t pid = fork();
+
+	if (pid == 0) {
+		int found = 0;
+		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
+			_exit(2);
+		for (int round = 0; round < (kill_them ? HOLDER_ROUNDS : 1); round++) {
+			found = agent_proc_scan(holds_pipe, q, kill_them, kill_them ? INT_MAX : 1);
+			if (found <= 0)
+				break;
+			usleep(1000);
+		}
+		_exit(found < 0 ? 2 : found > 0 ? 1 : 0);
+	}
+	if (pid < 0)
+		return -errno;
+	ret = exec_wait_helper(pid, EXEC_HELPER_MS, &status);
+	if (ret < 0)
+		return ret;
+	return WIFEXITED(status) && WEXITSTATUS(status) <= 1 ? WEXITSTATUS(status) : -EIO;
+}
+
+int exec_kill_pipe_holders(uid_t uid, const struct exec_pipe_id id[2], pid_t spare)
+{
+	struct holder_query q = {id, spare};
+	int ret;
 
 	if (uid == 0)
-		return;
-	pid = fork();
-	if (pid == 0) {
-		if (setgroups(0, NULL) != 0 || setgid(uid) != 0 || setuid(uid) != 0)
-			_exit(1);
-		/* a holder may fork a new one while it is found: until none is left */
-		for (int round = 0; round < HOLDER_ROUNDS && agent_proc_scan(holds_pipe, id, true, INT_MAX) > 0; round++)
-			usleep(1000);
-		_exit(0);
-	}
-	if (pid > 0)
-		waitpid(pid, NULL, 0);
+		return 0;
+	ret = holder_helper(uid, &q, true);
+	return ret == -ETIMEDOUT ? ret : 0;
+}
+
+int exec_pipe_held_by_others(uid_t uid, const struct exec_pipe_id id[2], pid_t spare)
+{
+	struct holder_query q = {id, spare};
+
+	if (uid == 0)
+		return -EPERM;
+	return holder_helper(uid, &q, false);
 }

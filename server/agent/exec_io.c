@@ -61,8 +61,15 @@ void exec_end(struct exec_run *run)
 		 * and one that let go of the pipes lives on */
 		if (!run->exited)
 			kill(run->proc.pid, SIGKILL);
-		if (run->proc.stdout_fd >= 0 || run->proc.stderr_fd >= 0)
-			exec_kill_pipe_holders(run->uid, run->pipe_id);
+		/* a session's driver that reported lives on, even if it holds them */
+		if ((run->proc.stdout_fd >= 0 || run->proc.stderr_fd >= 0) &&
+		    exec_kill_pipe_holders(run->uid, run->pipe_id, run->reported ? run->proc.pid : 0) < 0 &&
+		    run->fail_code == 0) {
+			run->fail_code = ETIMEDOUT;
+			snprintf(run->fail_message, sizeof(run->fail_message),
+				 "exec: the kill of the processes holding the output did not finish in %d ms",
+				 EXEC_HELPER_MS);
+		}
 	} else {
 		kill(-run->proc.pid, SIGKILL);
 		if (run->uid != 0 && agent_uid_has_processes(run->uid))

@@ -424,11 +424,18 @@ int agent_write_files(const struct agent_config *cfg, const Isol8__Agent__V1__Ex
 		snprintf(msg, msg_len, "exec: fork: %s", strerror(errno));
 		return -errno;
 	}
-	n = isol8_read_full(status_pipe[0], &st, sizeof(st));
-	close(status_pipe[0]);
+	/* the helper is the uid's, which the code may stop: waited for with a
+	 * deadline, then its status read (it fits in the pipe) */
 	int status = 0;
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
+	ret = exec_wait_helper(pid, EXEC_HELPER_MS, &status);
+	fcntl(status_pipe[0], F_SETFL, O_NONBLOCK);
+	n = ret == 0 ? isol8_read_full(status_pipe[0], &st, sizeof(st)) : 0;
+	close(status_pipe[0]);
+	if (ret < 0) {
+		snprintf(msg, msg_len, "exec: writing the files as uid %u did not finish in %d ms (%s)",
+			 (unsigned)plan.uid, EXEC_HELPER_MS, strerror(-ret));
+		return ret;
+	}
 	if (n == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0)
 		return 0;
 	if (n == 0) {

@@ -290,6 +290,30 @@ static void test_signal_reaches_foreground(void)
 	isol8_frame_free(exit_frame);
 }
 
+static void test_ends_with_main_process(void)
+{
+	/* as `docker exec -t`: the main process's exit ends the run, and a
+	 * background job still on the terminal (deaf to SIGHUP) is killed */
+	Isol8__Agent__V1__Exec req = pty_exec((char *[]){"bash", "-c", "trap '' HUP; sleep 20 & echo started $!", NULL});
+	struct isol8_agent_exit x;
+	char probe[64];
+	const char *at;
+	long holder;
+
+	CU_ASSERT_EQUAL_FATAL(run(&req, &x), 0);
+	at = strstr(out, "started ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	holder = strtol(at + 8, NULL, 10);
+	CU_ASSERT_FATAL(holder > 1);
+	CU_ASSERT_EQUAL(x.exit_code, 0);
+	CU_ASSERT_FALSE(x.timed_out);
+	CU_ASSERT(x.duration_us < 3000000);
+	snprintf(probe, sizeof(probe), "/proc/%ld/fd", holder);
+	for (int i = 0; i < 300 && access(probe, F_OK) == 0; i++)
+		usleep(10000);
+	CU_ASSERT_NOT_EQUAL(access(probe, F_OK), 0);
+}
+
 int main(void)
 {
 	static const struct isol8_test tests[] = {
@@ -300,6 +324,7 @@ int main(void)
 		{"typed input reaches the program", test_typed_input},
 		{"Resize changes the window", test_resize},
 		{"Signal reaches the foreground group", test_signal_reaches_foreground},
+		{"the run ends with the main process", test_ends_with_main_process},
 	};
 
 	if (geteuid() != 0) {
