@@ -72,8 +72,8 @@ int agent_serve_prestart(const struct agent_config *cfg, int conn, const isol8_f
 /* The session conversation (exec_session.c): first->exec has driver set. */
 int agent_serve_session(const struct agent_config *cfg, int conn, const isol8_frame *first);
 
-/* Writes req's argv, env and cwd to a launcher's or driver's control pipe
- * in the control message format (agent.proto, "prestart"). 0 or -errno. */
+/* Writes req's argv, env and cwd to a launcher's control pipe in the
+ * control message format (agent.proto, "prestart"). 0 or -errno. */
 int agent_control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *cwd);
 
 /* Waits for the connection's next frame, answering each Ping on the way

@@ -10,22 +10,34 @@
  *   are closed at once (the driver puts /dev/null on them). Then Ack.
  * - Each call is an Exec. It runs in the driver when the driver runs it:
  *   the call's argv[0] is the driver's argv[0] (the interpreter), it has a
- *   file to run (argv[1], not an option), no pty, and the driver's identity
- *   (uid and gid, 0 meaning the agent's). Any other call (`bash -c`, a
- *   command, a pty) is an ordinary exec with keep_detached, next to the
- *   driver.
+ *   file to run (argv[1], not an option), no pty, the driver's identity
+ *   (uid and gid, 0 meaning the agent's), and no empty string in argv or
+ *   env (the control message ends each list at one). Any other call
+ *   (`bash -c`, a command, a pty) is an ordinary exec with keep_detached,
+ *   next to the driver.
  * - A call in the driver: its files are written (agent_write_files), then
  *   three FIFOs in/out/err are made in a new directory under /tmp (mkdtemp,
  *   root's 0700 until the FIFOs are made and the handler's ends open: read
  *   ends O_NONBLOCK, stdin O_RDWR so the driver's open never blocks; then
  *   given to the uid). The control message (argv, env, cwd, the directory)
- *   goes to fd 4; once the driver says '.' on fd 5 (it has the FIFOs on its
- *   0/1/2) the FIFOs are unlinked, stdin becomes a write-only end (so the
- *   driver closing it gives EPIPE, as a pipe does), and the call is the
- *   exec conversation of exec.c with the driver as its main process: it is
- *   over when the driver has written the status byte and both FIFOs are at
- *   EOF, or at the timeout. Its end kills only the processes still holding
- *   the call's FIFOs (keep_detached): `nohup server >log 2>&1 &` lives on.
+ *   goes to fd 4 without blocking, and the handler waits for the driver's
+ *   answer on fd 5 up to the call's timeout (AGENT_LAUNCHER_READY_MS
+ *   without one): a driver still busy with work of an earlier call may
+ *   take a while. At the timeout the driver is killed and the Exit says
+ *   timed_out and state_reset; the host closing the connection or SIGTERM
+ *   ends the wait too. '!' means the driver could not put the FIFOs on its
+ *   0/1/2: the call gets an Error, the driver lives on. Once it says '.'
+ *   (it has the FIFOs on its 0/1/2) the FIFOs are unlinked, stdin becomes
+ *   a write-only end (so the driver closing it gives EPIPE, as a pipe
+ *   does), and the call is the exec conversation of exec.c with the driver
+ *   as its main process, for what is left of its timeout: it is over when
+ *   the driver has written the status byte and both FIFOs are at EOF (or
+ *   no process but the driver holds them), or at the timeout. Its end
+ *   kills only the processes still holding the call's FIFOs
+ *   (keep_detached), not the driver: `nohup server >log 2>&1 &` lives on.
+ *   Code that execs another program closes fd 5 (close-on-exec): from
+ *   there on the call is that program's run, and its Exit says
+ *   state_reset.
  * - The driver ended during a call (the code exited it, a crash, the
  *   timeout's kill, the host gone): the Exit carries its real status and
  *   state_reset; the next call in the driver starts a fresh one. A driver
@@ -41,6 +53,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -111,6 +124,7 @@ static int session_driver_start(struct session *s, char *msg, size_t msg_len)
 	exec_close(&s->driver.stdout_fd);
 	exec_close(&s->driver.stderr_fd);
 	fcntl(s->driver.ready_fd, F_SETFL, O_NONBLOCK);
+	fcntl(s->driver.control_fd, F_SETFL, O_NONBLOCK);
 	return 0;
 }
 
@@ -132,6 +146,12 @@ static bool session_runs_in_driver(const struct session *s, const Isol8__Agent__
 {
 	const Isol8__Agent__V1__Exec *spec = s->spec;
 
+	for (size_t i = 0; i < req->n_argv; i++)
+		if (req->argv[i][0] == '\0')
+			return false; /* the control message ends argv at an empty string */
+	for (size_t i = 0; i < req->n_env; i++)
+		if (req->env[i][0] == '\0')
+			return false;
 	return req->n_argv >= 2 && spec->n_argv >= 1 && strcmp(req->argv[0], spec->argv[0]) == 0 &&
 	       req->argv[1][0] != '\0' && req->argv[1][0] != '-' && !req->pty &&
 	       (req->uid ? req->uid : s->cfg->uid) == s->uid && (req->gid ? req->gid : s->cfg->gid) == s->gid;
@@ -183,25 +203,103 @@ static int session_fifos_make(const struct session *s, struct session_fifos *f, 
 	return 0;
 }
 
-/* Waits for the driver's '.': it has the FIFOs on its 0/1/2. */
-static int session_await_opened(struct session *s, char *msg, size_t msg_len)
+/* The call's control message (agent.proto, "prestart", then the FIFO
+ * directory), built whole so that it can be written without blocking. */
+static int session_control_build(const Isol8__Agent__V1__Exec *req, const char *cwd, const char *dir,
+				 struct exec_bytes *out)
 {
-	struct pollfd pfd = {.fd = s->driver.ready_fd, .events = POLLIN};
-	char byte = 0;
-	int n;
+	static const uint8_t nul = 0;
+	int ret = 0;
 
-	do
-		n = poll(&pfd, 1, AGENT_LAUNCHER_READY_MS);
-	while (n < 0 && errno == EINTR);
-	if (n == 0) {
-		snprintf(msg, msg_len, "session: the driver did not take the call within %d ms", AGENT_LAUNCHER_READY_MS);
-		return -ETIMEDOUT;
+	for (size_t i = 0; ret == 0 && i < req->n_argv; i++)
+		ret = exec_bytes_append(out, (const uint8_t *)req->argv[i], strlen(req->argv[i]) + 1);
+	if (ret == 0)
+		ret = exec_bytes_append(out, &nul, 1);
+	for (size_t i = 0; ret == 0 && i < req->n_env; i++)
+		ret = exec_bytes_append(out, (const uint8_t *)req->env[i], strlen(req->env[i]) + 1);
+	if (ret == 0)
+		ret = exec_bytes_append(out, &nul, 1);
+	if (ret == 0)
+		ret = exec_bytes_append(out, (const uint8_t *)cwd, strlen(cwd) + 1);
+	if (ret == 0)
+		ret = exec_bytes_append(out, (const uint8_t *)dir, strlen(dir) + 1);
+	return ret;
+}
+
+/* How a hand-over ended, when it did not give the call to the driver. */
+enum session_wait_end {
+	WAIT_OPENED,
+	WAIT_TIMEOUT,
+	WAIT_DRIVER_GONE,
+	WAIT_REFUSED,
+	WAIT_HOST_GONE,
+	WAIT_STOP,
+	WAIT_PENDING, /* no answer yet */
+};
+
+static bool session_stop_requested(int signal_fd)
+{
+	struct signalfd_siginfo info;
+	bool stop = false;
+
+	while (read(signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info))
+		stop = stop || info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT;
+	return stop;
+}
+
+/* The driver's answer on its status pipe: '.' (it has the FIFOs on its
+ * 0/1/2), '!' (it could not put them there and waits for the next call). */
+static enum session_wait_end session_read_answer(struct session *s)
+{
+	char byte = 0;
+	ssize_t n = read(s->driver.ready_fd, &byte, 1);
+
+	if (n < 0 && (errno == EINTR || errno == EAGAIN))
+		return WAIT_PENDING;
+	if (n == 1 && byte == '.')
+		return WAIT_OPENED;
+	if (n == 1 && byte == '!')
+		return WAIT_REFUSED;
+	return WAIT_DRIVER_GONE;
+}
+
+/* Writes the control message and waits for the driver's answer, without
+ * blocking: a driver still busy with work of the last call may not read
+ * it for a while. The wait ends at until_ms, when the driver ends, when
+ * the host closes the connection, or when the agent stops. */
+static enum session_wait_end session_await_opened(struct session *s, struct exec_bytes *msg, int64_t until_ms)
+{
+	for (;;) {
+		bool writing = exec_bytes_pending(msg) > 0;
+		struct pollfd pfd[4] = {
+			{.fd = writing ? s->driver.control_fd : -1, .events = POLLOUT},
+			{.fd = s->driver.ready_fd, .events = POLLIN},
+			{.fd = s->conn, .events = POLLRDHUP},
+			{.fd = s->signal_fd, .events = POLLIN},
+		};
+		int64_t left = until_ms - isol8_now_ms();
+		enum session_wait_end end;
+
+		if (left <= 0)
+			return WAIT_TIMEOUT;
+		if (poll(pfd, 4, (int)(left > 60000 ? 60000 : left)) < 0 && errno != EINTR)
+			return WAIT_DRIVER_GONE;
+		if (pfd[3].revents && session_stop_requested(s->signal_fd))
+			return WAIT_STOP;
+		if (pfd[2].revents & (POLLRDHUP | POLLHUP | POLLERR))
+			return WAIT_HOST_GONE;
+		if (pfd[0].revents & (POLLERR | POLLHUP))
+			return WAIT_DRIVER_GONE;
+		if (pfd[0].revents & POLLOUT) {
+			ssize_t n = write(s->driver.control_fd, msg->data + msg->off, exec_bytes_pending(msg));
+			if (n < 0 && errno != EINTR && errno != EAGAIN)
+				return WAIT_DRIVER_GONE;
+			if (n > 0)
+				msg->off += (size_t)n;
+		}
+		if (pfd[1].revents && (end = session_read_answer(s)) != WAIT_PENDING)
+			return end;
 	}
-	if (n < 0 || read(s->driver.ready_fd, &byte, 1) != 1 || byte != '.') {
-		snprintf(msg, msg_len, "session: the driver ended before the call started");
-		return -ECHILD;
-	}
-	return 0;
 }
 
 static bool session_same_file(int a, int b)
@@ -211,24 +309,60 @@ static bool session_same_file(int a, int b)
 	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* A call whose timeout came while the driver still had not taken it (busy
+ * with work of an earlier call): the driver is killed, and the Exit says
+ * timed_out and state_reset, as a call killed at its timeout does. */
+static void session_send_timeout_exit(struct session *s, int64_t start_us)
+{
+	Isol8__Agent__V1__Frame frame = ISOL8__AGENT__V1__FRAME__INIT;
+	Isol8__Agent__V1__Exit exit_msg = ISOL8__AGENT__V1__EXIT__INIT;
+	int status = 0;
+
+	if (s->driver.pid > 0) {
+		kill(-s->driver.pid, SIGKILL);
+		kill(s->driver.pid, SIGKILL);
+		while (waitpid(s->driver.pid, &status, 0) < 0 && errno == EINTR)
+			;
+	}
+	session_driver_close(s);
+	exit_msg.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+	exit_msg.exit_code = WIFSIGNALED(status) ? 128 + exit_msg.signal : WEXITSTATUS(status);
+	exit_msg.timed_out = true;
+	exit_msg.state_reset = true;
+	exit_msg.duration_us = (uint64_t)(isol8_now_us() - start_us);
+	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXIT;
+	frame.exit = &exit_msg;
+	isol8_frame_write(s->conn, &frame, NULL);
+}
+
 /* Hands the call to the driver: control message, '.', FIFOs unlinked and
- * stdin made write-only. 0 or -errno with msg. */
-static int session_hand_over(struct session *s, const Isol8__Agent__V1__Exec *req, struct session_fifos *f,
-			     char *msg, size_t msg_len)
+ * stdin made write-only. WAIT_OPENED, or how it ended with msg. */
+static enum session_wait_end session_hand_over(struct session *s, const Isol8__Agent__V1__Exec *req,
+					       struct session_fifos *f, int64_t until_ms, char *msg, size_t msg_len)
 {
 	const char *cwd = req->cwd && req->cwd[0] ? req->cwd : s->cfg->sandbox_dir;
-	int ret = agent_control_write(s->driver.control_fd, req, cwd);
+	struct exec_bytes control = {0};
+	enum session_wait_end end;
 	int in;
 
-	if (ret == 0 && isol8_write_full(s->driver.control_fd, f->dir, strlen(f->dir) + 1) < 0)
-		ret = -errno;
-	if (ret < 0) {
-		snprintf(msg, msg_len, "session: the driver ended before the call started (%s)", strerror(-ret));
-		return ret;
+	if (session_control_build(req, cwd, f->dir, &control) < 0) {
+		free(control.data);
+		snprintf(msg, msg_len, "session: out of memory for the call's control message");
+		return WAIT_REFUSED;
 	}
-	ret = session_await_opened(s, msg, msg_len);
-	if (ret < 0)
-		return ret;
+	end = session_await_opened(s, &control, until_ms);
+	free(control.data);
+	if (end == WAIT_TIMEOUT)
+		snprintf(msg, msg_len, "session: the driver did not take the call before its timeout");
+	else if (end == WAIT_DRIVER_GONE)
+		snprintf(msg, msg_len, "session: the driver ended before the call started");
+	else if (end == WAIT_REFUSED)
+		snprintf(msg, msg_len, "session: the driver could not put the call's FIFOs on its fds 0-2 "
+				       "(an fd was taken by pending work of the code)");
+	else if (end == WAIT_STOP)
+		snprintf(msg, msg_len, "exec: the agent is stopping");
+	if (end != WAIT_OPENED)
+		return end;
 	/* the same FIFO (the directory is the uid's now), or the O_RDWR end stays */
 	in = openat(f->dir_fd, session_fifo_names[0], O_WRONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
 	if (in >= 0 && session_same_file(in, f->fd[0])) {
@@ -238,7 +372,51 @@ static int session_hand_over(struct session *s, const Isol8__Agent__V1__Exec *re
 		close(in);
 	}
 	session_fifos_remove(f);
-	return 0;
+	return WAIT_OPENED;
+}
+
+/* Starts the call: the driver (again, if it is gone), the call's files and
+ * FIFOs, the hand-over. 0 with the call in the driver; else the host got
+ * its answer (an Error, or the Exit of a call timed out before it started)
+ * and the result is 1 when the session is over. */
+static int session_call_start(struct session *s, const Isol8__Agent__V1__Exec *req, struct session_fifos *f,
+			      int64_t start_us, int *result)
+{
+	int64_t now = isol8_now_ms();
+	int64_t until = now + (req->timeout_ms > 0 ? (int64_t)req->timeout_ms : AGENT_LAUNCHER_READY_MS);
+	enum session_wait_end end = WAIT_REFUSED;
+	char msg[ISOL8_ERROR_MESSAGE_MAX];
+	int ret;
+
+	*result = 0;
+	if (!session_driver_alive(s) && (ret = session_driver_start(s, msg, sizeof(msg))) < 0) {
+		agent_send_error(s->conn, -ret, "%s", msg);
+		return -1;
+	}
+	ret = agent_write_files(s->cfg, req, msg, sizeof(msg));
+	if (ret == 0)
+		ret = session_fifos_make(s, f, msg, sizeof(msg));
+	if (ret == 0)
+		end = session_hand_over(s, req, f, until, msg, sizeof(msg));
+	if (ret == 0 && end == WAIT_OPENED)
+		return 0;
+	session_fifos_release(f);
+	if (ret == 0 && end == WAIT_TIMEOUT) {
+		session_send_timeout_exit(s, start_us);
+		s->lost = false; /* said by this Exit */
+		return -1;
+	}
+	if (ret == 0 && end != WAIT_REFUSED) {
+		/* a driver that cannot take a call is of no more use */
+		session_driver_kill(s);
+		s->lost = true;
+	}
+	if (end == WAIT_HOST_GONE || end == WAIT_STOP)
+		*result = 1;
+	if (end != WAIT_HOST_GONE)
+		agent_send_error(s->conn, ret < 0 ? -ret : end == WAIT_STOP ? ECANCELED : end == WAIT_REFUSED ? EBUSY : ECHILD,
+				 "%s", msg);
+	return -1;
 }
 
 /* One call in the driver. Returns the handler's status of the run (0 also
@@ -247,7 +425,6 @@ static int session_call_in_driver(struct session *s, const Isol8__Agent__V1__Exe
 {
 	Isol8__Agent__V1__Exec call = *req;
 	struct session_fifos f = {.dir_fd = -1, .fd = {-1, -1, -1}};
-	char msg[ISOL8_ERROR_MESSAGE_MAX];
 	struct exec_run run = {
 		.conn = s->conn,
 		.signal_fd = -1,
@@ -259,22 +436,12 @@ static int session_call_in_driver(struct session *s, const Isol8__Agent__V1__Exe
 	int ret;
 
 	run.start_us = isol8_now_us();
-	if (!session_driver_alive(s) && (ret = session_driver_start(s, msg, sizeof(msg))) < 0) {
-		agent_send_error(s->conn, -ret, "%s", msg);
-		return 0;
-	}
-	ret = agent_write_files(s->cfg, req, msg, sizeof(msg));
-	if (ret == 0)
-		ret = session_fifos_make(s, &f, msg, sizeof(msg));
-	if (ret == 0 && (ret = session_hand_over(s, req, &f, msg, sizeof(msg))) < 0) {
-		/* a driver that cannot take a call is of no more use */
-		session_driver_kill(s);
-		s->lost = true;
-	}
-	if (ret < 0) {
-		session_fifos_release(&f);
-		agent_send_error(s->conn, -ret, "%s", msg);
-		return 0;
+	if (session_call_start(s, req, &f, run.start_us, &ret) < 0)
+		return ret;
+	/* the time the hand-over took is the call's too */
+	if (call.timeout_ms > 0) {
+		int64_t spent = (isol8_now_us() - run.start_us) / 1000;
+		call.timeout_ms = spent >= (int64_t)call.timeout_ms ? 1 : call.timeout_ms - (uint32_t)spent;
 	}
 	run.signal_fd = fcntl(s->signal_fd, F_DUPFD_CLOEXEC, 0);
 	run.proc = (struct agent_process){.pid = s->driver.pid, .stdin_fd = f.fd[0], .stdout_fd = f.fd[1],

@@ -758,6 +758,116 @@ static void test_pty_call_background(void)
 	session_close(fd);
 }
 
+/* The code exec'ing another program closes the driver's status pipe
+ * (close-on-exec): the call is that program's run, not a protocol break. */
+static void test_exec_in_driver(void)
+{
+	struct isol8_agent_exit out;
+	int fd = session_open("bash");
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(bash(fd, "echo before; exec /bin/echo from-exec\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "before\nfrom-exec\n");
+	CU_ASSERT_EQUAL(out.exit_code, 0);
+	CU_ASSERT_EQUAL(out.signal, 0);
+	CU_ASSERT_TRUE(out.state_reset);
+	CU_ASSERT_EQUAL_FATAL(bash(fd, "echo fresh\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "fresh\n");
+	CU_ASSERT_FALSE(out.state_reset);
+	session_close(fd);
+	fd = session_open("python");
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(python(fd, "import os\nprint('py', flush=True)\nos.execv('/bin/sh', ['sh', '-c', 'echo sh; exit 3'])\n",
+				     &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "py\nsh\n");
+	CU_ASSERT_EQUAL(out.exit_code, 3);
+	CU_ASSERT_TRUE(out.state_reset);
+	session_close(fd);
+}
+
+/* A pty call ends when its main process has exited: a background job still
+ * holding the terminal is killed then (keep_detached: only such holders). */
+static void test_pty_call_background(void)
+{
+	char *argv[] = {"bash", "-c", "trap '' HUP; sleep 20 & echo started $!", NULL};
+	Isol8__Agent__V1__Exec req = ISOL8__AGENT__V1__EXEC__INIT;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_agent_exit out;
+	const char *at;
+	long holder;
+	int fd = session_open("bash");
+
+	CU_ASSERT_FATAL(fd >= 0);
+	req.n_argv = 3;
+	req.argv = argv;
+	req.n_env = ISOL8_ARRAY_LEN(path_env);
+	req.env = path_env;
+	req.timeout_ms = 10000;
+	req.pty = true;
+	memset(&cap, 0, sizeof(cap));
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_session_exec(fd, &req, &capture_io, &out, &err), 0);
+	at = strstr(cap.out, "started ");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(at);
+	holder = strtol(at + 8, NULL, 10);
+	CU_ASSERT_FATAL(holder > 1);
+	CU_ASSERT_FALSE(out.timed_out);
+	CU_ASSERT_EQUAL(out.exit_code, 0);
+	CU_ASSERT(out.duration_us < 3000000);
+	CU_ASSERT_TRUE(pid_gone_soon(holder));
+	session_close(fd);
+}
+
+/* An empty string in argv would end the driver's argv early: such a call
+ * runs as its own program. */
+static void test_empty_argument(void)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_agent_exit out;
+	struct call_req r;
+	int fd = session_open("python");
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(python(fd, "x = 1\n", &out), 0);
+	call_build(&r, &(struct call){"python3", "main.py", "import sys\nprint(sys.argv[1:], 'x' in globals())\n", NULL, 0});
+	r.argv[2] = "";
+	r.req.n_argv = 3;
+	memset(&cap, 0, sizeof(cap));
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_session_exec(fd, &r.req, &capture_io, &out, &err), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "[''] False\n");
+	CU_ASSERT_EQUAL(out.exit_code, 0);
+	CU_ASSERT_EQUAL_FATAL(python(fd, "print(x)\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "1\n");
+	session_close(fd);
+}
+
+/* A call for a driver still busy with work of an earlier call (an unref'd
+ * timer that spins) ends at its own timeout, with the driver. */
+static void test_busy_driver(void)
+{
+	struct isol8_agent_exit out;
+	int fd;
+
+	if (!external_agent && !node_usable()) {
+		CU_PASS("skipped: the host's node lacks what the node driver uses");
+		return;
+	}
+	fd = session_open("node");
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(node(fd, "setTimeout(() => { const t = Date.now(); while (Date.now() - t < 40000); }, 50)"
+				       ".unref();\n", &out), 0);
+	CU_ASSERT_EQUAL(out.exit_code, 0);
+	usleep(200000);
+	CU_ASSERT_EQUAL_FATAL(session_call(fd, &(struct call){"node", "main.mjs", "console.log('no');\n", NULL, 2000}, &out),
+			      0);
+	CU_ASSERT_TRUE(out.timed_out);
+	CU_ASSERT_TRUE(out.state_reset);
+	CU_ASSERT(out.duration_us >= 1900000 && out.duration_us < 5000000);
+	CU_ASSERT_EQUAL_FATAL(node(fd, "console.log('fresh');\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "fresh\n");
+	CU_ASSERT_FALSE(out.state_reset);
+	session_close(fd);
+}
+
 static void test_driver_table(void)
 {
 	CU_ASSERT_PTR_NOT_NULL(isol8_driver_find("python"));
@@ -783,6 +893,10 @@ int main(void)
 		{"bash: variables, functions, cwd", test_bash_state},
 		{"bash: background jobs", test_bash_background},
 		{"node: state, imports, errors", test_node_state},
+		{"bash: exec in the code is the call's program", test_exec_in_driver},
+		{"python: an empty argument runs outside the driver", test_empty_argument},
+		{"bash: a pty call ends with its main process", test_pty_call_background},
+		{"node: a busy driver, the call's timeout", test_busy_driver},
 		{"bash: exec in the code is the call's program", test_exec_in_driver},
 		{"bash: a pty call ends with its main process", test_pty_call_background},
 		{"bash: exec in the code is the call's program", test_exec_in_driver},
