@@ -12,20 +12,28 @@
  *             and env), its cwd and the call's FIFO directory, each
  *             NUL-terminated. EOF: the session is over, the driver exits.
  *   fd 5      status pipe, driver -> agent: per call one byte '.' once the
- *             FIFOs <dir>/in, <dir>/out and <dir>/err are on fds 0, 1 and 2,
+ *             FIFOs <dir>/in, <dir>/out and <dir>/err are on fds 0, 1 and 2
+ *             (or '!' when they could not be put there: no status follows),
  *             then one byte, the call's exit status, once the code is done,
- *             its output flushed and /dev/null back on 0/1/2 (so the call's
+ *             its output flushed, /dev/null back on 0/1/2 and any other fd
+ *             the code left in the driver on the FIFOs closed (so the call's
  *             pipes reach EOF unless a process the code started holds them).
  * Code that ends the interpreter (sys.exit, process.exit, exit, a crash)
  * ends the driver with that status: the agent reports it as the call's and
  * starts a fresh driver for the next call (the call's Exit says
  * state_reset). Fds 4 and 5 are close-on-exec (bash: closed while the code
- * runs), so processes the code starts do not inherit them.
+ * runs), so processes the code starts do not inherit them, and code that
+ * execs another program in the driver's process (bash `exec cmd`,
+ * os.execv) makes the call that program's run (the agent sees fd 5 close
+ * without a status), with state_reset.
  *
  * argv[1] of the call is the file to run; argv[2..] are its arguments.
  *   Python: the file is compiled with its name and exec'd in __main__'s
  *     dict, which persists; sys.argv, os.environ and the cwd come from the
- *     call, sys.stdin is opened anew on fd 0. An uncaught exception prints
+ *     call; sys.stdin, sys.stdout and sys.stderr (and their __std*__) are
+ *     opened anew on fds 0-2, so closing one lasts one call. The call ends
+ *     as a fresh python3 exits: the non-daemon threads it started are
+ *     joined (daemon threads run on between calls). An uncaught exception prints
  *     its traceback (without the driver's frames), status 1;
  *     KeyboardInterrupt (SIGINT) prints it too, status 130, and the driver
  *     lives on (a fresh python3 would die of SIGINT).
@@ -34,18 +42,25 @@
  *     exports are dropped, and the code goes through the REPL's top-level
  *     await transform, whose hoisted declarations are made `var`, so top
  *     level const/let/function/class persist (a later call may declare the
- *     same names again). The call is over when its top-level code has
- *     settled and one more turn of the event loop has run (timers due by
- *     then run in the call; later ones run between calls). console and
+ *     same names again). The call is over as a fresh node exits: when its
+ *     top-level code has settled and the work it left pending is done
+ *     (process.getActiveResourcesInfo() holds no more than at the call's
+ *     start: timers, immediates, fs requests, sockets, child processes).
+ *     Listening servers are not waited for (a fresh node would never
+ *     exit): they live on and serve later calls, as unref'd timers and
+ *     handles run on between calls. An error thrown by pending work fails
+ *     the call it belongs to; the agent's timeout bounds the wait. console and
  *     process.stdout/stderr write synchronously to fds 1/2, process.stdin
  *     reads fd 0; an uncaught error or unhandled rejection during the call
  *     prints its stack, status 1 (or process.exitCode when set). SIGINT
  *     ends the driver (node's default).
  *   Bash: the file is sourced in the driver's shell, so variables,
  *     functions, aliases and the cwd persist (the call's cwd is ignored
- *     after the first: a `cd` lives on); the call's env is exported on top
- *     of the shell's. The status is the file's $?. SIGINT ends the driver
- *     (bash's default).
+ *     after the first: a `cd` lives on), and so do shell options (set -e,
+ *     shopt) and traps: that is what a shell session is. The call's env is
+ *     exported on top of the shell's; $0 is the call's file (BASH_ARGV0),
+ *     $1.. its arguments. The status is the file's $?. SIGINT ends the
+ *     driver (bash's default).
  */
 #include <string.h>
 
@@ -62,7 +77,35 @@ static const char python_driver[] =
 	" os.set_inheritable(4, False)\n"
 	" os.set_inheritable(5, False)\n"
 	" signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
-	" enc, errs = sys.__stdin__.encoding, sys.__stdin__.errors\n"
+	" enc = [(s.encoding, s.errors) for s in (sys.__stdin__, sys.__stdout__, sys.__stderr__)]\n"
+	/* each call's standard streams are new: one call closing sys.stdout
+	 * does not break the next */
+	" def std_files():\n"
+	"  f = [open(fd, mode, 1 if fd == 2 else -1, e, r, closefd=False)\n"
+	"       for fd, mode, (e, r) in zip((0, 1, 2), ('r', 'w', 'w'), enc)]\n"
+	"  sys.stdin, sys.stdout, sys.stderr = sys.__stdin__, sys.__stdout__, sys.__stderr__ = f\n"
+	/* the end of a call as a fresh python3's: its non-daemon threads joined */
+	" def join_threads(before):\n"
+	"  th = sys.modules.get('threading')\n"
+	"  while th:\n"
+	"   left = [t for t in th.enumerate() if t not in before and not t.daemon and t.is_alive()\n"
+	"           and t is not th.current_thread()]\n"
+	"   if not left:\n"
+	"    return\n"
+	"   for t in left:\n"
+	"    t.join()\n"
+	/* fds the code kept on the call's FIFOs (os.dup(1), open('/dev/stdout')):
+	 * closed, so the FIFOs reach EOF and the call ends */
+	" def close_kept(ids):\n"
+	"  for name in os.listdir('/proc/self/fd'):\n"
+	"   fd = int(name)\n"
+	"   try:\n"
+	"    st = os.fstat(fd)\n"
+	"   except OSError:\n"
+	"    continue\n"
+	"   if fd > 5 or fd == 3:\n"
+	"    if (st.st_dev, st.st_ino) in ids:\n"
+	"     os.close(fd)\n"
 	" g = sys.modules['__main__'].__dict__\n"
 	" g.clear()\n"
 	" g.update(__name__='__main__', __doc__=None, __package__=None, __spec__=None,\n"
@@ -94,12 +137,14 @@ static const char python_driver[] =
 	"  onto_std(fds)\n"
 	"  for fd in fds:\n"
 	"   os.close(fd)\n"
+	"  ids = {(st.st_dev, st.st_ino) for st in map(os.fstat, (0, 1, 2))}\n"
 	"  os.write(5, b'.')\n"
 	"  path = argv[1]\n"
 	"  sys.argv[:] = argv[1:]\n"
 	"  sys.path[0] = os.path.dirname(path)\n"
-	"  sys.stdin = open(0, 'r', closefd=False, encoding=enc, errors=errs)\n"
-	"  sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__\n"
+	"  std_files()\n"
+	"  th = sys.modules.get('threading')\n"
+	"  threads = set(th.enumerate()) if th else set()\n"
 	"  g.update(__file__=path, __cached__=None, __builtins__=builtins,\n"
 	"           __loader__=fie.SourceFileLoader('__main__', path))\n"
 	"  status = 0\n"
@@ -109,6 +154,7 @@ static const char python_driver[] =
 	"   signal.signal(signal.SIGINT, signal.default_int_handler)\n"
 	"   try:\n"
 	"    exec(compile(src, path, 'exec'), g)\n"
+	"    join_threads(threads)\n"
 	"   finally:\n"
 	"    signal.signal(signal.SIGINT, signal.SIG_IGN)\n"
 	"  except SystemExit:\n"
@@ -129,6 +175,7 @@ static const char python_driver[] =
 	"   except BaseException:\n"
 	"    pass\n"
 	"  onto_std((null, null, null))\n"
+	"  close_kept(ids)\n"
 	"  os.write(5, bytes([status]))\n"
 	"_isol8_session()\n";
 
@@ -150,10 +197,34 @@ static const char node_driver[] =
 	"process.emitWarning = function (w, ...rest) {\n"
 	"  if (String(w && w.message || w).includes('USE_MAIN_CONTEXT_DEFAULT_LOADER')) return;\n"
 	"  return emitWarning.call(this, w, ...rest); };\n"
-	/* there is no dup2: the lowest free fd is the one just closed */
-	"const onto = (fd, file, flags) => { fs.closeSync(fd); if (fs.openSync(file, flags) !== fd) process.exit(70); };\n"
+	/* there is no dup2: the lowest free fd is the one just closed, unless a
+	 * pending open of the code (in the thread pool) took it first; then
+	 * the call cannot have its FIFOs on 0/1/2, and fails */
+	"const onto = (fd, file, flags) => { const f = fs.openSync(file, flags); fs.closeSync(fd);\n"
+	"  const n = fs.openSync(`/proc/self/fd/${f}`, flags); fs.closeSync(f);\n"
+	"  if (n !== fd) { fs.closeSync(n); throw new Error(`fd ${fd} was taken by another open`); } };\n"
 	"const std = (a, b, c) => { onto(0, a, 'r'); onto(1, b, 'w'); onto(2, c, 'w'); };\n"
-	"std('/dev/null', '/dev/null', '/dev/null');\n"
+	"try { std('/dev/null', '/dev/null', '/dev/null'); } catch { process.exit(70); }\n"
+	"const fileId = (fd) => { const s = fs.fstatSync(fd); return `${s.dev}:${s.ino}`; };\n"
+	/* fds the code kept on the call's FIFOs (fs.openSync('/dev/stdout')):
+	 * closed, so the FIFOs reach EOF and the call ends */
+	"const closeKept = (ids) => {\n"
+	"  for (const name of fs.readdirSync('/proc/self/fd')) {\n"
+	"    const fd = Number(name);\n"
+	"    if (fd < 3 || fd === ctl || fd === st) continue;\n"
+	"    try { if (ids.has(fileId(fd))) fs.closeSync(fd); } catch {}\n"
+	"  } };\n"
+	/* the end of a call as a fresh node's: the work the code left pending
+	 * done (what is more than was active at the call's start: the
+	 * driver's own handles are not the code's). Listening servers do not
+	 * count: they serve later calls (a fresh node would wait for them
+	 * forever); unref'd timers and handles do not count for node either */
+	"const servers = new Set(['TCPServerWrap', 'PipeServerWrap']);\n"
+	"const active = () => { const m = new Map();\n"
+	"  for (const r of process.getActiveResourcesInfo()) if (!servers.has(r)) m.set(r, (m.get(r) || 0) + 1);\n"
+	"  return m; };\n"
+	"const pending = (base) => { for (const [r, n] of active()) if (n > (base.get(r) || 0)) return true; return false; };\n"
+	"const settle = async (base) => { while (pending(base)) await new Promise((r) => setTimeout(r, 10).unref()); };\n"
 	"const writer = (fd) => Object.assign(new Writable({ write(c, e, cb) {\n"
 	"  try { for (let o = 0; o < c.length;) o += fs.writeSync(fd, c, o); } catch {} cb(); } }),\n"
 	"  { fd, isTTY: false });\n"
@@ -238,19 +309,24 @@ static const char node_driver[] =
 	"  try { process.chdir(cwd); } catch {}\n"
 	"  process.argv.length = 0;\n"
 	"  process.argv.push(process.execPath, ...argv.slice(1));\n"
-	"  std(dir + '/in', dir + '/out', dir + '/err');\n"
+	"  try { std(dir + '/in', dir + '/out', dir + '/err'); }\n"
+	"  catch { try { std('/dev/null', '/dev/null', '/dev/null'); } catch {} fs.writeSync(st, '!'); return; }\n"
+	"  const ids = new Set([0, 1, 2].map(fileId));\n"
 	"  fs.writeSync(st, '.');\n"
 	"  stdin = null;\n"
 	"  globalThis.console = new Console({ stdout, stderr });\n"
 	"  call = { failed: false };\n"
 	"  process.exitCode = undefined;\n"
 	"  let status = 0;\n"
+	"  const base = active();\n"
 	"  try { await runFile(path.resolve(argv[1])); } catch (e) { report(e); status = 1; }\n"
+	"  await settle(base);\n"
 	"  if (call.failed) status = 1;\n"
 	"  if (process.exitCode !== undefined) status = Number(process.exitCode) & 255;\n"
 	"  process.exitCode = undefined;\n"
 	"  call = null;\n"
-	"  std('/dev/null', '/dev/null', '/dev/null');\n"
+	"  try { std('/dev/null', '/dev/null', '/dev/null'); } catch {}\n"
+	"  closeKept(ids);\n"
 	"  fs.writeSync(st, Buffer.from([status]));\n"
 	"};\n"
 	"let buf = '', busy = false;\n"
@@ -287,9 +363,19 @@ static const char bash_driver[] =
 	" exec 0<\"$__isol8_dir/in\" 1>\"$__isol8_dir/out\" 2>\"$__isol8_dir/err\"\n"
 	" builtin printf . >&5\n"
 	" builtin set -- \"${__isol8_argv[@]:2}\"\n"
+	" BASH_ARGV0=${__isol8_argv[1]}\n"
 	" . \"${__isol8_argv[1]}\" 4<&- 5>&-\n"
 	" __isol8_status=$?\n"
 	" builtin unset -f exec\n"
+	/* fds the code kept on the call's FIFOs (exec 3>&1): closed, so the
+	 * FIFOs reach EOF and the call ends */
+	" for __isol8_s in /proc/$BASHPID/fd/*; do\n"
+	"  __isol8_fd=${__isol8_s##*/}\n"
+	"  if ((__isol8_fd > 5 || __isol8_fd == 3)) && { builtin test \"$__isol8_s\" -ef /proc/$BASHPID/fd/0 ||\n"
+	"     builtin test \"$__isol8_s\" -ef /proc/$BASHPID/fd/1 || builtin test \"$__isol8_s\" -ef /proc/$BASHPID/fd/2; }; then\n"
+	"   exec {__isol8_fd}>&-\n"
+	"  fi\n"
+	" done\n"
 	" exec </dev/null >/dev/null 2>&1\n"
 	" builtin printf \"\\\\$(builtin printf %o \"$__isol8_status\")\" >&5\n"
 	"done\n";
