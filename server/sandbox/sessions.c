@@ -40,6 +40,7 @@ struct isol8_session {
 	bool busy;
 	bool doomed;                /* unlinked: gone for new calls */
 	int refs;
+	struct isol8_error create_err; /* why its first call could not make it */
 };
 
 struct isol8_sessions {
@@ -306,6 +307,7 @@ static int begin_new(struct isol8_sessions *t, const char *id, const struct isol
 	pthread_mutex_lock(&t->lock);
 	s->creating = false;
 	if (ret < 0) {
+		s->create_err = *err; /* for the calls that waited for it */
 		if (!s->doomed)
 			unlink_session(t, s); /* busy: no record comes back, none was had */
 		s->busy = false;
@@ -364,8 +366,12 @@ int isol8_sessions_begin(struct isol8_sessions *t, const char *id, const struct 
 			wait_ms(t, 100);
 	}
 	s->refs--;
-	if (ret == 0 && s->doomed)
+	if (ret == 0 && s->doomed && s->create_err.code != 0) {
+		*err = s->create_err;
+		ret = isol8_error_prefix(err, "session \"%s\" could not be created", id);
+	} else if (ret == 0 && s->doomed) {
 		ret = isol8_error_set(err, ISOL8_E_ABORTED, "session \"%s\" was destroyed while this call waited", id);
+	}
 	if (ret < 0) {
 		release_if_free(t, s);
 		pthread_mutex_unlock(&t->lock);
