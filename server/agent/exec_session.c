@@ -186,22 +186,8 @@ static int session_fifos_make(const struct session *s, struct session_fifos *f, 
 /* Waits for the driver's '.': it has the FIFOs on its 0/1/2. */
 static int session_await_opened(struct session *s, char *msg, size_t msg_len)
 {
-	struct pollfd pfd = {.fd = s->driver.ready_fd, .events = POLLIN};
-	char byte = 0;
-	int n;
-
-	do
-		n = poll(&pfd, 1, AGENT_LAUNCHER_READY_MS);
-	while (n < 0 && errno == EINTR);
-	if (n == 0) {
-		snprintf(msg, msg_len, "session: the driver did not take the call within %d ms", AGENT_LAUNCHER_READY_MS);
-		return -ETIMEDOUT;
-	}
-	if (n < 0 || read(s->driver.ready_fd, &byte, 1) != 1 || byte != '.') {
-		snprintf(msg, msg_len, "session: the driver ended before the call started");
-		return -ECHILD;
-	}
-	return 0;
+	return agent_ready_await(s->driver.ready_fd, '.', "session: the driver did not take the call",
+				 "session: the driver ended before the call started", msg, msg_len);
 }
 
 static bool session_same_file(int a, int b)
