@@ -127,15 +127,27 @@ static void gone(struct isol8_sessions *t, void *record, const char *id, const c
 		t->cfg.on_gone(t->cfg.userdata, id, reason);
 }
 
+/* With the lock held, which it lets go: removes s (its sandbox, unless a
+ * call holds it, and its entry once nobody does) and says why. */
+static void remove_locked(struct isol8_sessions *t, struct isol8_session *s, const char *reason)
+{
+	char id[ISOL8_SESSION_ID_MAX + 1];
+	void *record;
+
+	snprintf(id, sizeof(id), "%s", s->id);
+	record = unlink_session(t, s);
+	release_if_free(t, s);
+	pthread_mutex_unlock(&t->lock);
+	gone(t, record, id, reason);
+}
+
 /* Removes the idle sessions past idle_ms, one at a time (the callbacks run
  * without the lock). */
 static void sweep(struct isol8_sessions *t)
 {
 	for (;;) {
-		char id[ISOL8_SESSION_ID_MAX + 1];
 		struct isol8_session *s;
 		int64_t now = isol8_now_ms();
-		void *record;
 
 		pthread_mutex_lock(&t->lock);
 		for (s = t->head; s; s = s->next)
@@ -145,11 +157,7 @@ static void sweep(struct isol8_sessions *t)
 			pthread_mutex_unlock(&t->lock);
 			return;
 		}
-		snprintf(id, sizeof(id), "%s", s->id);
-		record = unlink_session(t, s);
-		release_if_free(t, s);
-		pthread_mutex_unlock(&t->lock);
-		gone(t, record, id, "expired");
+		remove_locked(t, s, "expired");
 	}
 }
 
@@ -220,9 +228,7 @@ void isol8_sessions_destroy_all(struct isol8_sessions *t, int *removed)
 {
 	*removed = 0;
 	for (;;) {
-		char id[ISOL8_SESSION_ID_MAX + 1];
 		struct isol8_session *s;
-		void *record;
 
 		pthread_mutex_lock(&t->lock);
 		s = t->head;
@@ -230,11 +236,7 @@ void isol8_sessions_destroy_all(struct isol8_sessions *t, int *removed)
 			pthread_mutex_unlock(&t->lock);
 			return;
 		}
-		snprintf(id, sizeof(id), "%s", s->id);
-		record = unlink_session(t, s);
-		release_if_free(t, s);
-		pthread_mutex_unlock(&t->lock);
-		gone(t, record, id, "destroyed");
+		remove_locked(t, s, "destroyed");
 		(*removed)++;
 	}
 }
@@ -496,7 +498,6 @@ void isol8_sessions_unref(struct isol8_sessions *t, struct isol8_session_ref *re
 int isol8_sessions_destroy(struct isol8_sessions *t, const char *id, bool *existed, struct isol8_error *err)
 {
 	struct isol8_session *s;
-	void *record = NULL;
 	int ret;
 
 	*existed = false;
@@ -505,14 +506,11 @@ int isol8_sessions_destroy(struct isol8_sessions *t, const char *id, bool *exist
 		return ret;
 	pthread_mutex_lock(&t->lock);
 	s = find(t, id);
-	if (s != NULL) {
-		*existed = true;
-		record = unlink_session(t, s);
-		release_if_free(t, s);
-	}
-	pthread_mutex_unlock(&t->lock);
-	if (*existed)
-		gone(t, record, id, "destroyed");
+	*existed = s != NULL;
+	if (s != NULL)
+		remove_locked(t, s, "destroyed");
+	else
+		pthread_mutex_unlock(&t->lock);
 	return 0;
 }
 
