@@ -120,6 +120,12 @@ const ProtobufCMessage *isol8_rpc_call_request(struct isol8_rpc_call *call);
  * handler returns only once no read is in flight. */
 int isol8_rpc_call_read(struct isol8_rpc_call *call, ProtobufCMessage **out, struct isol8_error *err);
 
+/* The same, giving the client at most idle_ms for the message: past it the
+ * call ends with DEADLINE_EXCEEDED "no <what> came for <N> s" (what the
+ * client sees, and err says) and the stream is over. */
+int isol8_rpc_call_read_within(struct isol8_rpc_call *call, ProtobufCMessage **out, int idle_ms, const char *what,
+			       struct isol8_error *err);
+
 /* Sends one response message (the single reply of a unary method, or one of a
  * stream). Blocks until gRPC has taken it. Negative if the call is cancelled
  * or broken. */

@@ -310,8 +310,10 @@ void isol8_rpc_server_shutdown(struct isol8_rpc_server *srv, int grace_ms)
 	pthread_mutex_unlock(&srv->lock);
 
 	wait_for_calls(srv, grace_ms);
+	pthread_mutex_lock(&srv->lock);
 	grpc_server_destroy(srv->server);
 	srv->server = NULL;
+	pthread_mutex_unlock(&srv->lock);
 	for (int i = 0; i < srv->n_queues; i++)
 		grpc_completion_queue_shutdown(srv->queues[i].cq);
 	for (int i = 0; i < srv->n_queues; i++) {

@@ -52,9 +52,15 @@ void isol8_rpc_call_free(struct isol8_rpc_call *c)
 
 void isol8_rpc_request_post(struct isol8_rpc_call *c)
 {
-	grpc_call_error e = grpc_server_request_call(c->srv->server, &c->call, &c->details, &c->metadata,
-						     c->cq, c->queue, c);
+	struct isol8_rpc_server *srv = c->srv;
+	grpc_call_error e = GRPC_CALL_ERROR;
 
+	/* under the lock: the shutdown destroys the server under it, and a
+	 * queue thread may still be about to post when it does */
+	pthread_mutex_lock(&srv->lock);
+	if (srv->server != NULL)
+		e = grpc_server_request_call(srv->server, &c->call, &c->details, &c->metadata, c->cq, c->queue, c);
+	pthread_mutex_unlock(&srv->lock);
 	if (e != GRPC_CALL_OK)
 		isol8_rpc_call_free(c);
 }

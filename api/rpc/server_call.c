@@ -7,6 +7,7 @@
  * with waiting when the call ends.
  */
 #include <grpc/byte_buffer.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rpc/rpc_codec.h"
@@ -18,14 +19,32 @@
 
 /* Runs one batch under tag and waits for it; true on success. Reads have
  * a tag of their own, so a read and a write may be in flight at once. */
-static bool call_batch_tagged(struct isol8_rpc_call *c, const grpc_op *ops, size_t n, void *tag)
+/* Runs a batch and waits for it, at most timeout_ms when positive: past
+ * it the call is cancelled with status (and detail) and *timed_out set. */
+static bool call_batch_until(struct isol8_rpc_call *c, const grpc_op *ops, size_t n, void *tag, int timeout_ms,
+			     const char *detail, bool *timed_out)
 {
 	grpc_event ev;
 
 	if (grpc_call_start_batch(c->call, ops, n, tag, NULL) != GRPC_CALL_OK)
 		return false;
-	ev = grpc_completion_queue_pluck(c->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+	ev = grpc_completion_queue_pluck(c->cq, tag,
+					 timeout_ms > 0 ? isol8_rpc_deadline(timeout_ms) : gpr_inf_future(GPR_CLOCK_REALTIME),
+					 NULL);
+	if (ev.type == GRPC_QUEUE_TIMEOUT) {
+		*timed_out = true;
+		grpc_call_cancel_with_status(c->call, GRPC_STATUS_DEADLINE_EXCEEDED, detail, NULL);
+		grpc_completion_queue_pluck(c->cq, tag, gpr_inf_future(GPR_CLOCK_REALTIME), NULL);
+		return false;
+	}
 	return ev.type == GRPC_OP_COMPLETE && ev.success;
+}
+
+static bool call_batch_tagged(struct isol8_rpc_call *c, const grpc_op *ops, size_t n, void *tag)
+{
+	bool timed_out = false;
+
+	return call_batch_until(c, ops, n, tag, 0, NULL, &timed_out);
 }
 
 bool isol8_rpc_call_batch(struct isol8_rpc_call *c, const grpc_op *ops, size_t n)
@@ -162,7 +181,15 @@ int isol8_rpc_call_write(struct isol8_rpc_call *call, const ProtobufCMessage *ms
 
 int isol8_rpc_call_read(struct isol8_rpc_call *call, ProtobufCMessage **out, struct isol8_error *err)
 {
+	return isol8_rpc_call_read_within(call, out, 0, NULL, err);
+}
+
+int isol8_rpc_call_read_within(struct isol8_rpc_call *call, ProtobufCMessage **out, int idle_ms, const char *what,
+			       struct isol8_error *err)
+{
 	grpc_byte_buffer *bb = NULL;
+	bool timed_out = false;
+	char detail[128];
 	grpc_op op;
 	int ret;
 
@@ -175,8 +202,15 @@ int isol8_rpc_call_read(struct isol8_rpc_call *call, ProtobufCMessage **out, str
 	memset(&op, 0, sizeof(op));
 	op.op = GRPC_OP_RECV_MESSAGE;
 	op.data.recv_message.recv_message = &bb;
-	if (!call_batch_tagged(call, &op, 1, &call->tag_read))
+	if (idle_ms > 0)
+		snprintf(detail, sizeof(detail), "no %s came for %d s", what ? what : "message", idle_ms / 1000);
+	if (!call_batch_until(call, &op, 1, &call->tag_read, idle_ms, detail, &timed_out)) {
+		if (timed_out) {
+			call->read_done = true;
+			return isol8_error_set(err, ISOL8_E_DEADLINE, "%s", detail);
+		}
 		return call_broken(call, "read", err);
+	}
 	if (bb == NULL) {
 		call->read_done = true;
 		/* A cancelled call also ends the stream: tell the two apart. */

@@ -9,6 +9,7 @@
 
 #include "cli/cli.h"
 #include "cli/interactive.h"
+#include "isol8/v1/admin.rpc.h"
 #include "isol8/v1/isol8.rpc.h"
 #include "cli/output.h"
 #include "cli/run_args.h"
@@ -295,6 +296,27 @@ static int call_failed(const struct isol8_cli_run *run, const struct isol8_cli_c
 	return isol8_cli_call_failed(err, conn);
 }
 
+/* shell --session NAME without --runtime runs in the session's runtime (a
+ * call with another would be refused): asked of the daemon; a session that
+ * does not exist yet is made with bash. */
+static int adopt_session_runtime(struct isol8_rpc_channel *ch, struct isol8_cli_run *run,
+				 const struct isol8_cli_conn *conn)
+{
+	Isol8__V1__ListSessionsRequest req = ISOL8__V1__LIST_SESSIONS_REQUEST__INIT;
+	_cleanup_message_ Isol8__V1__ListSessionsResult *res = NULL;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	if (isol8__v1__admin__list_sessions__call(ch, &req, &res, 10000, &err) < 0)
+		return isol8_cli_call_failed(&err, conn);
+	for (size_t i = 0; i < res->n_sessions; i++) {
+		if (strcmp(res->sessions[i]->id, run->req.session_id) == 0) {
+			snprintf(run->session_runtime, sizeof(run->session_runtime), "%s", res->sessions[i]->runtime);
+			run->req.runtime = run->session_runtime;
+		}
+	}
+	return 0;
+}
+
 /* `isol8 run` and `isol8 shell`: their flags by parse, then one call. */
 static int run_verb(int argc, char **argv, parse_fn parse, void (*usage)(FILE *out))
 {
@@ -321,6 +343,8 @@ static int run_verb(int argc, char **argv, parse_fn parse, void (*usage)(FILE *o
 	if (run.debug)
 		debug_request(&run);
 	status = isol8_cli_open(&ch, &conn);
+	if (status == 0 && run.runtime_from_session)
+		status = adopt_session_runtime(ch, &run, &conn);
 	if (status != 0)
 		return status;
 	connected_ns = now_ns();

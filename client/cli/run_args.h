@@ -52,6 +52,10 @@ struct isol8_cli_run {
 	bool writable;
 	bool interactive; /* -i: ExecuteInteractive, the terminal's stdin to the program */
 	bool tty;         /* -t: and the program on a terminal (implies -i) */
+	/* shell --session without --runtime: the session's own runtime when it
+	 * exists (asked of the daemon), else bash */
+	bool runtime_from_session;
+	char session_runtime[32];
 
 	/* The request and the parts it points to. */
 	Isol8__V1__ExecuteRequest req;

@@ -15,7 +15,7 @@ static const struct {
 } shell_flags[] = {
 	{"--session", "NAME  the session whose sandbox the shell runs in (kept between calls)"},
 	{"--session-id", "NAME  the same as --session"},
-	{"--runtime", "RT  the runtime whose image the shell runs in (default bash); also -r"},
+	{"--runtime", "RT  the runtime whose image the shell runs in (default: the session's, else bash); also -r"},
 	{"-r", NULL},
 	{"--timeout", "MS  end the shell after this long (default 3600000, an hour)"},
 	{"--env", "KEY=VALUE  environment variable (repeatable)"},
@@ -107,7 +107,9 @@ int isol8_cli_shell_parse(struct isol8_cli_run *run, int argc, char **argv, stru
 	}
 	args[n] = NULL;
 	ret = isol8_cli_run_parse(run, n, args, err);
-	if (ret == 0 && run->runtime == NULL)
+	if (ret == 0 && run->runtime == NULL) {
 		run->runtime = "bash";
+		run->runtime_from_session = run->req.session_id[0] != '\0';
+	}
 	return ret;
 }

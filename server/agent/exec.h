@@ -76,6 +76,14 @@ int agent_serve_session(const struct agent_config *cfg, int conn, const isol8_fr
  * control message format (agent.proto, "prestart"). 0 or -errno. */
 int agent_control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *cwd);
 
+/* Waits up to AGENT_LAUNCHER_READY_MS for a launcher's byte on its ready
+ * pipe fd (want: the byte it must be, or -1 for any; a session's driver is
+ * waited for in exec_session.c, up to the call's deadline and watching the
+ * host and the signals too). 0; else
+ * -ETIMEDOUT with msg "<late> within <N> ms", or -ECHILD with msg ended
+ * (the pipe closed or failed, or another byte came). */
+int agent_ready_await(int fd, int want, const char *late, const char *ended, char *msg, size_t msg_len);
+
 /* Waits for the connection's next frame, answering each Ping on the way
  * (the host's check that the sandbox is still alive). With signal_fd >= 0
  * (a signalfd) a SIGTERM or SIGINT read there ends the wait too. 0 with a

@@ -46,6 +46,26 @@ int agent_control_write(int fd, const Isol8__Agent__V1__Exec *req, const char *c
 	return 0;
 }
 
+int agent_ready_await(int fd, int want, const char *late, const char *ended, char *msg, size_t msg_len)
+{
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	unsigned char byte = 0;
+	int n;
+
+	do
+		n = poll(&pfd, 1, AGENT_LAUNCHER_READY_MS);
+	while (n < 0 && errno == EINTR);
+	if (n == 0) {
+		snprintf(msg, msg_len, "%s within %d ms", late, AGENT_LAUNCHER_READY_MS);
+		return -ETIMEDOUT;
+	}
+	if (n < 0 || read(fd, &byte, 1) != 1 || (want >= 0 && byte != want)) {
+		snprintf(msg, msg_len, "%s", ended);
+		return -ECHILD;
+	}
+	return 0;
+}
+
 /* Whether a SIGTERM or SIGINT is among the signals pending on signal_fd
  * (the others, SIGCHLD, are read and left to waitpid). */
 static bool stop_requested(int signal_fd)
@@ -135,21 +155,11 @@ static void launcher_discard(struct exec_run *run)
  * for its program. 0, or -errno with msg. */
 static int launcher_await_ready(struct exec_run *run, char *msg, size_t msg_len)
 {
-	struct pollfd pfd = {.fd = run->proc.ready_fd, .events = POLLIN};
-	char byte;
-	int n;
+	int ret = agent_ready_await(run->proc.ready_fd, -1, "the launcher did not get ready",
+				    "the launcher ended before it was ready", msg, msg_len);
 
-	do
-		n = poll(&pfd, 1, AGENT_LAUNCHER_READY_MS);
-	while (n < 0 && errno == EINTR);
-	if (n == 0) {
-		snprintf(msg, msg_len, "the launcher did not get ready within %d ms", AGENT_LAUNCHER_READY_MS);
-		return -ETIMEDOUT;
-	}
-	if (n < 0 || read(run->proc.ready_fd, &byte, 1) != 1) {
-		snprintf(msg, msg_len, "the launcher ended before it was ready");
-		return -ECHILD;
-	}
+	if (ret < 0)
+		return ret;
 	exec_close(&run->proc.ready_fd);
 	return 0;
 }

@@ -13,6 +13,10 @@
 #include "daemon/daemon.h"
 #include "isol8/v1/isol8.rpc.h"
 
+/* How long an upload waits for its next chunk (as long as the agent does):
+ * a client that stalls longer gets DEADLINE_EXCEEDED and frees its session. */
+#define PUT_CHUNK_WAIT_MS 30000
+
 /* PutFile's stream of chunks, as a file source. */
 struct put_stream {
 	struct isol8_rpc_call *call;
@@ -51,7 +55,7 @@ static int put_failure(const struct put_stream *p)
 static int put_read(struct put_stream *p)
 {
 	ProtobufCMessage *msg = NULL;
-	int ret = isol8_rpc_call_read(p->call, &msg, &p->err);
+	int ret = isol8_rpc_call_read_within(p->call, &msg, PUT_CHUNK_WAIT_MS, "chunk", &p->err);
 
 	if (ret <= 0)
 		return ret;
@@ -85,7 +89,7 @@ static int put_next(void *userdata, const uint8_t **data, size_t *len)
 static int put_first(struct put_stream *p)
 {
 	ProtobufCMessage *msg = NULL;
-	int ret = isol8_rpc_call_read(p->call, &msg, &p->err);
+	int ret = isol8_rpc_call_read_within(p->call, &msg, PUT_CHUNK_WAIT_MS, "chunk", &p->err);
 
 	if (ret == 0)
 		return isol8_error_set(&p->err, ISOL8_E_INVALID,

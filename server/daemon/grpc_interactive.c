@@ -51,10 +51,11 @@ struct interactive {
 	Isol8__V1__InteractiveInput *current; /* the engine's: the input it was given last */
 };
 
+/* What a queued message holds: its packed size counts every field it
+ * carries, unknown ones too (protobuf-c keeps those). */
 static size_t message_cost(const Isol8__V1__InteractiveInput *msg)
 {
-	return INTERACTIVE_MESSAGE_COST +
-	       (msg->input_case == ISOL8__V1__INTERACTIVE_INPUT__INPUT_STDIN ? msg->stdin.len : 0);
+	return INTERACTIVE_MESSAGE_COST + protobuf_c_message_get_packed_size(&msg->base);
 }
 
 static void wake_engine(struct interactive *it)

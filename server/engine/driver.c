@@ -65,10 +65,12 @@
 #include <string.h>
 
 #include "engine/driver.h"
+#include "engine/python_traceback.h"
 
 static const char python_driver[] =
 	"def _isol8_session():\n"
 	" import sys, os, io, signal, builtins, _frozen_importlib_external as fie\n"
+	ISOL8_PYTHON_TRIMMED_TRACEBACK
 	" null = os.open('/dev/null', os.O_RDWR)\n"
 	" def onto_std(fds):\n"
 	"  for target, fd in enumerate(fds):\n"
@@ -160,10 +162,7 @@ static const char python_driver[] =
 	"  except SystemExit:\n"
 	"   raise\n"
 	"  except BaseException as e:\n"
-	"   tb = e.__traceback__\n"
-	"   while tb is not None and tb.tb_frame.f_code.co_filename == '<string>':\n"
-	"    tb = tb.tb_next\n"
-	"   e.__traceback__ = tb\n"
+	"   tb = trimmed_traceback(e)\n"
 	"   try:\n"
 	"    sys.excepthook(type(e), e, tb)\n"
 	"   except BaseException:\n"

@@ -16,11 +16,13 @@
 #include <string.h>
 
 #include "engine/launcher.h"
+#include "engine/python_traceback.h"
 
 /* Python: __main__'s namespace is emptied and filled as for a script. */
 static const char python_launcher[] =
 	"def _isol8_launch():\n"
 	" import sys, os, builtins, _frozen_importlib_external as fie\n"
+	ISOL8_PYTHON_TRIMMED_TRACEBACK
 	" os.write(5, b'.')\n"
 	" os.close(5)\n"
 	" chunks = []\n"
@@ -54,11 +56,7 @@ static const char python_launcher[] =
 	" except SystemExit:\n"
 	"  raise\n"
 	" except BaseException as e:\n"
-	"  tb = e.__traceback__\n"
-	"  while tb is not None and tb.tb_frame.f_code.co_filename == '<string>':\n"
-	"   tb = tb.tb_next\n"
-	"  e.__traceback__ = tb\n"
-	"  sys.excepthook(type(e), e, tb)\n"
+	"  sys.excepthook(type(e), e, trimmed_traceback(e))\n"
 	"  if isinstance(e, KeyboardInterrupt):\n"
 	"   import signal\n"
 	"   sys.stdout.flush(); sys.stderr.flush()\n"

@@ -399,26 +399,18 @@ static int run_programs(struct run *r, const struct isol8_lease *lease, const st
 }
 
 static int run_in_sandbox(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
-			  const struct isol8_exec_options *opts, struct run *r, struct isol8_exec_result *res,
-			  struct isol8_error *err)
+			  const struct isol8_exec_options *opts, const struct isol8_exec_spec *spec, struct run *r,
+			  struct isol8_exec_result *res, struct isol8_error *err)
 {
-	struct isol8_exec_spec spec;
 	struct isol8_lease lease;
 	bool reported = false;
 	int64_t released;
 	int ret;
 
-	ret = isol8_exec_spec_build(req, opts, &spec, err);
-	if (ret < 0)
-		return ret;
-	spec_interactive(r, &spec);
 	ret = isol8_registry_acquire(e->registry, &opts->container, caller_cancelled, (void *)r->sink, &lease, err);
-	if (ret < 0) {
-		isol8_exec_spec_release(&spec);
+	if (ret < 0)
 		return isol8_images_explain_create_error(e, &opts->container, err);
-	}
-	ret = run_programs(r, &lease, opts, &spec, launcher_fits(req, opts), res, &reported, err);
-	isol8_exec_spec_release(&spec);
+	ret = run_programs(r, &lease, opts, spec, launcher_fits(req, opts), res, &reported, err);
 	released = isol8_now_us();
 	/* reused only after the agent reported the exit */
 	isol8_registry_release(e->registry, &lease,
@@ -441,37 +433,29 @@ static bool session_broken(const struct isol8_error *err)
  * there (files, processes that let go of their output, the interpreter's
  * state: engine/session.c), one call at a time. */
 static int run_in_session(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
-			  const struct isol8_exec_options *opts, struct run *r, struct isol8_exec_result *res,
-			  struct isol8_error *err)
+			  const struct isol8_exec_options *opts, struct isol8_exec_spec *spec, struct run *r,
+			  struct isol8_exec_result *res, struct isol8_error *err)
 {
 	struct isol8_session_call call;
-	struct isol8_exec_spec spec;
 	bool reported = false;
 	int64_t released;
 	int ret;
 
-	ret = isol8_exec_spec_build(req, opts, &spec, err);
-	if (ret < 0)
-		return ret;
-	spec_interactive(r, &spec);
-	spec.exec.keep_detached = true;
+	spec->exec.keep_detached = true;
 	ret = isol8_sessions_begin(e->sessions, req->session_id, &opts->container, opts->timeout_ms, caller_cancelled,
 				   (void *)r->sink, &call, err);
-	if (ret < 0) {
-		isol8_exec_spec_release(&spec);
+	if (ret < 0)
 		return isol8_images_explain_create_error(e, &opts->container, err);
-	}
 	r->session = &call;
 	snprintf(res->session_id, sizeof(res->session_id), "%s", req->session_id);
 	if (call.created)
 		isol8_sandbox_drop_launcher(call.lease.sandbox); /* the pool's; the session opens its own */
-	ret = run_programs(r, &call.lease, opts, &spec, false, res, &reported, err);
+	ret = run_programs(r, &call.lease, opts, spec, false, res, &reported, err);
 	if (ret < 0 && err->code == ISOL8_E_CANCELLED && isol8_sessions_call_doomed(&call)) {
 		isol8_error_clear(err);
 		ret = isol8_error_set(err, ISOL8_E_ABORTED, "session \"%s\" was destroyed during the call",
 				      req->session_id);
 	}
-	isol8_exec_spec_release(&spec);
 	released = isol8_now_us();
 	isol8_sessions_end(e->sessions, &call, ret < 0 && session_broken(err));
 	r->session = NULL;
@@ -513,6 +497,7 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 			 struct isol8_error *err)
 {
 	struct isol8_exec_options opts;
+	struct isol8_exec_spec spec;
 	struct run r = {.engine = e, .sink = sink, .req = req, .first_output_us = -1, .relay = {.sink = sink}};
 	int ret;
 
@@ -535,10 +520,16 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 		ret = check_kept_room(e, err);
 	if (ret == 0 && atomic_load(&e->shutting_down))
 		ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "isol8d is shutting down");
-	if (ret == 0 && req->session_id && req->session_id[0])
-		ret = run_in_session(e, req, &opts, &r, res, err);
-	else if (ret == 0)
-		ret = run_in_sandbox(e, req, &opts, &r, res, err);
+	if (ret == 0)
+		ret = isol8_exec_spec_build(req, &opts, &spec, err);
+	if (ret == 0) {
+		spec_interactive(&r, &spec);
+		if (req->session_id && req->session_id[0])
+			ret = run_in_session(e, req, &opts, &spec, &r, res, err);
+		else
+			ret = run_in_sandbox(e, req, &opts, &spec, &r, res, err);
+		isol8_exec_spec_release(&spec);
+	}
 	isol8_mask_release(&r.masks[0]);
 	isol8_mask_release(&r.masks[1]);
 	return ret;

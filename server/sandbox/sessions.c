@@ -40,6 +40,7 @@ struct isol8_session {
 	bool busy;
 	bool doomed;                /* unlinked: gone for new calls */
 	int refs;
+	struct isol8_error create_err; /* why its first call could not make it */
 };
 
 struct isol8_sessions {
@@ -126,15 +127,27 @@ static void gone(struct isol8_sessions *t, void *record, const char *id, const c
 		t->cfg.on_gone(t->cfg.userdata, id, reason);
 }
 
+/* With the lock held, which it lets go: removes s (its sandbox, unless a
+ * call holds it, and its entry once nobody does) and says why. */
+static void remove_locked(struct isol8_sessions *t, struct isol8_session *s, const char *reason)
+{
+	char id[ISOL8_SESSION_ID_MAX + 1];
+	void *record;
+
+	snprintf(id, sizeof(id), "%s", s->id);
+	record = unlink_session(t, s);
+	release_if_free(t, s);
+	pthread_mutex_unlock(&t->lock);
+	gone(t, record, id, reason);
+}
+
 /* Removes the idle sessions past idle_ms, one at a time (the callbacks run
  * without the lock). */
 static void sweep(struct isol8_sessions *t)
 {
 	for (;;) {
-		char id[ISOL8_SESSION_ID_MAX + 1];
 		struct isol8_session *s;
 		int64_t now = isol8_now_ms();
-		void *record;
 
 		pthread_mutex_lock(&t->lock);
 		for (s = t->head; s; s = s->next)
@@ -144,11 +157,7 @@ static void sweep(struct isol8_sessions *t)
 			pthread_mutex_unlock(&t->lock);
 			return;
 		}
-		snprintf(id, sizeof(id), "%s", s->id);
-		record = unlink_session(t, s);
-		release_if_free(t, s);
-		pthread_mutex_unlock(&t->lock);
-		gone(t, record, id, "expired");
+		remove_locked(t, s, "expired");
 	}
 }
 
@@ -219,9 +228,7 @@ void isol8_sessions_destroy_all(struct isol8_sessions *t, int *removed)
 {
 	*removed = 0;
 	for (;;) {
-		char id[ISOL8_SESSION_ID_MAX + 1];
 		struct isol8_session *s;
-		void *record;
 
 		pthread_mutex_lock(&t->lock);
 		s = t->head;
@@ -229,11 +236,7 @@ void isol8_sessions_destroy_all(struct isol8_sessions *t, int *removed)
 			pthread_mutex_unlock(&t->lock);
 			return;
 		}
-		snprintf(id, sizeof(id), "%s", s->id);
-		record = unlink_session(t, s);
-		release_if_free(t, s);
-		pthread_mutex_unlock(&t->lock);
-		gone(t, record, id, "destroyed");
+		remove_locked(t, s, "destroyed");
 		(*removed)++;
 	}
 }
@@ -306,6 +309,7 @@ static int begin_new(struct isol8_sessions *t, const char *id, const struct isol
 	pthread_mutex_lock(&t->lock);
 	s->creating = false;
 	if (ret < 0) {
+		s->create_err = *err; /* for the calls that waited for it */
 		if (!s->doomed)
 			unlink_session(t, s); /* busy: no record comes back, none was had */
 		s->busy = false;
@@ -364,8 +368,12 @@ int isol8_sessions_begin(struct isol8_sessions *t, const char *id, const struct 
 			wait_ms(t, 100);
 	}
 	s->refs--;
-	if (ret == 0 && s->doomed)
+	if (ret == 0 && s->doomed && s->create_err.code != 0) {
+		*err = s->create_err;
+		ret = isol8_error_prefix(err, "session \"%s\" could not be created", id);
+	} else if (ret == 0 && s->doomed) {
 		ret = isol8_error_set(err, ISOL8_E_ABORTED, "session \"%s\" was destroyed while this call waited", id);
+	}
 	if (ret < 0) {
 		release_if_free(t, s);
 		pthread_mutex_unlock(&t->lock);
@@ -490,7 +498,6 @@ void isol8_sessions_unref(struct isol8_sessions *t, struct isol8_session_ref *re
 int isol8_sessions_destroy(struct isol8_sessions *t, const char *id, bool *existed, struct isol8_error *err)
 {
 	struct isol8_session *s;
-	void *record = NULL;
 	int ret;
 
 	*existed = false;
@@ -499,14 +506,11 @@ int isol8_sessions_destroy(struct isol8_sessions *t, const char *id, bool *exist
 		return ret;
 	pthread_mutex_lock(&t->lock);
 	s = find(t, id);
-	if (s != NULL) {
-		*existed = true;
-		record = unlink_session(t, s);
-		release_if_free(t, s);
-	}
-	pthread_mutex_unlock(&t->lock);
-	if (*existed)
-		gone(t, record, id, "destroyed");
+	*existed = s != NULL;
+	if (s != NULL)
+		remove_locked(t, s, "destroyed");
+	else
+		pthread_mutex_unlock(&t->lock);
 	return 0;
 }
 

@@ -16,9 +16,10 @@
  * - Past `max` sessions a new one is ISOL8_E_EXHAUSTED; a session idle for
  *   idle_ms is destroyed by the table's sweeper thread.
  * - File transfers hold a reference (isol8_sessions_ref), not the session:
- *   they run beside a call. Destroying a session with a call or a
- *   transfer on it cancels them; its sandbox is removed when the last one
- *   lets go.
+ *   they run beside a call. Destroying a session with a call on it cancels
+ *   the call, and the sandbox is removed when the call ends; a transfer's
+ *   reference keeps only the entry, so the sandbox goes at once and the
+ *   transfer fails (it checks isol8_sessions_ref_doomed between chunks).
  *
  * Threads: every function may be called from any thread; one mutex guards
  * the table, Docker and agent calls are made without it.

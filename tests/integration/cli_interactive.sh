@@ -84,5 +84,11 @@ expect_eq "shell --session: the session keeps what the shell wrote" "kept-by-she
 	"$("$ISOL8" run --session s1 -r bash -e 'cat /sandbox/mark')"
 "$ISOL8" session rm s1 >/dev/null
 expect_eq "the session is removed" 0 $?
+# A Python session's shell runs in that session, without --runtime.
+"$ISOL8" run --session py1 -r python -e 'open("/sandbox/from-python", "w").write("made-by-%d" % (6 * 7))' >/dev/null
+printf 'cat /sandbox/from-python; echo\rexit 0\r' | script -qec "$ISOL8 shell --session py1; echo cli=\$?" /dev/null >pyshell.out
+expect_contains "shell --session of a python session: exits 0" "cli=0" "$(cat pyshell.out)"
+expect_contains "shell --session of a python session: sees its files" "made-by-42" "$(cat pyshell.out)"
+"$ISOL8" session rm py1 >/dev/null
 
 finish

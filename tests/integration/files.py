@@ -49,12 +49,7 @@ def blocks(total, size=MIB, seed=b"isol8"):
 class Files(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
-        # Under AddressSanitizer freed chunks wait in its quarantine (256 MiB
-        # by default), which would count as the daemon's memory; a small one
-        # keeps the RSS check meaningful in a sanitizer build too.
-        asan = ":".join(o for o in (os.environ.get("ASAN_OPTIONS", ""), "quarantine_size_mb=8") if o)
-        cls.d = isol8d.Daemon(ISOL8D, os.path.join(TMP, "d"), PB, ADMIN, HEALTH, flags=("--prewarm", "0"),
-                              env={"ASAN_OPTIONS": asan})
+        cls.d = isol8d.Daemon(ISOL8D, os.path.join(TMP, "d"), PB, ADMIN, HEALTH, flags=("--prewarm", "0"))
         ch = cls.d.channel
         cls.put_rpc = ch.stream_unary("/isol8.v1.Isol8/PutFile", request_serializer=PB.PutFileChunk.SerializeToString,
                                       response_deserializer=PB.PutFileResult.FromString)

@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_fixture.h"
 #include "sandbox/agent_client.h"
 #include "runner.h"
 #include "base/util.h"
@@ -23,12 +24,7 @@
 #define OTHER_UID 65534
 #define CAPTURE_MAX (4u * 1024u * 1024u)
 
-static char test_dir[] = "/tmp/isol8-agent-test-XXXXXX";
-static char sock_path[256];
-static char sandbox_dir[256];
-static pid_t agent_pid = -1;
-
-static char *path_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C"};
+static struct agent_fixture agent;
 
 struct capture {
 	char out[CAPTURE_MAX];
@@ -63,32 +59,18 @@ static bool capture_cancelled(void *userdata)
 
 static const struct isol8_agent_exec_io capture_io = {capture_output, capture_cancelled, &cap};
 
-/* An Exec with argv (NULL-ended) and the default env. */
-static Isol8__Agent__V1__Exec exec_of(char **argv)
-{
-	Isol8__Agent__V1__Exec req = ISOL8__AGENT__V1__EXEC__INIT;
-
-	while (argv[req.n_argv] != NULL)
-		req.n_argv++;
-	req.argv = argv;
-	req.n_env = ISOL8_ARRAY_LEN(path_env);
-	req.env = path_env;
-	req.timeout_ms = 10000;
-	return req;
-}
-
 /* Runs req, capturing output into cap; returns the client's result. */
 static int run(const Isol8__Agent__V1__Exec *req, struct isol8_agent_exit *out, struct isol8_error *err)
 {
 	memset(&cap, 0, sizeof(cap));
 	memset(out, 0, sizeof(*out));
-	return isol8_agent_exec(sock_path, req, &capture_io, out, err);
+	return isol8_agent_exec(agent.sock_path, req, &capture_io, out, err);
 }
 
 static int run_sh_as(const char *script, bool keep_detached, struct isol8_agent_exit *out)
 {
 	char *argv[] = {"sh", "-c", (char *)script, NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int ret;
 
@@ -107,41 +89,12 @@ static int run_sh(const char *script, struct isol8_agent_exit *out)
 
 static int suite_init(void)
 {
-	struct isol8_error err = ISOL8_ERROR_INIT;
-
-	if (mkdtemp(test_dir) == NULL || chmod(test_dir, 0755) < 0)
-		return -1;
-	snprintf(sock_path, sizeof(sock_path), "%s/agent.sock", test_dir);
-	snprintf(sandbox_dir, sizeof(sandbox_dir), "%s/sandbox", test_dir);
-	if (mkdir(sandbox_dir, 0755) < 0)
-		return -1;
-	agent_pid = fork();
-	if (agent_pid == 0) {
-		execl(ISOL8_AGENT_PATH, "isol8-agent", "--socket", sock_path, "--sandbox-dir", sandbox_dir, "--uid",
-		      "64000", "--gid", "64000", (char *)NULL);
-		_exit(127);
-	}
-	if (agent_pid < 0 || isol8_agent_wait_ready(sock_path, 5000, &err) < 0) {
-		fprintf(stderr, "agent did not start: %s\n", err.message);
-		return -1;
-	}
-	return 0;
+	return agent_fixture_start(&agent, "agent", SANDBOX_UID, 0755);
 }
 
 static int suite_cleanup(void)
 {
-	char cmd[512];
-	int status = -1;
-
-	if (agent_pid > 0) {
-		kill(agent_pid, SIGTERM);
-		waitpid(agent_pid, &status, 0);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
-	if (system(cmd) != 0)
-		return -1;
-	/* SIGTERM: the agent stops cleanly with status 0. */
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return agent_fixture_stop(&agent);
 }
 
 static void test_wait_ready_missing_socket(void)
@@ -157,7 +110,7 @@ static void test_wait_ready_missing_socket(void)
 static void test_stdout(void)
 {
 	char *argv[] = {"echo", "hello", NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 
@@ -196,7 +149,7 @@ static void test_exit_code(void)
 static void test_stdin(void)
 {
 	char *argv[] = {"cat", NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 	static char big[300000];
@@ -217,7 +170,7 @@ static void test_stdin(void)
 
 static void check_timeout(char **argv)
 {
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 	int64_t start = isol8_now_ms();
@@ -245,7 +198,7 @@ static void test_output_cap(void)
 {
 	/* Past the cap output is dropped, the program runs on to its own exit. */
 	char *argv[] = {"sh", "-c", "yes | head -c 200000; echo done >&2; exit 3", NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 	int64_t start = isol8_now_ms();
@@ -260,7 +213,7 @@ static void test_output_cap(void)
 	CU_ASSERT(isol8_now_ms() - start < 2000);
 
 	/* A runaway writer is still stopped by the timeout. */
-	req = exec_of((char *[]){"yes", NULL});
+	req = agent_fixture_exec((char *[]){"yes", NULL});
 	req.max_output_bytes = 1000;
 	req.timeout_ms = 500;
 	start = isol8_now_ms();
@@ -272,7 +225,7 @@ static void test_output_cap(void)
 
 	/* Exactly the cap is not truncated; both streams count. */
 	CU_ASSERT_EQUAL_FATAL(run_sh("printf 12345; printf 67890 >&2", &out), 0);
-	req = exec_of((char *[]){"sh", "-c", "printf 12345; printf 67890 >&2", NULL});
+	req = agent_fixture_exec((char *[]){"sh", "-c", "printf 12345; printf 67890 >&2", NULL});
 	req.max_output_bytes = 10;
 	CU_ASSERT_EQUAL_FATAL(run(&req, &out, &err), 0);
 	CU_ASSERT_EQUAL(cap.out_len + cap.err_len, 10);
@@ -286,7 +239,7 @@ static void test_output_cap(void)
 static void test_identity(void)
 {
 	char *argv[] = {"sh", "-c", "id -u; id -g; id -G", NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 
@@ -298,14 +251,14 @@ static void test_identity(void)
 	/* Defaults: the agent's sandbox user, cwd the sandbox dir. */
 	CU_ASSERT_EQUAL_FATAL(run_sh("id -u; id -g; id -G; pwd; ulimit -c", &out), 0);
 	char want[512];
-	snprintf(want, sizeof(want), "64000\n64000\n64000\n%s\n0\n", sandbox_dir);
+	snprintf(want, sizeof(want), "64000\n64000\n64000\n%s\n0\n", agent.sandbox_dir);
 	CU_ASSERT_STRING_EQUAL(cap.out, want);
 }
 
 static void test_env_exact(void)
 {
 	char *argv[] = {"env", NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 
@@ -369,7 +322,7 @@ static void test_hidden_holder_killed(void)
 			"python3 -c 'import ctypes, time; ctypes.CDLL(None).prctl(4, 0); time.sleep(100)' & echo $!; "
 			"sleep 100",
 			NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 	pid_t holder;
@@ -386,7 +339,7 @@ static void test_hidden_holder_killed(void)
 static void test_files(void)
 {
 	char *argv[] = {"sh", "-c", "cat sub/dir/data.txt; cat /proc/self/status >/dev/null", NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	Isol8__Agent__V1__File file = ISOL8__AGENT__V1__FILE__INIT;
 	Isol8__Agent__V1__File *files[] = {&file};
 	struct isol8_error err = ISOL8_ERROR_INIT;
@@ -402,7 +355,7 @@ static void test_files(void)
 	req.n_files = 1;
 	CU_ASSERT_EQUAL_FATAL(run(&req, &out, &err), 0);
 	CU_ASSERT_STRING_EQUAL(cap.out, "file content\n");
-	snprintf(path, sizeof(path), "%s/sub/dir/data.txt", sandbox_dir);
+	snprintf(path, sizeof(path), "%s/sub/dir/data.txt", agent.sandbox_dir);
 	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_uid, SANDBOX_UID);
 	CU_ASSERT_EQUAL(st.st_gid, SANDBOX_UID);
@@ -417,17 +370,17 @@ static void test_bad_requests(void)
 {
 	char *missing[] = {"no-such-program-isol8", NULL};
 	char *empty[] = {NULL};
-	Isol8__Agent__V1__Exec req = exec_of(missing);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(missing);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 
 	CU_ASSERT_EQUAL(run(&req, &out, &err), -ISOL8_E_NOT_FOUND);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "no-such-program-isol8"));
 	isol8_error_clear(&err);
-	req = exec_of(empty);
+	req = agent_fixture_exec(empty);
 	CU_ASSERT_EQUAL(run(&req, &out, &err), -ISOL8_E_INVALID);
 	isol8_error_clear(&err);
-	req = exec_of((char *[]){"true", NULL});
+	req = agent_fixture_exec((char *[]){"true", NULL});
 	req.cwd = "/tmp/../etc";
 	CU_ASSERT_EQUAL(run(&req, &out, &err), -ISOL8_E_INVALID);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "cwd"));
@@ -436,7 +389,7 @@ static void test_bad_requests(void)
 static void test_cancel(void)
 {
 	char *argv[] = {"sleep", "30", NULL};
-	Isol8__Agent__V1__Exec req = exec_of(argv);
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 	int64_t start;
@@ -444,16 +397,16 @@ static void test_cancel(void)
 	memset(&cap, 0, sizeof(cap));
 	start = isol8_now_ms();
 	cap.cancel_at_ms = start + 200;
-	CU_ASSERT_EQUAL(isol8_agent_exec(sock_path, &req, &capture_io, &out, &err), -ISOL8_E_CANCELLED);
+	CU_ASSERT_EQUAL(isol8_agent_exec(agent.sock_path, &req, &capture_io, &out, &err), -ISOL8_E_CANCELLED);
 	CU_ASSERT(isol8_now_ms() - start < 1000);
 
 	/* on_output returning nonzero stops the run too. */
 	isol8_error_clear(&err);
 	memset(&cap, 0, sizeof(cap));
 	cap.stop_after = 1;
-	req = exec_of((char *[]){"yes", NULL});
+	req = agent_fixture_exec((char *[]){"yes", NULL});
 	start = isol8_now_ms();
-	CU_ASSERT_EQUAL(isol8_agent_exec(sock_path, &req, &capture_io, &out, &err), -ISOL8_E_CANCELLED);
+	CU_ASSERT_EQUAL(isol8_agent_exec(agent.sock_path, &req, &capture_io, &out, &err), -ISOL8_E_CANCELLED);
 	CU_ASSERT(isol8_now_ms() - start < 2000);
 }
 
@@ -505,7 +458,7 @@ static int count_entries(const char *path)
 
 static void test_reset(void)
 {
-	const char *wipe[] = {sandbox_dir, NULL};
+	const char *wipe[] = {agent.sandbox_dir, NULL};
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 	char outside[300], link_cmd[1024], path[512];
@@ -513,7 +466,7 @@ static void test_reset(void)
 	pid_t lingering;
 
 	/* A file outside the sandbox that a link inside points to. */
-	snprintf(outside, sizeof(outside), "%s/outside", test_dir);
+	snprintf(outside, sizeof(outside), "%s/outside", agent.test_dir);
 	CU_ASSERT_EQUAL_FATAL(mkdir(outside, 0755), 0);
 	snprintf(path, sizeof(path), "%s/keep.txt", outside);
 	close(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0644));
@@ -528,31 +481,31 @@ static void test_reset(void)
 	usleep(100000);
 	CU_ASSERT_TRUE_FATAL(process_alive(lingering)); /* it left the group: still running */
 
-	CU_ASSERT_EQUAL_FATAL(isol8_agent_reset(sock_path, SANDBOX_UID, wipe, 5000, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_reset(agent.sock_path, SANDBOX_UID, wipe, 5000, &err), 0);
 	CU_ASSERT_TRUE(wait_gone(lingering, 1000));
-	CU_ASSERT_EQUAL(stat(sandbox_dir, &st), 0);
+	CU_ASSERT_EQUAL(stat(agent.sandbox_dir, &st), 0);
 	CU_ASSERT_TRUE(S_ISDIR(st.st_mode));
-	CU_ASSERT_EQUAL(count_entries(sandbox_dir), 0);
+	CU_ASSERT_EQUAL(count_entries(agent.sandbox_dir), 0);
 	CU_ASSERT_EQUAL(stat(path, &st), 0); /* the link's target survived */
 
 	/* Root is refused; a relative wipe path is refused. */
-	CU_ASSERT_EQUAL(isol8_agent_reset(sock_path, 0, NULL, 5000, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_EQUAL(isol8_agent_reset(agent.sock_path, 0, NULL, 5000, &err), -ISOL8_E_INVALID);
 	isol8_error_clear(&err);
 	const char *relative[] = {"sandbox", NULL};
-	CU_ASSERT_EQUAL(isol8_agent_reset(sock_path, SANDBOX_UID, relative, 5000, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_EQUAL(isol8_agent_reset(agent.sock_path, SANDBOX_UID, relative, 5000, &err), -ISOL8_E_INVALID);
 }
 
 static void test_reset_deep_tree(void)
 {
-	const char *wipe[] = {sandbox_dir, NULL};
+	const char *wipe[] = {agent.sandbox_dir, NULL};
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_agent_exit out;
 
 	/* Deeper than the agent descends at once (it moves deep parts up). */
 	CU_ASSERT_EQUAL_FATAL(run_sh("i=0; while [ $i -lt 100 ]; do mkdir d && cd d && touch f; i=$((i+1)); done", &out), 0);
 	CU_ASSERT_EQUAL(out.exit_code, 0);
-	CU_ASSERT_EQUAL_FATAL(isol8_agent_reset(sock_path, SANDBOX_UID, wipe, 5000, &err), 0);
-	CU_ASSERT_EQUAL(count_entries(sandbox_dir), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_reset(agent.sock_path, SANDBOX_UID, wipe, 5000, &err), 0);
+	CU_ASSERT_EQUAL(count_entries(agent.sandbox_dir), 0);
 }
 
 struct collected {
@@ -585,32 +538,33 @@ static void test_put_get_file(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(back);
 	for (size_t i = 0; i < size; i++)
 		data[i] = (uint8_t)(i * 2654435761u >> 13);
-	snprintf(path, sizeof(path), "%s/up/load/blob.bin", sandbox_dir);
-	CU_ASSERT_EQUAL_FATAL(isol8_agent_put_file(sock_path, path, data, size, 0640, 0, 0, &err), 0);
+	snprintf(path, sizeof(path), "%s/up/load/blob.bin", agent.sandbox_dir);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_put_file(agent.sock_path, path, data, size, 0640, 0, 0, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_size, (off_t)size);
 	CU_ASSERT_EQUAL(st.st_uid, SANDBOX_UID);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0640);
-	CU_ASSERT_EQUAL_FATAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_get_file(agent.sock_path, path, collect_chunk, &got, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(got.len, size);
 	CU_ASSERT_EQUAL(memcmp(data, back, size), 0);
 
 	/* Empty file. */
-	CU_ASSERT_EQUAL_FATAL(isol8_agent_put_file(sock_path, path, data, 0, 0, 0, 0, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_put_file(agent.sock_path, path, data, 0, 0, 0, 0, &err), 0);
 	got.len = 0;
-	CU_ASSERT_EQUAL_FATAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_get_file(agent.sock_path, path, collect_chunk, &got, &err), 0);
 	CU_ASSERT_EQUAL(got.len, 0);
 
 	/* Refused paths and missing files. */
-	snprintf(path, sizeof(path), "%s/../x", sandbox_dir);
-	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), -ISOL8_E_INVALID);
+	snprintf(path, sizeof(path), "%s/../x", agent.sandbox_dir);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(agent.sock_path, path, collect_chunk, &got, &err), -ISOL8_E_INVALID);
 	isol8_error_clear(&err);
-	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, "relative/x", data, 1, 0, 0, 0, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_EQUAL(isol8_agent_put_file(agent.sock_path, "relative/x", data, 1, 0, 0, 0, &err), -ISOL8_E_INVALID);
 	isol8_error_clear(&err);
-	snprintf(path, sizeof(path), "%s/missing", sandbox_dir);
-	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), -ISOL8_E_NOT_FOUND);
+	snprintf(path, sizeof(path), "%s/missing", agent.sandbox_dir);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(agent.sock_path, path, collect_chunk, &got, &err), -ISOL8_E_NOT_FOUND);
 	isol8_error_clear(&err);
-	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, sandbox_dir, collect_chunk, &got, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(agent.sock_path, agent.sandbox_dir, collect_chunk, &got, &err),
+			-ISOL8_E_INVALID);
 }
 
 /* A file source of pieces of one buffer, sizes cycling through sizes[];
@@ -657,21 +611,21 @@ static void test_put_file_stream(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(back);
 	for (size_t i = 0; i < size; i++)
 		data[i] = (uint8_t)(i * 40503u >> 7);
-	snprintf(path, sizeof(path), "%s/stream/blob.bin", sandbox_dir);
-	CU_ASSERT_EQUAL_FATAL(isol8_agent_put_file_stream(sock_path, path, 0755, 0, 0, pieces_next, &src, &written, &err),
-			      0);
+	snprintf(path, sizeof(path), "%s/stream/blob.bin", agent.sandbox_dir);
+	CU_ASSERT_EQUAL_FATAL(
+		isol8_agent_put_file_stream(agent.sock_path, path, 0755, 0, 0, pieces_next, &src, &written, &err), 0);
 	CU_ASSERT_EQUAL(written, size);
 	CU_ASSERT_EQUAL_FATAL(stat(path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 07777, 0755);
 	CU_ASSERT_EQUAL(st.st_uid, SANDBOX_UID);
-	CU_ASSERT_EQUAL_FATAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_agent_get_file(agent.sock_path, path, collect_chunk, &got, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(got.len, size);
 	CU_ASSERT_EQUAL(memcmp(data, back, size), 0);
 
 	/* A source that aborts: its code, and no partial file left. */
 	src = (struct pieces){data, size, 0, sizes, ISOL8_ARRAY_LEN(sizes), 0, 3u * 1024u * 1024u};
-	snprintf(path, sizeof(path), "%s/stream/aborted.bin", sandbox_dir);
-	CU_ASSERT_EQUAL(isol8_agent_put_file_stream(sock_path, path, 0, 0, 0, pieces_next, &src, &written, &err),
+	snprintf(path, sizeof(path), "%s/stream/aborted.bin", agent.sandbox_dir);
+	CU_ASSERT_EQUAL(isol8_agent_put_file_stream(agent.sock_path, path, 0, 0, 0, pieces_next, &src, &written, &err),
 			-ISOL8_E_INVALID);
 	CU_ASSERT_EQUAL(written, 0);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "stopped by the file source"));
@@ -693,43 +647,45 @@ static void test_file_paths_refused(void)
 
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(outside); i++) {
 		isol8_error_clear(&err);
-		CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, outside[i], collect_chunk, &got, &err), -ISOL8_E_INVALID);
+		CU_ASSERT_EQUAL(isol8_agent_get_file(agent.sock_path, outside[i], collect_chunk, &got, &err),
+				-ISOL8_E_INVALID);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "under /sandbox or /tmp"));
 		isol8_error_clear(&err);
-		CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, outside[i], (const uint8_t *)"x", 1, 0, 0, 0, &err),
-				-ISOL8_E_INVALID);
+		CU_ASSERT_EQUAL(
+			isol8_agent_put_file(agent.sock_path, outside[i], (const uint8_t *)"x", 1, 0, 0, 0, &err),
+			-ISOL8_E_INVALID);
 		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "under /sandbox or /tmp"));
 	}
 	/* a link as an intermediate component, both ways */
-	snprintf(link, sizeof(link), "%s/link", sandbox_dir);
+	snprintf(link, sizeof(link), "%s/link", agent.sandbox_dir);
 	CU_ASSERT_EQUAL_FATAL(symlink("/etc", link), 0);
 	snprintf(path, sizeof(path), "%s/passwd", link);
 	isol8_error_clear(&err);
-	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, path, collect_chunk, &got, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(agent.sock_path, path, collect_chunk, &got, &err), -ISOL8_E_INVALID);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is a symbolic link"));
 	snprintf(path, sizeof(path), "%s/isol8-agent-test-planted", link);
 	isol8_error_clear(&err);
-	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, path, (const uint8_t *)"x", 1, 0, 0, 0, &err),
+	CU_ASSERT_EQUAL(isol8_agent_put_file(agent.sock_path, path, (const uint8_t *)"x", 1, 0, 0, 0, &err),
 			-ISOL8_E_INVALID);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is a symbolic link"));
 	CU_ASSERT_NOT_EQUAL(access("/etc/isol8-agent-test-planted", F_OK), 0);
 	/* a link as the last component, both ways */
-	snprintf(link, sizeof(link), "%s/flink", sandbox_dir);
+	snprintf(link, sizeof(link), "%s/flink", agent.sandbox_dir);
 	CU_ASSERT_EQUAL_FATAL(symlink("/etc/hostname", link), 0);
 	isol8_error_clear(&err);
-	CU_ASSERT_EQUAL(isol8_agent_get_file(sock_path, link, collect_chunk, &got, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_EQUAL(isol8_agent_get_file(agent.sock_path, link, collect_chunk, &got, &err), -ISOL8_E_INVALID);
 	isol8_error_clear(&err);
-	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, link, (const uint8_t *)"x", 1, 0, 0, 0, &err),
+	CU_ASSERT_EQUAL(isol8_agent_put_file(agent.sock_path, link, (const uint8_t *)"x", 1, 0, 0, 0, &err),
 			-ISOL8_E_INVALID);
 	/* setuid, setgid, sticky bits are refused */
-	snprintf(path, sizeof(path), "%s/suid", sandbox_dir);
+	snprintf(path, sizeof(path), "%s/suid", agent.sandbox_dir);
 	isol8_error_clear(&err);
-	CU_ASSERT_EQUAL(isol8_agent_put_file(sock_path, path, (const uint8_t *)"x", 1, 04755, 0, 0, &err),
+	CU_ASSERT_EQUAL(isol8_agent_put_file(agent.sock_path, path, (const uint8_t *)"x", 1, 04755, 0, 0, &err),
 			-ISOL8_E_INVALID);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "mode 04755 has bits outside 0777"));
 	CU_ASSERT_NOT_EQUAL(access(path, F_OK), 0);
 	unlink(link);
-	snprintf(link, sizeof(link), "%s/link", sandbox_dir);
+	snprintf(link, sizeof(link), "%s/link", agent.sandbox_dir);
 	unlink(link);
 }
 
@@ -740,7 +696,7 @@ static int raw_connect(void)
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int fd = -1;
 
-	CU_ASSERT_EQUAL(isol8_agent_connect(sock_path, &fd, &err), 0);
+	CU_ASSERT_EQUAL(isol8_agent_connect(agent.sock_path, &fd, &err), 0);
 	return fd;
 }
 
@@ -787,7 +743,7 @@ static void raw_send_stdin(int fd, const char *text, bool eof)
 
 static void test_stdin_frames(void)
 {
-	Isol8__Agent__V1__Exec req = exec_of((char *[]){"cat", NULL});
+	Isol8__Agent__V1__Exec req = agent_fixture_exec((char *[]){"cat", NULL});
 	_cleanup_close_ int fd = raw_connect();
 	isol8_frame *exit_frame;
 
@@ -807,7 +763,7 @@ static void test_stdin_frames(void)
 
 static void test_signal_frame(void)
 {
-	Isol8__Agent__V1__Exec req = exec_of((char *[]){"sh", "-c", "echo ready; sleep 30", NULL});
+	Isol8__Agent__V1__Exec req = agent_fixture_exec((char *[]){"sh", "-c", "echo ready; sleep 30", NULL});
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	isol8_frame frame = ISOL8__AGENT__V1__FRAME__INIT;
 	Isol8__Agent__V1__Signal sig = ISOL8__AGENT__V1__SIGNAL__INIT;
@@ -820,7 +776,7 @@ static void test_signal_frame(void)
 	CU_ASSERT_PTR_NOT_NULL_FATAL(got);
 	isol8_frame_free(got);
 	/* Other requests are served meanwhile. */
-	CU_ASSERT_EQUAL(isol8_agent_wait_ready(sock_path, 1000, &err), 0);
+	CU_ASSERT_EQUAL(isol8_agent_wait_ready(agent.sock_path, 1000, &err), 0);
 	sig.signal = SIGTERM;
 	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_SIGNAL;
 	frame.signal = &sig;
@@ -834,7 +790,7 @@ static void test_signal_frame(void)
 
 static void test_host_disconnect_kills(void)
 {
-	Isol8__Agent__V1__Exec req = exec_of((char *[]){"sh", "-c", "echo $$; exec sleep 30", NULL});
+	Isol8__Agent__V1__Exec req = agent_fixture_exec((char *[]){"sh", "-c", "echo $$; exec sleep 30", NULL});
 	int fd = raw_connect();
 	isol8_frame *got;
 	pid_t pid;
@@ -867,7 +823,7 @@ static void check_rejected(const uint8_t *bytes, size_t len)
 	CU_ASSERT(isol8_frame_read(fd, &got, 5000, &err) <= 0);
 	CU_ASSERT_PTR_NULL(got);
 	/* The agent goes on serving. */
-	CU_ASSERT_EQUAL(isol8_agent_wait_ready(sock_path, 1000, &err), 0);
+	CU_ASSERT_EQUAL(isol8_agent_wait_ready(agent.sock_path, 1000, &err), 0);
 }
 
 static void test_malformed_frames(void)

@@ -11,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_fixture.h"
 #include "base/util.h"
 #include "runner.h"
 #include "sandbox/agent_client.h"
@@ -18,13 +19,9 @@
 /* Not the 64000 of test_agent.c nor the 64001 of test_agent_session.c:
  * each run's end kills every process of its uid, and the suites may run
  * at once. */
-#define SANDBOX_UID "64002"
+#define SANDBOX_UID 64002
 
-static char test_dir[] = "/tmp/isol8-agent-pty-test-XXXXXX";
-static char sock_path[256];
-static char sandbox_dir[256];
-static pid_t agent_pid = -1;
-static char *path_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C"};
+static struct agent_fixture agent;
 static char out[64 * 1024];
 static size_t out_len;
 
@@ -47,14 +44,8 @@ static int capture(void *userdata, int stream, const uint8_t *data, size_t len)
 
 static Isol8__Agent__V1__Exec pty_exec(char **argv)
 {
-	Isol8__Agent__V1__Exec req = ISOL8__AGENT__V1__EXEC__INIT;
+	Isol8__Agent__V1__Exec req = agent_fixture_exec(argv);
 
-	while (argv[req.n_argv] != NULL)
-		req.n_argv++;
-	req.argv = argv;
-	req.n_env = ISOL8_ARRAY_LEN(path_env);
-	req.env = path_env;
-	req.timeout_ms = 10000;
 	req.pty = true;
 	return req;
 }
@@ -68,7 +59,7 @@ static int run(const Isol8__Agent__V1__Exec *req, struct isol8_agent_exit *x)
 	out_len = 0;
 	out[0] = '\0';
 	memset(x, 0, sizeof(*x));
-	ret = isol8_agent_exec(sock_path, req, &io, x, &err);
+	ret = isol8_agent_exec(agent.sock_path, req, &io, x, &err);
 	if (ret != 0)
 		fprintf(stderr, "\n  exec: %s\n", err.message);
 	return ret;
@@ -76,40 +67,12 @@ static int run(const Isol8__Agent__V1__Exec *req, struct isol8_agent_exit *x)
 
 static int suite_init(void)
 {
-	struct isol8_error err = ISOL8_ERROR_INIT;
-
-	if (mkdtemp(test_dir) == NULL || chmod(test_dir, 0755) < 0)
-		return -1;
-	snprintf(sock_path, sizeof(sock_path), "%s/agent.sock", test_dir);
-	snprintf(sandbox_dir, sizeof(sandbox_dir), "%s/sandbox", test_dir);
-	if (mkdir(sandbox_dir, 0777) < 0 || chmod(sandbox_dir, 0777) < 0)
-		return -1;
-	agent_pid = fork();
-	if (agent_pid == 0) {
-		execl(ISOL8_AGENT_PATH, "isol8-agent", "--socket", sock_path, "--sandbox-dir", sandbox_dir, "--uid",
-		      SANDBOX_UID, "--gid", SANDBOX_UID, (char *)NULL);
-		_exit(127);
-	}
-	if (agent_pid < 0 || isol8_agent_wait_ready(sock_path, 5000, &err) < 0) {
-		fprintf(stderr, "agent did not start: %s\n", err.message);
-		return -1;
-	}
-	return 0;
+	return agent_fixture_start(&agent, "agent-pty", SANDBOX_UID, 0777);
 }
 
 static int suite_cleanup(void)
 {
-	char cmd[512];
-	int status = -1;
-
-	if (agent_pid > 0) {
-		kill(agent_pid, SIGTERM);
-		waitpid(agent_pid, &status, 0);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
-	if (system(cmd) != 0)
-		return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return agent_fixture_stop(&agent);
 }
 
 static void test_tty_is_a_pts(void)
@@ -213,7 +176,7 @@ static int start(Isol8__Agent__V1__Exec *req)
 
 	out_len = 0;
 	out[0] = '\0';
-	CU_ASSERT_EQUAL(isol8_agent_connect(sock_path, &fd, &err), 0);
+	CU_ASSERT_EQUAL(isol8_agent_connect(agent.sock_path, &fd, &err), 0);
 	req->stdin_open = true;
 	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXEC;
 	frame.exec = req;

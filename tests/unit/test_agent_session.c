@@ -22,6 +22,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "agent_fixture.h"
 #include "engine/driver.h"
 #include "sandbox/agent_client.h"
 #include "runner.h"
@@ -29,11 +30,8 @@
 
 #define SANDBOX_UID 64001 /* the agent's --uid/--gid: no host process uses it */
 
-static char test_dir[] = "/tmp/isol8-session-test-XXXXXX";
-static char sock_path[256];
-static char sandbox_dir[256];      /* as the agent sees it */
-static char sandbox_host_dir[256]; /* as this process sees it */
-static pid_t agent_pid = -1;
+static struct agent_fixture agent;
+static char sandbox_host_dir[256]; /* the sandbox dir as this process sees it */
 static bool external_agent;
 
 static char *path_env[] = {"PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8"};
@@ -63,52 +61,23 @@ static const struct isol8_agent_exec_io capture_io = {capture_output, NULL, &cap
 
 static int suite_init(void)
 {
-	struct isol8_error err = ISOL8_ERROR_INIT;
 	const char *external = getenv("ISOL8_SESSION_SOCKET");
+	const char *dir = getenv("ISOL8_SESSION_SANDBOX"), *host = getenv("ISOL8_SESSION_SANDBOX_HOST");
+	int ret;
 
-	if (external != NULL) {
-		const char *dir = getenv("ISOL8_SESSION_SANDBOX"), *host = getenv("ISOL8_SESSION_SANDBOX_HOST");
-		external_agent = true;
-		snprintf(sock_path, sizeof(sock_path), "%s", external);
-		snprintf(sandbox_dir, sizeof(sandbox_dir), "%s", dir ? dir : "/sandbox");
-		snprintf(sandbox_host_dir, sizeof(sandbox_host_dir), "%s", host ? host : sandbox_dir);
-		return isol8_agent_wait_ready(sock_path, 5000, &err) < 0 ? -1 : 0;
-	}
-	if (mkdtemp(test_dir) == NULL || chmod(test_dir, 0755) < 0)
-		return -1;
-	snprintf(sock_path, sizeof(sock_path), "%s/agent.sock", test_dir);
-	snprintf(sandbox_dir, sizeof(sandbox_dir), "%s/sandbox", test_dir);
-	if (mkdir(sandbox_dir, 0755) < 0)
-		return -1;
-	memcpy(sandbox_host_dir, sandbox_dir, sizeof(sandbox_dir));
-	agent_pid = fork();
-	if (agent_pid == 0) {
-		execl(ISOL8_AGENT_PATH, "isol8-agent", "--socket", sock_path, "--sandbox-dir", sandbox_dir, "--uid",
-		      "64001", "--gid", "64001", (char *)NULL);
-		_exit(127);
-	}
-	if (agent_pid < 0 || isol8_agent_wait_ready(sock_path, 5000, &err) < 0) {
-		fprintf(stderr, "agent did not start: %s\n", err.message);
-		return -1;
-	}
-	return 0;
+	external_agent = external != NULL;
+	if (external_agent)
+		ret = agent_fixture_attach(&agent, external, dir ? dir : "/sandbox");
+	else
+		ret = agent_fixture_start(&agent, "session", SANDBOX_UID, 0755);
+	snprintf(sandbox_host_dir, sizeof(sandbox_host_dir), "%s",
+		 external_agent && host ? host : agent.sandbox_dir);
+	return ret;
 }
 
 static int suite_cleanup(void)
 {
-	char cmd[512];
-	int status = -1;
-
-	if (external_agent)
-		return 0;
-	if (agent_pid > 0) {
-		kill(agent_pid, SIGTERM);
-		waitpid(agent_pid, &status, 0);
-	}
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", test_dir);
-	if (system(cmd) != 0)
-		return -1;
-	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+	return agent_fixture_stop(&agent);
 }
 
 /* Opens a session with the runtime's driver; -1 on failure (reported). */
@@ -126,7 +95,7 @@ static int session_open(const char *runtime)
 	req.argv = (char **)driver->argv;
 	req.n_env = ISOL8_ARRAY_LEN(path_env);
 	req.env = path_env;
-	if (isol8_agent_session_open(sock_path, &req, 10000, &fd, &err) < 0) {
+	if (isol8_agent_session_open(agent.sock_path, &req, 10000, &fd, &err) < 0) {
 		fprintf(stderr, "\n  open %s session: %s\n", runtime, err.message);
 		return -1;
 	}
@@ -152,7 +121,7 @@ struct call_req {
 
 static void call_build(struct call_req *r, const struct call *c)
 {
-	snprintf(r->path, sizeof(r->path), "%s/%s", sandbox_dir, c->file);
+	snprintf(r->path, sizeof(r->path), "%s/%s", agent.sandbox_dir, c->file);
 	r->argv[0] = (char *)c->interpreter;
 	r->argv[1] = r->path;
 	r->argv[2] = NULL;
@@ -166,7 +135,7 @@ static void call_build(struct call_req *r, const struct call *c)
 	r->req.argv = r->argv;
 	r->req.n_env = ISOL8_ARRAY_LEN(path_env);
 	r->req.env = path_env;
-	r->req.cwd = sandbox_dir;
+	r->req.cwd = agent.sandbox_dir;
 	r->req.n_files = 1;
 	r->req.files = r->files;
 	r->req.timeout_ms = c->timeout_ms ? c->timeout_ms : 10000;
@@ -794,7 +763,7 @@ static void test_bash_argv0(void)
 
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL_FATAL(bash(fd, "cd /\necho \"$0\"\ncd \"$(dirname \"$0\")\" && pwd\n", &out), 0);
-	snprintf(want, sizeof(want), "%s/main.sh\n%s\n", sandbox_dir, sandbox_dir);
+	snprintf(want, sizeof(want), "%s/main.sh\n%s\n", agent.sandbox_dir, agent.sandbox_dir);
 	CU_ASSERT_STRING_EQUAL(cap.out, want);
 	CU_ASSERT_EQUAL(out.exit_code, 0);
 	session_close(fd);

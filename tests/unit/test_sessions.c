@@ -255,7 +255,22 @@ static void test_failed_creation(void)
 	CU_ASSERT_EQUAL(begin(t, "f", "bash", 0, &call, &err), -ISOL8_E_NOT_FOUND);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "is missing"));
 	CU_ASSERT_EQUAL(isol8_sessions_count(t), 0);
+	/* a call that waited for the failed creation gets its reason */
+	{
+		struct holder creator = {.t = t, .hold_ms = 0, .wait_ms = 0, .err = ISOL8_ERROR_INIT};
+		pthread_t th;
+		fake.create_ms = 200;
+		pthread_create(&th, NULL, hold_main, &creator);
+		usleep(50000);
+		isol8_error_clear(&err);
+		CU_ASSERT_EQUAL(begin(t, "busy", "bash", 3000, &call, &err), -ISOL8_E_NOT_FOUND);
+		CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "session \"busy\" could not be created: image"));
+		pthread_join(th, NULL);
+		CU_ASSERT_EQUAL(creator.ret, -ISOL8_E_NOT_FOUND);
+		fake.create_ms = 0;
+	}
 	fake.fail_create = false;
+	isol8_error_clear(&err);
 	CU_ASSERT_EQUAL(begin(t, "f", "bash", 0, &call, &err), 0);
 	CU_ASSERT_TRUE(call.created);
 	isol8_sessions_end(t, &call, false);
