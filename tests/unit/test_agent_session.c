@@ -660,7 +660,13 @@ static void test_exec_in_driver(void)
 	CU_ASSERT_STRING_EQUAL(cap.out, "fresh\n");
 	CU_ASSERT_FALSE(out.state_reset);
 	session_close(fd);
-	fd = session_open("python");
+}
+
+static void test_python_execv(void)
+{
+	struct isol8_agent_exit out;
+	int fd = session_open("python");
+
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL_FATAL(python(fd, "import os\nprint('py', flush=True)\nos.execv('/bin/sh', ['sh', '-c', 'echo sh; exit 3'])\n",
 				     &out), 0);
@@ -688,7 +694,13 @@ static void test_kept_stdout(void)
 	CU_ASSERT_EQUAL_FATAL(bash(fd, "echo \"K=$K\"\n", &out), 0);
 	CU_ASSERT_STRING_EQUAL(cap.out, "K=1\n");
 	session_close(fd);
-	fd = session_open("python");
+}
+
+static void test_python_kept_stdout(void)
+{
+	struct isol8_agent_exit out;
+	int fd = session_open("python");
+
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL_FATAL(session_call(fd, &(struct call){"python3", "main.py",
 				"import os\nf = open('/dev/stdout', 'w')\nd = os.dup(1)\nprint('kept', file=f, flush=True)\n",
@@ -893,6 +905,8 @@ int main(void)
 		{"node: state, imports, errors", test_node_state},
 		{"bash: exec in the code is the call's program", test_exec_in_driver},
 		{"bash: an fd kept on stdout does not hold the call", test_kept_stdout},
+		{"python: os.execv in the code is the call's program", test_python_execv},
+		{"python: an fd kept on stdout does not hold the call", test_python_kept_stdout},
 		{"python: threads joined, std streams per call", test_python_thread_and_stdio},
 		{"python: an empty argument runs outside the driver", test_empty_argument},
 		{"bash: $0 is the call's file", test_bash_argv0},
