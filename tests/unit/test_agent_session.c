@@ -730,6 +730,13 @@ static void test_python_thread_and_stdio(void)
 	CU_ASSERT_EQUAL(out.exit_code, 0);
 	CU_ASSERT_EQUAL_FATAL(python(fd, "print('next')\n", &out), 0);
 	CU_ASSERT_STRING_EQUAL(cap.out, "next\n");
+	/* joined also when the code raised, after its traceback */
+	CU_ASSERT_EQUAL_FATAL(python(fd, "threading.Thread(target=late).start()\nraise ValueError('v')\n", &out), 0);
+	CU_ASSERT_EQUAL(out.exit_code, 1);
+	CU_ASSERT_STRING_EQUAL(cap.out, "late\n");
+	CU_ASSERT_PTR_NOT_NULL(strstr(cap.err, "ValueError: v"));
+	CU_ASSERT_EQUAL_FATAL(python(fd, "print('after')\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "after\n");
 	CU_ASSERT_EQUAL_FATAL(python(fd, "import sys\nprint('a')\nsys.stdout.close()\nsys.stderr.close()\nsys.stdin.close()\n",
 				     &out), 0);
 	CU_ASSERT_EQUAL(out.exit_code, 0);
