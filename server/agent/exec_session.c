@@ -237,6 +237,12 @@ enum session_wait_end {
 	WAIT_PENDING, /* no answer yet */
 };
 
+/* The Error code of a call whose hand-over ended so. */
+static const int session_wait_codes[] = {
+	[WAIT_OPENED] = 0,         [WAIT_TIMEOUT] = ETIMEDOUT, [WAIT_DRIVER_GONE] = ECHILD, [WAIT_REFUSED] = EBUSY,
+	[WAIT_HOST_GONE] = EPIPE, [WAIT_STOP] = ECANCELED,    [WAIT_PENDING] = 0,
+};
+
 static bool session_stop_requested(int signal_fd)
 {
 	struct signalfd_siginfo info;
@@ -414,8 +420,7 @@ static int session_call_start(struct session *s, const Isol8__Agent__V1__Exec *r
 	if (end == WAIT_HOST_GONE || end == WAIT_STOP)
 		*result = 1;
 	if (end != WAIT_HOST_GONE)
-		agent_send_error(s->conn, ret < 0 ? -ret : end == WAIT_STOP ? ECANCELED : end == WAIT_REFUSED ? EBUSY : ECHILD,
-				 "%s", msg);
+		agent_send_error(s->conn, ret < 0 ? -ret : session_wait_codes[end], "%s", msg);
 	return -1;
 }
 
