@@ -25,7 +25,9 @@
  *   without one): a driver still busy with work of an earlier call may
  *   take a while. At the timeout the driver is killed and the Exit says
  *   timed_out and state_reset; the host closing the connection or SIGTERM
- *   ends the wait too. '!' means the driver could not put the FIFOs on its
+ *   ends the wait too; the call's Stdin frames are kept for it and its
+ *   Signal frames go to the driver's group at once (a Signal that ends
+ *   the driver ends the call: its Exit says state_reset). '!' means the driver could not put the FIFOs on its
  *   0/1/2: the call gets an Error, the driver lives on. Once it says '.'
  *   (it has the FIFOs on its 0/1/2) the FIFOs are unlinked, stdin becomes
  *   a write-only end (so the driver closing it gives EPIPE, as a pipe
@@ -234,13 +236,25 @@ enum session_wait_end {
 	WAIT_REFUSED,
 	WAIT_HOST_GONE,
 	WAIT_STOP,
+	WAIT_BAD_FRAME,
 	WAIT_PENDING, /* no answer yet */
+};
+
+/* Frames of the call that came while the driver had not taken it yet: its
+ * Stdin is kept for the run, a Signal goes to the driver's group at once
+ * (the driver is busy with work of the code), and what is left of a frame
+ * stays in the reader, which the run takes over. */
+struct session_early {
+	struct isol8_frame_reader reader;
+	bool stdin_open;        /* the call's Stdin frames are taken */
+	struct exec_bytes stdin_q;
+	bool signalled;
 };
 
 /* The Error code of a call whose hand-over ended so. */
 static const int session_wait_codes[] = {
 	[WAIT_OPENED] = 0,         [WAIT_TIMEOUT] = ETIMEDOUT, [WAIT_DRIVER_GONE] = ECHILD, [WAIT_REFUSED] = EBUSY,
-	[WAIT_HOST_GONE] = EPIPE, [WAIT_STOP] = ECANCELED,    [WAIT_PENDING] = 0,
+	[WAIT_HOST_GONE] = EPIPE, [WAIT_STOP] = ECANCELED,    [WAIT_BAD_FRAME] = EPROTO, [WAIT_PENDING] = 0,
 };
 
 static bool session_stop_requested(int signal_fd)
@@ -269,18 +283,54 @@ static enum session_wait_end session_read_answer(struct session *s)
 	return WAIT_DRIVER_GONE;
 }
 
+static enum session_wait_end session_early_frame(struct session *s, struct session_early *e, const isol8_frame *frame)
+{
+	if (frame->body_case == ISOL8__AGENT__V1__FRAME__BODY_STDIN) {
+		const Isol8__Agent__V1__Stdin *in = frame->stdin;
+		if (!e->stdin_open)
+			return WAIT_PENDING;
+		e->stdin_open = !in->eof;
+		return exec_bytes_append(&e->stdin_q, in->data.data, in->data.len) < 0 ? WAIT_BAD_FRAME : WAIT_PENDING;
+	}
+	if (frame->body_case == ISOL8__AGENT__V1__FRAME__BODY_SIGNAL) {
+		if (frame->signal->signal <= 0 || frame->signal->signal >= NSIG)
+			return WAIT_BAD_FRAME;
+		kill(-s->driver.pid, frame->signal->signal);
+		e->signalled = true;
+		return WAIT_PENDING;
+	}
+	return frame->body_case == ISOL8__AGENT__V1__FRAME__BODY_RESIZE ? WAIT_PENDING : WAIT_BAD_FRAME;
+}
+
+static enum session_wait_end session_early_frames(struct session *s, struct session_early *e)
+{
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	enum session_wait_end end = WAIT_PENDING;
+	isol8_frame *frame = NULL;
+	int ret = isol8_frame_reader_fill(&e->reader, s->conn, &err);
+
+	if (ret == 0)
+		return WAIT_HOST_GONE;
+	while (ret > 0 && end == WAIT_PENDING && (ret = isol8_frame_reader_next(&e->reader, &frame, &err)) > 0) {
+		end = session_early_frame(s, e, frame);
+		isol8_frame_free(frame);
+	}
+	return ret < 0 ? WAIT_BAD_FRAME : end;
+}
+
 /* Writes the control message and waits for the driver's answer, without
  * blocking: a driver still busy with work of the last call may not read
  * it for a while. The wait ends at until_ms, when the driver ends, when
  * the host closes the connection, or when the agent stops. */
-static enum session_wait_end session_await_opened(struct session *s, struct exec_bytes *msg, int64_t until_ms)
+static enum session_wait_end session_await_opened(struct session *s, struct exec_bytes *msg, int64_t until_ms,
+						  struct session_early *e)
 {
 	for (;;) {
 		bool writing = exec_bytes_pending(msg) > 0;
 		struct pollfd pfd[4] = {
 			{.fd = writing ? s->driver.control_fd : -1, .events = POLLOUT},
 			{.fd = s->driver.ready_fd, .events = POLLIN},
-			{.fd = s->conn, .events = POLLRDHUP},
+			{.fd = s->conn, .events = POLLIN | POLLRDHUP},
 			{.fd = s->signal_fd, .events = POLLIN},
 		};
 		int64_t left = until_ms - isol8_now_ms();
@@ -292,7 +342,9 @@ static enum session_wait_end session_await_opened(struct session *s, struct exec
 			return WAIT_DRIVER_GONE;
 		if (pfd[3].revents && session_stop_requested(s->signal_fd))
 			return WAIT_STOP;
-		if (pfd[2].revents & (POLLRDHUP | POLLHUP | POLLERR))
+		if ((pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) && (end = session_early_frames(s, e)) != WAIT_PENDING)
+			return end;
+		if ((pfd[2].revents & POLLRDHUP) && !(pfd[2].revents & POLLIN))
 			return WAIT_HOST_GONE;
 		if (pfd[0].revents & (POLLERR | POLLHUP))
 			return WAIT_DRIVER_GONE;
@@ -317,8 +369,10 @@ static bool session_same_file(int a, int b)
 
 /* A call whose timeout came while the driver still had not taken it (busy
  * with work of an earlier call): the driver is killed, and the Exit says
- * timed_out and state_reset, as a call killed at its timeout does. */
-static void session_send_timeout_exit(struct session *s, int64_t start_us)
+ * timed_out and state_reset, as a call killed at its timeout does. Also
+ * the Exit of a call whose Signal ended the driver before it took the
+ * call (not timed_out then). */
+static void session_send_early_exit(struct session *s, int64_t start_us, bool timed_out)
 {
 	Isol8__Agent__V1__Frame frame = ISOL8__AGENT__V1__FRAME__INIT;
 	Isol8__Agent__V1__Exit exit_msg = ISOL8__AGENT__V1__EXIT__INIT;
@@ -333,7 +387,7 @@ static void session_send_timeout_exit(struct session *s, int64_t start_us)
 	session_driver_close(s);
 	exit_msg.signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
 	exit_msg.exit_code = WIFSIGNALED(status) ? 128 + exit_msg.signal : WEXITSTATUS(status);
-	exit_msg.timed_out = true;
+	exit_msg.timed_out = timed_out;
 	exit_msg.state_reset = true;
 	exit_msg.duration_us = (uint64_t)(isol8_now_us() - start_us);
 	frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_EXIT;
@@ -344,7 +398,8 @@ static void session_send_timeout_exit(struct session *s, int64_t start_us)
 /* Hands the call to the driver: control message, '.', FIFOs unlinked and
  * stdin made write-only. WAIT_OPENED, or how it ended with msg. */
 static enum session_wait_end session_hand_over(struct session *s, const Isol8__Agent__V1__Exec *req,
-					       struct session_fifos *f, int64_t until_ms, char *msg, size_t msg_len)
+					       struct session_fifos *f, int64_t until_ms, struct session_early *e,
+					       char *msg, size_t msg_len)
 {
 	const char *cwd = req->cwd && req->cwd[0] ? req->cwd : s->cfg->sandbox_dir;
 	struct exec_bytes control = {0};
@@ -356,7 +411,7 @@ static enum session_wait_end session_hand_over(struct session *s, const Isol8__A
 		snprintf(msg, msg_len, "session: out of memory for the call's control message");
 		return WAIT_REFUSED;
 	}
-	end = session_await_opened(s, &control, until_ms);
+	end = session_await_opened(s, &control, until_ms, e);
 	free(control.data);
 	if (end == WAIT_TIMEOUT)
 		snprintf(msg, msg_len, "session: the driver did not take the call before its timeout");
@@ -367,6 +422,8 @@ static enum session_wait_end session_hand_over(struct session *s, const Isol8__A
 				       "(an fd was taken by pending work of the code)");
 	else if (end == WAIT_STOP)
 		snprintf(msg, msg_len, "exec: the agent is stopping");
+	else if (end == WAIT_BAD_FRAME)
+		snprintf(msg, msg_len, "exec: unexpected or invalid frame from the host");
 	if (end != WAIT_OPENED)
 		return end;
 	/* the same FIFO (the directory is the uid's now), or the O_RDWR end stays */
@@ -386,7 +443,7 @@ static enum session_wait_end session_hand_over(struct session *s, const Isol8__A
  * its answer (an Error, or the Exit of a call timed out before it started)
  * and the result is 1 when the session is over. */
 static int session_call_start(struct session *s, const Isol8__Agent__V1__Exec *req, struct session_fifos *f,
-			      int64_t start_us, int *result)
+			      int64_t start_us, struct session_early *e, int *result)
 {
 	int64_t now = isol8_now_ms();
 	int64_t until = now + (req->timeout_ms > 0 ? (int64_t)req->timeout_ms : AGENT_LAUNCHER_READY_MS);
@@ -403,12 +460,12 @@ static int session_call_start(struct session *s, const Isol8__Agent__V1__Exec *r
 	if (ret == 0)
 		ret = session_fifos_make(s, f, msg, sizeof(msg));
 	if (ret == 0)
-		end = session_hand_over(s, req, f, until, msg, sizeof(msg));
+		end = session_hand_over(s, req, f, until, e, msg, sizeof(msg));
 	if (ret == 0 && end == WAIT_OPENED)
 		return 0;
 	session_fifos_release(f);
-	if (ret == 0 && end == WAIT_TIMEOUT) {
-		session_send_timeout_exit(s, start_us);
+	if (ret == 0 && (end == WAIT_TIMEOUT || (end == WAIT_DRIVER_GONE && e->signalled))) {
+		session_send_early_exit(s, start_us, end == WAIT_TIMEOUT);
 		s->lost = false; /* said by this Exit */
 		return -1;
 	}
@@ -417,7 +474,7 @@ static int session_call_start(struct session *s, const Isol8__Agent__V1__Exec *r
 		session_driver_kill(s);
 		s->lost = true;
 	}
-	if (end == WAIT_HOST_GONE || end == WAIT_STOP)
+	if (end == WAIT_HOST_GONE || end == WAIT_STOP || end == WAIT_BAD_FRAME)
 		*result = 1;
 	if (end != WAIT_HOST_GONE)
 		agent_send_error(s->conn, ret < 0 ? -ret : session_wait_codes[end], "%s", msg);
@@ -438,11 +495,24 @@ static int session_call_in_driver(struct session *s, const Isol8__Agent__V1__Exe
 		.in_driver = true,
 		.report_fd = -1,
 	};
+	struct session_early early = {.reader = ISOL8_FRAME_READER_INIT, .stdin_open = req->stdin_open};
 	int ret;
 
 	run.start_us = isol8_now_us();
-	if (session_call_start(s, req, &f, run.start_us, &ret) < 0)
+	if (exec_bytes_append(&early.stdin_q, req->stdin.data, req->stdin.len) < 0) {
+		agent_send_error(s->conn, ENOMEM, "session: out of memory queueing stdin");
+		return 1;
+	}
+	if (session_call_start(s, req, &f, run.start_us, &early, &ret) < 0) {
+		isol8_frame_reader_release(&early.reader);
+		free(early.stdin_q.data);
 		return ret;
+	}
+	/* what came before the driver took the call is the run's */
+	run.reader = early.reader;
+	call.stdin.data = early.stdin_q.data;
+	call.stdin.len = early.stdin_q.len;
+	call.stdin_open = early.stdin_open;
 	/* the time the hand-over took is the call's too */
 	if (call.timeout_ms > 0) {
 		int64_t spent = (isol8_now_us() - run.start_us) / 1000;
@@ -456,6 +526,7 @@ static int session_call_in_driver(struct session *s, const Isol8__Agent__V1__Exe
 	s->lost = false;
 	call.keep_detached = true;
 	ret = exec_serve_started(&run, &call);
+	free(early.stdin_q.data);
 	if (!run.reported) {
 		/* the driver is gone (exec_end reaped it): the next call starts another */
 		if (!run.reaped)

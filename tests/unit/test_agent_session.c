@@ -861,7 +861,12 @@ static void test_node_pending_work(void)
  * timer that spins) ends at its own timeout, with the driver. */
 static void test_busy_driver(void)
 {
+	Isol8__Agent__V1__Signal sigterm = ISOL8__AGENT__V1__SIGNAL__INIT;
+	isol8_frame signal_frame = ISOL8__AGENT__V1__FRAME__INIT;
+	isol8_frame *then[1];
+	Isol8__Agent__V1__Exit exit_msg;
 	struct isol8_agent_exit out;
+	struct call_req r;
 	int fd;
 
 	if (!external_agent && !node_usable()) {
@@ -882,6 +887,22 @@ static void test_busy_driver(void)
 	CU_ASSERT_EQUAL_FATAL(node(fd, "console.log('fresh');\n", &out), 0);
 	CU_ASSERT_STRING_EQUAL(cap.out, "fresh\n");
 	CU_ASSERT_FALSE(out.state_reset);
+	/* a Signal frame reaches the busy driver; one that ends it ends the call */
+	CU_ASSERT_EQUAL_FATAL(node(fd, "setTimeout(() => { const t = Date.now(); while (Date.now() - t < 40000); }, 50)"
+				       ".unref();\n", &out), 0);
+	usleep(200000);
+	call_build(&r, &(struct call){"node", "main.mjs", "console.log('no');\n", NULL, 10000});
+	sigterm.signal = SIGTERM;
+	signal_frame.body_case = ISOL8__AGENT__V1__FRAME__BODY_SIGNAL;
+	signal_frame.signal = &sigterm;
+	then[0] = &signal_frame;
+	CU_ASSERT_EQUAL_FATAL(raw_call(fd, &r.req, NULL, then, 1, &exit_msg), 0);
+	CU_ASSERT_EQUAL(exit_msg.signal, SIGTERM);
+	CU_ASSERT_TRUE(exit_msg.state_reset);
+	CU_ASSERT_FALSE(exit_msg.timed_out);
+	CU_ASSERT(exit_msg.duration_us < 3000000);
+	CU_ASSERT_EQUAL_FATAL(node(fd, "console.log('again');\n", &out), 0);
+	CU_ASSERT_STRING_EQUAL(cap.out, "again\n");
 	session_close(fd);
 }
 
@@ -919,7 +940,7 @@ int main(void)
 		{"bash: $0 is the call's file", test_bash_argv0},
 		{"bash: a pty call ends with its main process", test_pty_call_background},
 		{"node: pending work is the call's, servers live on", test_node_pending_work},
-		{"node: a busy driver, the call's timeout", test_busy_driver},
+		{"node: a busy driver, the call's timeout and Signal", test_busy_driver},
 	};
 
 	struct isol8_test chosen[ISOL8_TESTS_LEN(tests)];
