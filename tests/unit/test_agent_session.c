@@ -906,6 +906,47 @@ static void test_busy_driver(void)
 	session_close(fd);
 }
 
+/* The helper that writes a call's files is the uid's, so the code can stop
+ * it: the call then fails after EXEC_HELPER_MS instead of hanging the
+ * session. A detached loop stops every isol8-agent process of the uid, and
+ * many files keep the helper alive long enough to be caught. */
+static void test_stopped_helper(void)
+{
+	enum { N = 4000 };
+	static char paths[N][300];
+	static Isol8__Agent__V1__File files[N + 1];
+	static Isol8__Agent__V1__File *list[N + 1];
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_agent_exit out;
+	struct call_req r;
+	int64_t start;
+	int fd = session_open("python");
+
+	CU_ASSERT_FATAL(fd >= 0);
+	CU_ASSERT_EQUAL_FATAL(python(fd, "import subprocess\n"
+				     "subprocess.Popen(['bash', '-c', 'while :; do pkill -STOP -u \"$(id -u)\" -x isol8-agent;"
+				     " sleep 0.005; done'], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,"
+				     " stderr=subprocess.DEVNULL, start_new_session=True)\n", &out), 0);
+	CU_ASSERT_EQUAL(out.exit_code, 0);
+	call_build(&r, &(struct call){"python3", "main.py", "print('ran')\n", NULL, 0});
+	for (int i = 0; i < N; i++) {
+		snprintf(paths[i], sizeof(paths[i]), "%s/many/f%d", agent.sandbox_dir, i);
+		files[i] = (Isol8__Agent__V1__File)ISOL8__AGENT__V1__FILE__INIT;
+		files[i].path = paths[i];
+		files[i].content = (ProtobufCBinaryData){1, (uint8_t *)"x"};
+		list[i] = &files[i];
+	}
+	list[N] = &r.file;
+	r.req.n_files = N + 1;
+	r.req.files = list;
+	memset(&cap, 0, sizeof(cap));
+	start = isol8_now_ms();
+	CU_ASSERT_NOT_EQUAL(isol8_agent_session_exec(fd, &r.req, &capture_io, &out, &err), 0);
+	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, "did not finish in 5000 ms"));
+	CU_ASSERT(isol8_now_ms() - start < 9000);
+	session_close(fd);
+}
+
 static void test_driver_table(void)
 {
 	CU_ASSERT_PTR_NOT_NULL(isol8_driver_find("python"));
@@ -941,6 +982,7 @@ int main(void)
 		{"bash: a pty call ends with its main process", test_pty_call_background},
 		{"node: pending work is the call's, servers live on", test_node_pending_work},
 		{"node: a busy driver, the call's timeout and Signal", test_busy_driver},
+		{"python: a stopped file writer fails the call", test_stopped_helper},
 	};
 
 	struct isol8_test chosen[ISOL8_TESTS_LEN(tests)];
