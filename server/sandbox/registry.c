@@ -54,6 +54,11 @@ int registry_warm(const struct isol8_registry *r)
 	return n;
 }
 
+int registry_bounded(const struct isol8_registry *r)
+{
+	return r->live - registry_count(r, NULL, ISOL8_SB_SESSION);
+}
+
 struct record *registry_record_new(struct isol8_registry *r, struct pool *p, bool for_pool)
 {
 	struct record *rec = calloc(1, sizeof(*rec));
@@ -238,7 +243,7 @@ static struct record *pick(struct isol8_registry *r, struct pool *p, int64_t wai
 	registry_pool_grow(r, p);
 	if (reset_worth_waiting(r, p) && isol8_now_us() < wait_until_us)
 		return NULL;
-	if (r->live < r->cfg.max_sandboxes) {
+	if (registry_bounded(r) < r->cfg.max_sandboxes) {
 		rec = registry_record_new(r, p, false);
 		*created = rec != NULL;
 		return rec;

@@ -13,7 +13,9 @@
  *   SESSION   held by a persistent session between its calls (sessions.h)
  *   DOOMED    waiting for a worker to remove it; REMOVING while it does
  * Every record counts against max_sandboxes until its container is gone,
- * so sandboxes waiting for removal hold back new ones.
+ * so sandboxes waiting for removal hold back new ones; only those sessions
+ * hold between their calls do not (sessions.max bounds them), or sessions
+ * idling would stop every new execution.
  *
  * Pools. A pool is a pool key (sandbox.h) and a number of sandboxes to
  * keep: clean ones, and with fast also those in use or being reset, which
@@ -78,7 +80,7 @@ struct isol8_registry_config {
 	enum isol8_pool_strategy strategy;
 	int max_executions;               /* executions at once */
 	int max_waiting;                  /* acquires waiting; past it ISOL8_E_EXHAUSTED */
-	int max_sandboxes;                /* live sandboxes of every state */
+	int max_sandboxes;                /* live sandboxes of every state but SESSION */
 	int max_warm;                     /* clean (and warming) sandboxes across pools */
 	int workers;                      /* background threads */
 	/* Called on a worker thread when a pooled sandbox is about to become

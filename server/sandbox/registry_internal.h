@@ -65,6 +65,9 @@ struct isol8_registry {
 /* With the lock held. */
 int registry_count(const struct isol8_registry *r, const struct pool *p, enum isol8_sandbox_state state);
 int registry_warm(const struct isol8_registry *r);
+/* The live sandboxes max_sandboxes bounds: every one but those sessions
+ * hold between their calls (sessions.max bounds those). */
+int registry_bounded(const struct isol8_registry *r);
 /* The sandboxes that count against a pool's target: clean or being started
  * for it and, with fast (they come back), being started for an acquire, in
  * use or being reset. */

@@ -168,7 +168,7 @@ void registry_pool_grow(struct isol8_registry *r, struct pool *p)
 	if (p == NULL || p->records == 0)
 		return;
 	p->missed_ms = isol8_now_ms();
-	if (p->target >= p->base_target + r->cfg.max_executions || r->live >= r->cfg.max_sandboxes)
+	if (p->target >= p->base_target + r->cfg.max_executions || registry_bounded(r) >= r->cfg.max_sandboxes)
 		return;
 	for (struct record *rec = r->records; rec; rec = rec->next)
 		if (rec->pool == p && ((rec->state == ISOL8_SB_STARTING && rec->for_pool) ||

@@ -41,7 +41,7 @@ static struct pool *refill_candidate(struct isol8_registry *r, int64_t now_ms, i
 
 	/* one worker is always left for resets and removals, which the
 	 * executions wait for, while the others create */
-	if (r->stopping || r->live + r->waiting >= r->cfg.max_sandboxes ||
+	if (r->stopping || registry_bounded(r) + r->waiting >= r->cfg.max_sandboxes ||
 	    (r->cfg.workers > 1 && r->creating >= r->cfg.workers - 1))
 		return NULL;
 	for (struct pool *p = r->pools; p; p = p->next) {

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/util.h"
 #include "fake_sandbox.h"
 #include "runner.h"
 #include "sandbox/sessions.h"
@@ -162,6 +163,35 @@ static void test_back_to_back_calls(void)
 		pthread_join(th[i], NULL);
 	CU_ASSERT_EQUAL(l[0].failures + l[1].failures + l[2].failures, 0);
 	CU_ASSERT_EQUAL(fake_get(&fake.created), 1);
+	isol8_sessions_free(t);
+	isol8_registry_free(r);
+}
+
+static bool after_3s(void *userdata)
+{
+	return isol8_now_ms() > *(const int64_t *)userdata + 3000;
+}
+
+/* Sessions idling between calls do not count against max_sandboxes: more
+ * sessions than it lets live still leave room for new executions. */
+static void test_idle_sessions_leave_room(void)
+{
+	struct isol8_registry *r = registry(ISOL8_POOL_FAST, 2, 3, 0);
+	struct isol8_sessions *t = table(r, 0, 0);
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_session_call call;
+	struct isol8_container_options o = options("bash");
+	struct isol8_lease lease;
+	int64_t start = isol8_now_ms();
+	char id[8];
+
+	for (int i = 0; i < 6; i++) {
+		snprintf(id, sizeof(id), "s%d", i);
+		CU_ASSERT_EQUAL_FATAL(begin(t, id, "bash", 0, &call, &err), 0);
+		isol8_sessions_end(t, &call, false);
+	}
+	CU_ASSERT_EQUAL_FATAL(isol8_registry_acquire(r, &o, after_3s, &start, &lease, &err), 0);
+	isol8_registry_release(r, &lease, ISOL8_RELEASE_USED);
 	isol8_sessions_free(t);
 	isol8_registry_free(r);
 }
@@ -367,6 +397,7 @@ int main(void)
 		{"one runtime per session", test_one_runtime},
 		{"one call at a time", test_one_call_at_a_time},
 		{"calls back to back", test_back_to_back_calls},
+		{"idle sessions leave room for executions", test_idle_sessions_leave_room},
 		{"sessions.max", test_cap},
 		{"destroy: idle, busy, referenced, broken", test_destroy},
 		{"a failed creation leaves no session", test_failed_creation},
