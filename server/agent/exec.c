@@ -115,6 +115,7 @@ static void exec_on_report(struct exec_run *run)
 	}
 	run->report_fd = -1;
 	run->state_reset = true;
+	exec_on_child(run); /* its SIGCHLD may have been read before the run */
 }
 
 static int exec_poll_timeout(const struct exec_run *run)
@@ -349,6 +350,9 @@ int exec_serve_started(struct exec_run *run, const Isol8__Agent__V1__Exec *req)
 		exec_fail(run, ENOMEM, "exec: out of memory queueing stdin");
 	} else {
 		exec_close_idle_stdin(run);
+		/* a session's hand-over reads the signalfd too: a program that
+		 * already ended is not announced by a SIGCHLD to come */
+		exec_on_child(run);
 		exec_loop(run);
 	}
 	if (!run->reaped)

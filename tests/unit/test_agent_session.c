@@ -957,6 +957,27 @@ static void test_driver_table(void)
 	CU_ASSERT_STRING_EQUAL(isol8_driver_find("python")->argv[0], "python3");
 }
 
+/* A driver that exits as soon as it has the call (`exit 5` first thing)
+ * may be gone while the call is still being handed over, its SIGCHLD read
+ * then: the call still ends at once with its status. Repeated, since it
+ * is a race. */
+static void test_driver_gone_during_handover(void)
+{
+	for (int i = 0; i < 25; i++) {
+		struct isol8_agent_exit out;
+		int fd = session_open("bash");
+
+		CU_ASSERT_FATAL(fd >= 0);
+		CU_ASSERT_EQUAL_FATAL(session_call(fd, &(struct call){"bash", "main.sh", "exit 5", NULL, 5000}, &out), 0);
+		CU_ASSERT_EQUAL(out.exit_code, 5);
+		CU_ASSERT_FALSE(out.timed_out);
+		CU_ASSERT_TRUE(out.state_reset);
+		session_close(fd);
+		if (out.timed_out)
+			break;
+	}
+}
+
 int main(void)
 {
 	static const struct isol8_test tests[] = {
@@ -973,6 +994,7 @@ int main(void)
 		{"bash: background jobs", test_bash_background},
 		{"node: state, imports, errors", test_node_state},
 		{"bash: exec in the code is the call's program", test_exec_in_driver},
+		{"bash: a driver gone during the hand-over", test_driver_gone_during_handover},
 		{"bash: an fd kept on stdout does not hold the call", test_kept_stdout},
 		{"python: os.execv in the code is the call's program", test_python_execv},
 		{"python: an fd kept on stdout does not hold the call", test_python_kept_stdout},
