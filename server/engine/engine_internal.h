@@ -34,7 +34,7 @@ struct isol8_engine {
 /* One program of a session call in the session's sandbox (session.c). */
 struct isol8_agent_exec_io;
 struct isol8_agent_exit;
-int isol8_session_exec(struct isol8_engine *e, struct isol8_sandbox *sb, const Isol8__Agent__V1__Exec *exec,
+int isol8_session_exec(struct isol8_sandbox *sb, const Isol8__Agent__V1__Exec *exec,
 		       const struct isol8_agent_exec_io *io, struct isol8_agent_exit *out, struct isol8_error *err);
 
 #define ISOL8_EXEC_MAX_ENV 512

@@ -150,7 +150,7 @@ static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const 
 	}
 
 	if (r->session != NULL)
-		return isol8_session_exec(r->engine, sb, &spec->exec, &io, exit_status, err);
+		return isol8_session_exec(sb, &spec->exec, &io, exit_status, err);
 
 	sb->launcher_fd = -1;
 	sb->launcher_running = false;

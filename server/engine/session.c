@@ -35,14 +35,13 @@ static int open_driver(struct isol8_sandbox *sb, const struct isol8_runtime *rt,
 	return ret;
 }
 
-int isol8_session_exec(struct isol8_engine *e, struct isol8_sandbox *sb, const Isol8__Agent__V1__Exec *exec,
+int isol8_session_exec(struct isol8_sandbox *sb, const Isol8__Agent__V1__Exec *exec,
 		       const struct isol8_agent_exec_io *io, struct isol8_agent_exit *out, struct isol8_error *err)
 {
 	const struct isol8_runtime *rt = isol8_runtime_find(sb->runtime);
 	const struct isol8_driver *d = rt ? isol8_driver_find(rt->info->name) : NULL;
 	int ret;
 
-	(void)e;
 	if (d == NULL)
 		return isol8_agent_exec(sb->socket, exec, io, out, err);
 	if (sb->launcher_fd < 0) {
