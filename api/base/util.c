@@ -53,13 +53,25 @@ ssize_t isol8_read_full(int fd, void *buf, size_t len)
 	return (ssize_t)got;
 }
 
-void isol8_utc_timestamp(char *buf, size_t size)
+int64_t isol8_unix_ms(void)
 {
 	struct timespec ts;
-	struct tm tm;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void isol8_utc_timestamp_at(int64_t unix_ms, char *buf, size_t size)
+{
+	time_t secs = (time_t)(unix_ms / 1000);
+	struct tm tm;
+
+	gmtime_r(&secs, &tm);
 	snprintf(buf, size, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(ts.tv_nsec / 1000000));
+		 tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(unix_ms % 1000));
+}
+
+void isol8_utc_timestamp(char *buf, size_t size)
+{
+	isol8_utc_timestamp_at(isol8_unix_ms(), buf, size);
 }

@@ -55,8 +55,13 @@ static inline bool isol8_size_mul(size_t a, size_t b, size_t *out)
 int64_t isol8_now_ms(void);
 int64_t isol8_now_us(void);
 
-/* The current time as RFC 3339 UTC with milliseconds, "2026-01-02T03:04:05.678Z". */
+/* Wall-clock time in milliseconds since the epoch. */
+int64_t isol8_unix_ms(void);
+
+/* The current time (or unix_ms) as RFC 3339 UTC with milliseconds,
+ * "2026-01-02T03:04:05.678Z". */
 void isol8_utc_timestamp(char *buf, size_t size);
+void isol8_utc_timestamp_at(int64_t unix_ms, char *buf, size_t size);
 
 /* write()/read() loops that retry EINTR and short transfers.
  * isol8_read_full returns bytes read (< len only at EOF) or -1 with errno. */

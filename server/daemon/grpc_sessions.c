@@ -2,7 +2,6 @@
  * isol8.v1.Admin/ListSessions (the session table: sandbox/sessions.h). */
 #include <stdio.h>
 #include <stdlib.h>
-#include <time.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -42,18 +41,6 @@ struct session_list {
 	bool failed;
 };
 
-static void rfc3339(int64_t unix_ms, char *buf, size_t size)
-{
-	time_t secs = (time_t)(unix_ms / 1000);
-	char whole[24];
-	struct tm tm;
-
-	gmtime_r(&secs, &tm);
-	if (strftime(whole, sizeof(whole), "%Y-%m-%dT%H:%M:%S", &tm) == 0)
-		whole[0] = '\0';
-	snprintf(buf, size, "%s.%03dZ", whole, (int)(unix_ms % 1000));
-}
-
 static bool session_list_grow(struct session_list *l)
 {
 	size_t cap = l->cap ? l->cap * 2 : 16;
@@ -90,8 +77,8 @@ static void session_add(const struct isol8_session_info *info, void *userdata)
 	isol8__v1__session_info__init(s);
 	snprintf(l->ids[l->n], sizeof(l->ids[0]), "%s", info->id);
 	snprintf(l->containers[l->n], sizeof(l->containers[0]), "%s", info->container_id);
-	rfc3339(info->created_unix_ms, l->times[l->n][0], sizeof(l->times[0][0]));
-	rfc3339(info->last_used_unix_ms, l->times[l->n][1], sizeof(l->times[0][1]));
+	isol8_utc_timestamp_at(info->created_unix_ms, l->times[l->n][0], sizeof(l->times[0][0]));
+	isol8_utc_timestamp_at(info->last_used_unix_ms, l->times[l->n][1], sizeof(l->times[0][1]));
 	s->id = l->ids[l->n];
 	s->runtime = (char *)info->runtime;
 	s->container_id = l->containers[l->n];

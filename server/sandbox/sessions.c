@@ -55,14 +55,6 @@ struct isol8_sessions {
 	bool sweeper_started;
 };
 
-static int64_t unix_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int isol8_session_id_check(const char *field, const char *id, struct isol8_error *err)
 {
 	size_t n = id ? strlen(id) : 0;
@@ -297,7 +289,7 @@ static int begin_new(struct isol8_sessions *t, const char *id, const struct isol
 	s->runtime = opts->runtime;
 	s->creating = true;
 	s->busy = true;
-	s->created_unix_ms = s->last_used_unix_ms = unix_ms();
+	s->created_unix_ms = s->last_used_unix_ms = isol8_unix_ms();
 	s->last_used_ms = isol8_now_ms();
 	s->next = t->head;
 	t->head = s;
@@ -432,7 +424,7 @@ void isol8_sessions_end(struct isol8_sessions *t, struct isol8_session_call *cal
 	if (s->doomed && !remove)
 		drop = s->record; /* destroyed since: given back above, removed below */
 	s->busy = false;
-	s->last_used_unix_ms = unix_ms();
+	s->last_used_unix_ms = isol8_unix_ms();
 	s->last_used_ms = isol8_now_ms();
 	if (s->doomed)
 		s->record = NULL; /* references let go of the entry only */
