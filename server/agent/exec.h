@@ -91,6 +91,11 @@ int agent_ready_await(int fd, int want, const char *late, const char *ended, cha
  * connection ends or the agent stops. */
 int agent_wait_for_exec(int conn, int signal_fd, isol8_frame **next, struct isol8_error *err);
 
+/* Reads every signal pending on signal_fd (a signalfd); whether a SIGTERM
+ * or SIGINT was among them. The others are dropped: a SIGCHLD read here is
+ * not seen again, so whoever waits for a child checks it with waitid. */
+bool agent_stop_requested(int signal_fd);
+
 /* Starts req's program and runs its exec conversation on conn; signal_fd
  * (from exec_signals_open) is taken over. Returns the handler's status. */
 int agent_run_program(const struct agent_config *cfg, int conn, int signal_fd, const Isol8__Agent__V1__Exec *req);

@@ -66,9 +66,7 @@ int agent_ready_await(int fd, int want, const char *late, const char *ended, cha
 	return 0;
 }
 
-/* Whether a SIGTERM or SIGINT is among the signals pending on signal_fd
- * (the others, SIGCHLD, are read and left to waitpid). */
-static bool stop_requested(int signal_fd)
+bool agent_stop_requested(int signal_fd)
 {
 	struct signalfd_siginfo info;
 	bool stop = false;
@@ -87,7 +85,7 @@ int agent_wait_for_exec(int conn, int signal_fd, isol8_frame **next, struct isol
 
 		if (poll(pfd, 2, -1) < 0 && errno != EINTR)
 			return -1;
-		if (pfd[1].revents && stop_requested(signal_fd))
+		if (pfd[1].revents && agent_stop_requested(signal_fd))
 			return -1;
 		if (!pfd[0].revents)
 			continue;

@@ -257,16 +257,6 @@ static const int session_wait_codes[] = {
 	[WAIT_HOST_GONE] = EPIPE, [WAIT_STOP] = ECANCELED,    [WAIT_BAD_FRAME] = EPROTO, [WAIT_PENDING] = 0,
 };
 
-static bool session_stop_requested(int signal_fd)
-{
-	struct signalfd_siginfo info;
-	bool stop = false;
-
-	while (read(signal_fd, &info, sizeof(info)) == (ssize_t)sizeof(info))
-		stop = stop || info.ssi_signo == SIGTERM || info.ssi_signo == SIGINT;
-	return stop;
-}
-
 /* The driver's answer on its status pipe: '.' (it has the FIFOs on its
  * 0/1/2), '!' (it could not put them there and waits for the next call). */
 static enum session_wait_end session_read_answer(struct session *s)
@@ -340,7 +330,7 @@ static enum session_wait_end session_await_opened(struct session *s, struct exec
 			return WAIT_TIMEOUT;
 		if (poll(pfd, 4, (int)(left > 60000 ? 60000 : left)) < 0 && errno != EINTR)
 			return WAIT_DRIVER_GONE;
-		if (pfd[3].revents && session_stop_requested(s->signal_fd))
+		if (pfd[3].revents && agent_stop_requested(s->signal_fd))
 			return WAIT_STOP;
 		if ((pfd[2].revents & (POLLIN | POLLHUP | POLLERR)) && (end = session_early_frames(s, e)) != WAIT_PENDING)
 			return end;
