@@ -460,6 +460,8 @@ def bench_session(ctx):
             floor.remove()
         res[rt] = {"session": call, "warm": warm, "docker_exec": de, "nsenter": ns}
         print("%-6s session call %s" % (rt, fmt(call)))
+        print("%-6s warm call %.2f   nsenter %.2f   docker exec %.2f (medians)" % (
+            "", warm["median"], ns["median"], de["median"]))
         print("%-6s ratios: session/warm %.2f   session/nsenter %.2f   session/docker exec %.2f" % (
             "", call["median"] / warm["median"], call["median"] / ns["median"], call["median"] / de["median"]))
     # files: 64 MiB through PutFile/GetFile, and docker cp into the same container
