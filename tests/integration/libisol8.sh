@@ -12,6 +12,11 @@ done
 start_daemon || exit 1
 SRC=${ISOL8_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 PREFIX="$TEST_DIR/prefix"
+# A sanitizer build's library needs its programs built with the sanitizers too.
+CFLAGS_EXTRA=()
+if grep -q '^ISOL8_SANITIZE:BOOL=ON' "$ISOL8_BUILD_DIR/CMakeCache.txt"; then
+	CFLAGS_EXTRA=(-fsanitize=address,undefined)
+fi
 
 # The example as built here, on libisol8.so.
 expect_eq "examples/embed prints hello" "hello from the sandbox" "$("$EMBED" 2>&1)"
@@ -34,7 +39,7 @@ expect_eq "libisol8.so exports only isol8_* symbols" "" \
 expect_eq "its SONAME" "libisol8.so.0" \
 	"$(readelf -d "$PREFIX/lib/libisol8.so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')"
 # shellcheck disable=SC2046 # pkg-config's words are separate arguments
-if cc -Wall -Werror "$SRC/examples/embed.c" $(pkg-config --cflags --libs isol8) -o "$TEST_DIR/embed" \
+if cc "${CFLAGS_EXTRA[@]}" -Wall -Werror "$SRC/examples/embed.c" $(pkg-config --cflags --libs isol8) -o "$TEST_DIR/embed" \
 	2>"$TEST_DIR/cc.log"; then
 	pass "embed.c compiles against the installed copy"
 	expect_eq "and prints hello with its .so" "hello from the sandbox" \
@@ -46,7 +51,7 @@ else
 fi
 # The static archive with pkg-config's private dependencies.
 # shellcheck disable=SC2046
-if cc "$SRC/examples/embed.c" $(pkg-config --cflags isol8) "$PREFIX/lib/libisol8.a" \
+if cc "${CFLAGS_EXTRA[@]}" "$SRC/examples/embed.c" $(pkg-config --cflags isol8) "$PREFIX/lib/libisol8.a" \
 	$(pkg-config --static --libs isol8 | sed 's/-lisol8//') -o "$TEST_DIR/embed-static" 2>"$TEST_DIR/cc.log"; then
 	pass "embed.c links libisol8.a"
 	expect_eq "and prints hello without libisol8.so" "hello from the sandbox" "$("$TEST_DIR/embed-static" 2>&1)"
