@@ -531,12 +531,12 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct i
 	if (v6)
 		flags |= MHD_USE_IPv6;
 	srv->mhd = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, srv,
+				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
 				    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
 				    MHD_OPTION_CONNECTION_TIMEOUT, (cfg->request_timeout_ms + 999) / 1000,
 				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32u << 10),
 				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
 				    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 				    MHD_OPTION_END);
 	if (srv->mhd == NULL)
