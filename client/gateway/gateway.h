@@ -26,6 +26,8 @@
 #define GW_STREAM_BUFFER (64u << 10)
 /* A comment goes out on a stream silent for this long. */
 #define GW_KEEPALIVE_MS 15000
+/* How long one upstream health answer serves GET /health. */
+#define GW_HEALTH_FRESH_MS 500
 /* GET /file returns files up to this size (base64 in one JSON body). */
 #define GW_MAX_DOWNLOAD (64u << 20)
 
@@ -48,6 +50,16 @@ struct gw_server {
 	bool ticker_started;
 
 	struct gw_ws_hub *ws;
+
+	/* GET /health's upstream check, shared: one check in flight at a
+	 * time, its answer reused for GW_HEALTH_FRESH_MS (isol8d answers only
+	 * a few health checks at once; a load balancer's probes must not use
+	 * them up). Under health_lock. */
+	pthread_mutex_t health_lock;
+	pthread_cond_t health_done;
+	bool health_running;
+	int64_t health_at_ms; /* when the last answer came; 0 = none */
+	struct isol8_error health_err;
 };
 
 enum gw_call_state {

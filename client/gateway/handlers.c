@@ -14,6 +14,28 @@ static void answer_oom(struct gw_call *call)
 	gw_call_error(call, 503, "out of memory");
 }
 
+/* The upstream's health, checked by one caller at a time and reused while fresh. */
+static void upstream_health(struct gw_server *srv, struct isol8_error *err)
+{
+	struct isol8_error fresh = ISOL8_ERROR_INIT;
+
+	pthread_mutex_lock(&srv->health_lock);
+	while (srv->health_running)
+		pthread_cond_wait(&srv->health_done, &srv->health_lock);
+	if (srv->health_at_ms == 0 || isol8_now_ms() - srv->health_at_ms > GW_HEALTH_FRESH_MS) {
+		srv->health_running = true;
+		pthread_mutex_unlock(&srv->health_lock);
+		isol8_health(srv->upstream, &fresh);
+		pthread_mutex_lock(&srv->health_lock);
+		srv->health_err = fresh;
+		srv->health_at_ms = isol8_now_ms();
+		srv->health_running = false;
+		pthread_cond_broadcast(&srv->health_done);
+	}
+	*err = srv->health_err;
+	pthread_mutex_unlock(&srv->health_lock);
+}
+
 void gw_handle_health(struct gw_call *call)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
@@ -21,7 +43,8 @@ void gw_handle_health(struct gw_call *call)
 	unsigned status = 200;
 	int rc;
 
-	if (isol8_health(call->srv->upstream, &err) == 0)
+	upstream_health(call->srv, &err);
+	if (err.code == 0)
 		rc = gw_buf_printf(&b, "{\"status\":\"ok\",\"version\":\"%s\"}", ISOL8_VERSION);
 	else {
 		status = 503;

@@ -521,6 +521,8 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct i
 	srv->max_workers = cfg->max_connections < GW_MAX_WORKERS ? cfg->max_connections : GW_MAX_WORKERS;
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->changed, NULL);
+	pthread_mutex_init(&srv->health_lock, NULL);
+	pthread_cond_init(&srv->health_done, NULL);
 	ret = resolve_listen(cfg, &addr, &v6, err);
 	if (ret == 0)
 		ret = connect_upstream(srv, err);
