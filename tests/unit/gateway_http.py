@@ -415,6 +415,20 @@ def main():
             t(g)
     finally:
         check(g.stop() == 0, "SIGTERM: exit 0")
+    # SIGTERM with streams running: they are cancelled, the gateway exits 0
+    t = Gateway()
+    sse = socket.create_connection(("127.0.0.1", t.port), timeout=10)
+    body = json.dumps({"request": {"code": "sleep:60000"}}).encode()
+    sse.sendall(b"POST /execute/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n"
+                b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    ws, head = ws_connect(t.port)
+    ws_send(ws, 1, json.dumps({"type": "execute", "request": {"code": "sleep:60000"}}).encode())
+    time.sleep(0.5)
+    t0 = time.time()
+    check(t.stop() == 0 and time.time() - t0 < 8, "SIGTERM with streams: exit 0 in %.1fs" % (time.time() - t0))
+    check(t.cancels() == 2, "SIGTERM cancels the running streams (%d)" % t.cancels())
+    sse.close()
+    ws.close()
     u = Gateway(env={"FAKE_UNHEALTHY": "1"})
     st, hdrs, data = u.request("GET", "/health")
     check(st == 503 and json.loads(data) == {"status": "unavailable", "error": "Docker is not reachable"},
