@@ -114,7 +114,12 @@ int gw_call_parse_body(struct gw_call *call, bool allow_empty);
 int gw_worker_start(struct gw_server *srv, void *(*fn)(void *), void *arg);
 void gw_worker_done(struct gw_server *srv);
 
-/* Server life. */
+/* MHD's callbacks (server.c). */
+enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+			      const char *version, const char *upload_data, size_t *upload_size, void **con_cls);
+void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
+
+/* Server life (lifecycle.c). */
 int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct isol8_error *err);
 void gw_server_stop(struct gw_server *srv);
 

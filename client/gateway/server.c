@@ -71,75 +71,6 @@
 #include "gateway/gateway.h"
 #include "gateway/mapping.h"
 
-/* ---- Answers ----------------------------------------------------------- */
-
-void gw_call_json(struct gw_call *call, unsigned status, struct gw_buf *body)
-{
-	gw_buf_free(&call->resp);
-	call->resp = *body;
-	*body = (struct gw_buf)GW_BUF_INIT(0);
-	call->status = status;
-}
-
-void gw_call_error(struct gw_call *call, unsigned status, const char *fmt, ...)
-{
-	char message[ISOL8_ERROR_MESSAGE_MAX];
-	struct gw_buf b = GW_BUF_INIT(0);
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(message, sizeof(message), fmt, ap);
-	va_end(ap);
-	gw_buf_free(&call->resp);
-	call->status = status;
-	if (gw_error_json(&b, message) == 0)
-		call->resp = b;
-	else
-		gw_buf_free(&b); /* answered below with a fixed body */
-}
-
-void gw_call_fail(struct gw_call *call, const struct isol8_error *err)
-{
-	char message[ISOL8_ERROR_MESSAGE_MAX];
-	unsigned status = gw_error_status(err->code, err->message);
-
-	if (err->code == ISOL8_E_UNAUTHENTICATED) {
-		gw_call_error(call, 403, "Invalid API key");
-		return;
-	}
-	gw_error_rename(err->message[0] ? err->message : isol8_error_code_name(err->code), message, sizeof(message));
-	gw_call_error(call, status, "%s", message);
-}
-
-int gw_call_client(struct gw_call *call)
-{
-	struct isol8_error err = ISOL8_ERROR_INIT;
-
-	if (call->srv->cfg.key != NULL || call->token == NULL) {
-		call->client = call->srv->upstream;
-		return 0;
-	}
-	if (isol8_client_with_key(&call->client, call->srv->upstream, call->token, &err) < 0) {
-		gw_call_fail(call, &err);
-		return -1;
-	}
-	call->own_client = true;
-	return 0;
-}
-
-int gw_call_parse_body(struct gw_call *call, bool allow_empty)
-{
-	struct isol8_error err = ISOL8_ERROR_INIT;
-
-	if (call->body.len == 0 && allow_empty)
-		return 0;
-	if (gw_json_parse_object(call->body.data, call->body.len, "body", &call->json, &err) < 0) {
-		gw_call_fail(call, &err);
-		return -1;
-	}
-	return 0;
-}
-
 /* Queues a JSON response (MHD's thread). */
 static enum MHD_Result queue_json(struct gw_call *call, unsigned status, struct gw_buf *body)
 {
@@ -184,41 +115,6 @@ static enum MHD_Result answer_now(struct gw_call *call, unsigned status, const c
 	if (gw_error_json(&b, message) < 0)
 		gw_buf_free(&b);
 	return queue_json(call, status, &b);
-}
-
-/* ---- Workers ----------------------------------------------------------- */
-
-int gw_worker_start(struct gw_server *srv, void *(*fn)(void *), void *arg)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	int ret;
-
-	pthread_mutex_lock(&srv->lock);
-	if (srv->stopping || srv->workers >= srv->max_workers) {
-		pthread_mutex_unlock(&srv->lock);
-		return -1;
-	}
-	srv->workers++;
-	pthread_mutex_unlock(&srv->lock);
-	pthread_attr_init(&attr);
-	pthread_attr_setstacksize(&attr, GW_WORKER_STACK);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ret = pthread_create(&t, &attr, fn, arg);
-	pthread_attr_destroy(&attr);
-	if (ret != 0) {
-		gw_worker_done(srv);
-		return -1;
-	}
-	return 0;
-}
-
-void gw_worker_done(struct gw_server *srv)
-{
-	pthread_mutex_lock(&srv->lock);
-	srv->workers--;
-	pthread_cond_broadcast(&srv->changed);
-	pthread_mutex_unlock(&srv->lock);
 }
 
 static void *run_unary(void *arg)
@@ -414,7 +310,7 @@ static enum MHD_Result call_dispatch(struct gw_call *call)
 	return MHD_YES;
 }
 
-static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 				  const char *version, const char *upload_data, size_t *upload_size, void **con_cls)
 {
 	struct gw_call *call = *con_cls;
@@ -433,7 +329,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	}
 }
 
-static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
+void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe)
 {
 	struct gw_call *call = *con_cls;
 
@@ -461,144 +357,3 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 }
 
-/* ---- Start and stop ---------------------------------------------------- */
-
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-	char line[512];
-	size_t n;
-
-	(void)cls;
-	vsnprintf(line, sizeof(line), fmt, ap);
-	n = strlen(line);
-	while (n > 0 && line[n - 1] == '\n')
-		line[--n] = '\0';
-	isol8_log(ISOL8_LOG_DEBUG, "libmicrohttpd: %s", line);
-}
-
-static int resolve_listen(const struct gw_config *cfg, struct sockaddr_storage *addr, bool *v6, struct isol8_error *err)
-{
-	struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE};
-	struct addrinfo *res = NULL;
-	char port[8];
-	int rc;
-
-	snprintf(port, sizeof(port), "%u", cfg->listen_port);
-	rc = getaddrinfo(cfg->listen_host, port, &hints, &res);
-	if (rc != 0)
-		return isol8_error_set(err, ISOL8_E_INVALID, "--listen: cannot resolve \"%s\": %s", cfg->listen_host,
-				       gai_strerror(rc));
-	memcpy(addr, res->ai_addr, res->ai_addrlen);
-	*v6 = res->ai_family == AF_INET6;
-	freeaddrinfo(res);
-	return 0;
-}
-
-static int connect_upstream(struct gw_server *srv, struct isol8_error *err)
-{
-	struct isol8_client_options o = ISOL8_CLIENT_OPTIONS_INIT;
-
-	o.target = srv->cfg.upstream;
-	o.api_key = srv->cfg.key;
-	o.tls_ca = srv->cfg.upstream_tls_ca;
-	o.connect_timeout_ms = -1; /* isol8d may come up after us: /health says so meanwhile */
-	if (isol8_client_new(&srv->upstream, &o, err) < 0)
-		return isol8_error_prefix(err, "--upstream");
-	return 0;
-}
-
-int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct isol8_error *err)
-{
-	struct sockaddr_storage addr;
-	const union MHD_DaemonInfo *info;
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-			 MHD_ALLOW_UPGRADE | MHD_USE_ERROR_LOG;
-	bool v6 = false;
-	int ret;
-
-	memset(srv, 0, sizeof(*srv));
-	srv->cfg = *cfg;
-	srv->max_workers = cfg->max_connections < GW_MAX_WORKERS ? cfg->max_connections : GW_MAX_WORKERS;
-	pthread_mutex_init(&srv->lock, NULL);
-	pthread_cond_init(&srv->changed, NULL);
-	pthread_mutex_init(&srv->health_lock, NULL);
-	pthread_cond_init(&srv->health_done, NULL);
-	ret = resolve_listen(cfg, &addr, &v6, err);
-	if (ret == 0)
-		ret = connect_upstream(srv, err);
-	if (ret == 0)
-		ret = gw_ws_hub_start(srv, err);
-	if (ret < 0)
-		return ret;
-	if (v6)
-		flags |= MHD_USE_IPv6;
-	srv->mhd = MHD_start_daemon(flags, (uint16_t)cfg->listen_port, NULL, NULL, on_request, srv,
-				    MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv,
-				    MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
-				    MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections,
-				    MHD_OPTION_CONNECTION_TIMEOUT, (cfg->request_timeout_ms + 999) / 1000,
-				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32u << 10),
-				    MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-				    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-				    MHD_OPTION_END);
-	if (srv->mhd == NULL)
-		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "--listen: cannot listen on %s:%u (in use, or not an "
-								 "address of this host)",
-				       cfg->listen_host, cfg->listen_port);
-	info = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
-	srv->port = info ? info->port : cfg->listen_port;
-	if (pthread_create(&srv->ticker, NULL, gw_sse_ticker, srv) != 0)
-		return isol8_error_set(err, ISOL8_E_NOMEM, "cannot start the stream ticker");
-	srv->ticker_started = true;
-	return 0;
-}
-
-/* Waits up to ms for every worker to end; whether they did. */
-static bool wait_workers(struct gw_server *srv, int ms)
-{
-	int64_t until = isol8_now_ms() + ms;
-	bool idle;
-
-	pthread_mutex_lock(&srv->lock);
-	while (srv->workers > 0 && isol8_now_ms() < until) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&srv->changed, &srv->lock, &ts);
-	}
-	idle = srv->workers == 0;
-	pthread_mutex_unlock(&srv->lock);
-	return idle;
-}
-
-void gw_server_stop(struct gw_server *srv)
-{
-	MHD_socket listen_fd = srv->mhd ? MHD_quiesce_daemon(srv->mhd) : MHD_INVALID_SOCKET;
-	bool idle;
-
-	if (listen_fd != MHD_INVALID_SOCKET)
-		close(listen_fd);
-	pthread_mutex_lock(&srv->lock);
-	srv->stopping = true;
-	pthread_cond_broadcast(&srv->changed);
-	pthread_mutex_unlock(&srv->lock);
-	gw_sse_cancel_all(srv);
-	gw_ws_hub_stop(srv);
-	if (srv->ticker_started)
-		pthread_join(srv->ticker, NULL);
-	/* unary calls cannot be cancelled: give them a moment, then leave */
-	idle = wait_workers(srv, 5000);
-	if (!idle) {
-		isol8_log(ISOL8_LOG_WARN, "%u calls still running at exit", srv->workers);
-		return; /* MHD may not stop with suspended connections: the process exit closes them */
-	}
-	if (srv->mhd)
-		MHD_stop_daemon(srv->mhd);
-	srv->mhd = NULL;
-	isol8_client_free(srv->upstream);
-	srv->upstream = NULL;
-}
