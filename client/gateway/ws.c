@@ -205,12 +205,14 @@ static void upgrade_cb(void *cls, struct MHD_Connection *connection, void *con_c
 	struct gw_ws_hub *hub = srv->ws;
 	struct gw_call *call = con_cls;
 	struct gw_ws *ws = calloc(1, sizeof(*ws));
-	size_t cap = srv->cfg.max_body_size + 14;
+	size_t cap = 16u << 10; /* grows as frames need (ws_io.c) */
 	struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
 	uint64_t one = 1;
 
 	(void)connection;
-	if (ws == NULL || (ws->in = malloc(cap)) == NULL || extra_in_size > cap ||
+	if (extra_in_size > cap)
+		cap = extra_in_size;
+	if (ws == NULL || (ws->in = malloc(cap)) == NULL ||
 	    (call && call->token && (ws->token = strdup(call->token)) == NULL)) {
 		if (ws) {
 			free(ws->in);

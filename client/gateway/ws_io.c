@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -84,13 +85,31 @@ int gw_ws_send_event(struct gw_ws *ws, const char *type, const char *data, size_
 	return ret;
 }
 
+/* Doubles the input buffer, up to one frame of the largest message. */
+static int grow(struct gw_ws *ws)
+{
+	size_t max = ws->srv->cfg.max_body_size + 14, cap = ws->in_cap * 2;
+	unsigned char *p;
+
+	if (ws->in_cap >= max)
+		return -1;
+	if (cap > max)
+		cap = max;
+	p = realloc(ws->in, cap);
+	if (p == NULL)
+		return -1;
+	ws->in = p;
+	ws->in_cap = cap;
+	return 0;
+}
+
 int gw_ws_read(struct gw_ws *ws)
 {
 	bool got = false;
 
 	for (;;) {
 		ssize_t r;
-		if (ws->in_len == ws->in_cap)
+		if (ws->in_len == ws->in_cap && grow(ws) < 0)
 			return got ? 1 : 0; /* full: the frames in it must be taken first */
 		r = recv(ws->fd, ws->in + ws->in_len, ws->in_cap - ws->in_len, MSG_DONTWAIT);
 		if (r > 0) {

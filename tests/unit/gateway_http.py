@@ -305,6 +305,18 @@ def test_ws(g):
     msgs, code = ws_until_close(s)
     check([m["data"] for m in msgs] == ["abc", "0"], "request stdin: %r" % msgs)
     s.close()
+    # a message larger than the first buffer grows it; one past the maximum is 1009
+    s, head = ws_connect(g.port)
+    ws_send(s, 1, json.dumps({"type": "execute", "request": {"code": "echo", "stdin": "q" * 100000}}).encode())
+    msgs, code = ws_until_close(s)
+    check("".join(m["data"] for m in msgs if m["type"] == "stdout") == "q" * 100000 and code == 1000,
+          "a 100 KB message")
+    s.close()
+    s, head = ws_connect(g.port)
+    ws_send(s, 1, b"x" * (1024 * 1024 + 1))
+    msgs, code = ws_until_close(s)
+    check(code == 1009, "a message past --max-body-size: 1009 (%r)" % code)
+    s.close()
     # invalid JSON: an error event, close 1003
     s, head = ws_connect(g.port)
     ws_send(s, 1, b"{nope")
