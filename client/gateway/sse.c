@@ -259,7 +259,7 @@ struct pump {
 	bool own_client;
 };
 
-static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_stream *st)
+static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_stream *st, struct gw_server *srv)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct gw_utf8_carry out = {{0}, 0}, errc = {{0}, 0};
@@ -291,6 +291,10 @@ static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_str
 		}
 		if (!ok)
 			return;
+	}
+	if (r < 0 && err.code == ISOL8_E_CANCELLED && gw_server_stopping(srv)) {
+		isol8_error_clear(&err);
+		isol8_error_set(&err, ISOL8_E_UNAVAILABLE, "isol8-gateway is shutting down");
 	}
 	if (r < 0 && first && answer_error_first(s, call, &err))
 		return;
@@ -346,7 +350,7 @@ static void *run_pump(void *arg)
 		if (s->gone)
 			isol8_stream_cancel(st);
 		pthread_mutex_unlock(&s->lock);
-		pump_events(s, p->call, st);
+		pump_events(s, p->call, st, srv);
 		pthread_mutex_lock(&s->lock);
 		s->stream = NULL;
 		pthread_mutex_unlock(&s->lock);

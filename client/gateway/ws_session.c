@@ -95,6 +95,10 @@ static void *run_pump(void *arg)
 			break;
 		}
 	}
+	if (r < 0 && err.code == ISOL8_E_CANCELLED && gw_server_stopping(srv)) {
+		isol8_error_clear(&err);
+		isol8_error_set(&err, ISOL8_E_UNAVAILABLE, "isol8-gateway is shutting down");
+	}
 	if (r < 0 && err.code != ISOL8_E_CANCELLED)
 		send_error(ws, &err);
 	gw_buf_free(&joined);
