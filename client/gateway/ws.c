@@ -113,8 +113,7 @@ static int waiting_message(struct gw_ws *ws)
 	}
 	{
 		char text[300];
-		snprintf(text, sizeof(text), "Unknown message type: %.200s",
-			 cJSON_IsString(type) ? type->valuestring : "(none)");
+		gw_ws_unknown_type(type, text, sizeof(text));
 		gw_ws_send_event(ws, "error", text, strlen(text), NULL, 1000);
 	}
 	cJSON_Delete(msg);

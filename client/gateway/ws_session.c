@@ -149,8 +149,7 @@ static int running_message(struct gw_ws *ws)
 		snprintf(text, sizeof(text), "an execution is already running on this connection (one per connection)");
 		gw_ws_send_event(ws, "error", text, strlen(text), NULL, WS_WRITE_TIMEOUT_MS);
 	} else {
-		snprintf(text, sizeof(text), "Unknown message type: %.200s",
-			 cJSON_IsString(type) ? type->valuestring : "(none)");
+		gw_ws_unknown_type(type, text, sizeof(text));
 		gw_ws_send_event(ws, "error", text, strlen(text), NULL, WS_WRITE_TIMEOUT_MS);
 	}
 	cJSON_Delete(msg);
