@@ -303,7 +303,9 @@ static enum MHD_Result call_dispatch(struct gw_call *call)
 		return MHD_YES;
 	}
 	/* no worker: answer from here once resumed */
-	if (call->status == 0)
+	if (call->status == 0 && gw_server_stopping(call->srv))
+		gw_call_error(call, 503, "isol8-gateway is shutting down");
+	else if (call->status == 0)
 		gw_call_error(call, 429, "too many requests at once (%u running): try again later",
 			      call->srv->max_workers);
 	call->state = GW_CALL_READY;

@@ -350,6 +350,9 @@ static void *run_pump(void *arg)
 		if (s->gone)
 			isol8_stream_cancel(st);
 		pthread_mutex_unlock(&s->lock);
+		/* a stop that came before s->stream was set did not see it (stopping is set before the sweep) */
+		if (gw_server_stopping(srv))
+			isol8_stream_cancel(st);
 		pump_events(s, p->call, st, srv);
 		pthread_mutex_lock(&s->lock);
 		s->stream = NULL;
