@@ -201,6 +201,11 @@ static bool push(struct gw_sse *s, const char *data, size_t n)
 	pthread_mutex_lock(&s->lock);
 	while (!s->gone && s->out.len > s->off && s->out.len - s->off + n > GW_STREAM_BUFFER)
 		pthread_cond_wait(&s->room, &s->lock);
+	if (s->off > 0) { /* what MHD took goes: the buffer holds only what is unsent */
+		memmove(s->out.data, s->out.data + s->off, s->out.len - s->off);
+		s->out.len -= s->off;
+		s->off = 0;
+	}
 	ok = !s->gone && gw_buf_append(&s->out, data, n) == 0;
 	s->last_push_ms = isol8_now_ms();
 	commit_headers(s);

@@ -233,6 +233,16 @@ static void upgrade_cb(void *cls, struct MHD_Connection *connection, void *con_c
 	ws->in_len = extra_in_size;
 	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	pthread_mutex_lock(&hub->lock);
+	if (hub->stopping) { /* upgraded as the stop began: the hub no longer runs */
+		pthread_mutex_unlock(&hub->lock);
+		gw_ws_send_close(ws, GW_WS_GOING_AWAY, "server shutting down", 1000);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		gw_ws_message_reset(&ws->msg);
+		free(ws->in);
+		free(ws->token);
+		free(ws);
+		return;
+	}
 	ws->next = hub->list;
 	if (hub->list)
 		hub->list->prev = ws;
