@@ -280,11 +280,6 @@ static int run(struct serve *s, const sigset_t *signals)
 	char http[300], grpc[300];
 	int ret;
 
-	ret = choose_http_port(&s->args, &s->http_port);
-	if (ret == 0)
-		ret = choose_grpc_port(&s->args, s->http_port, &s->grpc_port);
-	if (ret != 0)
-		return ret;
 	snprintf(s->dir, sizeof(s->dir), "/tmp/isol8-serve.XXXXXX");
 	if (mkdtemp(s->dir) == NULL) {
 		isol8_cli_say("serve: cannot make a directory for isol8d's socket: %s", strerror(errno));
@@ -320,6 +315,12 @@ int isol8_cli_serve_main(int argc, char **argv)
 		isol8_cli_serve_usage(stdout);
 		return 0;
 	}
+	/* before the signals are blocked: Ctrl-C at the port question just ends serve */
+	ret = choose_http_port(&s.args, &s.http_port);
+	if (ret == 0)
+		ret = choose_grpc_port(&s.args, s.http_port, &s.grpc_port);
+	if (ret != 0)
+		return ret;
 	/* the stop signals are taken by sigtimedwait, never by a handler */
 	sigemptyset(&signals);
 	sigaddset(&signals, SIGINT);
