@@ -23,6 +23,8 @@ int isol8_cli_info_main(int argc, char **argv);
 int isol8_cli_config_main(int argc, char **argv);
 int isol8_cli_cp_main(int argc, char **argv);
 int isol8_cli_session_main(int argc, char **argv);
+int isol8_cli_mcp_main(int argc, char **argv);
+int isol8_cli_serve_main(int argc, char **argv);
 
 void isol8_cli_setup_usage(FILE *out);
 void isol8_cli_cleanup_usage(FILE *out);
@@ -30,6 +32,8 @@ void isol8_cli_info_usage(FILE *out);
 void isol8_cli_config_usage(FILE *out);
 void isol8_cli_cp_usage(FILE *out);
 void isol8_cli_session_usage(FILE *out);
+void isol8_cli_mcp_usage(FILE *out);
+void isol8_cli_serve_usage(FILE *out);
 
 /* Where to connect: --host (NULL = the local daemon, started on demand) and
  * the API key sent with --host. */
