@@ -222,7 +222,8 @@ static int start_gateway(struct serve *s)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	char binary[PATH_MAX], listen[300], upstream[160], ready[16];
-	char *argv[] = {"isol8-gateway", "--listen", listen, "--upstream", upstream, "--key", (char *)s->args.key,
+	/* the key goes through the environment: a command line is visible to every local user */
+	char *argv[] = {"isol8-gateway", "--listen", listen, "--upstream", upstream,
 			"--ready-fd", ready, s->args.debug ? "--debug" : NULL, NULL};
 	int pipe_fd[2], ret;
 
@@ -234,7 +235,7 @@ static int start_gateway(struct serve *s)
 	snprintf(upstream, sizeof(upstream), "unix:%s", s->socket);
 	snprintf(ready, sizeof(ready), "%d", pipe_fd[1]);
 	isol8_serve_find("isol8-gateway", "ISOL8_GATEWAY", ISOL8_GATEWAY_BUILD_PATH, binary, sizeof(binary));
-	ret = isol8_serve_spawn(&s->gateway, binary, argv, pipe_fd[1], NULL, NULL, &err);
+	ret = isol8_serve_spawn(&s->gateway, binary, argv, pipe_fd[1], "ISOL8_GATEWAY_KEY", s->args.key, &err);
 	close(pipe_fd[1]);
 	ret = ret < 0 ? isol8_cli_fail(&err) : gateway_ready(s, pipe_fd[0]);
 	close(pipe_fd[0]);

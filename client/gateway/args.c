@@ -18,6 +18,7 @@ const char gw_usage[] =
 	"  --upstream-tls-ca FILE    PEM CA to trust for the upstream (enables TLS)\n"
 	"  --key KEY                 the gateway's own key: callers must present it, and it is sent\n"
 	"                            upstream; without it each caller's key is forwarded to isol8d\n"
+	"                            (default $ISOL8_GATEWAY_KEY)\n"
 	"  --max-body-size BYTES     largest request body (default 10m; k/m suffixes); POST /file\n"
 	"                            takes a file of up to this size, base64 encoded\n"
 	"  --no-cleanup              refuse POST /cleanup\n"
@@ -198,5 +199,11 @@ int gw_args_parse(int argc, char **argv, struct gw_config *cfg, struct isol8_err
 		return isol8_error_set(err, ISOL8_E_INVALID, "unexpected argument \"%s\" (see --help)", argv[optind]);
 	if (!cfg->cleanup_enabled && cfg->n_cleanup_keys)
 		return isol8_error_set(err, ISOL8_E_INVALID, "--no-cleanup and --cleanup-key do not go together");
+	if (cfg->key == NULL) {
+		/* the key without a command line that every local user can read */
+		const char *env = getenv("ISOL8_GATEWAY_KEY");
+		if (env != NULL && env[0] != '\0')
+			cfg->key = env;
+	}
 	return 0;
 }

@@ -160,7 +160,10 @@ class ServeTest(unittest.TestCase):
         daemon, gateway = None, None
         for pid in children(s.proc.pid):
             with open("/proc/%d/cmdline" % pid, "rb") as f:
-                argv0 = os.path.basename(f.read().split(b"\0")[0].decode())
+                cmdline = f.read()
+            argv0 = os.path.basename(cmdline.split(b"\0")[0].decode())
+            # the key travels in the environment, never on a command line
+            self.assertNotIn(KEY.encode(), cmdline, argv0)
             if argv0 == "isol8d":
                 daemon = pid
             elif argv0 == "isol8-gateway":

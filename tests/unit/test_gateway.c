@@ -488,6 +488,14 @@ static void test_args(void)
 	CU_ASSERT_STRING_EQUAL(err.message, "--no-cleanup and --cleanup-key do not go together");
 	CU_ASSERT(args(&c, "extra", NULL, NULL) < 0);
 	CU_ASSERT_STRING_EQUAL(err.message, "unexpected argument \"extra\" (see --help)");
+	/* the key from the environment, and --key over it */
+	CU_ASSERT_PTR_NULL(c.key);
+	setenv("ISOL8_GATEWAY_KEY", "from-env", 1);
+	CU_ASSERT_EQUAL(args(&c, NULL, NULL, NULL), 0);
+	CU_ASSERT_STRING_EQUAL(c.key, "from-env");
+	CU_ASSERT_EQUAL(args(&c, "--key", "flag", NULL), 0);
+	CU_ASSERT_STRING_EQUAL(c.key, "flag");
+	unsetenv("ISOL8_GATEWAY_KEY");
 }
 
 /* ---- WebSocket --------------------------------------------------------- */
