@@ -253,12 +253,16 @@ static bool answer_error_first(struct gw_sse *s, struct gw_call *call, const str
 	return answered;
 }
 
-/* What the pump owns: the call's parsed body and client move here, so the
- * call may end (the client left) while the execution winds down. */
+/* What the pump owns: the call's body, key, parsed body and client move
+ * here, so the call may end (the client left) while the worker still sets
+ * the stream up or the execution winds down: after 15 s of set-up the
+ * ticker's keep-alive opens the status, and the call is MHD's again. */
 struct pump {
 	struct gw_sse *sse;
 	struct gw_call *call; /* touched only while the status is open (the call is suspended then) */
 	struct gw_server *srv;
+	struct gw_buf body;
+	char *token;
 	cJSON *json;
 	struct isol8_client *client;
 	bool own_client;
@@ -313,17 +317,15 @@ static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_str
 /* Parses the body and picks the client. */
 static int prepare(struct pump *p, struct gw_exec *x, bool *parsed, struct isol8_error *err)
 {
-	struct gw_call *call = p->call;
-
-	if (gw_json_parse_object(call->body.data, call->body.len, "body", &p->json, err) < 0 ||
+	if (gw_json_parse_object(p->body.data, p->body.len, "body", &p->json, err) < 0 ||
 	    gw_exec_parse(p->json, x, err) < 0)
 		return -1;
 	*parsed = true;
-	if (p->srv->cfg.key != NULL || call->token == NULL) {
+	if (p->srv->cfg.key != NULL || p->token == NULL) {
 		p->client = p->srv->upstream;
 		return 0;
 	}
-	if (isol8_client_with_key(&p->client, p->srv->upstream, call->token, err) < 0)
+	if (isol8_client_with_key(&p->client, p->srv->upstream, p->token, err) < 0)
 		return -1;
 	p->own_client = true;
 	return 0;
@@ -375,6 +377,8 @@ static void *run_pump(void *arg)
 	if (p->own_client)
 		isol8_client_free(p->client);
 	cJSON_Delete(p->json);
+	gw_buf_free(&p->body);
+	free(p->token);
 	free(p);
 	sse_unref(s);
 	gw_worker_done(srv);
@@ -404,9 +408,15 @@ void gw_handle_execute_stream(struct gw_call *call)
 	p->sse = s;
 	p->call = call;
 	p->srv = call->srv;
+	p->body = call->body;
+	call->body = (struct gw_buf)GW_BUF_INIT(0);
+	p->token = call->token;
+	call->token = NULL;
 	call->sse = s;
 	list_add(call->srv, s);
 	if (gw_worker_start(call->srv, run_pump, p) < 0) {
+		gw_buf_free(&p->body);
+		free(p->token);
 		free(p);
 		list_remove(call->srv, s);
 		call->sse = NULL;

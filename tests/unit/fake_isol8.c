@@ -11,6 +11,8 @@
  *   "echo"      (interactive) stdin back on stdout until EOF, exit 0
  *   anything else: stdout is the code, exit 0.
  * Cancelled runs are counted in $FAKE_CANCEL_FILE (one line each).
+ * $FAKE_WITH_KEY_DELAY_MS makes isol8_client_with_key wait that long
+ * before it reads the key.
  */
 #include <pthread.h>
 #include <stdio.h>
@@ -50,7 +52,11 @@ int isol8_client_new(struct isol8_client **out, const struct isol8_client_option
 int isol8_client_with_key(struct isol8_client **out, struct isol8_client *base, const char *api_key,
 			  struct isol8_error *err)
 {
+	const char *delay = getenv("FAKE_WITH_KEY_DELAY_MS");
+
 	(void)err;
+	if (delay != NULL) /* a slow set-up: the caller's key is read after it */
+		usleep((useconds_t)atoi(delay) * 1000);
 	*out = calloc(1, sizeof(**out));
 	(*out)->base = base;
 	if (api_key)

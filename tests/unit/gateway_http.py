@@ -424,6 +424,29 @@ def test_many_streams(g, n=300):
     print("  %d streams: RSS %d kB idle, %d kB with all open" % (n, rss0, rss_peak))
 
 
+def test_slow_setup_then_leave():
+    """A stream whose set-up outlasts the first keep-alive (15 s), with a
+    client that leaves once the headers came: the worker still reads the
+    caller's key and body after the call ended (under ASan a read of the
+    ended call's memory aborts the gateway)."""
+    g = Gateway(env={"FAKE_WITH_KEY_DELAY_MS": "17000"})
+    s = socket.create_connection(("127.0.0.1", g.port), timeout=25)
+    body = json.dumps({"request": {"code": "lines:1"}}).encode()
+    s.sendall(b"POST /execute/stream HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer good\r\n"
+              b"Content-Length: %d\r\n\r\n" % len(body) + body)
+    head = b""
+    while b"\r\n\r\n" not in head:
+        d = s.recv(4096)
+        if not d:
+            break
+        head += d
+    s.close()
+    check(head.startswith(b"HTTP/1.1 200"), "slow set-up: headers after the keep-alive: %r" % head[:40])
+    time.sleep(4)  # the worker's set-up ends after 17 s
+    check(g.proc.poll() is None and g.request("GET", "/health")[0] == 200, "slow set-up, client gone: still serving")
+    check(g.stop() == 0, "slow set-up, client gone: SIGTERM exit 0")
+
+
 def main():
     g = Gateway("--max-body-size", "1m", "--request-timeout-ms", "2000", "--max-connections", "600")
     try:
@@ -457,6 +480,7 @@ def main():
           (403, {"error": "Invalid API key"}), "--key checks callers")
     check(k.json("POST", "/cleanup")[0] == 403, "--cleanup-key refuses other keys")
     k.stop()
+    test_slow_setup_then_leave()
     n = Gateway("--no-cleanup")
     check(n.json("POST", "/cleanup")[0] == 403, "--no-cleanup")
     n.stop()
