@@ -28,6 +28,11 @@
 #define GW_KEEPALIVE_MS 15000
 /* How long one upstream health answer serves GET /health. */
 #define GW_HEALTH_FRESH_MS 500
+/* All parsed JSON at once holds at most this many times --max-body-size
+ * (json_budget.h), and at least GW_JSON_BUDGET_MIN: a tree costs up to ~40
+ * times its text. */
+#define GW_JSON_BUDGET_FACTOR 48
+#define GW_JSON_BUDGET_MIN ((size_t)32 << 20)
 /* GET /file returns files up to this size (base64 in one JSON body). */
 #define GW_MAX_DOWNLOAD (64u << 20)
 

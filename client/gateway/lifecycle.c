@@ -10,6 +10,7 @@
 #include "base/log.h"
 #include "base/util.h"
 #include "gateway/gateway.h"
+#include "gateway/json_budget.h"
 
 /* ---- Start and stop ---------------------------------------------------- */
 
@@ -69,6 +70,10 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct i
 	memset(srv, 0, sizeof(*srv));
 	srv->cfg = *cfg;
 	srv->max_workers = cfg->max_connections < GW_MAX_WORKERS ? cfg->max_connections : GW_MAX_WORKERS;
+	/* at most 1 GiB * 48; at least room for many small bodies */
+	gw_json_budget_set(cfg->max_body_size * GW_JSON_BUDGET_FACTOR > GW_JSON_BUDGET_MIN
+				   ? cfg->max_body_size * GW_JSON_BUDGET_FACTOR
+				   : GW_JSON_BUDGET_MIN);
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->changed, NULL);
 	pthread_mutex_init(&srv->health_lock, NULL);

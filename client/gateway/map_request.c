@@ -6,6 +6,7 @@
 
 #include "base/runtimes.h"
 #include "base/util.h"
+#include "gateway/json_budget.h"
 #include "gateway/mapping.h"
 
 #define PATH_MAX_LEN 200
@@ -424,9 +425,15 @@ void gw_exec_free(struct gw_exec *x)
 
 int gw_json_parse_object(const char *text, size_t len, const char *what, cJSON **out, struct isol8_error *err)
 {
-	cJSON *root = cJSON_ParseWithLength(text ? text : "", len);
+	cJSON *root;
 
+	gw_json_budget_refused(); /* from this parse on */
+	root = cJSON_ParseWithLength(text ? text : "", len);
 	*out = NULL;
+	if (root == NULL && gw_json_budget_refused())
+		return isol8_error_set(err, ISOL8_E_EXHAUSTED,
+				       "%s: the gateway holds all the parsed JSON it may (%zu MiB): try again later", what,
+				       gw_json_budget() >> 20);
 	if (root == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s: not valid JSON", what);
 	if (!cJSON_IsObject(root)) {

@@ -43,7 +43,9 @@ int gw_exec_parse(const cJSON *envelope, struct gw_exec *out, struct isol8_error
 void gw_exec_free(struct gw_exec *x);
 
 /* Parses text as JSON that must be an object: ISOL8_E_INVALID "body: not
- * valid JSON" / "body: expected a JSON object" (what = "body"). */
+ * valid JSON" / "body: expected a JSON object" (what = "body"), or
+ * ISOL8_E_EXHAUSTED when the tree would pass the JSON budget
+ * (json_budget.h). */
 int gw_json_parse_object(const char *text, size_t len, const char *what, cJSON **out, struct isol8_error *err);
 
 /* Typed getters for optional members: absent or null leaves *out alone and

@@ -30,6 +30,8 @@
  *     that size, plus 64 KiB), refused from Content-Length before any byte
  *     is read, or while reading a chunked body (413; the rest of the body
  *     is read and dropped, up to as much again, then the connection closes).
+ *   - Parsed JSON: every cJSON tree is counted (json_budget.h); all of
+ *     them at once hold at most 48 x --max-body-size, a parse past it is 429.
  *   - Slow senders: MHD closes a connection idle for the request timeout
  *     (rounded up to seconds); a request whose body is still coming after
  *     --request-timeout-ms is closed too.

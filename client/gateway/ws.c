@@ -97,6 +97,11 @@ static int waiting_message(struct gw_ws *ws)
 	if (ws->msg.opcode != GW_WS_TEXT ||
 	    gw_json_parse_object(ws->msg.data.data, ws->msg.data.len, "message", &msg, &err) < 0) {
 		gw_ws_message_done(ws);
+		if (err.code == ISOL8_E_EXHAUSTED) { /* the JSON budget: valid, but not now */
+			gw_ws_send_event(ws, "error", err.message, strlen(err.message), NULL, 1000);
+			hub_close(ws, GW_WS_TRY_AGAIN, "Try again later");
+			return -1;
+		}
 		gw_ws_send_event(ws, "error", "Invalid JSON message", 20, NULL, 1000);
 		hub_close(ws, GW_WS_UNSUPPORTED, "Invalid JSON");
 		return -1;

@@ -34,6 +34,7 @@ enum gw_ws_close_code {
 	GW_WS_BAD_DATA = 1007,
 	GW_WS_TOO_BIG = 1009,
 	GW_WS_INTERNAL = 1011,
+	GW_WS_TRY_AGAIN = 1013,
 };
 
 struct gw_ws_frame {

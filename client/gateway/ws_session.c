@@ -121,9 +121,12 @@ static int running_message(struct gw_ws *ws)
 
 	if (ws->msg.opcode != GW_WS_TEXT ||
 	    gw_json_parse_object(ws->msg.data.data, ws->msg.data.len, "message", &msg, &err) < 0) {
+		bool budget = err.code == ISOL8_E_EXHAUSTED; /* the JSON budget: valid, but not now */
 		gw_ws_message_done(ws);
-		gw_ws_send_event(ws, "error", "Invalid JSON message", 20, NULL, WS_WRITE_TIMEOUT_MS);
-		gw_ws_send_close(ws, GW_WS_UNSUPPORTED, "Invalid JSON", WS_WRITE_TIMEOUT_MS);
+		gw_ws_send_event(ws, "error", budget ? err.message : "Invalid JSON message",
+				 budget ? strlen(err.message) : 20, NULL, WS_WRITE_TIMEOUT_MS);
+		gw_ws_send_close(ws, budget ? GW_WS_TRY_AGAIN : GW_WS_UNSUPPORTED,
+				 budget ? "Try again later" : "Invalid JSON", WS_WRITE_TIMEOUT_MS);
 		cancel(ws);
 		return -1;
 	}
@@ -245,7 +248,7 @@ static void *run_reader(void *arg)
 static void refuse(struct gw_ws *ws, const struct isol8_error *err)
 {
 	send_error(ws, err);
-	gw_ws_send_close(ws, err->code == ISOL8_E_EXHAUSTED ? 1013 : GW_WS_NORMAL,
+	gw_ws_send_close(ws, err->code == ISOL8_E_EXHAUSTED ? GW_WS_TRY_AGAIN : GW_WS_NORMAL,
 			 err->code == ISOL8_E_EXHAUSTED ? "Try again later" : "Execution complete", 1000);
 	gw_ws_hub_release(ws);
 	pthread_mutex_lock(&ws->lock);

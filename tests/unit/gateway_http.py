@@ -424,6 +424,34 @@ def test_many_streams(g, n=300):
     print("  %d streams: RSS %d kB idle, %d kB with all open" % (n, rss0, rss_peak))
 
 
+def test_json_budget():
+    """Parsed JSON costs up to ~40 times its text (a cJSON node for each "0,"
+    of a Buffer's bytes): what the calls hold at once is bounded (48 x
+    --max-body-size), a call past it is 429 (not the gateway out of memory),
+    and the room comes back when the calls end."""
+    g = Gateway("--max-body-size", "1m")
+    n = (1024 * 1024 - 200) // 2
+    big = ('{"request":{"code":"sleep:6000","files":{"a":{"type":"Buffer","data":[' + ",".join(["0"] * n) +
+           ']}}}}')
+    results = {}
+
+    def one(i, delay):
+        time.sleep(delay)
+        results[i] = g.json("POST", "/execute", big)
+
+    threads = [threading.Thread(target=one, args=(0, 0))] + [threading.Thread(target=one, args=(i, 2)) for i in (1, 2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    refused = (429, {"error": "body: the gateway holds all the parsed JSON it may (48 MiB): try again later"})
+    check(results[0][0] == 200 and results[1] == refused and results[2] == refused,
+          "JSON budget: one large body parses, two more at once are 429: %r" %
+          [(r[0], str(r[1])[:100]) for r in (results[0], results[1], results[2])])
+    check(g.json("POST", "/execute", big.replace("sleep:6000", "x"))[0] == 200, "JSON budget: room again after")
+    check(g.stop() == 0, "JSON budget: SIGTERM exit 0")
+
+
 def test_slow_setup_then_leave():
     """A stream whose set-up outlasts the first keep-alive (15 s), with a
     client that leaves once the headers came: the worker still reads the
@@ -481,6 +509,7 @@ def main():
     check(k.json("POST", "/cleanup")[0] == 403, "--cleanup-key refuses other keys")
     k.stop()
     test_slow_setup_then_leave()
+    test_json_budget()
     n = Gateway("--no-cleanup")
     check(n.json("POST", "/cleanup")[0] == 403, "--no-cleanup")
     n.stop()

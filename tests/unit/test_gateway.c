@@ -9,6 +9,7 @@
 #include "gateway/auth.h"
 #include "gateway/buf.h"
 #include "gateway/errors.h"
+#include "gateway/json_budget.h"
 #include "gateway/mapping.h"
 #include "gateway/routes.h"
 #include "gateway/ws_frame.h"
@@ -629,6 +630,35 @@ static void test_ws_server_frames(void)
 	CU_ASSERT(h[1] == 127 && h[7] == 0x01 && h[8] == 0x11 && h[9] == 0x70);
 }
 
+/* A parse past the JSON budget fails alone and gives its memory back. */
+static void test_json_budget(void)
+{
+	static char text[40000 * 2 + 16];
+	size_t n = 0, before = gw_json_budget_in_use();
+	cJSON *tree = NULL;
+
+	n += (size_t)sprintf(text, "{\"a\":[0");
+	for (int i = 1; i < 40000; i++)
+		n += (size_t)sprintf(text + n, ",0");
+	sprintf(text + n, "]}");
+	isol8_error_clear(&err);
+	gw_json_budget_set(1u << 20);
+	CU_ASSERT_EQUAL(gw_json_parse_object(text, strlen(text), "body", &tree, &err), -ISOL8_E_EXHAUSTED);
+	CU_ASSERT_STRING_EQUAL(err.message, "body: the gateway holds all the parsed JSON it may (1 MiB): try again later");
+	CU_ASSERT_EQUAL(gw_error_status(err.code, err.message), 429);
+	CU_ASSERT_PTR_NULL(tree);
+	CU_ASSERT_EQUAL(gw_json_budget_in_use(), before);
+	/* a small one still fits */
+	CU_ASSERT_EQUAL(gw_json_parse_object("{\"a\":[1,2]}", 11, "body", &tree, &err), 0);
+	cJSON_Delete(tree);
+	tree = NULL;
+	gw_json_budget_set(0);
+	CU_ASSERT_EQUAL(gw_json_parse_object(text, strlen(text), "body", &tree, &err), 0);
+	CU_ASSERT(gw_json_budget_in_use() > before + (40000u * 32));
+	cJSON_Delete(tree);
+	CU_ASSERT_EQUAL(gw_json_budget_in_use(), before);
+}
+
 int main(void)
 {
 	static const struct isol8_test tests[] = {
@@ -648,7 +678,10 @@ int main(void)
 		{"ws handshake", test_ws_handshake},
 		{"ws client frames", test_ws_frames},
 		{"ws server frames", test_ws_server_frames},
+		{"JSON budget", test_json_budget},
 	};
+
+	gw_json_budget_set(0); /* the hooks count every tree of the tests */
 
 	return isol8_test_run("gateway", NULL, NULL, tests, ISOL8_TESTS_LEN(tests));
 }
