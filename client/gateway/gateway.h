@@ -36,6 +36,7 @@
 /* GET /file returns files up to this size (base64 in one JSON body). */
 #define GW_MAX_DOWNLOAD (64u << 20)
 
+struct gw_conn;
 struct gw_sse;
 struct gw_ws_hub;
 
@@ -55,6 +56,9 @@ struct gw_server {
 	bool ticker_started;
 
 	struct gw_ws_hub *ws;
+
+	pthread_mutex_t conns_lock;
+	struct gw_conn *conns; /* every open connection (conns.c) */
 
 	/* GET /health's upstream check, shared: one check in flight at a
 	 * time, its answer reused for GW_HEALTH_FRESH_MS (isol8d answers only
@@ -123,6 +127,14 @@ void gw_worker_done(struct gw_server *srv);
 enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
 			      const char *version, const char *upload_data, size_t *upload_size, void **con_cls);
 void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
+
+/* Connections and their deadline for a whole request (conns.c): MHD's
+ * connection notifications, a request's start (busy) and end, and the
+ * ticker's sweep that shuts down those past the request timeout. */
+void gw_conn_notify(void *cls, struct MHD_Connection *conn, void **socket_context,
+		    enum MHD_ConnectionNotificationCode code);
+void gw_conn_request(struct gw_server *srv, struct MHD_Connection *conn, bool busy);
+void gw_conn_sweep(struct gw_server *srv, int64_t now);
 
 /* Whether SIGTERM/SIGINT came (call.c). */
 bool gw_server_stopping(struct gw_server *srv);

@@ -77,6 +77,7 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct i
 	pthread_mutex_init(&srv->lock, NULL);
 	pthread_cond_init(&srv->changed, NULL);
 	pthread_mutex_init(&srv->health_lock, NULL);
+	pthread_mutex_init(&srv->conns_lock, NULL);
 	pthread_cond_init(&srv->health_done, NULL);
 	ret = resolve_listen(cfg, &addr, &v6, err);
 	if (ret == 0)
@@ -94,6 +95,7 @@ int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct i
 				    MHD_OPTION_CONNECTION_TIMEOUT, (cfg->request_timeout_ms + 999) / 1000,
 				    MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(32u << 10),
 				    MHD_OPTION_NOTIFY_COMPLETED, gw_on_completed, srv,
+				    MHD_OPTION_NOTIFY_CONNECTION, gw_conn_notify, srv,
 				    MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
 				    MHD_OPTION_END);
 	if (srv->mhd == NULL)

@@ -18,7 +18,8 @@
  *   - The ticker (sse.c): once a second it writes ": keep-alive" comments
  *     to SSE streams silent for 15 s, and notices clients that hung up
  *     while their stream was suspended (MHD does not poll those), so their
- *     execution is cancelled.
+ *     execution is cancelled; and it shuts down connections whose request
+ *     did not come whole in time (conns.c).
  *   - The WebSocket hub (ws.c): one epoll thread for upgraded connections
  *     waiting for their "execute" message; an execution then has a reader
  *     thread (frames: stdin, signals, pings, close) and a worker (events).
@@ -33,8 +34,10 @@
  *   - Parsed JSON: every cJSON tree is counted (json_budget.h); all of
  *     them at once hold at most 48 x --max-body-size, a parse past it is 429.
  *   - Slow senders: MHD closes a connection idle for the request timeout
- *     (rounded up to seconds); a request whose body is still coming after
- *     --request-timeout-ms is closed too.
+ *     (rounded up to seconds); one whose headers are not all in within
+ *     --request-timeout-ms of its start (or of its last request's end) is
+ *     shut down by the ticker (conns.c); a request whose body is still
+ *     coming after --request-timeout-ms is closed too.
  *   - Connections: at most --max-connections (MHD refuses more).
  *
  * Backpressure
@@ -230,6 +233,7 @@ static enum MHD_Result call_begin(struct gw_server *srv, struct MHD_Connection *
 	enum MHD_Result answered = MHD_YES;
 	enum gw_route_match m;
 
+	gw_conn_request(srv, conn, true); /* its headers are in */
 	if (call == NULL)
 		return MHD_NO;
 	*con_cls = call;
@@ -338,8 +342,7 @@ void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enu
 {
 	struct gw_call *call = *con_cls;
 
-	(void)cls;
-	(void)conn;
+	gw_conn_request(cls, conn, false); /* waiting for the next request from now */
 	if (call == NULL)
 		return;
 	/* 5xx are worth a line without --debug (an unhealthy /health is what probes ask about) */

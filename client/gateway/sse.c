@@ -465,6 +465,7 @@ void *gw_sse_ticker(void *arg)
 			tick(s, isol8_now_ms());
 			pthread_mutex_unlock(&s->lock);
 		}
+		gw_conn_sweep(srv, isol8_now_ms());
 	}
 	pthread_mutex_unlock(&srv->lock);
 	return NULL;

@@ -452,6 +452,48 @@ def test_json_budget():
     check(g.stop() == 0, "JSON budget: SIGTERM exit 0")
 
 
+def test_slow_headers():
+    """A client that trickles its headers (a line now and then, each inside
+    the idle timeout) is closed once the request timeout has passed since it
+    connected: a few hundred such sockets would hold every connection. A
+    request whose headers came in time runs as long as it runs."""
+    g = Gateway("--request-timeout-ms", "2000")
+    s = socket.create_connection(("127.0.0.1", g.port))
+    s.settimeout(0.5)
+    s.sendall(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+    t0, closed = time.time(), None
+    while closed is None and time.time() - t0 < 10:
+        try:
+            s.sendall(b"X-Slow: 1\r\n")
+            if s.recv(100) == b"":
+                closed = time.time() - t0
+        except socket.timeout:
+            pass
+        except OSError:
+            closed = time.time() - t0
+    s.close()
+    check(closed is not None and closed < 4.5, "slow headers: closed after the request timeout (%r s)" % closed)
+    # a keep-alive connection idle after its request is closed too, a stream or a WebSocket running is not
+    c = http.client.HTTPConnection("127.0.0.1", g.port, timeout=10)
+    c.request("GET", "/health")
+    check(c.getresponse().read() != b"", "keep-alive: first request")
+    st, hdrs, data = g.request("POST", "/execute/stream", {"request": {"code": "sleep:4000"}}, GOOD)
+    check(st == 200 and sse_events(data)[0][-1]["type"] == "exit", "a stream longer than the request timeout: %r" % data)
+    w, head = ws_connect(g.port)
+    ws_send(w, 1, json.dumps({"type": "execute", "request": {"code": "sleep:4000"}}).encode())
+    msgs, code = ws_until_close(w)
+    check(code == 1000 and msgs[-1]["type"] == "exit", "a WebSocket run longer than the request timeout: %r" % msgs)
+    w.close()
+    try:
+        c.request("GET", "/health")
+        c.getresponse().read()
+        reused = True
+    except (OSError, http.client.HTTPException):
+        reused = False
+    check(not reused, "keep-alive: an idle connection is closed after the request timeout")
+    check(g.stop() == 0, "slow headers: SIGTERM exit 0")
+
+
 def test_slow_setup_then_leave():
     """A stream whose set-up outlasts the first keep-alive (15 s), with a
     client that leaves once the headers came: the worker still reads the
@@ -509,6 +551,7 @@ def main():
     check(k.json("POST", "/cleanup")[0] == 403, "--cleanup-key refuses other keys")
     k.stop()
     test_slow_setup_then_leave()
+    test_slow_headers()
     test_json_budget()
     n = Gateway("--no-cleanup")
     check(n.json("POST", "/cleanup")[0] == 403, "--no-cleanup")
