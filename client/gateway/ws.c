@@ -173,6 +173,29 @@ static void hub_sweep(struct gw_server *srv, bool all)
 		hub_close(expired[i], all ? GW_WS_GOING_AWAY : 1008, all ? "server shutting down" : "no execute message in time");
 }
 
+/* Connections whose first bytes came with the upgrade: no socket event
+ * announces those, the eventfd does. Only the hub closes a waiting
+ * connection, so the ones taken stay valid until handled. */
+static void take_fresh(struct gw_ws_hub *hub)
+{
+	struct gw_ws *fresh[64];
+	size_t n;
+
+	do {
+		n = 0;
+		pthread_mutex_lock(&hub->lock);
+		for (struct gw_ws *ws = hub->list; ws && n < ISOL8_ARRAY_LEN(fresh); ws = ws->next) {
+			if (ws->fresh && ws->state == GW_WS_WAITING) {
+				ws->fresh = false;
+				fresh[n++] = ws;
+			}
+		}
+		pthread_mutex_unlock(&hub->lock);
+		for (size_t i = 0; i < n; i++)
+			waiting_input(fresh[i]);
+	} while (n == ISOL8_ARRAY_LEN(fresh));
+}
+
 static void *hub_run(void *arg)
 {
 	struct gw_server *srv = arg;
@@ -188,6 +211,7 @@ static void *hub_run(void *arg)
 				uint64_t v;
 				if (read(hub->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 					isol8_log(ISOL8_LOG_DEBUG, "ws hub: eventfd read failed");
+				take_fresh(hub);
 				continue;
 			}
 			waiting_input(evs[i].data.ptr);
@@ -253,12 +277,16 @@ static void upgrade_cb(void *cls, struct MHD_Connection *connection, void *con_c
 		hub->list->prev = ws;
 	hub->list = ws;
 	hub->count++;
+	/* bytes MHD read with the headers: no socket event will announce them */
+	ws->fresh = extra_in_size > 0;
 	pthread_mutex_unlock(&hub->lock);
+	/* from here the connection is the hub's: it alone closes a waiting one */
 	ev.data.ptr = ws;
-	/* level-triggered: bytes that came with the upgrade are taken on the first wake */
 	if (epoll_ctl(hub->epfd, EPOLL_CTL_ADD, sock, &ev) < 0) {
-		gw_ws_unref(ws);
-		return;
+		isol8_log(ISOL8_LOG_WARN, "WebSocket: cannot watch the socket (%s): closed", strerror(errno));
+		pthread_mutex_lock(&hub->lock);
+		ws->opened_ms = 0; /* the hub's next sweep closes it */
+		pthread_mutex_unlock(&hub->lock);
 	}
 	if (extra_in_size && write(hub->wake_fd, &one, sizeof(one)) < 0)
 		isol8_log(ISOL8_LOG_DEBUG, "ws hub: wake failed");

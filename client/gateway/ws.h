@@ -26,6 +26,7 @@ struct gw_ws {
 	pthread_mutex_t write_lock; /* one frame at a time on the socket */
 	pthread_mutex_t lock;       /* what follows */
 	enum gw_ws_state state;
+	bool fresh; /* bytes came with the upgrade: the hub takes them (under the hub's lock) */
 	bool close_sent;
 	bool pump_done;
 	bool cancelled;

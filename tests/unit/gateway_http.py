@@ -229,11 +229,12 @@ def test_backpressure(g):
     check(rss_stalled - rss0 < 16 * 1024, "a reader that stalls holds little memory: %d -> %d kB" % (rss0, rss_stalled))
 
 
-def ws_connect(port, key=b"dGhlIHNhbXBsZSBub25jZQ==", auth=b"Bearer good"):
+def ws_connect(port, key=b"dGhlIHNhbXBsZSBub25jZQ==", auth=b"Bearer good", extra=b""):
     s = socket.create_connection(("127.0.0.1", port))
     s.settimeout(10)
     s.sendall(b"GET /execute/ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
-              b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + b"\r\nAuthorization: " + auth + b"\r\n\r\n")
+              b"Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: " + key + b"\r\nAuthorization: " + auth +
+              b"\r\n\r\n" + extra)
     head = b""
     while b"\r\n\r\n" not in head:
         d = s.recv(1)
@@ -243,7 +244,7 @@ def ws_connect(port, key=b"dGhlIHNhbXBsZSBub25jZQ==", auth=b"Bearer good"):
     return s, head
 
 
-def ws_send(s, opcode, payload):
+def ws_frame(opcode, payload):
     mask = os.urandom(4)
     n = len(payload)
     hdr = bytes([0x80 | opcode])
@@ -253,7 +254,11 @@ def ws_send(s, opcode, payload):
         hdr += bytes([0x80 | 126]) + struct.pack(">H", n)
     else:
         hdr += bytes([0x80 | 127]) + struct.pack(">Q", n)
-    s.sendall(hdr + mask + bytes(b ^ mask[i & 3] for i, b in enumerate(payload)))
+    return hdr + mask + bytes(b ^ mask[i & 3] for i, b in enumerate(payload))
+
+
+def ws_send(s, opcode, payload):
+    s.sendall(ws_frame(opcode, payload))
 
 
 def ws_recv(s):
@@ -361,6 +366,16 @@ def test_ws(g):
     check(g.cancels() == before + 1, "ws disconnect cancels")
     s, head = ws_connect(g.port, auth=b"Bearer")
     check(head.startswith(b"HTTP/1.1 401"), "ws needs a key")
+    s.close()
+    # a first message sent with the handshake (MHD reads it with the headers) runs at once
+    first = ws_frame(1, json.dumps({"type": "execute", "request": {"code": "lines:2"}}).encode())
+    s, head = ws_connect(g.port, extra=first)
+    try:
+        msgs, code = ws_until_close(s)
+    except (OSError, EOFError) as e:
+        msgs, code = repr(e), None
+    check(code == 1000 and [m["type"] for m in msgs] == ["stdout", "stdout", "exit"],
+          "ws: a message sent with the handshake: %r %r" % (msgs, code))
     s.close()
 
 
