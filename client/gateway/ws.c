@@ -149,28 +149,39 @@ static void waiting_input(struct gw_ws *ws)
 		hub_close(ws, 0, NULL);
 }
 
+/* Closes waiting connections past the request timeout (all: every one,
+ * and cancels the running ones), in batches until none is left. */
 static void hub_sweep(struct gw_server *srv, bool all)
 {
 	struct gw_ws_hub *hub = srv->ws;
 	int64_t now = isol8_now_ms();
 	struct gw_ws *expired[64];
-	size_t n = 0;
+	size_t n;
+	bool more;
 
-	pthread_mutex_lock(&hub->lock);
-	for (struct gw_ws *ws = hub->list; ws && n < ISOL8_ARRAY_LEN(expired); ws = ws->next) {
-		if (ws->state == GW_WS_WAITING && (all || now - ws->opened_ms > srv->cfg.request_timeout_ms))
-			expired[n++] = ws;
-		else if (all && ws->state == GW_WS_RUNNING) {
-			pthread_mutex_lock(&ws->lock);
-			ws->cancelled = true;
-			if (ws->stream)
-				isol8_stream_cancel(ws->stream);
-			pthread_mutex_unlock(&ws->lock);
+	do {
+		n = 0;
+		more = false;
+		pthread_mutex_lock(&hub->lock);
+		for (struct gw_ws *ws = hub->list; ws; ws = ws->next) {
+			if (ws->state == GW_WS_WAITING && (all || now - ws->opened_ms > srv->cfg.request_timeout_ms)) {
+				if (n < ISOL8_ARRAY_LEN(expired))
+					expired[n++] = ws;
+				else
+					more = true;
+			} else if (all && ws->state == GW_WS_RUNNING) {
+				pthread_mutex_lock(&ws->lock);
+				ws->cancelled = true;
+				if (ws->stream)
+					isol8_stream_cancel(ws->stream);
+				pthread_mutex_unlock(&ws->lock);
+			}
 		}
-	}
-	pthread_mutex_unlock(&hub->lock);
-	for (size_t i = 0; i < n; i++)
-		hub_close(expired[i], all ? GW_WS_GOING_AWAY : 1008, all ? "server shutting down" : "no execute message in time");
+		pthread_mutex_unlock(&hub->lock);
+		for (size_t i = 0; i < n; i++)
+			hub_close(expired[i], all ? GW_WS_GOING_AWAY : 1008,
+				  all ? "server shutting down" : "no execute message in time");
+	} while (more);
 }
 
 /* Connections whose first bytes came with the upgrade: no socket event

@@ -509,6 +509,32 @@ def test_slow_headers():
     check(g.stop() == 0, "slow headers: SIGTERM exit 0")
 
 
+def test_stop_many_waiting():
+    """SIGTERM with more WebSockets waiting for their execute message than
+    the hub takes in one sweep (64): each gets its close 1001, and an
+    execution that began before them is cancelled even so."""
+    t = Gateway()
+    run, head = ws_connect(t.port)
+    ws_send(run, 1, json.dumps({"type": "execute", "request": {"code": "sleep:60000"}}).encode())
+    time.sleep(0.5)
+    waiting = [ws_connect(t.port)[0] for _ in range(80)]
+    t0 = time.time()
+    status = t.stop()
+    elapsed = time.time() - t0
+    codes = []
+    for w in waiting:
+        try:
+            op, data = ws_recv(w)
+            codes.append(struct.unpack(">H", data[:2])[0] if op == 8 else op)
+        except (OSError, EOFError):
+            codes.append(None)
+        w.close()
+    run.close()
+    check(status == 0 and elapsed < 4, "SIGTERM with 80 waiting WebSockets: exit 0 in %.1fs" % elapsed)
+    check(codes == [1001] * 80, "SIGTERM: every waiting WebSocket closed 1001: %r" % codes)
+    check(t.cancels() == 1, "SIGTERM: the running execution cancelled (%d)" % t.cancels())
+
+
 def test_slow_setup_then_leave():
     """A stream whose set-up outlasts the first keep-alive (15 s), with a
     client that leaves once the headers came: the worker still reads the
@@ -566,6 +592,7 @@ def main():
     check(k.json("POST", "/cleanup")[0] == 403, "--cleanup-key refuses other keys")
     k.stop()
     test_slow_setup_then_leave()
+    test_stop_many_waiting()
     test_slow_headers()
     test_json_budget()
     n = Gateway("--no-cleanup")
