@@ -425,11 +425,19 @@ void gw_exec_free(struct gw_exec *x)
 
 int gw_json_parse_object(const char *text, size_t len, const char *what, cJSON **out, struct isol8_error *err)
 {
+	const char *end = NULL;
 	cJSON *root;
 
 	gw_json_budget_refused(); /* from this parse on */
-	root = cJSON_ParseWithLength(text ? text : "", len);
+	root = cJSON_ParseWithLengthOpts(text ? text : "", len, &end, false);
 	*out = NULL;
+	/* as JSON.parse: nothing but whitespace after the value */
+	while (root != NULL && end < text + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+		end++;
+	if (root != NULL && end != text + len) {
+		cJSON_Delete(root);
+		root = NULL;
+	}
 	if (root == NULL && gw_json_budget_refused())
 		return isol8_error_set(err, ISOL8_E_EXHAUSTED,
 				       "%s: the gateway holds all the parsed JSON it may (%zu MiB): try again later", what,

@@ -144,6 +144,12 @@ static void test_envelope_minimal(void)
 static void test_envelope_errors(void)
 {
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":"), "body: not valid JSON");
+	/* JSON.parse refuses anything after the value but whitespace */
+	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{\"code\":\"x\"}} trailing"), "body: not valid JSON");
+	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{}}{\"request\":{}}"), "body: not valid JSON");
+	CU_ASSERT_EQUAL(gw_json_parse_object("{}\0{}", 5, "body", &root, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_EQUAL(parse("{\"request\":{\"code\":\"x\"}} \r\n\t"), 0);
+	done();
 	CU_ASSERT_STRING_EQUAL(fails("[1]"), "body: expected a JSON object");
 	CU_ASSERT_STRING_EQUAL(fails("{}"), "request: required (the body is {\"request\":{…}, \"options\":{…}, "
 					    "\"sessionId\":\"…\"})");
