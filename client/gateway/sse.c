@@ -235,6 +235,16 @@ static bool push_output(struct gw_sse *s, const char *type, struct gw_utf8_carry
 	return ok;
 }
 
+/* What a carry still holds when the output ends (the start of a character
+ * that never came whole): its bytes, which the event writes as U+FFFD. */
+static bool flush_output(struct gw_sse *s, const char *type, struct gw_utf8_carry *c, const char *phase)
+{
+	size_t n = c->n;
+
+	c->n = 0;
+	return n == 0 || push_event(s, type, c->bytes, n, phase);
+}
+
 /* The error before any event: a JSON answer with its status. */
 static bool answer_error_first(struct gw_sse *s, struct gw_call *call, const struct isol8_error *err)
 {
@@ -295,7 +305,8 @@ static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_str
 			break;
 		case ISOL8_EVENT_EXIT:
 			snprintf(code, sizeof(code), "%d", ev.result ? ev.result->exit_code : -1);
-			ok = push_event(s, "exit", code, strlen(code), ev.phase);
+			ok = flush_output(s, "stdout", &out, ev.phase) && flush_output(s, "stderr", &errc, ev.phase) &&
+			     push_event(s, "exit", code, strlen(code), ev.phase);
 			break;
 		}
 		if (!ok)

@@ -59,6 +59,16 @@ static void cancel(struct gw_ws *ws)
 	pthread_mutex_unlock(&ws->lock);
 }
 
+/* What a carry still holds when the output ends (the start of a character
+ * that never came whole): its bytes, which the event writes as U+FFFD. */
+static int flush_output(struct gw_ws *ws, const char *type, struct gw_utf8_carry *c, const char *phase)
+{
+	size_t n = c->n;
+
+	c->n = 0;
+	return n == 0 ? 0 : gw_ws_send_event(ws, type, c->bytes, n, phase, WS_WRITE_TIMEOUT_MS);
+}
+
 static void *run_pump(void *arg)
 {
 	struct gw_ws *ws = arg;
@@ -87,7 +97,11 @@ static void *run_pump(void *arg)
 			break;
 		case ISOL8_EVENT_EXIT:
 			snprintf(code, sizeof(code), "%d", ev.result ? ev.result->exit_code : -1);
-			sent = gw_ws_send_event(ws, "exit", code, strlen(code), ev.phase, WS_WRITE_TIMEOUT_MS);
+			sent = flush_output(ws, "stdout", &out, ev.phase);
+			if (sent == 0)
+				sent = flush_output(ws, "stderr", &errc, ev.phase);
+			if (sent == 0)
+				sent = gw_ws_send_event(ws, "exit", code, strlen(code), ev.phase, WS_WRITE_TIMEOUT_MS);
 			break;
 		}
 		if (sent < 0) {

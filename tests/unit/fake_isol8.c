@@ -9,6 +9,7 @@
  *   "big:N"     N chunks of 64 KiB (cancellable), then exit 0
  *   "fail:CODE" the stream fails before any event with isol8_errc CODE
  *   "echo"      (interactive) stdin back on stdout until EOF, exit 0
+ *   "cut"       stdout "ok" and the first two bytes of a 3-byte UTF-8 character
  *   anything else: stdout is the code, exit 0.
  * Cancelled runs are counted in $FAKE_CANCEL_FILE (one line each).
  * $FAKE_WITH_KEY_DELAY_MS makes isol8_client_with_key wait that long
@@ -84,6 +85,8 @@ void isol8_result_free(struct isol8_result *res)
 	}
 }
 
+#define CUT_OUTPUT "ok\xe2\x82"
+
 static struct isol8_result *result_of(const char *out, int code)
 {
 	struct isol8_result *r = calloc(1, sizeof(*r));
@@ -108,7 +111,7 @@ int isol8_execute(struct isol8_client *c, const struct isol8_request *req, struc
 		return isol8_error_set(err, atoi(req->code + 5), "options.memory_limit: fake failure");
 	if (req->code && strncmp(req->code, "sleep:", 6) == 0)
 		usleep((useconds_t)atoi(req->code + 6) * 1000);
-	*out = result_of(req->code ? req->code : "", 0);
+	*out = result_of(req->code && strcmp(req->code, "cut") == 0 ? CUT_OUTPUT : req->code ? req->code : "", 0);
 	return 0;
 }
 
@@ -117,7 +120,7 @@ struct isol8_stream {
 	pthread_cond_t cond;
 	char *code;
 	bool interactive, cancelled, ended, stdin_eof, exit_sent;
-	int step, total, kind; /* 0 text, 1 lines, 2 sleep, 3 big, 4 fail, 5 echo */
+	int step, total, kind; /* 0 text, 1 lines, 2 sleep, 3 big, 4 fail, 5 echo, 6 cut */
 	char *pending; /* stdin not echoed yet */
 	size_t pending_len;
 	char line[64];
@@ -149,6 +152,8 @@ static int open_stream(struct isol8_stream **out, struct isol8_client *c, const 
 		st->kind = 4, st->fail = atoi(code + 5);
 	else if (strcmp(code, "echo") == 0)
 		st->kind = 5;
+	else if (strcmp(code, "cut") == 0)
+		st->kind = 6;
 	*out = st;
 	return 0;
 }
@@ -245,6 +250,12 @@ static int next_locked(struct isol8_stream *st, struct isol8_event *ev, struct i
 		memmove(st->pending, st->pending + ev->size, st->pending_len - ev->size);
 		st->pending_len -= ev->size;
 		return 1;
+	case 6:
+		if (st->step++ == 0) {
+			ev->type = ISOL8_EVENT_STDOUT, ev->data = CUT_OUTPUT, ev->size = strlen(CUT_OUTPUT);
+			return 1;
+		}
+		return finish(st, ev);
 	default:
 		if (st->step++ == 0) {
 			ev->type = ISOL8_EVENT_STDOUT, ev->data = st->code, ev->size = strlen(st->code);

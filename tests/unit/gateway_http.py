@@ -179,6 +179,13 @@ def test_sse(g):
     check(st == 200 and hdrs.get("Content-Type") == "text/event-stream", "sse headers")
     check([e["type"] for e in events] == ["stdout"] * 3 + ["exit"] and events[-1]["data"] == "0" and
           events[0] == {"type": "stdout", "data": "line 0\n", "phase": "code"}, "sse events: %r" % events)
+    # output ending inside a UTF-8 character: its bytes come as U+FFFD, as POST /execute gives them
+    cut = {"request": {"code": "cut"}}
+    st, hdrs, data = g.request("POST", "/execute/stream", cut, GOOD)
+    events, _ = sse_events(data)
+    check("".join(e["data"] for e in events if e["type"] == "stdout") == "ok\ufffd\ufffd" ==
+          json.loads(g.request("POST", "/execute", cut, GOOD)[2])["stdout"],
+          "a cut character at the end of a stream: %r" % events)
     check(g.json("POST", "/execute/stream", {"request": {"code": "fail:5"}})[0] == 503,
           "stream failing before events answers its status")
     check(g.json("POST", "/execute/stream", {"request": {"timeoutMs": True}}) ==
@@ -366,6 +373,12 @@ def test_ws(g):
     check(g.cancels() == before + 1, "ws disconnect cancels")
     s, head = ws_connect(g.port, auth=b"Bearer")
     check(head.startswith(b"HTTP/1.1 401"), "ws needs a key")
+    s.close()
+    s, head = ws_connect(g.port)
+    ws_send(s, 1, b'{"type":"execute","request":{"code":"cut"}}')
+    msgs, code = ws_until_close(s)
+    check("".join(m["data"] for m in msgs if m["type"] == "stdout") == "ok\ufffd\ufffd",
+          "ws: a cut character at the end of the output: %r" % msgs)
     s.close()
     # a first message sent with the handshake (MHD reads it with the headers) runs at once
     first = ws_frame(1, json.dumps({"type": "execute", "request": {"code": "lines:2"}}).encode())
