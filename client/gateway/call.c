@@ -39,14 +39,9 @@ void gw_call_error(struct gw_call *call, unsigned status, const char *fmt, ...)
 void gw_call_fail(struct gw_call *call, const struct isol8_error *err)
 {
 	char message[ISOL8_ERROR_MESSAGE_MAX];
-	unsigned status = gw_error_status(err->code, err->message);
 
-	if (err->code == ISOL8_E_UNAUTHENTICATED) {
-		gw_call_error(call, 403, "Invalid API key");
-		return;
-	}
-	gw_error_rename(err->message[0] ? err->message : isol8_error_code_name(err->code), message, sizeof(message));
-	gw_call_error(call, status, "%s", message);
+	gw_error_text(err->code, err->message, message, sizeof(message));
+	gw_call_error(call, gw_error_status(err->code, err->message), "%s", message);
 }
 
 int gw_call_client(struct gw_call *call)

@@ -129,6 +129,14 @@ void gw_error_rename(const char *message, char *out, size_t size)
 	snprintf(out, size, "%s", message);
 }
 
+void gw_error_text(int code, const char *message, char *out, size_t size)
+{
+	if (code == ISOL8_E_UNAUTHENTICATED)
+		snprintf(out, size, "Invalid API key");
+	else
+		gw_error_rename(message && *message ? message : isol8_error_code_name(code), out, size);
+}
+
 int gw_error_json(struct gw_buf *b, const char *message)
 {
 	return gw_buf_puts(b, "{") == 0 && gw_json_kv_str(b, "error", message) == 0 && gw_buf_puts(b, "}") == 0 ? 0

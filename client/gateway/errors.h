@@ -24,6 +24,11 @@ unsigned gw_error_status(int code, const char *message);
  * rewritten to the JSON path ("request.timeoutMs: …", "options.cpuLimit: …") into out. */
 void gw_error_rename(const char *message, char *out, size_t size);
 
+/* The text a client sees for an isol8 error, in an answer or an error
+ * event: "Invalid API key" for UNAUTHENTICATED (as the original words a
+ * wrong key), else the message renamed (the code's name when empty). */
+void gw_error_text(int code, const char *message, char *out, size_t size);
+
 /* {"error":"<message>"} */
 int gw_error_json(struct gw_buf *b, const char *message);
 

@@ -22,6 +22,7 @@
 
 #include "base/log.h"
 #include "base/util.h"
+#include "gateway/errors.h"
 #include "gateway/gateway.h"
 #include "gateway/mapping.h"
 
@@ -300,8 +301,13 @@ static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_str
 		case ISOL8_EVENT_STDOUT: ok = push_output(s, "stdout", &out, ev.data, ev.size, ev.phase); break;
 		case ISOL8_EVENT_STDERR: ok = push_output(s, "stderr", &errc, ev.data, ev.size, ev.phase); break;
 		case ISOL8_EVENT_ERROR:
-			ok = push_event(s, "error", ev.data, ev.data ? strlen(ev.data) : 0,
-					ev.code == 0 ? ev.phase : NULL);
+			if (ev.code != 0) { /* isol8d's status that ends the call: worded as answers are */
+				char text[ISOL8_ERROR_MESSAGE_MAX];
+				gw_error_text(ev.code, ev.data, text, sizeof(text));
+				ok = push_event(s, "error", text, strlen(text), NULL);
+			} else {
+				ok = push_event(s, "error", ev.data, ev.data ? strlen(ev.data) : 0, ev.phase);
+			}
 			break;
 		case ISOL8_EVENT_EXIT:
 			snprintf(code, sizeof(code), "%d", ev.result ? ev.result->exit_code : -1);
@@ -320,7 +326,7 @@ static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_str
 		return;
 	if (r < 0 && err.code != ISOL8_E_CANCELLED) {
 		char message[ISOL8_ERROR_MESSAGE_MAX];
-		snprintf(message, sizeof(message), "%s", err.message);
+		gw_error_text(err.code, err.message, message, sizeof(message));
 		push_event(s, "error", message, strlen(message), NULL);
 	}
 }
@@ -346,8 +352,12 @@ static int prepare(struct pump *p, struct gw_exec *x, bool *parsed, struct isol8
  * ticker sent the headers) an error event. */
 static void fail_early(struct gw_sse *s, struct gw_call *call, const struct isol8_error *err)
 {
-	if (!answer_error_first(s, call, err))
-		push_event(s, "error", err->message, strlen(err->message), NULL);
+	char message[ISOL8_ERROR_MESSAGE_MAX];
+
+	if (answer_error_first(s, call, err))
+		return;
+	gw_error_text(err->code, err->message, message, sizeof(message));
+	push_event(s, "error", message, strlen(message), NULL);
 }
 
 static void *run_pump(void *arg)

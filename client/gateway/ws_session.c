@@ -43,10 +43,7 @@ static void send_error(struct gw_ws *ws, const struct isol8_error *err)
 {
 	char message[ISOL8_ERROR_MESSAGE_MAX];
 
-	if (err->code == ISOL8_E_UNAUTHENTICATED)
-		snprintf(message, sizeof(message), "Invalid API key");
-	else
-		gw_error_rename(err->message, message, sizeof(message));
+	gw_error_text(err->code, err->message, message, sizeof(message));
 	gw_ws_send_event(ws, "error", message, strlen(message), NULL, WS_WRITE_TIMEOUT_MS);
 }
 
@@ -92,8 +89,14 @@ static void *run_pump(void *arg)
 							joined.len, ev.phase, WS_WRITE_TIMEOUT_MS);
 			break;
 		case ISOL8_EVENT_ERROR:
-			sent = gw_ws_send_event(ws, "error", ev.data, ev.data ? strlen(ev.data) : 0,
-						ev.code == 0 ? ev.phase : NULL, WS_WRITE_TIMEOUT_MS);
+			if (ev.code != 0) { /* isol8d's status that ends the call: worded as answers are */
+				char text[ISOL8_ERROR_MESSAGE_MAX];
+				gw_error_text(ev.code, ev.data, text, sizeof(text));
+				sent = gw_ws_send_event(ws, "error", text, strlen(text), NULL, WS_WRITE_TIMEOUT_MS);
+			} else {
+				sent = gw_ws_send_event(ws, "error", ev.data, ev.data ? strlen(ev.data) : 0, ev.phase,
+							WS_WRITE_TIMEOUT_MS);
+			}
 			break;
 		case ISOL8_EVENT_EXIT:
 			snprintf(code, sizeof(code), "%d", ev.result ? ev.result->exit_code : -1);

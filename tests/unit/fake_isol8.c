@@ -10,6 +10,8 @@
  *   "fail:CODE" the stream fails before any event with isol8_errc CODE
  *   "echo"      (interactive) stdin back on stdout until EOF, exit 0
  *   "cut"       stdout "ok" and the first two bytes of a 3-byte UTF-8 character
+ *   "failevent:CODE" stdout "x", then the call fails with CODE (an error event
+ *               with that code, as libisol8 gives a status that ends a stream)
  *   anything else: stdout is the code, exit 0.
  * Cancelled runs are counted in $FAKE_CANCEL_FILE (one line each).
  * $FAKE_WITH_KEY_DELAY_MS makes isol8_client_with_key wait that long
@@ -120,7 +122,7 @@ struct isol8_stream {
 	pthread_cond_t cond;
 	char *code;
 	bool interactive, cancelled, ended, stdin_eof, exit_sent;
-	int step, total, kind; /* 0 text, 1 lines, 2 sleep, 3 big, 4 fail, 5 echo, 6 cut */
+	int step, total, kind; /* 0 text, 1 lines, 2 sleep, 3 big, 4 fail, 5 echo, 6 cut, 7 failevent */
 	char *pending; /* stdin not echoed yet */
 	size_t pending_len;
 	char line[64];
@@ -154,6 +156,8 @@ static int open_stream(struct isol8_stream **out, struct isol8_client *c, const 
 		st->kind = 5;
 	else if (strcmp(code, "cut") == 0)
 		st->kind = 6;
+	else if (strncmp(code, "failevent:", 10) == 0)
+		st->kind = 7, st->fail = atoi(code + 10);
 	*out = st;
 	return 0;
 }
@@ -256,6 +260,16 @@ static int next_locked(struct isol8_stream *st, struct isol8_event *ev, struct i
 			return 1;
 		}
 		return finish(st, ev);
+	case 7:
+		if (st->step == 0) {
+			st->step++;
+			ev->type = ISOL8_EVENT_STDOUT, ev->data = "x", ev->size = 1;
+			return 1;
+		}
+		st->ended = true;
+		ev->type = ISOL8_EVENT_ERROR, ev->code = st->fail, ev->data = "session_id: fake failure";
+		ev->size = strlen(ev->data);
+		return 1;
 	default:
 		if (st->step++ == 0) {
 			ev->type = ISOL8_EVENT_STDOUT, ev->data = st->code, ev->size = strlen(st->code);

@@ -186,6 +186,10 @@ def test_sse(g):
     check("".join(e["data"] for e in events if e["type"] == "stdout") == "ok\ufffd\ufffd" ==
           json.loads(g.request("POST", "/execute", cut, GOOD)[2])["stdout"],
           "a cut character at the end of a stream: %r" % events)
+    for word, text in (("failevent:1", "sessionId: fake failure"), ("failevent:6", "Invalid API key")):
+        st, hdrs, data = g.request("POST", "/execute/stream", {"request": {"code": word}}, GOOD)
+        events, _ = sse_events(data)
+        check(st == 200 and events[-1] == {"type": "error", "data": text}, "sse error event %s: %r" % (word, events))
     check(g.json("POST", "/execute/stream", {"request": {"code": "fail:5"}})[0] == 503,
           "stream failing before events answers its status")
     check(g.json("POST", "/execute/stream", {"request": {"timeoutMs": True}}) ==
@@ -380,6 +384,13 @@ def test_ws(g):
     check("".join(m["data"] for m in msgs if m["type"] == "stdout") == "ok\ufffd\ufffd",
           "ws: a cut character at the end of the output: %r" % msgs)
     s.close()
+    # isol8d's errors as events read as the HTTP answers do: JSON paths, "Invalid API key"
+    for word, text in (("failevent:1", "sessionId: fake failure"), ("failevent:6", "Invalid API key")):
+        s, head = ws_connect(g.port)
+        ws_send(s, 1, json.dumps({"type": "execute", "request": {"code": word}}).encode())
+        msgs, code = ws_until_close(s)
+        check(msgs[-1] == {"type": "error", "data": text} and code == 1000, "ws error event %s: %r" % (word, msgs))
+        s.close()
     # a first message sent with the handshake (MHD reads it with the headers) runs at once
     first = ws_frame(1, json.dumps({"type": "execute", "request": {"code": "lines:2"}}).encode())
     s, head = ws_connect(g.port, extra=first)

@@ -408,6 +408,19 @@ static void test_error_rename(void)
 	CU_ASSERT_STRING_EQUAL(renamed("too many executions at once: 4"), "too many executions at once: 4");
 }
 
+static void test_error_text(void)
+{
+	char out[ISOL8_ERROR_MESSAGE_MAX];
+
+	gw_error_text(ISOL8_E_UNAUTHENTICATED, "missing or wrong API key: send \"authorization: Bearer <key>\"", out,
+		      sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "Invalid API key");
+	gw_error_text(ISOL8_E_INVALID, "runtime: required (valid: python)", out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "request.runtime: required (valid: python)");
+	gw_error_text(ISOL8_E_INVALID, "", out, sizeof(out));
+	CU_ASSERT_STRING_EQUAL(out, "INVALID_ARGUMENT");
+}
+
 static void test_error_json(void)
 {
 	struct gw_buf b = GW_BUF_INIT(0);
@@ -678,6 +691,7 @@ int main(void)
 		{"routes", test_routes},
 		{"error statuses", test_error_statuses},
 		{"error field names", test_error_rename},
+		{"error text of isol8d's errors", test_error_text},
 		{"error JSON", test_error_json},
 		{"bearer tokens", test_auth},
 		{"command line", test_args},
