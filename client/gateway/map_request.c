@@ -423,6 +423,24 @@ void gw_exec_free(struct gw_exec *x)
 	memset(x, 0, sizeof(*x));
 }
 
+bool gw_json_has_nul(const char *text, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (text[i] == '"')
+			in_string = !in_string;
+		else if (in_string && text[i] == '\0') /* JSON has none raw; cJSON keeps it */
+			return true;
+		else if (in_string && text[i] == '\\') {
+			if (i + 5 < len && memcmp(text + i + 1, "u0000", 5) == 0)
+				return true;
+			i++; /* the escaped character */
+		}
+	}
+	return false;
+}
+
 int gw_json_parse_object(const char *text, size_t len, const char *what, cJSON **out, struct isol8_error *err)
 {
 	const char *end = NULL;
@@ -444,6 +462,11 @@ int gw_json_parse_object(const char *text, size_t len, const char *what, cJSON *
 				       gw_json_budget() >> 20);
 	if (root == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s: not valid JSON", what);
+	if (gw_json_has_nul(text, len)) {
+		cJSON_Delete(root);
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "%s: a string holds a NUL character (\\u0000), which isol8 cannot pass on", what);
+	}
 	if (!cJSON_IsObject(root)) {
 		cJSON_Delete(root);
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s: expected a JSON object", what);

@@ -48,6 +48,11 @@ void gw_exec_free(struct gw_exec *x);
  * (json_budget.h). */
 int gw_json_parse_object(const char *text, size_t len, const char *what, cJSON **out, struct isol8_error *err);
 
+/* Whether a string in the JSON text holds a NUL (\u0000, or the raw byte): cJSON would
+ * cut the string there, so the gateway refuses it rather than pass on less
+ * than was sent (gw_json_parse_object: ISOL8_E_INVALID). */
+bool gw_json_has_nul(const char *text, size_t len);
+
 /* Typed getters for optional members: absent or null leaves *out alone and
  * returns 0; the wrong type is ISOL8_E_INVALID "<path>: expected a <type>". */
 int gw_json_get_string(const cJSON *obj, const char *key, const char *path, const char **out, struct isol8_error *err);

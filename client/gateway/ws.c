@@ -94,6 +94,8 @@ static int waiting_message(struct gw_ws *ws)
 	const cJSON *type;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 
+	if (gw_ws_refuse_nul(ws, 1000))
+		return 0;
 	if (ws->msg.opcode != GW_WS_TEXT ||
 	    gw_json_parse_object(ws->msg.data.data, ws->msg.data.len, "message", &msg, &err) < 0) {
 		gw_ws_message_done(ws);

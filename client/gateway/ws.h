@@ -55,6 +55,9 @@ int gw_ws_read(struct gw_ws *ws);
 int gw_ws_next_message(struct gw_ws *ws, int timeout_ms);
 /* Drops the message taken. */
 void gw_ws_message_done(struct gw_ws *ws);
+/* A text message with a NUL in a string (which cJSON would cut short) is
+ * answered with an error event and dropped: true when it was. */
+bool gw_ws_refuse_nul(struct gw_ws *ws, int timeout_ms);
 
 void gw_ws_unref(struct gw_ws *ws);
 

@@ -174,6 +174,17 @@ void gw_ws_message_done(struct gw_ws *ws)
 	gw_ws_message_reset(&ws->msg);
 }
 
+bool gw_ws_refuse_nul(struct gw_ws *ws, int timeout_ms)
+{
+	static const char text[] = "message: a string holds a NUL character (\\u0000), which isol8 cannot pass on";
+
+	if (ws->msg.opcode != GW_WS_TEXT || !gw_json_has_nul(ws->msg.data.data, ws->msg.data.len))
+		return false;
+	gw_ws_message_done(ws);
+	gw_ws_send_event(ws, "error", text, strlen(text), NULL, timeout_ms);
+	return true;
+}
+
 
 void gw_ws_unknown_type(const cJSON *type, char *out, size_t size)
 {

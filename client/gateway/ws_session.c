@@ -136,6 +136,8 @@ static int running_message(struct gw_ws *ws)
 	cJSON *msg = NULL;
 	char text[300];
 
+	if (gw_ws_refuse_nul(ws, WS_WRITE_TIMEOUT_MS))
+		return 0;
 	if (ws->msg.opcode != GW_WS_TEXT ||
 	    gw_json_parse_object(ws->msg.data.data, ws->msg.data.len, "message", &msg, &err) < 0) {
 		bool budget = err.code == ISOL8_E_EXHAUSTED; /* the JSON budget: valid, but not now */

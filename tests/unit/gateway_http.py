@@ -131,6 +131,9 @@ def test_basics(g):
     check(st == 200 and res["stdout"] == "hi" and res["exitCode"] == 0 and res["executionId"] == "fake-exec",
           "execute 200: %r" % (res,))
     check(g.json("POST", "/execute", "{nope") == (400, {"error": "body: not valid JSON"}), "malformed JSON 400")
+    check(g.json("POST", "/execute", {"request": {"code": "a\u0000b"}}) ==
+          (400, {"error": "body: a string holds a NUL character (\\u0000), which isol8 cannot pass on"}),
+          "a NUL in a string is 400, not a shorter string")
     st, res = g.json("POST", "/execute", {"options": {}})
     check(st == 400 and res["error"].startswith("request: required"), "missing request 400: %r" % res)
     check(g.json("POST", "/execute", {"request": {"timeoutMs": "5"}}) ==
@@ -314,11 +317,14 @@ def test_ws(g):
     op, data = ws_recv(s)
     check(json.loads(data) == {"type": "error", "data": "Unknown message type: undefined"}, "no type, as JS says it")
     ws_send(s, 1, json.dumps({"type": "execute", "request": {"code": "echo"}}).encode())
+    ws_send(s, 1, json.dumps({"type": "stdin", "data": "cut\u0000short"}).encode())
     ws_send(s, 1, json.dumps({"type": "stdin", "data": "hello"}).encode())
     ws_send(s, 1, json.dumps({"type": "stdin", "eof": True}).encode())
     msgs, code = ws_until_close(s)
     check("".join(m["data"] for m in msgs if m["type"] == "stdout") == "hello" and msgs[-1]["type"] == "exit" and
           code == 1000, "ws execute with stdin: %r %r" % (msgs, code))
+    check({"type": "error", "data": "message: a string holds a NUL character (\\u0000), which isol8 cannot pass on"}
+          in msgs, "ws: stdin with a NUL is refused, not cut short: %r" % msgs)
     ws_send(s, 8, struct.pack(">H", 1000))
     s.close()
     # the request's stdin is written and closed at once

@@ -144,6 +144,16 @@ static void test_envelope_minimal(void)
 static void test_envelope_errors(void)
 {
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":"), "body: not valid JSON");
+	/* a NUL in a string would cut it short (C strings): refused, not truncated */
+	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{\"code\":\"a\\u0000b\"}}"),
+			       "body: a string holds a NUL character (\\u0000), which isol8 cannot pass on");
+	CU_ASSERT(gw_json_has_nul("{\"a\":\"\\u0000\"}", strlen("{\"a\":\"\\u0000\"}")));
+	CU_ASSERT(!gw_json_has_nul("{\"a\":\"\\\\u0000\"}", strlen("{\"a\":\"\\\\u0000\"}"))); /* an escaped backslash, then text */
+	CU_ASSERT(!gw_json_has_nul("{\"a\":\"\\u00001\"}", 8)); /* cut before the escape ends */
+	CU_ASSERT(gw_json_has_nul("{\"a\":\"x\0y\"}", 11));
+	CU_ASSERT_EQUAL(parse("{\"request\":{\"code\":\"\\u0001\\\\u0000\"}}"), 0);
+	CU_ASSERT_STRING_EQUAL(x.req.code, "\001\\u0000");
+	done();
 	/* JSON.parse refuses anything after the value but whitespace */
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{\"code\":\"x\"}} trailing"), "body: not valid JSON");
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{}}{\"request\":{}}"), "body: not valid JSON");
