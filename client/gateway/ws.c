@@ -74,11 +74,40 @@ void gw_ws_hub_release(struct gw_ws *ws)
 	epoll_ctl(ws->srv->ws->epfd, EPOLL_CTL_DEL, ws->fd, NULL);
 }
 
-/* The hub's end of a waiting connection. */
+/* A close sent for an error: the connection lingers (CLOSING) until the
+ * client hangs up or GW_WS_LINGER_MS pass; at the stop it ends at once. */
+static void hub_linger(struct gw_ws *ws)
+{
+	struct gw_ws_hub *hub = ws->srv->ws;
+	bool stopping;
+
+	pthread_mutex_lock(&hub->lock);
+	stopping = hub->stopping;
+	pthread_mutex_unlock(&hub->lock);
+	if (!stopping) {
+		shutdown(ws->fd, SHUT_WR);
+		pthread_mutex_lock(&hub->lock);
+		ws->state = GW_WS_CLOSING;
+		ws->closing_ms = isol8_now_ms();
+		pthread_mutex_unlock(&hub->lock);
+		return;
+	}
+	epoll_ctl(hub->epfd, EPOLL_CTL_DEL, ws->fd, NULL);
+	pthread_mutex_lock(&ws->lock);
+	ws->state = GW_WS_CLOSED;
+	pthread_mutex_unlock(&ws->lock);
+	gw_ws_unref(ws);
+}
+
+/* The hub's end of a waiting connection: with a code, that close and a
+ * linger; without, at once (the client closed, or hung up). */
 static void hub_close(struct gw_ws *ws, int code, const char *reason)
 {
-	if (code)
+	if (code) {
 		gw_ws_send_close(ws, code, reason, 1000);
+		hub_linger(ws);
+		return;
+	}
 	epoll_ctl(ws->srv->ws->epfd, EPOLL_CTL_DEL, ws->fd, NULL);
 	pthread_mutex_lock(&ws->lock);
 	ws->state = GW_WS_CLOSED;
@@ -127,17 +156,27 @@ static int waiting_message(struct gw_ws *ws)
 	return 0;
 }
 
-/* Input on a waiting connection. */
+/* Input on a waiting (or lingering) connection. */
 static void waiting_input(struct gw_ws *ws)
 {
-	int r = gw_ws_read(ws);
+	int r;
 
+	if (ws->state == GW_WS_CLOSING) {
+		if (gw_ws_discard(ws) < 0)
+			hub_close(ws, 0, NULL);
+		return;
+	}
+	r = gw_ws_read(ws);
 	if (r < 0 && ws->in_len == 0) {
 		hub_close(ws, 0, NULL);
 		return;
 	}
 	for (;;) {
 		int m = gw_ws_next_message(ws, 1000);
+		if (m < 0 && gw_ws_close_pending(ws)) { /* a frame we refused: its close is out */
+			hub_linger(ws);
+			return;
+		}
 		if (m < 0) {
 			hub_close(ws, 0, NULL);
 			return;
@@ -166,7 +205,8 @@ static void hub_sweep(struct gw_server *srv, bool all)
 		more = false;
 		pthread_mutex_lock(&hub->lock);
 		for (struct gw_ws *ws = hub->list; ws; ws = ws->next) {
-			if (ws->state == GW_WS_WAITING && (all || now - ws->opened_ms > srv->cfg.request_timeout_ms)) {
+			if ((ws->state == GW_WS_WAITING && (all || now - ws->opened_ms > srv->cfg.request_timeout_ms)) ||
+			    (ws->state == GW_WS_CLOSING && (all || now - ws->closing_ms > GW_WS_LINGER_MS))) {
 				if (n < ISOL8_ARRAY_LEN(expired))
 					expired[n++] = ws;
 				else
@@ -180,9 +220,13 @@ static void hub_sweep(struct gw_server *srv, bool all)
 			}
 		}
 		pthread_mutex_unlock(&hub->lock);
-		for (size_t i = 0; i < n; i++)
-			hub_close(expired[i], all ? GW_WS_GOING_AWAY : 1008,
-				  all ? "server shutting down" : "no execute message in time");
+		for (size_t i = 0; i < n; i++) {
+			if (expired[i]->state == GW_WS_CLOSING) /* only the hub changes a waiting one's state */
+				hub_close(expired[i], 0, NULL);
+			else
+				hub_close(expired[i], all ? GW_WS_GOING_AWAY : 1008,
+					  all ? "server shutting down" : "no execute message in time");
+		}
 	} while (more);
 }
 

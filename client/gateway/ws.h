@@ -11,7 +11,14 @@
 
 struct gw_ws_session;
 
-enum gw_ws_state { GW_WS_WAITING, GW_WS_RUNNING, GW_WS_CLOSED };
+/* CLOSING: the hub sent a close for an error and reads (and drops) what the
+ * client still sends until it hangs up, or for WS_LINGER_MS: a socket
+ * closed with unread bytes resets, and the reset drops our close frame
+ * from the client's receive queue. */
+enum gw_ws_state { GW_WS_WAITING, GW_WS_RUNNING, GW_WS_CLOSING, GW_WS_CLOSED };
+
+/* How long a connection we closed for an error is read for the client's end. */
+#define GW_WS_LINGER_MS 2000
 
 struct gw_ws {
 	struct gw_server *srv;
@@ -28,6 +35,8 @@ struct gw_ws {
 	enum gw_ws_state state;
 	bool fresh; /* bytes came with the upgrade: the hub takes them (under the hub's lock) */
 	bool close_sent;
+	bool peer_closed;   /* the client's close frame came (its reading thread's) */
+	int64_t closing_ms; /* when CLOSING began */
 	bool pump_done;
 	bool cancelled;
 	struct isol8_stream *stream;
@@ -53,6 +62,14 @@ int gw_ws_read(struct gw_ws *ws);
  * message in ws->msg, 0 when more input is needed, -1 when the connection
  * must end (a close was sent or received). */
 int gw_ws_next_message(struct gw_ws *ws, int timeout_ms);
+/* Reads and drops what the socket has: 0, or -1 at EOF or an error. */
+int gw_ws_discard(struct gw_ws *ws);
+/* After a close we sent for an error: stop writing, then read and drop
+ * what comes until the client hangs up or timeout_ms pass (blocking). */
+void gw_ws_linger(struct gw_ws *ws, int timeout_ms);
+/* Whether we sent a close the client has not answered. */
+bool gw_ws_close_pending(struct gw_ws *ws);
+
 /* Drops the message taken. */
 void gw_ws_message_done(struct gw_ws *ws);
 /* A text message with a NUL in a string (which cJSON would cut short) is

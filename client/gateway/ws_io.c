@@ -133,6 +133,7 @@ static int control_frame(struct gw_ws *ws, const struct gw_ws_frame *f, int time
 	if (f->opcode == GW_WS_PONG)
 		return 0;
 	/* close: echo the code (1000 for none) and end */
+	ws->peer_closed = true;
 	{
 		int code = f->payload_len >= 2 ? (f->payload[0] << 8 | f->payload[1]) : GW_WS_NORMAL;
 		gw_ws_send_close(ws, code, "", timeout_ms);
@@ -167,6 +168,43 @@ int gw_ws_next_message(struct gw_ws *ws, int timeout_ms)
 		}
 	}
 	return 1;
+}
+
+int gw_ws_discard(struct gw_ws *ws)
+{
+	unsigned char sink[16384];
+
+	for (;;) {
+		ssize_t r = recv(ws->fd, sink, sizeof(sink), MSG_DONTWAIT);
+		if (r > 0)
+			continue;
+		if (r < 0 && errno == EINTR)
+			continue;
+		return r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -1;
+	}
+}
+
+void gw_ws_linger(struct gw_ws *ws, int timeout_ms)
+{
+	int64_t until = isol8_now_ms() + timeout_ms;
+
+	shutdown(ws->fd, SHUT_WR);
+	for (;;) {
+		struct pollfd pfd = {.fd = ws->fd, .events = POLLIN | POLLRDHUP};
+		int left = (int)(until - isol8_now_ms());
+		if (left <= 0 || poll(&pfd, 1, left) == 0 || gw_ws_discard(ws) < 0)
+			return;
+	}
+}
+
+bool gw_ws_close_pending(struct gw_ws *ws)
+{
+	bool sent;
+
+	pthread_mutex_lock(&ws->lock);
+	sent = ws->close_sent;
+	pthread_mutex_unlock(&ws->lock);
+	return sent && !ws->peer_closed;
 }
 
 void gw_ws_message_done(struct gw_ws *ws)

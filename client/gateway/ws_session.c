@@ -182,15 +182,20 @@ static int running_message(struct gw_ws *ws)
 static void read_frames(struct gw_ws *ws)
 {
 	int64_t close_deadline = 0;
+	bool refused = false; /* we closed for an error: linger for the client's end */
 
 	for (;;) {
 		int m = gw_ws_next_message(ws, WS_WRITE_TIMEOUT_MS);
 		bool done;
-		if (m < 0)
+		if (m < 0) {
+			refused = gw_ws_close_pending(ws);
 			break;
+		}
 		if (m == 1) {
-			if (running_message(ws) < 0)
+			if (running_message(ws) < 0) {
+				refused = true;
 				break;
+			}
 			continue;
 		}
 		pthread_mutex_lock(&ws->lock);
@@ -207,6 +212,8 @@ static void read_frames(struct gw_ws *ws)
 		}
 	}
 	cancel(ws);
+	if (refused)
+		gw_ws_linger(ws, GW_WS_LINGER_MS);
 }
 
 /* Opens the execution, feeds the request's stdin, starts the pump. */
