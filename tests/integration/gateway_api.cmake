@@ -1,4 +1,4 @@
-# The REST/SSE/WebSocket gateway (isol8-gateway) against a private isol8d and
+# The gateway's documentation and deep tests (isol8-gateway, client/gateway) against a private isol8d and
 # the real Docker engine: the OpenAPI document checked against live answers,
 # a client written against the original's wire contract, and every endpoint
 # through curl (errors, auth, SSE framing, disconnects, 10 MiB files, 256
