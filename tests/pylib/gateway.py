@@ -86,6 +86,7 @@ class Stack:
 
     def __init__(self, dir, daemon_flags=("--prewarm", "1"), gateway_flags=(), key=KEY):
         self.dir = dir
+        os.makedirs(dir, exist_ok=True)
         self.pb, self.admin, self.health = isol8d.messages(dir, SOURCE)
         self.daemon = isol8d.Daemon(os.environ["ISOL8D"], os.path.join(dir, "d"), self.pb, self.admin,
                                     self.health, flags=daemon_flags)
