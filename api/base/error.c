@@ -129,7 +129,9 @@ int isol8_error_grpc_status(int code)
 
 int isol8_error_from_grpc_status(int status)
 {
-	if (status == GS_UNKNOWN || status == GS_OUT_OF_RANGE ||
+	/* INTERNAL is several codes' status: it comes back as ours (a bug),
+	 * never as a system call or protocol failure of this side */
+	if (status == GS_UNKNOWN || status == GS_OUT_OF_RANGE || status == GS_INTERNAL ||
 	    status == GS_DATA_LOSS || status == GS_ALREADY_EXISTS)
 		return ISOL8_E_INTERNAL;
 	for (size_t i = 0; i < ERROR_TABLE_LEN; i++)

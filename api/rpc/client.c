@@ -28,13 +28,17 @@ static bool api_key_valid(const char *key)
 	return true;
 }
 
-static int channel_credentials(grpc_channel_credentials **creds, const char *tls_ca, struct isol8_error *err)
+static int channel_credentials(grpc_channel_credentials **creds, const char *tls_ca, bool tls,
+			       struct isol8_error *err)
 {
 	char *ca = NULL;
 	int ret;
 
 	if (tls_ca == NULL) {
-		*creds = grpc_insecure_credentials_create();
+		/* NULL roots: gRPC's default, the system's CA bundle */
+		*creds = tls ? grpc_ssl_credentials_create(NULL, NULL, NULL, NULL) : grpc_insecure_credentials_create();
+		if (*creds == NULL)
+			return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "the system's CAs are not usable for TLS");
 		return 0;
 	}
 	ret = isol8_rpc_read_pem(tls_ca, &ca, err);
@@ -82,7 +86,7 @@ int isol8_rpc_channel_new(struct isol8_rpc_channel **out, const struct isol8_rpc
 	grpc_init();
 	ret = channel_auth(ch, cfg->api_key, err);
 	if (ret == 0)
-		ret = channel_credentials(&creds, cfg->tls_ca, err);
+		ret = channel_credentials(&creds, cfg->tls_ca, cfg->tls, err);
 	if (ret < 0) {
 		isol8_rpc_channel_free(ch);
 		return ret;
@@ -94,14 +98,40 @@ int isol8_rpc_channel_new(struct isol8_rpc_channel **out, const struct isol8_rpc
 	return 0;
 }
 
+int isol8_rpc_channel_with_key(struct isol8_rpc_channel **out, struct isol8_rpc_channel *base, const char *api_key,
+			       struct isol8_error *err)
+{
+	struct isol8_rpc_channel *ch;
+	int ret;
+
+	*out = NULL;
+	ch = calloc(1, sizeof(*ch));
+	if (ch == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory creating a channel");
+	ch->view = true;
+	ch->channel = base->channel;
+	ch->target = base->target;
+	ret = channel_auth(ch, api_key, err);
+	if (ret < 0) {
+		free(ch);
+		return ret;
+	}
+	*out = ch;
+	return 0;
+}
+
 void isol8_rpc_channel_free(struct isol8_rpc_channel *ch)
 {
 	if (ch == NULL)
 		return;
-	if (ch->channel != NULL)
-		grpc_channel_destroy(ch->channel);
 	if (ch->n_metadata > 0)
 		grpc_slice_unref(ch->auth.value);
+	if (ch->view) {
+		free(ch);
+		return;
+	}
+	if (ch->channel != NULL)
+		grpc_channel_destroy(ch->channel);
 	free(ch->target);
 	free(ch);
 	grpc_shutdown_blocking();

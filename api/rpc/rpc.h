@@ -162,10 +162,20 @@ struct isol8_rpc_channel_config {
 	const char *target;   /* "unix:/path" or "HOST:PORT" */
 	const char *api_key;  /* sent as "authorization: Bearer <key>" when set */
 	const char *tls_ca;   /* PEM path of a CA to trust: enables TLS; NULL = plaintext */
+	bool tls;             /* TLS without tls_ca: trust the system's CAs */
 };
 
 int isol8_rpc_channel_new(struct isol8_rpc_channel **out, const struct isol8_rpc_channel_config *cfg,
 			  struct isol8_error *err);
+
+/* A view of base: the same connection (its gRPC channel, shared, never
+ * copied), sending api_key (NULL = none) instead of base's key with every
+ * call. One allocation, no connection of its own; any thread may make one
+ * and use it while others use base or other views. base must outlive it;
+ * free it with isol8_rpc_channel_free (which leaves base's connection). */
+int isol8_rpc_channel_with_key(struct isol8_rpc_channel **out, struct isol8_rpc_channel *base, const char *api_key,
+			       struct isol8_error *err);
+
 void isol8_rpc_channel_free(struct isol8_rpc_channel *ch);
 
 /* Waits up to timeout_ms for the channel to connect. 0 when ready, else

@@ -13,6 +13,7 @@
 struct isol8_rpc_channel {
 	grpc_channel *channel;
 	char *target;
+	bool view;          /* isol8_rpc_channel_with_key: channel and target are base's */
 	grpc_metadata auth; /* authorization: Bearer <key> */
 	size_t n_metadata;  /* 1 with an api_key, else 0 */
 };

@@ -222,7 +222,11 @@ enum isol8_event_type {
 	ISOL8_EVENT_STDOUT = 1,
 	ISOL8_EVENT_STDERR = 2,
 	ISOL8_EVENT_EXIT = 3,  /* last event: result is set */
-	ISOL8_EVENT_ERROR = 4, /* last event: the execution failed; data is the message, code its isol8_errc */
+	/* code 0: what ended the run early, in the original's words ("EXECUTION
+	 * TIMED OUT", "Setup script failed (exit code 1)"), and the exit event
+	 * follows; code nonzero: last event, the execution failed (data is the
+	 * message, code its isol8_errc). */
+	ISOL8_EVENT_ERROR = 4,
 };
 
 struct isol8_event {
@@ -248,8 +252,10 @@ ISOL8_EXPORT int isol8_interactive_open(struct isol8_stream **out, struct isol8_
 
 /* Waits for the next event. Returns 1 with *ev filled (its pointers valid
  * until the next call or isol8_stream_free), 0 after the last event (exit or
- * error) was returned, negative when the call broke (cancelled, connection
- * lost). */
+ * error) was returned, negative when the call broke: ISOL8_E_CANCELLED after
+ * isol8_stream_cancel, ISOL8_E_PROTOCOL when isol8d ended the stream without
+ * an exit. A failure isol8d (or gRPC: a lost connection is UNAVAILABLE)
+ * reports is the last event, an ISOL8_EVENT_ERROR with its code. */
 ISOL8_EXPORT int isol8_stream_next(struct isol8_stream *st, struct isol8_event *ev, struct isol8_error *err);
 
 /* Interactive streams only (ISOL8_E_INVALID otherwise). Each may be called
@@ -299,7 +305,8 @@ ISOL8_EXPORT int isol8_put_file_from(struct isol8_client *c, const char *session
 
 /* Reads a file of a session into a malloc'd buffer (free it with free();
  * NUL-terminated after *size bytes). NOT_FOUND names the session or the
- * file that does not exist. */
+ * file that does not exist; a file of 1 GiB or more is RESOURCE_EXHAUSTED
+ * (isol8_get_file_to streams any size). */
 ISOL8_EXPORT int isol8_get_file(struct isol8_client *c, const char *session_id, const char *path, unsigned char **data,
 				size_t *size, struct isol8_error *err);
 /* The same, streamed to a writer. */
