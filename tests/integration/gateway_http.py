@@ -143,7 +143,7 @@ class Http(unittest.TestCase):
         cls.tcp_port = gateway.free_port()
         cls.s = gateway.Stack(os.path.join(TMP, "stack"),
                               daemon_flags=("--prewarm", "1", "--max-concurrent", "64",
-                                            "--listen", "127.0.0.1:%d" % cls.tcp_port, "--key", KEY))
+                                            "--listen", "127.0.0.1:%d" % cls.tcp_port))
         cls.curl = Curl(cls.s.port)
         cls.http = cls.s.client()
 

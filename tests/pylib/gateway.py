@@ -82,14 +82,17 @@ def read_line(fd, timeout, what):
 
 
 class Stack:
-    """isol8d on dir/d/isol8.sock plus the gateway in front of it."""
+    """isol8d on dir/d/isol8.sock (with --key key) plus the gateway in front
+    of it (with --key key)."""
 
     def __init__(self, dir, daemon_flags=("--prewarm", "1"), gateway_flags=(), key=KEY):
         self.dir = dir
         os.makedirs(dir, exist_ok=True)
         self.pb, self.admin, self.health = isol8d.messages(dir, SOURCE)
+        # isol8d has the key too: the gateway sends its key upstream, and
+        # isol8d checks a key it is sent, on its unix socket as well
         self.daemon = isol8d.Daemon(os.environ["ISOL8D"], os.path.join(dir, "d"), self.pb, self.admin,
-                                    self.health, flags=daemon_flags)
+                                    self.health, flags=tuple(daemon_flags) + (("--key", key) if key else ()))
         try:
             self.gateway = Gateway(os.environ["ISOL8_GATEWAY"], "unix:" + self.daemon.socket,
                                    os.path.join(dir, "gateway.log"), key=key, flags=gateway_flags)
