@@ -30,7 +30,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -96,33 +95,11 @@ def parse_http(raw):
         return status, headers, rest
 
 
-def raw_request(port, data, timeout=5, shut=False):
-    """Sends bytes; (status, body, seconds to the answer), status 0 when the
-    connection closed without one."""
-    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
-    start = time.monotonic()
-    try:
-        s.sendall(data)
-        if shut:
-            s.shutdown(socket.SHUT_WR)
-        got = b""
-        while b"\r\n\r\n" not in got:
-            chunk = s.recv(65536)
-            if not chunk:
-                return 0, got, time.monotonic() - start
-            got += chunk
-        elapsed = time.monotonic() - start
-        head, _, body = got.partition(b"\r\n\r\n")
-        m = re.search(rb"content-length: *(\d+)", head, re.I)
-        n = int(m.group(1)) if m else 0
-        while len(body) < n:
-            chunk = s.recv(65536)
-            if not chunk:
-                break
-            body += chunk
-        return int(head.split()[1]), body[:n], elapsed
-    finally:
-        s.close()
+def raw_request(port, data, timeout=5):
+    """(status, body, seconds to the answer); status 0 when the connection
+    closed without one."""
+    r, took = gateway.raw_request(port, data, timeout=timeout)
+    return (r.status, r.body, took) if r else (0, b"", took)
 
 
 def tcp_connections(port):

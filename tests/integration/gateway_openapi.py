@@ -256,16 +256,18 @@ class Live(unittest.TestCase):
 
     def test_huge_header_and_url(self):
         big = "x" * (64 << 10)
-        r = self.http.get("/health", headers={"X-Big": big})
-        self.assertEqual(r.status, 431, r)
-        check("GET", "/health", r)
-        r = self.http.get("/sessions", headers={"X-Big": big})
-        self.assertEqual(r.status, 431, r)
-        check("GET", "/sessions", r)
-        r = self.http.post("/execute?" + big, {"request": {"runtime": "python", "code": "1"}})
-        self.assertEqual(r.status, 414, r)
-        check("POST", "/execute", r)
-        self.assertEqual(self.http.get("/health").status, 200)
+        auth = "Authorization: Bearer %s\r\n" % KEY
+        for method, path, request, status in (
+                ("GET", "/health", "GET /health HTTP/1.1\r\nHost: x\r\nX-Big: %s\r\n\r\n" % big, 431),
+                ("GET", "/sessions", "GET /sessions HTTP/1.1\r\nHost: x\r\n%sX-Big: %s\r\n\r\n" % (auth, big), 431),
+                ("POST", "/execute", "POST /execute?%s HTTP/1.1\r\nHost: x\r\n%sContent-Length: 0\r\n\r\n"
+                 % (big, auth), 414)):
+            with self.subTest(path=path, status=status):
+                r, _ = gateway.raw_request(self.s.port, request.encode())
+                self.assertIsNotNone(r, "no answer")
+                self.assertEqual(r.status, status, r)
+                check(method, path, r)
+                self.assertEqual(self.http.get("/health").status, 200)
 
     def test_session_conflicts_are_409(self):
         sid = "openapi-conflict"

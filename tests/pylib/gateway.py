@@ -501,6 +501,49 @@ class OpenApi:
         return resp.json()
 
 
+# ---- raw requests ----------------------------------------------------------
+
+def raw_request(port, data, timeout=5, shut=False):
+    """Sends bytes as they are (the server may stop reading and answer
+    early: a send it cuts short is not an error); (Response or None when
+    the connection closed without an answer, seconds to the answer)."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
+    start = time.monotonic()
+    try:
+        try:
+            s.sendall(data)
+            if shut:
+                s.shutdown(socket.SHUT_WR)
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        got = b""
+        try:
+            while b"\r\n\r\n" not in got:
+                chunk = s.recv(65536)
+                if not chunk:
+                    return None, time.monotonic() - start
+                got += chunk
+        except ConnectionResetError:
+            if b"\r\n\r\n" not in got:
+                raise
+        elapsed = time.monotonic() - start
+        head, _, body = got.partition(b"\r\n\r\n")
+        lines = head.decode("latin-1").split("\r\n")
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        n = int(headers.get("content-length", "0"))
+        while len(body) < n:
+            chunk = s.recv(65536)
+            if not chunk:
+                break
+            body += chunk
+        return Response(int(lines[0].split()[1]), lines[0].split(" ", 2)[-1], headers, body[:n]), elapsed
+    finally:
+        s.close()
+
+
 # ---- misc -----------------------------------------------------------------
 
 def free_port():
