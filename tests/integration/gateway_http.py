@@ -8,10 +8,10 @@ tidy the request up), against a private isol8d and the real Docker engine:
     key to a TCP isol8d, which refuses a wrong one);
   - SSE framing as `curl -N` receives it, events arriving while the program
     runs;
-  - a client that disconnects mid-stream stops its program: a session
-    program appends to /sandbox/ticks every 50 ms; after the disconnect two
-    reads of the file through GET /file, 1 s apart, are equal (and two reads
-    before it differed);
+  - a client that disconnects mid-stream (SSE, and a WebSocket) stops its
+    program: a session program appends to /sandbox/ticks every 50 ms; after
+    the disconnect two reads of the file through GET /file, 1 s apart, are
+    equal (and two reads before it differed);
   - a 10 MiB upload round trip (SHA-256 equal, in the sandbox too);
   - 256 concurrent SSE streams on loopback, each getting start, end and exit
     (isol8d runs with --max-concurrent 64: 64 run at once, the others wait in
@@ -288,7 +288,36 @@ class Http(unittest.TestCase):
         self.assertEqual(headers.get("cache-control"), "no-cache")
 
     def test_disconnect_mid_stream_stops_the_program(self):
-        sid = "curl-disconnect"
+        c = self.curl
+        tick = "while true; do date +%s.%N >> /sandbox/ticks; echo tick; sleep 0.05; done"
+
+        def sse(sid):
+            body = json.dumps({"sessionId": sid, "request": {"runtime": "bash", "timeoutMs": 60000, "code": tick}})
+            p = subprocess.Popen(["curl", "-sS", "-N", "-H", "Authorization: Bearer " + KEY, "--data-binary", body,
+                                  c.base + "/execute/stream"], stdout=subprocess.PIPE)
+            for _ in range(6):  # 3 events (a data line and a blank line each)
+                self.assertTrue(p.stdout.readline())
+
+            def leave():
+                p.send_signal(signal.SIGKILL)
+                p.wait()
+                p.stdout.close()
+            return leave
+
+        def websocket(sid):
+            ws = gateway.WebSocket(self.s.port)
+            ws.send_json({"type": "execute", "sessionId": sid,
+                          "request": {"runtime": "bash", "timeoutMs": 60000, "code": tick}})
+            for _ in range(3):
+                self.assertEqual(json.loads(ws.recv())["data"], "tick\n")
+            return ws.close  # no close frame: the TCP connection just ends
+
+        for name, start in (("sse", sse), ("websocket", websocket)):
+            with self.subTest(transport=name):
+                self.disconnect_stops(name, start)
+
+    def disconnect_stops(self, name, start):
+        sid = "curl-disconnect-" + name
         c = self.curl
         ticks = "/file?sessionId=%s&path=/sandbox/ticks" % sid
 
@@ -298,19 +327,12 @@ class Http(unittest.TestCase):
         try:
             c.json("-X", "POST", "/execute", data={"request": {"runtime": "bash", "code": ": > /sandbox/ticks"},
                                                    "sessionId": sid})
-            body = json.dumps({"sessionId": sid, "request": {"runtime": "bash", "timeoutMs": 60000, "code":
-                               "while true; do date +%s.%N >> /sandbox/ticks; echo tick; sleep 0.05; done"}})
-            p = subprocess.Popen(["curl", "-sS", "-N", "-H", "Authorization: Bearer " + KEY, "--data-binary", body,
-                                  c.base + "/execute/stream"], stdout=subprocess.PIPE)
-            for _ in range(6):  # 3 events (a data line and a blank line each)
-                self.assertTrue(p.stdout.readline())
+            leave = start(sid)
             a = size()
             time.sleep(0.5)
             b = size()
             self.assertGreater(b, a, "the program's ticks did not grow while it streamed")
-            p.send_signal(signal.SIGKILL)
-            p.wait()
-            p.stdout.close()
+            leave()
             time.sleep(1.0)  # the cancel reaches isol8d, the program dies
             a = size()
             time.sleep(1.0)

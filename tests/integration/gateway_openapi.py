@@ -9,7 +9,8 @@ each error status a test can provoke (400, 401, 403, 404, 405, 409, 413,
 414, 426, 429, 431, 501, 503); each live answer must have a status the
 document lists for its path, a listed content type, and a body that
 validates against the listed schema (SSE events and WebSocket messages
-against StreamEvent). Statuses documented but not provoked here are named
+against StreamEvent, keep-alive comments in a stream silent for 16 s, a
+signal and stdin over the WebSocket). Statuses documented but not provoked here are named
 in one list (500: our bugs; 504: isol8d too slow), so a new one cannot slip
 in untested.
 """
@@ -150,9 +151,20 @@ class Live(unittest.TestCase):
         # a second gateway on the same daemon that refuses POST /cleanup
         cls.nocleanup = gateway.Gateway(os.environ["ISOL8_GATEWAY"], "unix:" + cls.s.daemon.socket,
                                         os.path.join(TMP, "nocleanup.log"), flags=("--no-cleanup",))
+        # a stream silent for 16 s runs beside the other tests: keep-alive comments
+        cls.silent = {}
+
+        def silent():
+            started = time.monotonic()
+            cls.silent["result"] = cls.http.stream({"runtime": "bash", "code": "sleep 16; echo done"})
+            cls.silent["took"] = time.monotonic() - started
+
+        cls.silent_thread = threading.Thread(target=silent)
+        cls.silent_thread.start()
 
     @classmethod
     def tearDownClass(cls):
+        cls.silent_thread.join(60)
         assert cls.nocleanup.stop() == 0
         cls.s.stop()
 
@@ -342,6 +354,40 @@ class Live(unittest.TestCase):
                      API.schema("WsClientMessage"))
         API.validate({"type": "signal", "data": "SIGINT"}, API.schema("WsClientMessage"))
 
+    def test_websocket_signal(self):
+        ws = gateway.WebSocket(self.s.port)
+        try:
+            ws.send_json({"type": "execute", "request": {"runtime": "python", "code":
+                                                         "import time\nprint('ready', flush=True)\ntime.sleep(30)"}})
+            first = json.loads(ws.recv())
+            self.assertEqual(first, {"type": "stdout", "data": "ready\n", "phase": "code"})
+            ws.send_json({"type": "nonsense"})
+            unknown = json.loads(ws.recv())
+            started = time.monotonic()
+            ws.send_json({"type": "signal", "data": "SIGINT"})
+            messages = [first, unknown] + ws.messages()
+        finally:
+            ws.close()
+        self.assertLess(time.monotonic() - started, 5)
+        for m in messages:
+            API.check_event(m)
+        self.assertEqual(unknown, {"type": "error", "data": "Unknown message type: nonsense"})
+        self.assertIn("KeyboardInterrupt", "".join(m["data"] for m in messages if m["type"] == "stderr"))
+        self.assertEqual(messages[-1]["type"], "exit")
+        self.assertNotEqual(messages[-1]["data"], "0")
+        self.assertEqual(ws.close_code, 1000)
+
+    def test_websocket_invalid_json(self):
+        ws = gateway.WebSocket(self.s.port)
+        try:
+            ws.send_text("{not json")
+            messages = ws.messages()
+        finally:
+            ws.close()
+        self.assertEqual(messages, [{"type": "error", "data": "Invalid JSON message"}])
+        API.check_event(messages[0])
+        self.assertEqual(ws.close_code, 1003)
+
     def test_websocket_refusals(self):
         ws = gateway.WebSocket(self.s.port, key=None)
         ws.close()
@@ -349,6 +395,19 @@ class Live(unittest.TestCase):
         error_of("GET", "/execute/ws", r, 401, "Missing Authorization header")
         r = self.http.get("/execute/ws")  # no upgrade
         error_of("GET", "/execute/ws", r, 426)
+
+    def test_zz_keep_alive_comments_in_silence(self):
+        self.silent_thread.join(60)
+        resp, events, raw = self.silent["result"]
+        check("POST", "/execute/stream", resp)
+        self.assertEqual(resp.status, 200)
+        self.assertTrue(raw.startswith(": keep-alive\n\n"), raw[:200])
+        self.assertTrue(gateway.sse_framing_ok(raw), raw)
+        for ev in events:
+            API.check_event(ev)
+        self.assertEqual(events, [{"type": "stdout", "data": "done\n", "phase": "code"},
+                                  {"type": "exit", "data": "0", "phase": "code"}])
+        self.assertGreater(self.silent["took"], 15)
 
     # --- /file
 
