@@ -38,7 +38,10 @@ class Gateway:
         args = [binary, "--listen", "127.0.0.1:0", "--upstream", upstream, "--ready-fd", str(w), *flags]
         if key is not None:
             args += ["--key", key]
-        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, pass_fds=(w,))
+        env = dict(os.environ)
+        # a small ASan quarantine, as for isol8d (tests/pylib/isol8d.py): RSS checks hold in a sanitizer build
+        env["ASAN_OPTIONS"] = ":".join(o for o in (env.get("ASAN_OPTIONS", ""), "quarantine_size_mb=8") if o)
+        self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, pass_fds=(w,), env=env)
         os.close(w)
         try:
             self.port = int(read_line(r, 30, "the gateway's --ready-fd (log: %s)" % log_path))
