@@ -19,6 +19,7 @@ import time
 import isol8d
 
 KEY = "gateway-test-key"
+QUARANTINE_MB = 8
 SOURCE = os.environ.get("ISOL8_SOURCE_DIR", os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))))
 OPENAPI_PATH = os.path.join(SOURCE, "schema", "openapi.yaml")
@@ -40,7 +41,8 @@ class Gateway:
             args += ["--key", key]
         env = dict(os.environ)
         # a small ASan quarantine, as for isol8d (tests/pylib/isol8d.py): RSS checks hold in a sanitizer build
-        env["ASAN_OPTIONS"] = ":".join(o for o in (env.get("ASAN_OPTIONS", ""), "quarantine_size_mb=8") if o)
+        env["ASAN_OPTIONS"] = ":".join(o for o in (env.get("ASAN_OPTIONS", ""),
+                                                   "quarantine_size_mb=%d" % QUARANTINE_MB) if o)
         self.proc = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, pass_fds=(w,), env=env)
         os.close(w)
         try:
@@ -51,6 +53,12 @@ class Gateway:
 
     def rss_kb(self):
         return isol8d.vm_rss_kb(self.pid)
+
+    def sanitized(self):
+        """Whether this is an AddressSanitizer build (whose freed memory waits
+        in its quarantine, QUARANTINE_MB here, before it is reused)."""
+        with open("/proc/%d/maps" % self.pid) as f:
+            return "libasan" in f.read()
 
     def alive(self):
         return self.proc.poll() is None
