@@ -4,15 +4,20 @@
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "base/util.h"
 
 #define MESSAGE_MAX 2048
+/* A longer message (an execution's line with its metadata) is formatted
+ * on the heap, up to this size; past it, or without memory, it is cut. */
+#define LONG_MESSAGE_MAX (64 * 1024)
 /* An escape is at most 6 bytes for one input byte (\u00XX, \ufffd), plus
  * the line's own fields. */
-#define LINE_MAX_BYTES (MESSAGE_MAX * 6 + 512)
+#define LINE_BYTES(message_max) ((message_max) * 6 + 512)
+#define LINE_MAX_BYTES LINE_BYTES(MESSAGE_MAX)
 
 enum isol8_log_level isol8_log_min_level = ISOL8_LOG_INFO;
 static bool log_json;
@@ -176,16 +181,41 @@ size_t isol8_log_format(char *out, size_t size, enum isol8_log_level level, cons
 	return o + tail_len;
 }
 
+/* Writes a message longer than MESSAGE_MAX (len bytes as formatted);
+ * false when memory is short (the caller writes it cut). */
+static bool write_long(enum isol8_log_level level, const char *when, size_t len, const char *fmt, va_list ap)
+{
+	size_t msg_size = (len < LONG_MESSAGE_MAX ? len : LONG_MESSAGE_MAX - 1) + 1;
+	_cleanup_free_ char *msg = malloc(msg_size);
+	_cleanup_free_ char *line = malloc(LINE_BYTES(msg_size));
+	size_t n;
+
+	if (msg == NULL || line == NULL)
+		return false;
+	vsnprintf(msg, msg_size, fmt, ap);
+	n = isol8_log_format(line, LINE_BYTES(msg_size), level, when, msg);
+	if (n > 0)
+		isol8_write_full(STDERR_FILENO, line, n);
+	return true;
+}
+
 void isol8_log_write(enum isol8_log_level level, const char *fmt, ...)
 {
 	char msg[MESSAGE_MAX], line[LINE_MAX_BYTES], when[64];
-	va_list ap;
+	va_list ap, again;
 	size_t n;
+	int len;
 
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_copy(again, ap);
+	len = vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	isol8_utc_timestamp(when, sizeof(when));
+	if (len >= (int)sizeof(msg) && write_long(level, when, (size_t)len, fmt, again)) {
+		va_end(again);
+		return;
+	}
+	va_end(again);
 	n = isol8_log_format(line, sizeof(line), level, when, msg);
 	if (n > 0)
 		isol8_write_full(STDERR_FILENO, line, n);

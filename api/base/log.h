@@ -1,7 +1,8 @@
 /*
  * The one log sink of isol8 programs (daemon, gateway): lines on stderr,
  * plain text or JSON, with a cheap level check. Library code does not log;
- * the programs' outer layers do. Thread safe (one write() per line).
+ * the programs' outer layers do. Thread safe (one write() per line). A
+ * message past 64 KiB is cut.
  *
  * Every line is one record, whatever the logged values hold: in text form
  * control characters become escapes (\n, \t, \x1b, \u2028), as do bytes

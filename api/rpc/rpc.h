@@ -144,7 +144,8 @@ void isol8_rpc_call_cancel(struct isol8_rpc_call *call);
 bool isol8_rpc_call_cancelled(struct isol8_rpc_call *call);
 
 /* Value of a request metadata key (lower case, e.g. "authorization"), copied
- * into buf (NUL-terminated). Returns length, or -1 if absent or too long. */
+ * into buf (NUL-terminated). Returns its length, -1 if absent, -2 if present
+ * but not shorter than size. */
 int isol8_rpc_call_metadata(struct isol8_rpc_call *call, const char *key, char *buf, size_t size);
 
 /* True when the call came over a unix socket listener. */

@@ -255,7 +255,7 @@ int isol8_rpc_call_metadata(struct isol8_rpc_call *call, const char *key, char *
 		if (grpc_slice_str_cmp(md->key, key) != 0)
 			continue;
 		if (len >= size || len > INT32_MAX)
-			return -1;
+			return -2;
 		memcpy(buf, GRPC_SLICE_START_PTR(md->value), len);
 		buf[len] = '\0';
 		return (int)len;

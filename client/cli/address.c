@@ -1,7 +1,9 @@
 /* Where the CLI connects: see address.h. */
 #include "cli/address.h"
 
-#include "base/paths.h"
+#include <stdio.h>
+#include <string.h>
+
 #include "lib/target.h"
 
 int isol8_cli_host_target(const char *host, char *buf, size_t size, bool *tls,
@@ -14,11 +16,17 @@ int isol8_cli_host_target(const char *host, char *buf, size_t size, bool *tls,
 int isol8_cli_socket_path(char *buf, size_t size, uid_t uid, const char *env_socket,
 			  const char *xdg_runtime_dir, bool *private_dir, struct isol8_error *err)
 {
+	static const char scheme[] = "unix:";
+	char target[sizeof(scheme) + ISOL8_CLI_SOCKET_PATH_MAX];
+	int ret;
+
 	*private_dir = env_socket == NULL || env_socket[0] == '\0';
-	if (isol8_default_socket_path(buf, size, uid, xdg_runtime_dir, env_socket) < 0)
-		return isol8_error_set(err, ISOL8_E_INVALID,
-				       "the daemon's socket path is too long (at most %d bytes; "
-				       "set ISOL8_SOCKET to a shorter one)",
-				       ISOL8_CLI_SOCKET_PATH_MAX);
+	/* the path is libisol8's local target, less its scheme */
+	ret = isol8_target_local(target, sizeof(target), uid, env_socket, xdg_runtime_dir, err);
+	if (ret < 0)
+		return ret;
+	if ((size_t)snprintf(buf, size, "%s", target + strlen(scheme)) >= size)
+		return isol8_error_set(err, ISOL8_E_INVALID, "the daemon's socket path \"%s\" is too long",
+				       target + strlen(scheme));
 	return 0;
 }

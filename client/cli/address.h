@@ -11,9 +11,10 @@
 #include <sys/types.h>
 
 #include "isol8/error.h"
+#include "lib/target.h"
 
 /* Longest unix socket path (sun_path holds 108 bytes with the NUL). */
-#define ISOL8_CLI_SOCKET_PATH_MAX 107
+#define ISOL8_CLI_SOCKET_PATH_MAX ISOL8_TARGET_SOCKET_PATH_MAX
 
 /* --host to a gRPC target: "HOST:PORT", "[V6]:PORT", "http://HOST:PORT[/]"
  * (scheme stripped), "https://HOST:PORT[/]" (stripped, *tls set) or

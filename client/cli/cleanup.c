@@ -16,7 +16,6 @@
 #include "base/paths.h"
 #include "cli/cli.h"
 #include "cli/docker_local.h"
-#include "isol8/v1/admin.rpc.h"
 #include "cli/options.h"
 #include "cli/output.h"
 
@@ -111,13 +110,24 @@ static const char *what_of(const struct cleanup_args *a)
 	return a->images ? "containers and images" : "containers";
 }
 
+/* The daemon's cleanup: its kept sandboxes, other daemons' containers and,
+ * with --images, the images; sessions stay. */
+static int daemon_cleanup(const struct cleanup_args *a, struct isol8_client *c, struct isol8_cleanup_result **res)
+{
+	struct isol8_cleanup_options opts = ISOL8_CLEANUP_OPTIONS_INIT;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	opts.images = a->images;
+	if (isol8_cleanup(c, &opts, res, &err) < 0)
+		return isol8_cli_call_failed(&err, &a->conn);
+	return 0;
+}
+
 /* --host: the remote daemon lists nothing beforehand; it removes and counts. */
 static int cleanup_remote(const struct cleanup_args *a)
 {
-	Isol8__V1__CleanupRequest req = ISOL8__V1__CLEANUP_REQUEST__INIT;
-	_cleanup_message_ Isol8__V1__CleanupResult *res = NULL;
-	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
-	struct isol8_error err = ISOL8_ERROR_INIT;
+	_cleanup_client_ struct isol8_client *c = NULL;
+	struct isol8_cleanup_result *res = NULL;
 	int status;
 
 	printf("The isol8d at %s removes its kept sandboxes and other daemons' isol8 "
@@ -126,42 +136,40 @@ static int cleanup_remote(const struct cleanup_args *a)
 	status = confirm(a, what_of(a));
 	if (status != 0)
 		return status < 0 ? 0 : status;
-	status = isol8_cli_open(&ch, &a->conn);
+	status = isol8_cli_open(&c, &a->conn);
+	if (status == 0)
+		status = daemon_cleanup(a, c, &res);
 	if (status != 0)
 		return status;
-	req.images = a->images;
-	if (isol8__v1__admin__cleanup__call(ch, &req, &res, 0, &err) < 0)
-		return isol8_cli_call_failed(&err, &a->conn);
-	isol8_cli_log(ISOL8_CLI_DONE, "Removed %d container(s)", res->removed_containers);
+	isol8_cli_log(ISOL8_CLI_DONE, "Removed %d container(s)", res->containers.removed);
 	if (a->images)
-		isol8_cli_log(ISOL8_CLI_DONE, "Removed %d image(s)", res->removed_images);
+		isol8_cli_log(ISOL8_CLI_DONE, "Removed %d image(s)", res->images.removed);
+	isol8_cleanup_result_free(res);
 	return 0;
 }
 
 /* With a local daemon: its pooled and running sandboxes stay (it removes
  * only its kept ones), so they are not listed. */
-static int drop_daemon_own(struct plan *p, const struct cleanup_args *a,
-			   struct isol8_rpc_channel *ch)
+static int drop_daemon_own(struct plan *p, const struct cleanup_args *a, struct isol8_client *client)
 {
-	Isol8__V1__InfoRequest req = ISOL8__V1__INFO_REQUEST__INIT;
-	_cleanup_message_ Isol8__V1__InfoResult *info = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_info *info = NULL;
 	size_t keep = 0;
 
-	if (isol8__v1__admin__info__call(ch, &req, &info, 10000, &err) < 0)
+	if (isol8_info(client, &info, &err) < 0)
 		return isol8_cli_call_failed(&err, &a->conn);
 	for (size_t i = 0; i < p->containers.n; i++) {
 		const struct isol8_cli_container *c = &p->containers.items[i];
 		bool kept = false;
 
 		for (size_t k = 0; k < info->n_kept && !kept; k++)
-			kept = strncmp(info->kept[k]->container_id, c->id,
-				       strlen(info->kept[k]->container_id)) == 0 &&
-			       info->kept[k]->container_id[0] != '\0';
+			kept = info->kept[k].container_id[0] != '\0' &&
+			       strncmp(info->kept[k].container_id, c->id, strlen(info->kept[k].container_id)) == 0;
 		if (kept || strcmp(c->instance, info->instance_id) != 0)
 			p->containers.items[keep++] = *c;
 	}
 	p->containers.n = keep;
+	isol8_info_free(info);
 	return 0;
 }
 
@@ -189,7 +197,7 @@ static void drop_live_daemons(struct plan *p, const char *own)
 			      "Leaving %zu container(s) of other running isol8 daemons alone", skipped);
 }
 
-static int make_plan(struct plan *p, const struct cleanup_args *a, struct isol8_rpc_channel **ch)
+static int make_plan(struct plan *p, const struct cleanup_args *a, struct isol8_client **c)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int status;
@@ -204,9 +212,9 @@ static int make_plan(struct plan *p, const struct cleanup_args *a, struct isol8_
 		drop_live_daemons(p, NULL);
 		return 0;
 	}
-	status = isol8_cli_open(ch, &a->conn);
+	status = isol8_cli_open(c, &a->conn);
 	if (status == 0)
-		status = drop_daemon_own(p, a, *ch);
+		status = drop_daemon_own(p, a, *c);
 	if (status == 0) {
 		char own[PATH_MAX];
 		isol8_cli_local_socket(own, sizeof(own));
@@ -291,18 +299,17 @@ static int remove_direct(const struct plan *p)
 
 /* A local daemon: it removes (its kept sandboxes, other daemons'
  * containers, the images), so it never loses a sandbox it is using. */
-static int remove_by_daemon(const struct cleanup_args *a, struct isol8_rpc_channel *ch)
+static int remove_by_daemon(const struct cleanup_args *a, struct isol8_client *c)
 {
-	Isol8__V1__CleanupRequest req = ISOL8__V1__CLEANUP_REQUEST__INIT;
-	_cleanup_message_ Isol8__V1__CleanupResult *res = NULL;
-	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_cleanup_result *res = NULL;
+	int status = daemon_cleanup(a, c, &res);
 
-	req.images = a->images;
-	if (isol8__v1__admin__cleanup__call(ch, &req, &res, 0, &err) < 0)
-		return isol8_cli_call_failed(&err, &a->conn);
-	say_removed("container", res->removed_containers, 0);
+	if (status != 0)
+		return status;
+	say_removed("container", res->containers.removed, 0);
 	if (a->images)
-		say_removed("image", res->removed_images, 0);
+		say_removed("image", res->images.removed, 0);
+	isol8_cleanup_result_free(res);
 	return 0;
 }
 
@@ -310,7 +317,7 @@ int isol8_cli_cleanup_main(int argc, char **argv)
 {
 	struct cleanup_args a = {0};
 	__attribute__((cleanup(plan_free))) struct plan p = {0};
-	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
+	_cleanup_client_ struct isol8_client *c = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int status;
 
@@ -322,7 +329,7 @@ int isol8_cli_cleanup_main(int argc, char **argv)
 	}
 	if (a.conn.host != NULL)
 		return cleanup_remote(&a);
-	status = make_plan(&p, &a, &ch);
+	status = make_plan(&p, &a, &c);
 	if (status != 0)
 		return status;
 	if (p.containers.n == 0 && p.images.n == 0) {
@@ -339,5 +346,5 @@ int isol8_cli_cleanup_main(int argc, char **argv)
 	status = confirm(&a, what_of(&a));
 	if (status != 0)
 		return status < 0 ? 0 : status;
-	return p.daemon ? remove_by_daemon(&a, ch) : remove_direct(&p);
+	return p.daemon ? remove_by_daemon(&a, c) : remove_direct(&p);
 }

@@ -1,6 +1,7 @@
 /*
- * The isol8 CLI's verbs and its connection to isol8d (the executable's own
- * header; the RPC-free parts are in isol8_cli_core's headers).
+ * The isol8 CLI's verbs and its connection to isol8d through libisol8 (the
+ * executable's own header; the parts without a daemon are in
+ * isol8_cli_core's headers).
  *
  * Each verb is `int isol8_cli_VERB_main(int argc, char **argv)` with argv[0]
  * the verb; it returns the process exit status and prints its own messages.
@@ -12,7 +13,7 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "rpc/rpc.h"
+#include "isol8/isol8.h"
 
 int isol8_cli_run_main(int argc, char **argv);
 int isol8_cli_shell_main(int argc, char **argv);
@@ -22,6 +23,8 @@ int isol8_cli_info_main(int argc, char **argv);
 int isol8_cli_config_main(int argc, char **argv);
 int isol8_cli_cp_main(int argc, char **argv);
 int isol8_cli_session_main(int argc, char **argv);
+int isol8_cli_mcp_main(int argc, char **argv);
+int isol8_cli_serve_main(int argc, char **argv);
 
 void isol8_cli_setup_usage(FILE *out);
 void isol8_cli_cleanup_usage(FILE *out);
@@ -29,6 +32,8 @@ void isol8_cli_info_usage(FILE *out);
 void isol8_cli_config_usage(FILE *out);
 void isol8_cli_cp_usage(FILE *out);
 void isol8_cli_session_usage(FILE *out);
+void isol8_cli_mcp_usage(FILE *out);
+void isol8_cli_serve_usage(FILE *out);
 
 /* Where to connect: --host (NULL = the local daemon, started on demand) and
  * the API key sent with --host. */
@@ -38,10 +43,10 @@ struct isol8_cli_conn {
 	bool debug;
 };
 
-/* Opens a ready channel to isol8d. On failure prints why (with the daemon
- * log's last lines when a daemon it started did not come up) and returns
+/* Connects to isol8d. On failure prints why (with the daemon log's last
+ * lines when a daemon it started did not come up) and returns
  * ISOL8_CLI_EXIT_ERROR; 0 with *out set on success. */
-int isol8_cli_open(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn);
+int isol8_cli_open(struct isol8_client **out, const struct isol8_cli_conn *conn);
 
 /* Prints a failed call's error as "[ERR] ..." and returns
  * ISOL8_CLI_EXIT_ERROR. An error that says the connection went away during
@@ -96,30 +101,27 @@ static inline bool isol8_cli_conn_option(struct isol8_cli_conn *conn, int opt, c
 int isol8_cli_parse_conn_only(struct isol8_cli_conn *conn, bool *help, int argc, char **argv, const char *verb,
 			      bool positional, struct isol8_error *err);
 
-/* Frees a channel on scope exit. */
-static inline void isol8_cli_channel_freep(struct isol8_rpc_channel **ch)
+/* libisol8's handles and results, freed on scope exit. */
+static inline void isol8_cli_client_freep(struct isol8_client **c)
 {
-	if (*ch != NULL)
-		isol8_rpc_channel_free(*ch);
+	if (*c != NULL)
+		isol8_client_free(*c);
 }
 
-/* Frees a protobuf-c message (any generated type) on scope exit. */
-static inline void isol8_cli_message_freep(void *p)
+static inline void isol8_cli_result_freep(struct isol8_result **res)
 {
-	ProtobufCMessage *msg = *(ProtobufCMessage **)p;
-
-	if (msg != NULL)
-		protobuf_c_message_free_unpacked(msg, NULL);
+	if (*res != NULL)
+		isol8_result_free(*res);
 }
 
-static inline void isol8_cli_stream_freep(struct isol8_rpc_stream **st)
+static inline void isol8_cli_stream_freep(struct isol8_stream **st)
 {
 	if (*st != NULL)
-		isol8_rpc_stream_free(*st);
+		isol8_stream_free(*st);
 }
 
-#define _cleanup_channel_ __attribute__((cleanup(isol8_cli_channel_freep)))
-#define _cleanup_message_ __attribute__((cleanup(isol8_cli_message_freep)))
+#define _cleanup_client_ __attribute__((cleanup(isol8_cli_client_freep)))
+#define _cleanup_result_ __attribute__((cleanup(isol8_cli_result_freep)))
 #define _cleanup_stream_ __attribute__((cleanup(isol8_cli_stream_freep)))
 
 #endif

@@ -1,4 +1,4 @@
-/* The CLI's channel to isol8d: --host, or the local daemon (started on demand). */
+/* The CLI's connection to isol8d: --host, or the local daemon (started on demand). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,26 +19,20 @@
 #define READY_MS 5000
 #define LOG_TAIL_LINES 15
 
-static int open_channel(struct isol8_rpc_channel **out, const char *target, const char *key,
-			const char *tls_ca, struct isol8_error *err)
+/* Connects; a failure is printed (libisol8's message names the target)
+ * and is ISOL8_CLI_EXIT_ERROR. */
+static int open_client(struct isol8_client **out, const char *target, const char *key, const char *tls_ca)
 {
-	struct isol8_rpc_channel_config cfg = {.target = target, .api_key = key, .tls_ca = tls_ca};
-	struct isol8_rpc_channel *ch = NULL;
-	int ret;
+	struct isol8_client_options opts = {
+		.target = target, .api_key = key, .tls_ca = tls_ca, .connect_timeout_ms = READY_MS};
+	struct isol8_error err = ISOL8_ERROR_INIT;
 
-	ret = isol8_rpc_channel_new(&ch, &cfg, err);
-	if (ret < 0)
-		return ret;
-	ret = isol8_rpc_channel_wait_ready(ch, READY_MS, err);
-	if (ret < 0) {
-		isol8_rpc_channel_free(ch);
-		return ret;
-	}
-	*out = ch;
+	if (isol8_client_new(out, &opts, &err) < 0)
+		return isol8_cli_fail(&err);
 	return 0;
 }
 
-static int open_remote(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn)
+static int open_remote(struct isol8_client **out, const struct isol8_cli_conn *conn)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	const char *tls_ca = NULL;
@@ -62,14 +56,10 @@ static int open_remote(struct isol8_rpc_channel **out, const struct isol8_cli_co
 	const char *key = conn->key ? conn->key : getenv("ISOL8_API_KEY");
 	if (key != NULL && key[0] == '\0')
 		key = NULL;
-	if (open_channel(out, target, key, tls_ca, &err) < 0) {
-		isol8_cli_say("cannot reach isol8d at %s: %s", target, err.message);
-		return ISOL8_CLI_EXIT_ERROR;
-	}
-	return 0;
+	return open_client(out, target, key, tls_ca);
 }
 
-static int open_local(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn)
+static int open_local(struct isol8_client **out, const struct isol8_cli_conn *conn)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_cli_daemon_status status;
@@ -90,8 +80,7 @@ static int open_local(struct isol8_rpc_channel **out, const struct isol8_cli_con
 		isol8_cli_log(ISOL8_CLI_DEBUG, "connecting to unix:%s%s", path,
 			      status.started ? " (started isol8d)" : "");
 	snprintf(target, sizeof(target), "unix:%s", path);
-	if (open_channel(out, target, NULL, NULL, &err) < 0) {
-		isol8_cli_say("cannot reach isol8d at %s: %s", target, err.message);
+	if (open_client(out, target, NULL, NULL) != 0) {
 		if (status.started)
 			isol8_cli_daemon_log_tail(status.log_path, LOG_TAIL_LINES);
 		return ISOL8_CLI_EXIT_ERROR;
@@ -99,7 +88,7 @@ static int open_local(struct isol8_rpc_channel **out, const struct isol8_cli_con
 	return 0;
 }
 
-int isol8_cli_open(struct isol8_rpc_channel **out, const struct isol8_cli_conn *conn)
+int isol8_cli_open(struct isol8_client **out, const struct isol8_cli_conn *conn)
 {
 	*out = NULL;
 	if (conn->host != NULL)

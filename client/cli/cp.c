@@ -1,7 +1,7 @@
 /*
  * `isol8 cp SRC DST`: copies one file between this machine and a session's
- * sandbox (PutFile, GetFile). An upload sends the local file (or stdin) a
- * chunk at a time with its permission bits; a download writes a temporary
+ * sandbox (isol8_put_file_from, isol8_get_file_to). An upload sends the
+ * local file (or stdin) as it reads it, with its permission bits; a download writes a temporary
  * file beside the destination and renames it over the destination at the
  * end, so a failed copy leaves no partial file ("-" writes to stdout as the
  * bytes come).
@@ -19,10 +19,6 @@
 #include "cli/cli.h"
 #include "cli/cp_args.h"
 #include "cli/output.h"
-#include "isol8/v1/isol8.rpc.h"
-
-/* Bytes read from the local file per PutFileChunk. */
-#define CP_CHUNK (1024u * 1024u)
 
 void isol8_cli_cp_usage(FILE *out)
 {
@@ -92,76 +88,48 @@ static int upload_open(const struct isol8_cli_cp *cp, int *fd, uint32_t *mode)
 	return 0;
 }
 
-/* Sends the file chunk by chunk; a read error is printed and returns 1. */
-static int upload_send(const struct isol8_cli_cp *cp, struct isol8_rpc_stream *st, int fd, uint32_t mode,
-		       uint8_t *buf, struct isol8_error *err)
+/* The local side of an upload, read as the library asks: what a pipe has
+ * goes on at once, so a slow writer never leaves the sandbox's side waiting
+ * for a full chunk. A read error is kept to be said as the local file's. */
+struct upload {
+	int fd;
+	int read_errno; /* 0: none */
+};
+
+static ssize_t upload_read(void *userdata, void *buf, size_t size)
 {
-	Isol8__V1__PutFileChunk chunk = ISOL8__V1__PUT_FILE_CHUNK__INIT;
+	struct upload *u = userdata;
+	ssize_t n;
 
-	chunk.session_id = (char *)cp->session_id;
-	chunk.path = (char *)cp->path;
-	chunk.mode = mode;
-	for (;;) {
-		/* what a pipe has goes on at once: a slow writer never leaves the
-		 * sandbox's side waiting for a full chunk */
-		ssize_t n = read(fd, buf, CP_CHUNK);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0) {
-			isol8_cli_say("cp: read \"%s\": %s", cp->local, strerror(errno));
-			return 1;
-		}
-		/* the first chunk goes even when empty: it names the file */
-		if (n > 0 || chunk.session_id[0] != '\0') {
-			chunk.data = (ProtobufCBinaryData){(size_t)n, buf};
-			if (isol8__v1__isol8__put_file__write(st, &chunk, err) < 0)
-				return -1;
-		}
-		chunk.session_id = "";
-		chunk.path = "";
-		chunk.mode = 0;
-		if (n == 0)
-			return 0;
-	}
+	do
+		n = read(u->fd, buf, size);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		u->read_errno = errno;
+	return n;
 }
 
 /* The local file is opened before the daemon is reached, so a bad one is
  * said without a daemon. */
 static int cp_upload(const struct isol8_cli_cp *cp, const struct isol8_cli_conn *conn)
 {
-	_cleanup_message_ Isol8__V1__PutFileResult *res = NULL;
-	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
-	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
-	_cleanup_free_ uint8_t *buf = malloc(CP_CHUNK);
+	_cleanup_client_ struct isol8_client *c = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct upload u = {.fd = -1};
 	uint32_t mode;
-	int fd = -1, ret;
+	int ret;
 
-	if (buf == NULL) {
-		isol8_cli_say("cp: out of memory");
-		return ISOL8_CLI_EXIT_ERROR;
-	}
-	ret = upload_open(cp, &fd, &mode);
+	ret = upload_open(cp, &u.fd, &mode);
 	if (ret == 0)
-		ret = isol8_cli_open(&ch, conn);
-	if (ret == 0 && isol8__v1__isol8__put_file__start(&st, ch, 0, &err) < 0)
-		ret = cp_failed(cp, conn, &err);
-	if (ret == 0)
-		ret = upload_send(cp, st, fd, mode, buf, &err);
-	if (fd >= 0 && fd != STDIN_FILENO)
-		close(fd);
-	if (ret > 0)
-		return ISOL8_CLI_EXIT_ERROR; /* said; freeing the stream cancels the upload */
-	/* a write fails when the daemon ended the call: its status says why */
-	isol8_error_clear(&err);
-	if (isol8__v1__isol8__put_file__finish(st, &res, &err) < 0)
-		return cp_failed(cp, conn, &err);
-	if (ret < 0) {
-		isol8_error_set(&err, ISOL8_E_UNAVAILABLE, "the daemon stopped reading the file");
-		return cp_failed(cp, conn, &err);
+		ret = isol8_cli_open(&c, conn);
+	if (ret == 0 && isol8_put_file_from(c, cp->session_id, cp->path, mode, upload_read, &u, NULL, &err) < 0) {
+		if (u.read_errno != 0)
+			isol8_cli_say("cp: read \"%s\": %s", cp->local, strerror(u.read_errno));
+		ret = u.read_errno != 0 ? ISOL8_CLI_EXIT_ERROR : cp_failed(cp, conn, &err);
 	}
-	return 0;
+	if (u.fd >= 0 && u.fd != STDIN_FILENO)
+		close(u.fd);
+	return ret;
 }
 
 /* --- download --- */
@@ -173,6 +141,7 @@ struct download {
 	char tmp[PATH_MAX];
 	int fd;
 	const char *name; /* for messages: dst, or "stdout" */
+	struct isol8_error write_err; /* why writing it failed */
 };
 
 static int download_open(const struct isol8_cli_cp *cp, struct download *d)
@@ -247,36 +216,32 @@ static void download_release(struct download *d)
 		unlink(d->tmp);
 }
 
+/* The library's writer: the bytes into the download's file as they come;
+ * a write error is kept to be said as the local file's. */
+static int download_write(void *userdata, const void *buf, size_t size)
+{
+	struct download *d = userdata;
+
+	return isol8_cli_write(d->fd, d->name, buf, size, &d->write_err) < 0 ? -1 : 0;
+}
+
 static int cp_download(const struct isol8_cli_cp *cp, const struct isol8_cli_conn *conn)
 {
-	Isol8__V1__GetFileRequest req = ISOL8__V1__GET_FILE_REQUEST__INIT;
 	__attribute__((cleanup(download_release))) struct download d = {.fd = -1};
-	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
-	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
+	_cleanup_client_ struct isol8_client *c = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int ret = download_open(cp, &d);
 
 	if (ret == 0)
-		ret = isol8_cli_open(&ch, conn);
+		ret = isol8_cli_open(&c, conn);
 	if (ret != 0)
 		return ret;
-	req.session_id = (char *)cp->session_id;
-	req.path = (char *)cp->path;
-	ret = isol8__v1__isol8__get_file__start(&st, ch, &req, 0, &err);
-	while (ret == 0) {
-		_cleanup_message_ Isol8__V1__FileChunk *chunk = NULL;
-
-		ret = isol8__v1__isol8__get_file__read(st, &chunk, &err);
-		if (ret <= 0)
-			break;
-		ret = isol8_cli_write(d.fd, d.name, chunk->data.data, chunk->data.len, &err);
-		if (ret < 0) {
-			isol8_cli_say("cp: %s", err.message);
-			return ISOL8_CLI_EXIT_ERROR;
-		}
+	if (isol8_get_file_to(c, cp->session_id, cp->path, download_write, &d, &err) < 0) {
+		if (d.write_err.code == 0)
+			return cp_failed(cp, conn, &err);
+		isol8_cli_say("cp: %s", d.write_err.message);
+		return ISOL8_CLI_EXIT_ERROR;
 	}
-	if (ret < 0)
-		return cp_failed(cp, conn, &err);
 	return d.fd == STDOUT_FILENO ? 0 : download_commit(&d);
 }
 

@@ -1,4 +1,4 @@
-/* One ExecuteInteractive call from the terminal: see interactive.h. */
+/* The terminal's side of an interactive stream: see interactive.h. */
 #include "cli/interactive.h"
 
 #include <errno.h>
@@ -13,8 +13,6 @@
 #include <unistd.h>
 
 #include "base/util.h"
-#include "cli/cli.h"
-#include "isol8/v1/isol8.rpc.h"
 
 #define INPUT_CHUNK (64u * 1024u)
 #define KILL_WINDOW_MS 1000 /* a second Ctrl-C within it kills */
@@ -102,52 +100,38 @@ static int enter_raw_mode(struct isol8_error *err)
 }
 
 /* The input thread's state. */
-struct input {
-	struct isol8_rpc_stream *st;
+struct isol8_cli_input {
+	struct isol8_stream *st;
 	bool tty;
 	int stop_pipe[2];    /* written when the call is over */
 	int64_t last_int_ms; /* the last Ctrl-C, 0: none */
+	pthread_t thread;
+	bool started;
 };
 
-static int send_input(struct input *in, Isol8__V1__InteractiveInput *msg)
+static int send_window(struct isol8_cli_input *in)
 {
-	struct isol8_error ignored = ISOL8_ERROR_INIT;
-
-	return isol8__v1__isol8__execute_interactive__write(in->st, msg, &ignored);
-}
-
-static int send_window(struct input *in)
-{
-	Isol8__V1__InteractiveInput msg = ISOL8__V1__INTERACTIVE_INPUT__INIT;
-	Isol8__V1__WindowSize size = ISOL8__V1__WINDOW_SIZE__INIT;
 	struct winsize ws;
 
 	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) < 0 || ws.ws_row == 0)
 		return 0;
-	size.rows = ws.ws_row;
-	size.cols = ws.ws_col;
-	msg.input_case = ISOL8__V1__INTERACTIVE_INPUT__INPUT_RESIZE;
-	msg.resize = &size;
-	return send_input(in, &msg);
+	return isol8_stream_resize(in->st, ws.ws_row, ws.ws_col, NULL);
 }
 
-static int send_signal(struct input *in, int sig)
+static int send_signal(struct isol8_cli_input *in, int sig)
 {
-	Isol8__V1__InteractiveInput msg = ISOL8__V1__INTERACTIVE_INPUT__INIT;
 	int64_t now = isol8_now_ms();
+	bool again = in->last_int_ms != 0 && now - in->last_int_ms < KILL_WINDOW_MS;
 
 	if (sig == SIGWINCH)
 		return send_window(in);
-	msg.input_case = ISOL8__V1__INTERACTIVE_INPUT__INPUT_SIGNAL;
-	msg.signal = in->last_int_ms != 0 && now - in->last_int_ms < KILL_WINDOW_MS ? "SIGKILL" : "SIGINT";
 	in->last_int_ms = now;
-	return send_input(in, &msg);
+	return isol8_stream_signal(in->st, again ? "SIGKILL" : "SIGINT", NULL);
 }
 
-/* Sends what stdin has now; *open false at its EOF (sent as stdin_eof). */
-static int send_stdin(struct input *in, bool *open)
+/* Sends what stdin has now; *open false at its EOF (sent as the end of stdin). */
+static int send_stdin(struct isol8_cli_input *in, bool *open)
 {
-	Isol8__V1__InteractiveInput msg = ISOL8__V1__INTERACTIVE_INPUT__INIT;
 	static uint8_t buf[INPUT_CHUNK];
 	ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
 
@@ -155,18 +139,14 @@ static int send_stdin(struct input *in, bool *open)
 		return 0;
 	if (n <= 0) {
 		*open = false;
-		msg.input_case = ISOL8__V1__INTERACTIVE_INPUT__INPUT_STDIN_EOF;
-		msg.stdin_eof = true;
-		return send_input(in, &msg);
+		return isol8_stream_close_stdin(in->st, NULL);
 	}
-	msg.input_case = ISOL8__V1__INTERACTIVE_INPUT__INPUT_STDIN;
-	msg.stdin = (ProtobufCBinaryData){(size_t)n, buf};
-	return send_input(in, &msg);
+	return isol8_stream_write_stdin(in->st, buf, (size_t)n, NULL);
 }
 
 static void *input_main(void *arg)
 {
-	struct input *in = arg;
+	struct isol8_cli_input *in = arg;
 	bool stdin_open = true;
 
 	if (in->tty && send_window(in) < 0)
@@ -191,62 +171,41 @@ static void *input_main(void *arg)
 	}
 }
 
-/* Reads events until the end of the stream. */
-static int read_events(struct isol8_rpc_stream *st, isol8_cli_event_fn on_event, void *userdata,
-		       struct isol8_error *err)
+int isol8_cli_input_start(struct isol8_cli_input **out, struct isol8_stream *st, bool tty, struct isol8_error *err)
 {
-	for (;;) {
-		Isol8__V1__ExecuteEvent *ev = NULL;
-		int ret = isol8__v1__isol8__execute_interactive__read(st, &ev, err);
+	struct isol8_cli_input *in = calloc(1, sizeof(*in));
+	int ret = 0;
 
-		if (ret <= 0)
-			return ret;
-		ret = on_event(userdata, ev, err);
-		protobuf_c_message_free_unpacked(&ev->base, NULL);
-		if (ret < 0)
-			return ret;
-	}
+	*out = in;
+	if (in == NULL)
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	*in = (struct isol8_cli_input){.st = st, .tty = tty, .stop_pipe = {-1, -1}};
+	if (install_signals(tty) < 0 || pipe2(in->stop_pipe, O_CLOEXEC) < 0)
+		return isol8_error_errno(err, ISOL8_E_IO, errno, "set up the terminal's signals");
+	if (tty)
+		ret = enter_raw_mode(err);
+	if (ret == 0 && pthread_create(&in->thread, NULL, input_main, in) != 0)
+		ret = isol8_error_set(err, ISOL8_E_INTERNAL, "cannot start the input thread");
+	in->started = ret == 0;
+	return ret;
 }
 
-int isol8_cli_interactive(struct isol8_rpc_channel *ch, Isol8__V1__ExecuteRequest *req, int deadline_ms,
-			  isol8_cli_event_fn on_event, void *userdata, struct isol8_error *err)
+void isol8_cli_input_stop(struct isol8_cli_input *in)
 {
-	Isol8__V1__InteractiveInput first = ISOL8__V1__INTERACTIVE_INPUT__INIT;
-	struct input in = {.tty = req->tty, .stop_pipe = {-1, -1}};
-	pthread_t thread;
-	bool started = false;
-	int ret;
-
-	first.input_case = ISOL8__V1__INTERACTIVE_INPUT__INPUT_REQUEST;
-	first.request = req;
-	if (install_signals(in.tty) < 0 || pipe2(in.stop_pipe, O_CLOEXEC) < 0) {
-		ret = isol8_error_errno(err, ISOL8_E_IO, errno, "set up the terminal's signals");
-		goto out;
-	}
-	ret = isol8__v1__isol8__execute_interactive__start(&in.st, ch, deadline_ms, err);
-	if (ret == 0)
-		ret = isol8__v1__isol8__execute_interactive__write(in.st, &first, err);
-	if (ret == 0 && in.tty)
-		ret = enter_raw_mode(err);
-	if (ret == 0 && pthread_create(&thread, NULL, input_main, &in) != 0)
-		ret = isol8_error_set(err, ISOL8_E_INTERNAL, "cannot start the input thread");
-	started = ret == 0;
-	if (ret == 0)
-		ret = read_events(in.st, on_event, userdata, err);
-out:
-	if (started) {
+	if (in == NULL)
+		return;
+	if (in->started) {
 		/* the input thread is in poll, or in a write that fails now the call is over */
-		if (write(in.stop_pipe[1], "x", 1) < 0) {
+		if (write(in->stop_pipe[1], "x", 1) < 0) {
 			/* cannot happen on a fresh pipe; the join would wait for stdin */
 		}
-		isol8_rpc_stream_cancel(in.st); /* a call still open, after an output error */
-		pthread_join(thread, NULL);
+		isol8_stream_cancel(in->st); /* a call still open, after an output error */
+		pthread_join(in->thread, NULL);
 	}
 	restore_terminal();
-	isol8_rpc_stream_free(in.st);
 	for (int i = 0; i < 2; i++)
-		if (in.stop_pipe[i] >= 0)
-			close(in.stop_pipe[i]);
+		if (in->stop_pipe[i] >= 0)
+			close(in->stop_pipe[i]);
 	uninstall_signals();
-	return ret;
+	free(in);
 }

@@ -31,6 +31,8 @@ static const struct verb verbs[] = {
 	{"session", isol8_cli_session_main, isol8_cli_session_usage, "list or remove persistent sessions"},
 	{"cp", isol8_cli_cp_main, isol8_cli_cp_usage, "copy a file to or from a session"},
 	{"config", isol8_cli_config_main, isol8_cli_config_usage, "show the resolved configuration"},
+	{"serve", isol8_cli_serve_main, isol8_cli_serve_usage, "run isol8d and the HTTP gateway together"},
+	{"mcp", isol8_cli_mcp_main, isol8_cli_mcp_usage, "serve the Model Context Protocol on stdio (for AI agents)"},
 	{"version", version_main, version_usage, "print the version"},
 	{"help", help_main, help_usage, "show help for a command"},
 };

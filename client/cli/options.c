@@ -133,7 +133,7 @@ static int grow(void **items, size_t *cap, size_t n, size_t elem_size, const cha
 	return 0;
 }
 
-int isol8_cli_strv_push(struct isol8_cli_strv *v, const char *flag, char *item,
+int isol8_cli_strv_push(struct isol8_cli_strv *v, const char *flag, const char *item,
 			struct isol8_error *err)
 {
 	void *items = v->items;
@@ -180,7 +180,7 @@ int isol8_cli_kvv_push(struct isol8_cli_kvv *v, const char *flag, const char *te
 void isol8_cli_kvv_free(struct isol8_cli_kvv *v)
 {
 	for (size_t i = 0; i < v->n; i++)
-		free(v->items[i].key);
+		free((char *)v->items[i].key);
 	free(v->items);
 	*v = (struct isol8_cli_kvv){0};
 }

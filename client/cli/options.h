@@ -5,7 +5,8 @@
  *
  * Every parser returns 0 or a negative isol8 error code with err filled
  * (ISOL8_E_INVALID for bad input). Lists own only their arrays: the strings
- * of a strv point into argv; a kv list owns one copy per item.
+ * of a strv point into argv; a kv list owns one copy per item. Both are laid
+ * out as libisol8's request fields take them (a string array, struct isol8_kv).
  */
 #ifndef ISOL8_CLI_OPTIONS_H
 #define ISOL8_CLI_OPTIONS_H
@@ -16,6 +17,7 @@
 #include <stdint.h>
 
 #include "isol8/error.h"
+#include "isol8/isol8.h"
 
 /* Most items a repeatable flag takes (argv is bounded anyway; this keeps
  * the array sizes obviously small). */
@@ -44,24 +46,19 @@ int isol8_cli_check_size(const char *flag, const char *text, struct isol8_error 
 
 /* A list of strings that point into argv. */
 struct isol8_cli_strv {
-	char **items;
+	const char **items;
 	size_t n;
 	size_t cap;
 };
 
-int isol8_cli_strv_push(struct isol8_cli_strv *v, const char *flag, char *item,
+int isol8_cli_strv_push(struct isol8_cli_strv *v, const char *flag, const char *item,
 			struct isol8_error *err);
 void isol8_cli_strv_free(struct isol8_cli_strv *v);
 
-/* KEY=VALUE items: key is an owned copy cut at the first '='; value points
- * into the same allocation. */
-struct isol8_cli_kv {
-	char *key;
-	char *value;
-};
-
+/* KEY=VALUE items: each key is an owned copy cut at the first '=' (freed
+ * by isol8_cli_kvv_free); its value points into the same allocation. */
 struct isol8_cli_kvv {
-	struct isol8_cli_kv *items;
+	struct isol8_kv *items;
 	size_t n;
 	size_t cap;
 };

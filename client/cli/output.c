@@ -71,7 +71,7 @@ bool isol8_cli_error_is_disconnect(const struct isol8_error *err)
 	return false;
 }
 
-int isol8_cli_exit_status(const Isol8__V1__ExecuteResult *res)
+int isol8_cli_exit_status(const struct isol8_result *res)
 {
 	if (res->timed_out || res->oom_killed)
 		return ISOL8_CLI_EXIT_TIMEOUT;
@@ -80,20 +80,19 @@ int isol8_cli_exit_status(const Isol8__V1__ExecuteResult *res)
 	return res->exit_code & 0xff;
 }
 
-static bool stderr_says(const Isol8__V1__ExecuteResult *res, const char *marker)
+static bool stderr_says(const struct isol8_result *res, const char *marker)
 {
-	return res->stderr.len > 0 &&
-	       memmem(res->stderr.data, res->stderr.len, marker, strlen(marker)) != NULL;
+	return res->stderr_size > 0 && memmem(res->stderr_data, res->stderr_size, marker, strlen(marker)) != NULL;
 }
 
-void isol8_cli_result_notes(const Isol8__V1__ExecuteResult *res, bool saw_error)
+void isol8_cli_result_notes(const struct isol8_result *res, bool saw_error)
 {
 	if (res->truncated)
 		isol8_cli_log(ISOL8_CLI_WARN, "Output was truncated");
 	if (res->state_reset)
 		isol8_cli_log(ISOL8_CLI_WARN, "Session %s: the interpreter ended, its state (variables, imports) is "
 					      "gone; files are kept",
-			      res->session_id);
+			      res->session_id != NULL ? res->session_id : "");
 	if (saw_error)
 		return;
 	if (res->timed_out && !stderr_says(res, "EXECUTION TIMED OUT"))
@@ -107,16 +106,15 @@ static const struct {
 	const char *tag;
 	const char *text;
 } phase_words[] = {
-	[ISOL8__V1__SETUP_EVENT__PHASE__PHASE_UNSPECIFIED] = {NULL, NULL},
-	[ISOL8__V1__SETUP_EVENT__PHASE__CHECKING] = {"[..]", "Checking"},
-	[ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE] = {"[OK]", "Up to date"},
-	[ISOL8__V1__SETUP_EVENT__PHASE__BUILDING] = {"[..]", "Building"},
-	[ISOL8__V1__SETUP_EVENT__PHASE__BUILT] = {"[OK]", "Built"},
-	[ISOL8__V1__SETUP_EVENT__PHASE__FAILED] = {"[ERR]", "Failed"},
-	[ISOL8__V1__SETUP_EVENT__PHASE__DONE] = {NULL, NULL},
+	[ISOL8_SETUP_CHECKING] = {"[..]", "Checking"},
+	[ISOL8_SETUP_UP_TO_DATE] = {"[OK]", "Up to date"},
+	[ISOL8_SETUP_BUILDING] = {"[..]", "Building"},
+	[ISOL8_SETUP_BUILT] = {"[OK]", "Built"},
+	[ISOL8_SETUP_FAILED] = {"[ERR]", "Failed"},
+	[ISOL8_SETUP_DONE] = {NULL, NULL},
 };
 
-void isol8_cli_setup_line(const Isol8__V1__SetupEvent *ev, char *buf, size_t size)
+void isol8_cli_setup_line(const struct isol8_setup_event *ev, char *buf, size_t size)
 {
 	const char *tag = NULL;
 	const char *text = ev->message;
@@ -126,13 +124,12 @@ void isol8_cli_setup_line(const Isol8__V1__SetupEvent *ev, char *buf, size_t siz
 	if (size == 0)
 		return;
 	buf[0] = '\0';
-	if (ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__DONE)
+	if (ev->phase == ISOL8_SETUP_DONE)
 		return;
 	if ((size_t)ev->phase < ISOL8_ARRAY_LEN(phase_words)) {
 		tag = phase_words[ev->phase].tag;
 		/* The end states say what they are; progress shows the build's line. */
-		if (ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE ||
-		    ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__BUILT || text == NULL ||
+		if (ev->phase == ISOL8_SETUP_UP_TO_DATE || ev->phase == ISOL8_SETUP_BUILT || text == NULL ||
 		    text[0] == '\0')
 			text = phase_words[ev->phase].text;
 	}

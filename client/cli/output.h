@@ -17,8 +17,7 @@
 #include <stdint.h>
 
 #include "isol8/error.h"
-#include "isol8/v1/admin.pb-c.h"
-#include "isol8/v1/isol8.pb-c.h"
+#include "isol8/isol8.h"
 
 #define ISOL8_CLI_EXIT_TIMEOUT 137
 #define ISOL8_CLI_EXIT_ERROR 1
@@ -52,7 +51,7 @@ void isol8_cli_say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 bool isol8_cli_error_is_disconnect(const struct isol8_error *err);
 
 /* The CLI's exit status for a finished execution. */
-int isol8_cli_exit_status(const Isol8__V1__ExecuteResult *res);
+int isol8_cli_exit_status(const struct isol8_result *res);
 
 /* Ends the process with status once the result is out: stdio flushed, and
  * the gRPC core's teardown (joining its threads: a few ms) left to the
@@ -64,13 +63,13 @@ void isol8_cli_quick_exit(int status);
  * "[WARN] Output was truncated", and "[ERR] EXECUTION TIMED OUT" or
  * "[ERR] OUT OF MEMORY" unless the daemon already said so (saw_error: a
  * stream `error` event came; else stderr is searched for the marker). */
-void isol8_cli_result_notes(const Isol8__V1__ExecuteResult *res, bool saw_error);
+void isol8_cli_result_notes(const struct isol8_result *res, bool saw_error);
 
 /* One line for a setup event, without newline, in the original's words:
  * "[..] isol8:python: Step 3/7 : RUN ...", "[OK] isol8:python: Up to date",
  * "[OK] isol8:python: Built", "[ERR] isol8:python: <why>"; "" for the
  * end event. */
-void isol8_cli_setup_line(const Isol8__V1__SetupEvent *ev, char *buf, size_t size);
+void isol8_cli_setup_line(const struct isol8_setup_event *ev, char *buf, size_t size);
 
 /* Writes all of data to fd (write(2), unbuffered), retrying EINTR. */
 int isol8_cli_write(int fd, const char *name, const void *data, size_t len,

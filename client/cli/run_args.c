@@ -50,7 +50,7 @@ static int apply_pids(struct isol8_cli_run *run, const char *flag, char *value,
 				      "a positive number of processes (e.g. 64)", &n, err);
 
 	if (ret == 0)
-		run->options.pids_limit = (int32_t)n;
+		run->options.pids_limit = (int)n;
 	return ret;
 }
 
@@ -210,8 +210,8 @@ static int apply_stdin(struct isol8_cli_run *run, const char *flag, char *value,
 {
 	(void)flag;
 	(void)err;
-	run->req.stdin.data = (uint8_t *)value;
-	run->req.stdin.len = strlen(value);
+	run->req.stdin_data = value;
+	run->req.stdin_size = strlen(value);
 	return 0;
 }
 
@@ -350,10 +350,6 @@ void isol8_cli_run_usage(FILE *out)
 void isol8_cli_run_init(struct isol8_cli_run *run)
 {
 	*run = (struct isol8_cli_run){0};
-	isol8__v1__execute_request__init(&run->req);
-	isol8__v1__execution_options__init(&run->options);
-	isol8__v1__network_filter__init(&run->filter);
-	google__protobuf__bool_value__init(&run->readonly);
 	run->req.options = &run->options;
 }
 
@@ -365,22 +361,14 @@ void isol8_cli_run_free(struct isol8_cli_run *run)
 	isol8_cli_strv_free(&run->setup);
 	isol8_cli_kvv_free(&run->secrets);
 	isol8_cli_kvv_free(&run->env);
-	free(run->secret_entries);
-	free(run->secret_ptrs);
-	free(run->env_entries);
-	free(run->env_ptrs);
 	free(run->code);
 	free(run->code_url);
 	free(run->setup_script);
 	for (size_t i = 0; i < run->n_files; i++) {
-		free(run->files[i].path);
-		free(run->files[i].data);
+		free((char *)run->files[i].path);
+		free((void *)run->files[i].data);
 	}
 	free(run->files);
-	free(run->mode_entries);
-	free(run->mode_ptrs);
-	free(run->file_entries);
-	free(run->file_ptrs);
 	*run = (struct isol8_cli_run){0};
 }
 
@@ -428,7 +416,7 @@ static int check_sources(struct isol8_cli_run *run, struct isol8_error *err)
 		return isol8_error_set(err, ISOL8_E_INVALID,
 				       "give only one code source: FILE, -e, --url, --github or "
 				       "--gist");
-	if (run->req.code_hash[0] != '\0' && run->url == NULL && run->github == NULL &&
+	if (run->req.code_hash != NULL && run->url == NULL && run->github == NULL &&
 	    run->gist == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "--hash needs --url, --github or --gist");
 	run->interactive = run->interactive || run->tty;
@@ -440,8 +428,7 @@ static int check_sources(struct isol8_cli_run *run, struct isol8_error *err)
 	if (!run->writable)
 		return 0;
 	/* Only --writable sets the field: without it the daemon's default holds. */
-	run->readonly.value = false;
-	run->options.readonly_root_fs = &run->readonly;
+	run->options.readonly_root_fs = 2;
 	return 0;
 }
 

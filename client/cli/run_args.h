@@ -1,11 +1,12 @@
 /*
- * `isol8 run` flags turned into an ExecuteRequest.
+ * `isol8 run` flags turned into a libisol8 request (struct isol8_request).
  *
  * Use: isol8_cli_run_init, isol8_cli_run_parse (flags only, no I/O),
  * isol8_cli_run_load_code (reads FILE or stdin when needed),
  * isol8_cli_run_finish (runtime detection, code URL, maps; after it `req` is
  * ready to send), isol8_cli_run_free. Every pointer inside `req` points into
- * the struct itself or into argv, so argv must outlive it.
+ * the struct itself or into argv, so argv must outlive it. A member of req
+ * or options left NULL or zero is not sent.
  */
 #ifndef ISOL8_CLI_RUN_ARGS_H
 #define ISOL8_CLI_RUN_ARGS_H
@@ -16,7 +17,7 @@
 #include <stdio.h>
 
 #include "isol8/error.h"
-#include "isol8/v1/isol8.pb-c.h"
+#include "isol8/isol8.h"
 #include "cli/options.h"
 
 /* Largest code read from a file or stdin. */
@@ -29,7 +30,7 @@
 
 /*
  * Only the flags the user gave enter the request: every option left out is
- * zero (or unset), so the daemon's configuration decides it (the defaults
+ * zero (or NULL), so the daemon's configuration decides it (the defaults
  * of the original, 30000 ms, 512m, ..., unless its config says otherwise).
  */
 struct isol8_cli_run {
@@ -50,7 +51,7 @@ struct isol8_cli_run {
 	bool debug;
 	bool help;
 	bool writable;
-	bool interactive; /* -i: ExecuteInteractive, the terminal's stdin to the program */
+	bool interactive; /* -i: an interactive call, the terminal's stdin to the program */
 	bool tty;         /* -t: and the program on a terminal (implies -i) */
 	/* shell --session without --runtime: the session's own runtime when it
 	 * exists (asked of the daemon), else bash */
@@ -58,38 +59,21 @@ struct isol8_cli_run {
 	char session_runtime[32];
 
 	/* The request and the parts it points to. */
-	Isol8__V1__ExecuteRequest req;
-	Isol8__V1__ExecutionOptions options;
-	Isol8__V1__NetworkFilter filter;
-	Google__Protobuf__BoolValue readonly;
+	struct isol8_request req;
+	struct isol8_options options;
 	struct isol8_cli_strv allow;
 	struct isol8_cli_strv deny;
 	struct isol8_cli_strv install;
 	struct isol8_cli_strv setup; /* --setup values: a file's path or the script */
 	struct isol8_cli_kvv secrets;
 	struct isol8_cli_kvv env;
-	Isol8__V1__ExecutionOptions__SecretsEntry *secret_entries;
-	Isol8__V1__ExecutionOptions__SecretsEntry **secret_ptrs;
-	Isol8__V1__ExecuteRequest__EnvEntry *env_entries;
-	Isol8__V1__ExecuteRequest__EnvEntry **env_ptrs;
 	char *code;     /* owned: read from FILE or stdin */
 	char *code_url; /* owned: --url, --github or --gist expanded */
 	char *setup_script; /* owned: the --setup values joined by newlines */
-	/* --files: owned paths ("/sandbox/REL") and contents, and their entries */
-	struct isol8_cli_file *files;
+	/* --files: "/sandbox/REL" with its content and the local file's
+	 * permission bits, path and data owned */
+	struct isol8_file *files;
 	size_t n_files;
-	Isol8__V1__ExecuteRequest__FilesEntry *file_entries;
-	Isol8__V1__ExecuteRequest__FilesEntry **file_ptrs;
-	Isol8__V1__ExecuteRequest__FileModesEntry *mode_entries; /* files whose mode is not 0644 */
-	Isol8__V1__ExecuteRequest__FileModesEntry **mode_ptrs;
-};
-
-/* One file read by --files. */
-struct isol8_cli_file {
-	char *path; /* "/sandbox/REL" */
-	uint8_t *data;
-	size_t len;
-	unsigned mode; /* the local file's permission bits */
 };
 
 void isol8_cli_run_init(struct isol8_cli_run *run);

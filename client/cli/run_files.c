@@ -46,7 +46,7 @@ static void closedirp(DIR **d)
 		closedir(*d);
 }
 
-static int add_file(struct walk *w, int dir_fd, const char *name, const char *rel, unsigned mode,
+static int add_file(struct walk *w, int dir_fd, const char *name, const char *rel, uint32_t mode,
 		    struct isol8_error *err)
 {
 	struct isol8_cli_run *run = w->run;
@@ -76,7 +76,7 @@ static int add_file(struct walk *w, int dir_fd, const char *name, const char *re
 	}
 	if (run->n_files == w->cap) {
 		size_t cap = w->cap == 0 ? 16 : w->cap * 2;
-		struct isol8_cli_file *p = reallocarray(run->files, cap, sizeof(*p));
+		struct isol8_file *p = reallocarray(run->files, cap, sizeof(*p));
 
 		if (p == NULL)
 			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
@@ -84,8 +84,8 @@ static int add_file(struct walk *w, int dir_fd, const char *name, const char *re
 		w->cap = cap;
 	}
 	w->bytes += len;
-	run->files[run->n_files++] =
-		(struct isol8_cli_file){ISOL8_TAKE(path), (uint8_t *)ISOL8_TAKE(data), len, mode};
+	/* the local mode goes with it: a script stays executable */
+	run->files[run->n_files++] = (struct isol8_file){ISOL8_TAKE(path), ISOL8_TAKE(data), len, mode};
 	return 0;
 }
 

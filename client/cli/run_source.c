@@ -223,73 +223,21 @@ static int expand_code_url(struct isol8_cli_run *run, struct isol8_error *err)
 	return 0;
 }
 
-/* Fills entries + pointer arrays for a map field from kv items. Both entry
- * types are {base, key, value}; init sets the base. */
-#define FILL_MAP(kvv, entries, ptrs, init_fn, n_field, field)                                     \
-	do {                                                                                       \
-		if ((kvv).n == 0)                                                                  \
-			break;                                                                     \
-		(entries) = calloc((kvv).n, sizeof(*(entries)));                                   \
-		(ptrs) = calloc((kvv).n, sizeof(*(ptrs)));                                         \
-		if ((entries) == NULL || (ptrs) == NULL)                                           \
-			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");               \
-		for (size_t i_ = 0; i_ < (kvv).n; i_++) {                                          \
-			init_fn(&(entries)[i_]);                                                   \
-			(entries)[i_].key = (kvv).items[i_].key;                                   \
-			(entries)[i_].value = (kvv).items[i_].value;                               \
-			(ptrs)[i_] = &(entries)[i_];                                               \
-		}                                                                                  \
-		n_field = (kvv).n;                                                                 \
-		field = (ptrs);                                                                    \
-	} while (0)
-
-static int fill_lists(struct isol8_cli_run *run, struct isol8_error *err)
+/* The lists the flags gathered, as the request's arrays. */
+static void fill_lists(struct isol8_cli_run *run)
 {
-	FILL_MAP(run->secrets, run->secret_entries, run->secret_ptrs,
-		 isol8__v1__execution_options__secrets_entry__init, run->options.n_secrets,
-		 run->options.secrets);
-	FILL_MAP(run->env, run->env_entries, run->env_ptrs,
-		 isol8__v1__execute_request__env_entry__init, run->req.n_env, run->req.env);
-	if (run->n_files > 0) {
-		run->file_entries = calloc(run->n_files, sizeof(*run->file_entries));
-		run->file_ptrs = calloc(run->n_files, sizeof(*run->file_ptrs));
-		if (run->file_entries == NULL || run->file_ptrs == NULL)
-			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-		for (size_t i = 0; i < run->n_files; i++) {
-			isol8__v1__execute_request__files_entry__init(&run->file_entries[i]);
-			run->file_entries[i].key = run->files[i].path;
-			run->file_entries[i].value.data = run->files[i].data;
-			run->file_entries[i].value.len = run->files[i].len;
-			run->file_ptrs[i] = &run->file_entries[i];
-		}
-		run->req.n_files = run->n_files;
-		run->req.files = run->file_ptrs;
-		/* the local mode where it is not the default: a script stays executable */
-		run->mode_entries = calloc(run->n_files, sizeof(*run->mode_entries));
-		run->mode_ptrs = calloc(run->n_files, sizeof(*run->mode_ptrs));
-		if (run->mode_entries == NULL || run->mode_ptrs == NULL)
-			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-		for (size_t i = 0; i < run->n_files; i++) {
-			Isol8__V1__ExecuteRequest__FileModesEntry *m = &run->mode_entries[run->req.n_file_modes];
-			if (run->files[i].mode == 0644)
-				continue;
-			isol8__v1__execute_request__file_modes_entry__init(m);
-			m->key = run->files[i].path;
-			m->value = run->files[i].mode;
-			run->mode_ptrs[run->req.n_file_modes++] = m;
-		}
-		run->req.file_modes = run->mode_ptrs;
-	}
-	run->req.n_install_packages = run->install.n;
+	run->options.secrets = run->secrets.items;
+	run->options.n_secrets = run->secrets.n;
+	run->options.whitelist = run->allow.items;
+	run->options.n_whitelist = run->allow.n;
+	run->options.blacklist = run->deny.items;
+	run->options.n_blacklist = run->deny.n;
+	run->req.env = run->env.items;
+	run->req.n_env = run->env.n;
+	run->req.files = run->files;
+	run->req.n_files = run->n_files;
 	run->req.install_packages = run->install.items;
-	if (run->allow.n > 0 || run->deny.n > 0) {
-		run->filter.n_whitelist = run->allow.n;
-		run->filter.whitelist = run->allow.items;
-		run->filter.n_blacklist = run->deny.n;
-		run->filter.blacklist = run->deny.items;
-		run->options.network_filter = &run->filter;
-	}
-	return 0;
+	run->req.n_install_packages = run->install.n;
 }
 
 int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err)
@@ -303,12 +251,12 @@ int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err)
 	if (ret < 0)
 		return ret;
 	if (run->cmd != NULL)
-		run->req.cmd = (char *)run->cmd;
+		run->req.cmd = run->cmd;
 	else if (run->eval != NULL)
-		run->req.code = (char *)run->eval;
+		run->req.code = run->eval;
 	else if (run->code != NULL)
 		run->req.code = run->code;
-	if (run->code_url == NULL && run->cmd == NULL && run->req.code[0] == '\0')
+	if (run->code_url == NULL && run->cmd == NULL && (run->req.code == NULL || run->req.code[0] == '\0'))
 		return isol8_error_set(err, ISOL8_E_INVALID, "no code: the code is empty");
 	source_name = run->code_url;
 	if (source_name == NULL && run->file != NULL && strcmp(run->file, "-") != 0)
@@ -319,8 +267,8 @@ int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err)
 	ret = isol8_cli_detect_runtime(source_name, forced, &choice, err);
 	if (ret < 0)
 		return ret;
-	run->req.runtime = (char *)choice.runtime;
-	if (choice.file_extension != NULL)
-		run->req.file_extension = (char *)choice.file_extension;
-	return fill_lists(run, err);
+	run->req.runtime = choice.runtime;
+	run->req.file_extension = choice.file_extension;
+	fill_lists(run);
+	return 0;
 }

@@ -7,10 +7,6 @@
 #include "cli/cli.h"
 #include "cli/options.h"
 #include "cli/output.h"
-#include "isol8/v1/admin.rpc.h"
-#include "isol8/v1/isol8.rpc.h"
-
-#define SESSION_TIMEOUT_MS 10000
 
 void isol8_cli_session_usage(FILE *out)
 {
@@ -33,40 +29,39 @@ static void print_idle(int64_t ms, char *buf, size_t size)
 		snprintf(buf, size, "%lldh%02lldm", (long long)(ms / 3600000), (long long)(ms / 60000 % 60));
 }
 
-static int list_sessions(struct isol8_rpc_channel *ch, const struct isol8_cli_conn *conn)
+static int list_sessions(struct isol8_client *c, const struct isol8_cli_conn *conn)
 {
-	Isol8__V1__ListSessionsRequest req = ISOL8__V1__LIST_SESSIONS_REQUEST__INIT;
-	_cleanup_message_ Isol8__V1__ListSessionsResult *res = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
+	struct isol8_session_info *list = NULL;
+	size_t n = 0;
 
-	if (isol8__v1__admin__list_sessions__call(ch, &req, &res, SESSION_TIMEOUT_MS, &err) < 0)
+	if (isol8_list_sessions(c, &list, &n, &err) < 0)
 		return isol8_cli_call_failed(&err, conn);
-	if (res->n_sessions == 0) {
+	if (n == 0) {
 		printf("no sessions (`isol8 run --session NAME ...` creates one)\n");
 		return 0;
 	}
 	printf("%-24s %-8s %-6s %-8s %-25s %s\n", "NAME", "RUNTIME", "STATE", "IDLE", "CREATED", "CONTAINER");
-	for (size_t i = 0; i < res->n_sessions; i++) {
-		const Isol8__V1__SessionInfo *s = res->sessions[i];
+	for (size_t i = 0; i < n; i++) {
+		const struct isol8_session_info *s = &list[i];
 		char idle[32];
 		print_idle(s->idle_ms, idle, sizeof(idle));
 		printf("%-24s %-8s %-6s %-8s %-25s %.12s\n", s->id, s->runtime, s->busy ? "busy" : "idle",
 		       s->busy ? "-" : idle, s->created_at, s->container_id);
 	}
+	isol8_session_infos_free(list, n);
 	return 0;
 }
 
-static int remove_sessions(struct isol8_rpc_channel *ch, const struct isol8_cli_conn *conn, int n, char **names)
+static int remove_sessions(struct isol8_client *c, const struct isol8_cli_conn *conn, int n, char **names)
 {
 	for (int i = 0; i < n; i++) {
-		Isol8__V1__DestroySessionRequest req = ISOL8__V1__DESTROY_SESSION_REQUEST__INIT;
-		_cleanup_message_ Isol8__V1__DestroySessionResult *res = NULL;
 		struct isol8_error err = ISOL8_ERROR_INIT;
+		bool existed = false;
 
-		req.session_id = names[i];
-		if (isol8__v1__isol8__destroy_session__call(ch, &req, &res, SESSION_TIMEOUT_MS, &err) < 0)
+		if (isol8_destroy_session(c, names[i], &existed, &err) < 0)
 			return isol8_cli_call_failed(&err, conn);
-		if (res->destroyed)
+		if (existed)
 			printf("removed %s\n", names[i]);
 		else
 			printf("%s: no such session (nothing to remove)\n", names[i]);
@@ -77,7 +72,7 @@ static int remove_sessions(struct isol8_rpc_channel *ch, const struct isol8_cli_
 int isol8_cli_session_main(int argc, char **argv)
 {
 	struct isol8_cli_conn conn = {0};
-	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
+	_cleanup_client_ struct isol8_client *c = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	bool help = false;
 	const char *action;
@@ -105,10 +100,10 @@ int isol8_cli_session_main(int argc, char **argv)
 		isol8_error_set(&err, ISOL8_E_INVALID, "session %s: unexpected argument \"%s\"", action, argv[optind + 1]);
 		return isol8_cli_fail(&err);
 	}
-	status = isol8_cli_open(&ch, &conn);
+	status = isol8_cli_open(&c, &conn);
 	if (status != 0)
 		return status;
 	if (strcmp(action, "rm") == 0)
-		return remove_sessions(ch, &conn, argc - optind - 1, argv + optind + 1);
-	return list_sessions(ch, &conn);
+		return remove_sessions(c, &conn, argc - optind - 1, argv + optind + 1);
+	return list_sessions(c, &conn);
 }

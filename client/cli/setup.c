@@ -7,7 +7,6 @@
 #include "base/runtimes.h"
 #include "cli/cli.h"
 #include "cli/detect.h"
-#include "isol8/v1/admin.rpc.h"
 #include "cli/options.h"
 #include "cli/output.h"
 #include "base/util.h"
@@ -94,9 +93,18 @@ static int check_packages(const struct setup_args *a, struct isol8_error *err)
 	return 0;
 }
 
+/* What the events said: the first failure and whether the end came. */
+struct progress {
+	char failure[ISOL8_ERROR_MESSAGE_MAX];
+	bool done;
+};
+
 /* Prints one event; remembers the first failure and the end. */
-static void show_event(const Isol8__V1__SetupEvent *ev, char *failure, size_t size, bool *done)
+static int show_event(const struct isol8_setup_event *ev, void *userdata)
 {
+	struct progress *p = userdata;
+	const char *image = ev->image != NULL ? ev->image : "";
+	const char *message = ev->message != NULL && ev->message[0] != '\0' ? ev->message : "failed";
 	char line[1024];
 
 	isol8_cli_setup_line(ev, line, sizeof(line));
@@ -104,40 +112,27 @@ static void show_event(const Isol8__V1__SetupEvent *ev, char *failure, size_t si
 		printf("%s\n", line);
 		fflush(stdout);
 	}
-	if (ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__FAILED && failure[0] == '\0')
-		snprintf(failure, size, "%s%s%s", ev->image, ev->image[0] != '\0' ? ": " : "",
-			 ev->message[0] != '\0' ? ev->message : "failed");
-	if (ev->phase == ISOL8__V1__SETUP_EVENT__PHASE__DONE)
-		*done = true;
+	if (ev->phase == ISOL8_SETUP_FAILED && p->failure[0] == '\0')
+		snprintf(p->failure, sizeof(p->failure), "%s%s%s", image, image[0] != '\0' ? ": " : "", message);
+	if (ev->phase == ISOL8_SETUP_DONE)
+		p->done = true;
+	return 0;
 }
 
-/* Streams the setup (no deadline: builds take minutes); returns the exit status. */
-static int stream_setup(struct isol8_rpc_channel *ch, const Isol8__V1__SetupRequest *req,
-			const struct isol8_cli_conn *conn)
+/* Streams the setup (builds take minutes); returns the exit status. */
+static int stream_setup(struct isol8_client *c, const struct setup_args *a)
 {
-	_cleanup_stream_ struct isol8_rpc_stream *st = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
-	char failure[ISOL8_ERROR_MESSAGE_MAX] = "";
-	bool done = false;
-	int ret;
+	struct progress p = {.failure = "", .done = false};
 
-	ret = isol8__v1__admin__setup__start(&st, ch, req, 0, &err);
-	while (ret == 0) {
-		_cleanup_message_ Isol8__V1__SetupEvent *ev = NULL;
-
-		ret = isol8__v1__admin__setup__read(st, &ev, &err);
-		if (ret <= 0)
-			break;
-		show_event(ev, failure, sizeof(failure), &done);
-		ret = 0;
-	}
-	if (ret < 0)
-		return isol8_cli_call_failed(&err, conn);
-	if (failure[0] != '\0') {
-		isol8_cli_say("Setup failed: %s", failure);
+	if (isol8_setup(c, a->force, a->runtimes.items, a->runtimes.n, show_event, &p, &err) < 0 &&
+	    p.failure[0] == '\0')
+		return isol8_cli_call_failed(&err, &a->conn);
+	if (p.failure[0] != '\0') {
+		isol8_cli_say("Setup failed: %s", p.failure);
 		return 1;
 	}
-	if (!done) {
+	if (!p.done) {
 		isol8_cli_say("Setup ended before it was done");
 		return 1;
 	}
@@ -148,8 +143,7 @@ static int stream_setup(struct isol8_rpc_channel *ch, const Isol8__V1__SetupRequ
 int isol8_cli_setup_main(int argc, char **argv)
 {
 	struct setup_args a = {0};
-	Isol8__V1__SetupRequest req = ISOL8__V1__SETUP_REQUEST__INIT;
-	_cleanup_channel_ struct isol8_rpc_channel *ch = NULL;
+	_cleanup_client_ struct isol8_client *c = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int status;
 
@@ -162,12 +156,9 @@ int isol8_cli_setup_main(int argc, char **argv)
 		isol8_cli_setup_usage(stdout);
 		return 0;
 	}
-	req.force = a.force;
-	req.n_runtimes = a.runtimes.n;
-	req.runtimes = a.runtimes.items;
-	status = isol8_cli_open(&ch, &a.conn);
+	status = isol8_cli_open(&c, &a.conn);
 	if (status == 0)
-		status = stream_setup(ch, &req, &a.conn);
+		status = stream_setup(c, &a);
 	isol8_cli_strv_free(&a.runtimes);
 	return status;
 }

@@ -109,7 +109,7 @@ int isol8_cli_shell_parse(struct isol8_cli_run *run, int argc, char **argv, stru
 	ret = isol8_cli_run_parse(run, n, args, err);
 	if (ret == 0 && run->runtime == NULL) {
 		run->runtime = "bash";
-		run->runtime_from_session = run->req.session_id[0] != '\0';
+		run->runtime_from_session = run->req.session_id != NULL;
 	}
 	return ret;
 }

@@ -27,7 +27,8 @@ static const char usage[] =
 	"  --socket PATH        unix socket (default: /run/isol8/isol8.sock as root,\n"
 	"                       $XDG_RUNTIME_DIR/isol8/isol8.sock otherwise; env ISOL8_SOCKET)\n"
 	"  --listen HOST:PORT   also serve TCP (repeatable); needs an API key\n"
-	"  --key KEY            API key for TCP clients (env ISOL8_API_KEY)\n"
+	"  --key KEY            API key (also --api-key; env ISOL8_API_KEY): TCP calls\n"
+	"                       need it, and any call that sends a key is checked\n"
 	"  --tls-cert PEM       serve TCP with TLS: certificate chain\n"
 	"  --tls-key PEM        serve TCP with TLS: private key\n"
 	"  --run-dir DIR        sandbox sockets (default: the socket's directory)\n"
@@ -208,7 +209,8 @@ enum { OPT_SOCKET = 256, OPT_LISTEN, OPT_KEY, OPT_TLS_CERT, OPT_TLS_KEY, OPT_RUN
 
 static const struct option options[] = {
 	{"socket", required_argument, NULL, OPT_SOCKET}, {"listen", required_argument, NULL, OPT_LISTEN},
-	{"key", required_argument, NULL, OPT_KEY}, {"tls-cert", required_argument, NULL, OPT_TLS_CERT},
+	{"key", required_argument, NULL, OPT_KEY}, {"api-key", required_argument, NULL, OPT_KEY},
+	{"tls-cert", required_argument, NULL, OPT_TLS_CERT},
 	{"tls-key", required_argument, NULL, OPT_TLS_KEY}, {"run-dir", required_argument, NULL, OPT_RUN_DIR},
 	{"agent", required_argument, NULL, OPT_AGENT}, {"images-dir", required_argument, NULL, OPT_IMAGES},
 	{"base-image", required_argument, NULL, OPT_BASE}, {"image-prefix", required_argument, NULL, OPT_PREFIX}, {"docker-socket", required_argument, NULL, OPT_DOCKER},

@@ -63,6 +63,7 @@ struct isol8d {
 	struct isol8_engine *engine;
 	struct isol8_service service;   /* calls and their accounting, on the engine */
 	struct isol8_rpc_server *server;
+	atomic_int health_state;        /* the last health check's answer (grpc_other.c) */
 };
 
 /* Parses argv, the environment and the configuration file (built-in
@@ -94,8 +95,9 @@ int isol8d_routes_files(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_other(struct isol8d *d, struct isol8_error *err);
 int isol8d_routes_sessions(struct isol8d *d, struct isol8_error *err);
 
-/* Marks the start of a call and checks its credentials: local unix socket
- * calls pass; TCP calls need "authorization: Bearer <key>". On failure the
+/* Marks the start of a call and checks its credentials: a presented
+ * "authorization: Bearer <key>" must match the daemon's key (also on the
+ * unix socket); without one only local unix socket calls pass. On failure the
  * call is finished with UNAUTHENTICATED and false is returned; either way
  * isol8d_call_end must follow. */
 bool isol8d_call_begin(struct isol8d *d, struct isol8_rpc_call *call);

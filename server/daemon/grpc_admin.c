@@ -163,29 +163,50 @@ static void handle_info(struct isol8_rpc_call *call, const Isol8__V1__InfoReques
 	isol8d_call_end(d);
 }
 
+static void cleanup_reply(struct isol8_rpc_call *call, const struct isol8_cleanup_report *r, struct kept_list *kept)
+{
+	char *errors[ISOL8_CLEANUP_ERRORS_MAX];
+	Isol8__V1__CleanupResult out;
+
+	isol8_log(ISOL8_LOG_INFO,
+		  "cleanup removed %d sessions, %d containers, %d images; failed %d sessions, %d containers, %d images",
+		  r->removed_sessions, r->removed_containers, r->removed_images, r->failed_sessions,
+		  r->failed_containers, r->failed_images);
+	for (size_t i = 0; i < r->n_errors; i++) {
+		errors[i] = (char *)r->errors[i];
+		isol8_log(ISOL8_LOG_WARN, "cleanup: %s", ISOL8_LOG_Q(r->errors[i]));
+	}
+	isol8__v1__cleanup_result__init(&out);
+	out.removed_sessions = r->removed_sessions;
+	out.failed_sessions = r->failed_sessions;
+	out.removed_containers = r->removed_containers;
+	out.failed_containers = r->failed_containers;
+	out.removed_images = r->removed_images;
+	out.failed_images = r->failed_images;
+	out.errors = errors;
+	out.n_errors = r->n_errors;
+	out.kept_containers = kept->ids;
+	out.n_kept_containers = kept->n;
+	isol8d_reply(call, &out.base);
+}
+
 static void handle_cleanup(struct isol8_rpc_call *call, const Isol8__V1__CleanupRequest *req, void *userdata)
 {
 	_cleanup_free_ struct kept_list *kept = calloc(1, sizeof(*kept));
+	_cleanup_free_ struct isol8_cleanup_report *report = calloc(1, sizeof(*report));
 	struct isol8d *d = userdata;
 	struct isol8_error err = ISOL8_ERROR_INIT;
-	Isol8__V1__CleanupResult out;
-	int containers = 0, images = 0;
 
 	if (isol8d_call_begin(d, call)) {
-		if (kept == NULL) {
+		if (kept == NULL || report == NULL) {
 			isol8_error_set(&err, ISOL8_E_NOMEM, "out of memory");
 			isol8d_finish_error(call, &err);
-		} else if (isol8_engine_cleanup(d->engine, req->images, &containers, &images, kept_removed, kept,
+		} else if (isol8_engine_cleanup(d->engine, req->sessions, req->images, report, kept_removed, kept,
 						&err) < 0) {
+			isol8_log(ISOL8_LOG_WARN, "cleanup failed: %s", ISOL8_LOG_Q(err.message));
 			isol8d_finish_error(call, &err);
 		} else {
-			isol8_log(ISOL8_LOG_INFO, "cleanup removed %d containers, %d images", containers, images);
-			isol8__v1__cleanup_result__init(&out);
-			out.removed_containers = containers;
-			out.removed_images = images;
-			out.kept_containers = kept->ids;
-			out.n_kept_containers = kept->n;
-			isol8d_reply(call, &out.base);
+			cleanup_reply(call, report, kept);
 		}
 	}
 	isol8d_call_end(d);

@@ -1,14 +1,19 @@
 /* The begin and end of every gRPC call (credentials and activity, through
  * the service layer) and its replies. See daemon.h. */
+#include <stdio.h>
+
 #include "daemon/daemon.h"
 
 bool isol8d_call_begin(struct isol8d *d, struct isol8_rpc_call *call)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	char authorization[1024];
-	bool have = isol8_rpc_call_metadata(call, "authorization", authorization, sizeof(authorization)) >= 0;
+	int len = isol8_rpc_call_metadata(call, "authorization", authorization, sizeof(authorization));
 
-	if (isol8_service_begin(&d->service, isol8_rpc_call_is_local(call), have ? authorization : NULL,
+	/* a key too long to be ours is still a presented key: it is refused */
+	if (len == -2)
+		snprintf(authorization, sizeof(authorization), "(longer than %zu bytes)", sizeof(authorization) - 1);
+	if (isol8_service_begin(&d->service, isol8_rpc_call_is_local(call), len != -1 ? authorization : NULL,
 				isol8_rpc_call_method(call)->path, &err) == 0)
 		return true;
 	isol8d_finish_error(call, &err);

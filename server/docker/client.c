@@ -70,7 +70,8 @@ const char *isol8_docker_socket_path(const struct isol8_docker *d)
 int isol8_docker_ping(struct isol8_docker *d, struct isol8_error *err)
 {
 	_cleanup_response_ struct isol8_docker_response resp = {0};
-	const struct isol8_docker_request req = {.method = "GET", .path = "/_ping"};
+	const struct isol8_docker_request req = {.method = "GET", .path = "/_ping",
+						 .timeout_ms = ISOL8_DOCKER_PING_TIMEOUT_MS};
 	int r;
 
 	r = isol8_docker_http(d, &req, &resp, err);

@@ -106,6 +106,7 @@ int isol8_docker_new(struct isol8_docker **out, const char *socket_path, struct 
 void isol8_docker_free(struct isol8_docker *d);
 const char *isol8_docker_socket_path(const struct isol8_docker *d);
 
+/* GET /_ping, given ISOL8_DOCKER_PING_TIMEOUT_MS (2 s) to answer. */
 int isol8_docker_ping(struct isol8_docker *d, struct isol8_error *err);
 int isol8_docker_version(struct isol8_docker *d, struct isol8_docker_version *out, struct isol8_error *err);
 

@@ -19,6 +19,8 @@
 #define ISOL8_DOCKER_DEFAULT_SOCKET "/var/run/docker.sock"
 /* Ordinary requests give up after this long; image builds have no limit. */
 #define ISOL8_DOCKER_REQUEST_TIMEOUT_MS 120000L
+/* A ping answers at once or Docker is in trouble: health checks stay quick. */
+#define ISOL8_DOCKER_PING_TIMEOUT_MS 2000L
 /* Longest socket path a sockaddr_un holds. */
 #define ISOL8_DOCKER_SOCKET_PATH_MAX 107u
 
@@ -49,6 +51,7 @@ struct isol8_docker_request {
 	isol8_docker_line_fn on_line; /* stream a 2xx body line by line instead of keeping it */
 	void *userdata;
 	bool no_timeout;
+	long timeout_ms;              /* 0: ISOL8_DOCKER_REQUEST_TIMEOUT_MS (connecting too, when shorter) */
 };
 
 struct isol8_docker_response {

@@ -123,6 +123,11 @@ static size_t on_write(char *data, size_t size, size_t nmemb, void *userdata)
 	return n;
 }
 
+static long request_timeout(const struct isol8_docker_request *req)
+{
+	return req->timeout_ms > 0 ? req->timeout_ms : ISOL8_DOCKER_REQUEST_TIMEOUT_MS;
+}
+
 static int transport_error(const struct isol8_docker *d, const struct isol8_docker_request *req,
 			   struct transfer *t, CURLcode rc, const char *errbuf, struct isol8_error *err)
 {
@@ -135,7 +140,7 @@ static int transport_error(const struct isol8_docker *d, const struct isol8_dock
 				       req->method, req->path, ISOL8_DOCKER_MAX_BODY);
 	if (rc == CURLE_OPERATION_TIMEDOUT)
 		return isol8_error_set(err, ISOL8_E_DEADLINE, "docker: %s %s timed out after %ld ms",
-				       req->method, req->path, ISOL8_DOCKER_REQUEST_TIMEOUT_MS);
+				       req->method, req->path, request_timeout(req));
 	if (rc == CURLE_COULDNT_CONNECT) {
 		curl_easy_getinfo(t->curl, CURLINFO_OS_ERRNO, &os_errno);
 		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "docker: cannot reach %s: %s", d->socket_path,
@@ -179,6 +184,7 @@ static int set_options(CURL *curl, const struct isol8_docker *d, const struct is
 		       const char *url, struct curl_slist *headers, struct transfer *t, char *errbuf)
 {
 	CURLcode rc = CURLE_OK;
+	long timeout = request_timeout(req);
 
 	rc |= curl_easy_setopt(curl, CURLOPT_UNIX_SOCKET_PATH, d->socket_path);
 	rc |= curl_easy_setopt(curl, CURLOPT_URL, url);
@@ -188,9 +194,9 @@ static int set_options(CURL *curl, const struct isol8_docker *d, const struct is
 	rc |= curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_write);
 	rc |= curl_easy_setopt(curl, CURLOPT_WRITEDATA, t);
 	rc |= curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
-	rc |= curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, 10000L);
+	rc |= curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, timeout < 10000L ? timeout : 10000L);
 	if (!req->no_timeout)
-		rc |= curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, ISOL8_DOCKER_REQUEST_TIMEOUT_MS);
+		rc |= curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, timeout);
 	if (req->on_line == NULL)
 		rc |= curl_easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)ISOL8_DOCKER_MAX_BODY);
 	if (rc != CURLE_OK || set_method(curl, req) < 0)

@@ -1,7 +1,8 @@
 /*
  * The execution engine's life: its configuration, the registry and its
- * prewarmed pools, orphans, kept sandboxes and cleanup. One execution is
- * run.c. See engine.h for the thread model.
+ * prewarmed pools, orphans and kept sandboxes. One execution is run.c, the
+ * clean-up cleanup.c, the health check health.c. See engine.h for the
+ * thread model.
  */
 #include "engine/engine.h"
 
@@ -148,6 +149,7 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 	if (e == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	pthread_mutex_init(&e->setup_lock, NULL);
+	pthread_mutex_init(&e->health_lock, NULL);
 	ret = isol8_engine_settings_init(e, cfg, err);
 	if (ret < 0) {
 		isol8_engine_free(e);
@@ -219,6 +221,7 @@ void isol8_engine_free(struct isol8_engine *e)
 		isol8_docker_free(e->docker);
 	}
 	pthread_mutex_destroy(&e->setup_lock);
+	pthread_mutex_destroy(&e->health_lock);
 	isol8_engine_settings_release(e);
 	free(e->run_dir);
 	free(e->agent_path);
@@ -306,7 +309,6 @@ int isol8_engine_remove_orphans(struct isol8_engine *e, int *removed, struct iso
 }
 
 struct kept_fn {
-	void (*removed)(const char *container_id, void *userdata);
 	void (*each)(const char *container_id, const char *runtime, void *userdata);
 	void *userdata;
 };
@@ -315,36 +317,14 @@ static void kept_call(const struct isol8_sandbox *sb, void *userdata)
 {
 	struct kept_fn *k = userdata;
 
-	if (k->removed)
-		k->removed(sb->container_id, k->userdata);
-	if (k->each)
-		k->each(sb->container_id, sb->runtime, k->userdata);
+	k->each(sb->container_id, sb->runtime, k->userdata);
 }
 
 void isol8_engine_each_kept(struct isol8_engine *e, void (*fn)(const char *container_id, const char *runtime,
 							       void *userdata),
 			    void *userdata)
 {
-	struct kept_fn k = {NULL, fn, userdata};
+	struct kept_fn k = {fn, userdata};
 
 	isol8_registry_each_kept(e->registry, kept_call, &k);
-}
-
-int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers, int *removed_images,
-			 void (*kept)(const char *container_id, void *userdata), void *userdata, struct isol8_error *err)
-{
-	struct kept_fn k = {kept, NULL, userdata};
-	int ret;
-
-	*removed_containers = 0;
-	*removed_images = 0;
-	/* this daemon's pooled and running sandboxes are left alone: its kept
-	 * ones and every other daemon's isol8 containers go */
-	isol8_registry_remove_kept(e->registry, kept_call, &k, removed_containers);
-	int others = 0;
-	ret = isol8_engine_cleanup_containers(e, &others, err);
-	*removed_containers += others;
-	if (ret == 0 && images)
-		ret = isol8_images_remove_all(e, removed_images, err);
-	return ret;
 }

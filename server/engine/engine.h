@@ -211,13 +211,39 @@ int isol8_engine_image_status(struct isol8_engine *e, const char *runtime, struc
 int isol8_engine_docker_version(struct isol8_engine *e, char *version, size_t vsize, char *api,
 				size_t asize, struct isol8_error *err);
 
+/* What a clean-up did. Each failure is counted, and the first
+ * ISOL8_CLEANUP_ERRORS_MAX are described in one line each, naming the
+ * session, container or image ("container <id>: <why>", "image <name>:
+ * <why>"). */
+#define ISOL8_CLEANUP_ERRORS_MAX 64
+#define ISOL8_CLEANUP_ERROR_LEN (ISOL8_ERROR_MESSAGE_MAX + 96)
+struct isol8_cleanup_report {
+	int removed_sessions, failed_sessions;
+	int removed_containers, failed_containers;
+	int removed_images, failed_images;
+	char errors[ISOL8_CLEANUP_ERRORS_MAX][ISOL8_CLEANUP_ERROR_LEN];
+	size_t n_errors;
+};
+
 /* Removes isol8 containers: this daemon's kept (--persist) sandboxes and
  * those of daemons that are gone (or of none), not this daemon's pooled or
  * running ones and not those of another daemon that still answers on its
- * socket; with images, isol8 images too. */
-int isol8_engine_cleanup(struct isol8_engine *e, bool images, int *removed_containers,
-			 int *removed_images, void (*kept)(const char *container_id, void *userdata), void *userdata,
+ * socket; with sessions, every persistent session first (a call running in
+ * one is cancelled; its sandbox goes in the background); with images,
+ * isol8 images too. kept (may be NULL) is called for each kept sandbox
+ * removed. A container or image that cannot be removed is a failure in the
+ * report and the rest go on; an error is returned only when Docker cannot
+ * list them (the report then holds what was done before). */
+int isol8_engine_cleanup(struct isol8_engine *e, bool sessions, bool images, struct isol8_cleanup_report *out,
+			 void (*kept)(const char *container_id, void *userdata), void *userdata,
 			 struct isol8_error *err);
+
+/* Whether Docker answers: 0, or the ping's error (ISOL8_E_UNAVAILABLE,
+ * ISOL8_E_DEADLINE, ...). The answer is kept for ISOL8_HEALTH_CACHE_MS, so
+ * health probes cost at most one ping a second however often they come;
+ * concurrent callers wait for the one ping in flight. */
+#define ISOL8_HEALTH_CACHE_MS 1000
+int isol8_engine_health(struct isol8_engine *e, struct isol8_error *err);
 
 /* Removes isol8 containers older than max_age_ms that this daemon holds in
  * no pool and no execution: those of an earlier run of this daemon, those

@@ -29,6 +29,10 @@ struct isol8_engine {
 	bool prestart;                 /* pre-start interpreters in clean sandboxes */
 	void (*log)(int level, const char *message);
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
+	/* the last Docker ping (health.c), under health_lock */
+	pthread_mutex_t health_lock;
+	int64_t health_at_ms;          /* isol8_now_ms() of it; 0: none yet */
+	struct isol8_error health_err; /* its error (code 0: Docker answered) */
 };
 
 /* One program of a session call in the session's sandbox (session.c). */
@@ -79,13 +83,8 @@ int isol8_exec_spec_interpreter(const struct isol8_runtime *rt, const char *cons
 int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8_container_options *opts,
 				      struct isol8_error *err);
 
-/* Removes isol8 images. */
-int isol8_images_remove_all(struct isol8_engine *e, int *removed, struct isol8_error *err);
-
-/* Removes every isol8 container that neither this daemon's running
- * instance nor another live daemon holds (a dead daemon's, or one no
- * daemon owns). */
-int isol8_engine_cleanup_containers(struct isol8_engine *e, int *removed, struct isol8_error *err);
+/* Whether the base image is built here (<prefix>:base) rather than pulled. */
+bool isol8_images_base_is_local(const struct isol8_engine *e);
 
 
 /* A growing list of ids or names filled by Docker list callbacks. */

@@ -139,7 +139,7 @@ static int inputs_read(struct isol8_engine *e, const char *runtime, const char *
 	return 0;
 }
 
-static bool base_is_local(struct isol8_engine *e)
+bool isol8_images_base_is_local(const struct isol8_engine *e)
 {
 	char local[256];
 
@@ -249,7 +249,7 @@ static int ensure_base(struct isol8_engine *e, bool build, isol8_setup_fn cb, vo
 	if (ret == 0 || err->code != ISOL8_E_NOT_FOUND || !build)
 		return ret;
 	isol8_error_clear(err);
-	if (!base_is_local(e))
+	if (!isol8_images_base_is_local(e))
 		return isol8_error_set(err, ISOL8_E_PRECONDITION,
 				       "base image \"%s\" is missing: pull or load it, then run `isol8 setup`",
 				       e->base_image);
@@ -384,58 +384,6 @@ int isol8_images_explain_create_error(struct isol8_engine *e, const struct isol8
 				       "options.image: image \"%s\" is not on this Docker engine (isol8 does not pull images)",
 				       image);
 	return isol8_error_set(err, ISOL8_E_PRECONDITION, "image \"%s\" is missing: run `isol8 setup`", image);
-}
-
-int isol8_images_remove_all(struct isol8_engine *e, int *removed, struct isol8_error *err)
-{
-	struct isol8_id_list l = {0};
-	int ret;
-
-	ret = isol8_docker_image_list(e->docker, "isol8.managed=true", isol8_id_list_collect, &l, err);
-	for (size_t i = 0; ret == 0 && i < l.n; i++)
-		if ((ret = isol8_docker_image_remove(e->docker, l.items[i], true, err)) == 0)
-			(*removed)++;
-	free(l.items);
-	if (ret == 0 && base_is_local(e)) {
-		struct isol8_error probe = ISOL8_ERROR_INIT;
-		if (isol8_docker_image_remove(e->docker, e->base_image, true, &probe) == 0)
-			(*removed)++;
-		else if (probe.code != ISOL8_E_NOT_FOUND)
-			ret = isol8_error_set(err, probe.code, "%s", probe.message);
-	}
-	return ret;
-}
-
-struct cleanup_scan {
-	struct isol8_engine *engine;
-	struct isol8_id_list doomed;
-};
-
-static void cleanup_consider(const struct isol8_docker_entry *c, void *userdata)
-{
-	struct cleanup_scan *s = userdata;
-	const char *owner = isol8_docker_entry_label(c, "isol8.owner");
-
-	/* this daemon's pool and runs, and another live daemon's, stay */
-	if (strcmp(isol8_docker_entry_label(c, "isol8.instance"), s->engine->instance_id) == 0)
-		return;
-	if (owner[0] != '\0' && strcmp(owner, s->engine->owner) != 0 && isol8_daemon_socket_alive(owner))
-		return;
-	isol8_id_list_collect(c->id, "", &s->doomed);
-}
-
-int isol8_engine_cleanup_containers(struct isol8_engine *e, int *removed, struct isol8_error *err)
-{
-	struct cleanup_scan s = {.engine = e};
-	int ret = isol8_docker_container_list_entries(e->docker, "isol8.managed=true", cleanup_consider, &s, err);
-
-	if (ret == 0 && s.doomed.oom)
-		ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory listing containers");
-	for (size_t i = 0; ret == 0 && i < s.doomed.n; i++)
-		if ((ret = isol8_docker_container_remove(e->docker, s.doomed.items[i], true, err)) == 0)
-			(*removed)++;
-	free(s.doomed.items);
-	return ret;
 }
 
 int isol8_engine_docker_version(struct isol8_engine *e, char *version, size_t vsize, char *api, size_t asize,

@@ -24,15 +24,29 @@ static bool equal_secret(const char *a, const char *b)
 	return diff == 0;
 }
 
-static bool authorized(const struct isol8_service *s, bool local, const char *authorization)
+/* A presented key is always checked, also on the local socket (a gateway
+ * forwarding its callers' keys there must fail closed); without one only
+ * a local caller passes. */
+static int check_credentials(const struct isol8_service *s, bool local, const char *authorization,
+			     const char *what, struct isol8_error *err)
 {
 	static const char prefix[] = "Bearer ";
+	bool ok;
 
-	if (local)
-		return true;
-	if (s->api_key == NULL || authorization == NULL || strncmp(authorization, prefix, strlen(prefix)) != 0)
-		return false;
-	return equal_secret(authorization + strlen(prefix), s->api_key);
+	if (authorization == NULL && local)
+		return 0;
+	if (authorization != NULL && (s->api_key == NULL || s->api_key[0] == '\0')) {
+		isol8_log(ISOL8_LOG_WARN, "rejected %s: a key was sent and isol8d has none", what);
+		return isol8_error_set(err, ISOL8_E_UNAUTHENTICATED, "isol8d has no API key: start it with --api-key (or "
+				       "ISOL8_API_KEY) to accept keys");
+	}
+	ok = authorization != NULL && strncmp(authorization, prefix, strlen(prefix)) == 0 &&
+	     equal_secret(authorization + strlen(prefix), s->api_key);
+	if (ok)
+		return 0;
+	isol8_log(ISOL8_LOG_WARN, "rejected %s: missing or wrong API key", what);
+	return isol8_error_set(err, ISOL8_E_UNAUTHENTICATED,
+			       "missing or wrong API key: send \"authorization: Bearer <key>\"");
 }
 
 int isol8_service_begin(struct isol8_service *s, bool local, const char *authorization, const char *what,
@@ -40,11 +54,7 @@ int isol8_service_begin(struct isol8_service *s, bool local, const char *authori
 {
 	atomic_fetch_add(&s->calls, 1);
 	atomic_store(&s->last_activity, isol8_now_ms());
-	if (authorized(s, local, authorization))
-		return 0;
-	isol8_log(ISOL8_LOG_WARN, "rejected %s: missing or wrong API key", what);
-	return isol8_error_set(err, ISOL8_E_UNAUTHENTICATED,
-			       "missing or wrong API key: send \"authorization: Bearer <key>\"");
+	return check_credentials(s, local, authorization, what, err);
 }
 
 void isol8_service_end(struct isol8_service *s)

@@ -218,17 +218,20 @@ static void result_fill(struct isol8_service_result *r)
 }
 
 static void log_execution(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_result *res,
-			  const struct isol8_error *err, int64_t started_ms)
+			  const struct isol8_error *err, int64_t started_ms, bool metadata_valid)
 {
+	_cleanup_free_ char *meta = metadata_valid ? isol8_service_metadata_format(req) : NULL;
+
 	if (err->code != 0) {
-		isol8_log(ISOL8_LOG_WARN, "execute runtime=%s error=%s msg=%s ms=%lld", ISOL8_LOG_Q(req->runtime),
+		isol8_log(ISOL8_LOG_WARN, "execute runtime=%s error=%s msg=%s ms=%lld%s", ISOL8_LOG_Q(req->runtime),
 			  isol8_error_code_name(err->code), ISOL8_LOG_Q(err->message),
-			  (long long)(isol8_now_ms() - started_ms));
+			  (long long)(isol8_now_ms() - started_ms), meta ? meta : "");
 		return;
 	}
-	isol8_log(ISOL8_LOG_INFO, "execute id=%s runtime=%s exit=%d timed_out=%d truncated=%d run_ms=%lld total_ms=%lld",
+	isol8_log(ISOL8_LOG_INFO,
+		  "execute id=%s runtime=%s exit=%d timed_out=%d truncated=%d run_ms=%lld total_ms=%lld%s",
 		  res->execution_id, res->runtime, res->exit_code, res->timed_out, res->truncated,
-		  (long long)res->duration_ms, (long long)(isol8_now_ms() - started_ms));
+		  (long long)res->duration_ms, (long long)(isol8_now_ms() - started_ms), meta ? meta : "");
 	if (isol8_log_enabled(ISOL8_LOG_DEBUG)) {
 		const struct isol8_exec_phases *p = &res->phases;
 		isol8_log(ISOL8_LOG_DEBUG,
@@ -246,7 +249,7 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 	struct isol8_exec_sink sink = {.on_output = output->on_output, .cancelled = output->cancelled,
 				       .userdata = output->userdata, .next_input = output->next_input,
 				       .input_fd = output->input_fd, .input_userdata = output->input_userdata};
-	bool gathered = output->on_output == NULL;
+	bool gathered = output->on_output == NULL, metadata_valid;
 	int64_t started = isol8_now_ms();
 	int ret;
 
@@ -258,7 +261,9 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 	if (gathered)
 		sink = (struct isol8_exec_sink){.on_output = gather_output, .cancelled = gather_cancelled,
 						.files_room = gather_room, .userdata = res};
-	ret = isol8_engine_execute(s->engine, req, local, &sink, &res->run, err);
+	/* the metadata is the log's: checked here, never passed on */
+	metadata_valid = isol8_service_metadata_check(req, err) == 0;
+	ret = metadata_valid ? isol8_engine_execute(s->engine, req, local, &sink, &res->run, err) : -err->code;
 	if (ret == 0) {
 		int done = gathered ? gathered_finish(res) : streamed_finish(res);
 		if (done == 0)
@@ -270,7 +275,7 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 	}
 	if (ret == 0)
 		result_fill(res);
-	log_execution(req, &res->run, err, started);
+	log_execution(req, &res->run, err, started, metadata_valid);
 	return ret;
 }
 

@@ -21,18 +21,21 @@
 
 struct isol8_service {
 	struct isol8_engine *engine;
-	const char *api_key;          /* NULL: remote callers are refused */
+	const char *api_key;          /* NULL: remote callers and presented keys are refused */
 	atomic_int calls;             /* calls between begin and end */
 	atomic_llong last_activity;   /* isol8_now_ms() of the last begin or end */
 };
 
 void isol8_service_init(struct isol8_service *s, struct isol8_engine *engine, const char *api_key);
 
-/* A call begins: it is counted, and its credentials checked. local: it came
- * over the daemon's own unix socket (only its owner can open it), which
- * needs no key. authorization: the caller's "authorization" value
- * ("Bearer <key>"), or NULL. what names the call for the log. A refusal is
- * ISOL8_E_UNAUTHENTICATED (and logged). isol8_service_end follows either way. */
+/* A call begins: it is counted, and its credentials checked.
+ * authorization: the caller's "authorization" value ("Bearer <key>"), or
+ * NULL. A call that presents one is held to the daemon's key wherever it
+ * comes from (a daemon without a key refuses every presented key, saying
+ * it has none); one that presents none passes only when local: it came
+ * over the daemon's own unix socket, which only its owner can open. what
+ * names the call for the log. A refusal is ISOL8_E_UNAUTHENTICATED (and
+ * logged). isol8_service_end follows either way. */
 int isol8_service_begin(struct isol8_service *s, bool local, const char *authorization, const char *what,
 			struct isol8_error *err);
 void isol8_service_end(struct isol8_service *s);
@@ -86,6 +89,20 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 			  const struct isol8_service_output *output, struct isol8_service_result *res,
 			  struct isol8_error *err);
 void isol8_service_result_release(struct isol8_service_result *res);
+
+/* An execution's metadata (ExecuteRequest.metadata): at most 32 entries,
+ * each key 1 to 64 characters of [A-Za-z0-9_.-], each value at most 256
+ * bytes, no key twice; ISOL8_E_INVALID naming the key otherwise.
+ * isol8_service_execute checks it before anything runs, writes it to the
+ * execution's log line (" meta.<key>=\"<value>\"" each, values escaped)
+ * and never hands it to the program. */
+#define ISOL8_METADATA_MAX_ENTRIES 32
+#define ISOL8_METADATA_KEY_MAX 64
+#define ISOL8_METADATA_VALUE_MAX 256
+int isol8_service_metadata_check(const Isol8__V1__ExecuteRequest *req, struct isol8_error *err);
+/* The log line's part for a checked request, malloc'd ("" without
+ * metadata); NULL when out of memory. */
+char *isol8_service_metadata_format(const Isol8__V1__ExecuteRequest *req);
 
 /* File transfers with a session's sandbox (isol8_engine_put_file and
  * isol8_engine_get_file say what they check and stream), each logged in

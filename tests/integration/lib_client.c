@@ -258,10 +258,13 @@ static int check_interactive(const char **why)
 	return 0;
 }
 
-/* A handle with a key (a local caller needs none: it is still served). */
+/* A handle with a key: this daemon has none, so it refuses the key even
+ * on its local socket (a gateway forwarding keys there fails closed); the
+ * metadata is served through the keyless handle. */
 static int check_with_key(const char **why)
 {
 	static const struct isol8_kv metadata[] = {{"test", "lib_client"}};
+	static const char no_key[] = "isol8d has no API key: start it with --api-key (or ISOL8_API_KEY) to accept keys";
 	struct isol8_request req = ISOL8_REQUEST_INIT;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_client *view = NULL;
@@ -272,7 +275,11 @@ static int check_with_key(const char **why)
 	req.code = "print(6 * 7)";
 	req.metadata = metadata;
 	req.n_metadata = 1;
-	if (isol8_client_with_key(&view, client, "some-key", &err) < 0 || isol8_execute(view, &req, &res, &err) < 0)
+	if (isol8_client_with_key(&view, client, "some-key", &err) < 0)
+		ret = fail(why, "%s", err.message);
+	else if (isol8_execute(view, &req, &res, &err) != -ISOL8_E_UNAUTHENTICATED || strcmp(err.message, no_key) != 0)
+		ret = fail(why, "a key to a daemon without one: %d \"%s\"", err.code, err.message);
+	else if (isol8_execute(client, &req, &res, &err) < 0)
 		ret = fail(why, "%s", err.message);
 	else if (strcmp(res->stdout_data, "42") != 0)
 		ret = fail(why, "stdout \"%s\"", res->stdout_data);
@@ -339,7 +346,7 @@ int main(void)
 		{"list sessions", check_list_sessions},
 		{"destroy session", check_destroy},
 		{"interactive stdin", check_interactive},
-		{"with_key and metadata", check_with_key},
+		{"with_key refused, and metadata", check_with_key},
 		{"cancel a running stream", check_cancel},
 	};
 	struct isol8_error err = ISOL8_ERROR_INIT;

@@ -109,6 +109,43 @@ static void test_detect_errors(void)
 
 /* ---------------------------------------------------------------- run flags */
 
+/* Nothing but the code, the runtime and the (empty) options is set. */
+static void assert_bare(const struct isol8_cli_run *run)
+{
+	const struct isol8_request *r = &run->req;
+	const struct isol8_options *o = &run->options;
+
+	CU_ASSERT_PTR_NULL(r->code_hash);
+	CU_ASSERT_FALSE(r->allow_insecure_code_url);
+	CU_ASSERT_PTR_NULL(r->file_extension);
+	CU_ASSERT_PTR_NULL(r->stdin_data);
+	CU_ASSERT_EQUAL(r->n_output_paths + r->n_install_packages + r->n_metadata, 0);
+	CU_ASSERT_FALSE(r->tty);
+	CU_ASSERT_EQUAL(r->rows + r->cols, 0);
+	CU_ASSERT_EQUAL(o->n_whitelist + o->n_blacklist + o->n_secrets, 0);
+	CU_ASSERT_PTR_NULL(o->seccomp);
+	CU_ASSERT_PTR_NULL(o->seccomp_profile);
+	CU_ASSERT_FALSE(o->persist);
+}
+
+/* Each item of the request's lists is set (the library reads n of each). */
+static void assert_lists_whole(const struct isol8_cli_run *run)
+{
+	const struct isol8_request *r = &run->req;
+	const struct isol8_options *o = &run->options;
+
+	for (size_t i = 0; i < o->n_secrets; i++)
+		CU_ASSERT(o->secrets[i].key != NULL && o->secrets[i].value != NULL);
+	for (size_t i = 0; i < r->n_env; i++)
+		CU_ASSERT(r->env[i].key != NULL && r->env[i].value != NULL);
+	for (size_t i = 0; i < r->n_install_packages; i++)
+		CU_ASSERT_PTR_NOT_NULL(r->install_packages[i]);
+	for (size_t i = 0; i < o->n_whitelist; i++)
+		CU_ASSERT_PTR_NOT_NULL(o->whitelist[i]);
+	for (size_t i = 0; i < o->n_blacklist; i++)
+		CU_ASSERT_PTR_NOT_NULL(o->blacklist[i]);
+}
+
 static void test_run_defaults(void)
 {
 	struct isol8_cli_run run;
@@ -121,39 +158,31 @@ static void test_run_defaults(void)
 	/* Only what the user set is sent: the daemon's config decides the rest. */
 	CU_ASSERT_EQUAL(run.req.timeout_ms, 0);
 	CU_ASSERT_PTR_EQUAL_FATAL(run.req.options, &run.options);
-	CU_ASSERT_STRING_EQUAL(run.options.memory_limit, "");
+	CU_ASSERT_PTR_NULL(run.options.memory_limit);
 	CU_ASSERT_DOUBLE_EQUAL(run.options.cpu_limit, 0.0, 1e-9);
 	CU_ASSERT_EQUAL(run.options.pids_limit, 0);
-	CU_ASSERT_PTR_NULL(run.options.readonly_root_fs);
+	CU_ASSERT_EQUAL(run.options.readonly_root_fs, 0);
 	CU_ASSERT_EQUAL(run.options.max_output_size, 0);
-	CU_ASSERT_STRING_EQUAL(run.options.sandbox_size, "");
-	CU_ASSERT_STRING_EQUAL(run.options.tmp_size, "");
-	CU_ASSERT_STRING_EQUAL(run.options.network, "");
-	CU_ASSERT_STRING_EQUAL(run.options.image, "");
+	CU_ASSERT_PTR_NULL(run.options.sandbox_size);
+	CU_ASSERT_PTR_NULL(run.options.tmp_size);
+	CU_ASSERT_PTR_NULL(run.options.network);
+	CU_ASSERT_PTR_NULL(run.options.image);
 	CU_ASSERT_FALSE(run.options.log_network);
-	CU_ASSERT_STRING_EQUAL(run.req.cmd, "");
-	CU_ASSERT_STRING_EQUAL(run.req.setup_script, "");
-	CU_ASSERT_STRING_EQUAL(run.req.workdir, "");
+	CU_ASSERT_PTR_NULL(run.req.cmd);
+	CU_ASSERT_PTR_NULL(run.req.setup_script);
+	CU_ASSERT_PTR_NULL(run.req.workdir);
 	CU_ASSERT_EQUAL(run.req.n_files, 0);
-	CU_ASSERT_PTR_NULL(run.options.network_filter);
+	CU_ASSERT_EQUAL(run.options.n_whitelist, 0);
+	CU_ASSERT_EQUAL(run.options.n_blacklist, 0);
 	CU_ASSERT_EQUAL(run.options.n_secrets, 0);
 	CU_ASSERT_EQUAL(run.req.n_env, 0);
-	CU_ASSERT_EQUAL(run.req.stdin.len, 0);
-	CU_ASSERT_STRING_EQUAL(run.req.session_id, "");
-	CU_ASSERT_STRING_EQUAL(run.req.code_url, "");
+	CU_ASSERT_EQUAL(run.req.stdin_size, 0);
+	CU_ASSERT_PTR_NULL(run.req.session_id);
+	CU_ASSERT_PTR_NULL(run.req.code_url);
 	CU_ASSERT_FALSE(run.no_stream);
 	CU_ASSERT_FALSE(run.options.persist);
-	/* Packed, the request carries the code and runtime only. */
-	{
-		Isol8__V1__ExecuteRequest bare = ISOL8__V1__EXECUTE_REQUEST__INIT;
-		Isol8__V1__ExecutionOptions no_options = ISOL8__V1__EXECUTION_OPTIONS__INIT;
-
-		bare.code = run.req.code;
-		bare.runtime = run.req.runtime;
-		bare.options = &no_options;
-		CU_ASSERT_EQUAL(isol8__v1__execute_request__get_packed_size(&run.req),
-				isol8__v1__execute_request__get_packed_size(&bare));
-	}
+	/* The request carries the code and runtime only. */
+	assert_bare(&run);
 	isol8_cli_run_free(&run);
 }
 
@@ -185,7 +214,7 @@ static void test_run_default_runtime(void)
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, false, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
 	CU_ASSERT_STRING_EQUAL(run.req.cmd, "ls -la");
-	CU_ASSERT_STRING_EQUAL(run.req.code, "");
+	CU_ASSERT_PTR_NULL(run.req.code);
 	CU_ASSERT_STRING_EQUAL(run.req.runtime, "bash");
 	isol8_cli_run_free(&run);
 	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "--cmd", "node -v", "-r", "node", NULL), 0);
@@ -221,12 +250,11 @@ static void test_run_all_flags(void)
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
 	CU_ASSERT_STRING_EQUAL(run.req.runtime, "node");
 	CU_ASSERT_STRING_EQUAL(run.options.network, "filtered");
-	CU_ASSERT_PTR_NOT_NULL_FATAL(run.options.network_filter);
-	CU_ASSERT_EQUAL_FATAL(run.options.network_filter->n_whitelist, 2);
-	CU_ASSERT_STRING_EQUAL(run.options.network_filter->whitelist[0], "^a$");
-	CU_ASSERT_STRING_EQUAL(run.options.network_filter->whitelist[1], "b");
-	CU_ASSERT_EQUAL_FATAL(run.options.network_filter->n_blacklist, 1);
-	CU_ASSERT_STRING_EQUAL(run.options.network_filter->blacklist[0], "c");
+	CU_ASSERT_EQUAL_FATAL(run.options.n_whitelist, 2);
+	CU_ASSERT_STRING_EQUAL(run.options.whitelist[0], "^a$");
+	CU_ASSERT_STRING_EQUAL(run.options.whitelist[1], "b");
+	CU_ASSERT_EQUAL_FATAL(run.options.n_blacklist, 1);
+	CU_ASSERT_STRING_EQUAL(run.options.blacklist[0], "c");
 	CU_ASSERT_STRING_EQUAL(run.out_path, "o.txt");
 	CU_ASSERT_TRUE(run.no_stream);
 	CU_ASSERT_TRUE(run.options.persist);
@@ -236,43 +264,29 @@ static void test_run_all_flags(void)
 	CU_ASSERT_DOUBLE_EQUAL(run.options.cpu_limit, 0.5, 1e-9);
 	CU_ASSERT_STRING_EQUAL(run.options.image, "img:1");
 	CU_ASSERT_EQUAL(run.options.pids_limit, 10);
-	CU_ASSERT_FALSE(run.options.readonly_root_fs->value);
+	CU_ASSERT_EQUAL(run.options.readonly_root_fs, 2); /* writable */
 	CU_ASSERT_EQUAL(run.options.max_output_size, 99);
 	CU_ASSERT_EQUAL_FATAL(run.options.n_secrets, 2);
-	CU_ASSERT_STRING_EQUAL(run.options.secrets[0]->key, "K");
-	CU_ASSERT_STRING_EQUAL(run.options.secrets[0]->value, "v=w");
-	CU_ASSERT_STRING_EQUAL(run.options.secrets[1]->key, "T");
-	CU_ASSERT_STRING_EQUAL(run.options.secrets[1]->value, "");
+	CU_ASSERT_STRING_EQUAL(run.options.secrets[0].key, "K");
+	CU_ASSERT_STRING_EQUAL(run.options.secrets[0].value, "v=w");
+	CU_ASSERT_STRING_EQUAL(run.options.secrets[1].key, "T");
+	CU_ASSERT_STRING_EQUAL(run.options.secrets[1].value, "");
 	CU_ASSERT_STRING_EQUAL(run.options.sandbox_size, "64m");
 	CU_ASSERT_STRING_EQUAL(run.options.tmp_size, "32M");
-	CU_ASSERT_EQUAL(run.req.stdin.len, 2);
-	CU_ASSERT_NSTRING_EQUAL(run.req.stdin.data, "in", 2);
+	CU_ASSERT_EQUAL(run.req.stdin_size, 2);
+	CU_ASSERT_NSTRING_EQUAL(run.req.stdin_data, "in", 2);
 	CU_ASSERT_EQUAL_FATAL(run.req.n_install_packages, 2);
 	CU_ASSERT_STRING_EQUAL(run.req.install_packages[1], "chalk");
 	CU_ASSERT_EQUAL_FATAL(run.req.n_env, 1);
-	CU_ASSERT_STRING_EQUAL(run.req.env[0]->key, "A");
-	CU_ASSERT_STRING_EQUAL(run.req.env[0]->value, "1");
+	CU_ASSERT_STRING_EQUAL(run.req.env[0].key, "A");
+	CU_ASSERT_STRING_EQUAL(run.req.env[0].value, "1");
 	CU_ASSERT_STRING_EQUAL(run.req.session_id, "s1");
 	CU_ASSERT_STRING_EQUAL(run.req.workdir, "src");
 	CU_ASSERT_TRUE(run.options.log_network);
 	CU_ASSERT_STRING_EQUAL(run.key, "k");
 	CU_ASSERT_STRING_EQUAL(run.host, "h:1");
-	/* The request packs and reads back (maps and wrappers are well formed). */
-	{
-		size_t len = isol8__v1__execute_request__get_packed_size(&run.req);
-		uint8_t *buf = malloc(len);
-		Isol8__V1__ExecuteRequest *back;
-
-		CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
-		isol8__v1__execute_request__pack(&run.req, buf);
-		back = isol8__v1__execute_request__unpack(NULL, len, buf);
-		CU_ASSERT_PTR_NOT_NULL_FATAL(back);
-		CU_ASSERT_EQUAL(back->options->n_secrets, 2);
-		CU_ASSERT_PTR_NOT_NULL(back->options->readonly_root_fs);
-		CU_ASSERT_FALSE(back->options->readonly_root_fs->value);
-		isol8__v1__execute_request__free_unpacked(back, NULL);
-		free(buf);
-	}
+	/* The request's lists are well formed: every item is there. */
+	assert_lists_whole(&run);
 	isol8_cli_run_free(&run);
 }
 
@@ -284,7 +298,7 @@ static void test_run_persistent_session(void)
 	/* --persistent in one call is that call's own sandbox: a normal run. */
 	CU_ASSERT_EQUAL(parse_run(&run, &err, "-e", "1", "-r", "bash", "--persistent", NULL), 0);
 	CU_ASSERT_TRUE(run.persistent);
-	CU_ASSERT_STRING_EQUAL(run.req.session_id, "");
+	CU_ASSERT_PTR_NULL(run.req.session_id);
 	isol8_cli_run_free(&run);
 	CU_ASSERT_EQUAL(parse_run(&run, &err, "-e", "1", "--session", "x", NULL), 0);
 	CU_ASSERT_STRING_EQUAL(run.req.session_id, "x");
@@ -596,7 +610,7 @@ static void test_code_urls(void)
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, false, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
 	CU_ASSERT_STRING_EQUAL(run.req.code_url, "https://raw.githubusercontent.com/u/r/v1/x.sh");
-	CU_ASSERT_STRING_EQUAL(run.req.code, "");
+	CU_ASSERT_PTR_NULL(run.req.code);
 	CU_ASSERT_STRING_EQUAL(run.req.runtime, "bash");
 	CU_ASSERT_EQUAL(strlen(run.req.code_hash), 64);
 	isol8_cli_run_free(&run);
@@ -682,7 +696,7 @@ static void test_socket_path(void)
 
 static void test_exit_status(void)
 {
-	Isol8__V1__ExecuteResult res = ISOL8__V1__EXECUTE_RESULT__INIT;
+	struct isol8_result res = {0};
 
 	res.exit_code = 3;
 	CU_ASSERT_EQUAL(isol8_cli_exit_status(&res), 3);
@@ -742,30 +756,30 @@ static void test_disconnect(void)
 
 static void test_setup_line(void)
 {
-	Isol8__V1__SetupEvent ev = ISOL8__V1__SETUP_EVENT__INIT;
+	struct isol8_setup_event ev = {0};
 	char buf[256];
 
 	ev.image = "isol8:python";
-	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__BUILDING;
+	ev.phase = ISOL8_SETUP_BUILDING;
 	ev.message = "Step 3/7 : RUN apt-get update\n";
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "[..] isol8:python: Step 3/7 : RUN apt-get update");
-	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE;
+	ev.phase = ISOL8_SETUP_UP_TO_DATE;
 	ev.message = "";
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "[OK] isol8:python: Up to date");
-	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__BUILT;
+	ev.phase = ISOL8_SETUP_BUILT;
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "[OK] isol8:python: Built");
-	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__FAILED;
+	ev.phase = ISOL8_SETUP_FAILED;
 	ev.message = "exit 1";
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "[ERR] isol8:python: exit 1");
 	ev.image = "";
-	ev.phase = ISOL8__V1__SETUP_EVENT__PHASE__DONE;
+	ev.phase = ISOL8_SETUP_DONE;
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "");
-	ev.phase = 99; /* unknown phase from a newer daemon */
+	ev.phase = (enum isol8_setup_phase)99; /* unknown phase from a newer daemon */
 	ev.message = "x";
 	isol8_cli_setup_line(&ev, buf, sizeof(buf));
 	CU_ASSERT_STRING_EQUAL(buf, "x");
@@ -832,13 +846,11 @@ static void test_run_files_dir(void)
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
 	CU_ASSERT_EQUAL_FATAL(run.req.n_files, 2);
 	for (size_t i = 0; i < run.req.n_files; i++) {
-		const Isol8__V1__ExecuteRequest__FilesEntry *f = run.req.files[i];
+		const struct isol8_file *f = &run.req.files[i];
 
-		if (strcmp(f->key, want[0]) == 0 && f->value.len == 1 &&
-		    memcmp(f->value.data, "A", 1) == 0)
+		if (strcmp(f->path, want[0]) == 0 && f->size == 1 && memcmp(f->data, "A", 1) == 0)
 			found |= 1;
-		if (strcmp(f->key, want[1]) == 0 && f->value.len == 2 &&
-		    memcmp(f->value.data, "BB", 2) == 0)
+		if (strcmp(f->path, want[1]) == 0 && f->size == 2 && memcmp(f->data, "BB", 2) == 0)
 			found |= 2;
 	}
 	CU_ASSERT_EQUAL(found, 3);

@@ -94,12 +94,12 @@ static void test_shell_defaults(void)
 	CU_ASSERT_EQUAL_FATAL(parse_shell(&run, &err, NULL), 0);
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
 	CU_ASSERT_STRING_EQUAL(run.req.cmd, "bash -i");
-	CU_ASSERT_STRING_EQUAL(run.req.code, "");
+	CU_ASSERT_PTR_NULL(run.req.code);
 	CU_ASSERT_STRING_EQUAL(run.req.runtime, "bash");
 	CU_ASSERT_TRUE(run.interactive);
 	CU_ASSERT_TRUE(run.req.tty);
 	CU_ASSERT_EQUAL(run.req.timeout_ms, 3600000);
-	CU_ASSERT_STRING_EQUAL(run.req.session_id, "");
+	CU_ASSERT_PTR_NULL(run.req.session_id);
 	isol8_cli_run_free(&run);
 }
 

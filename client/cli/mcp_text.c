@@ -1,0 +1,150 @@
+/* Bytes as JSON text for the MCP server: UTF-8 checks and repair, base64.
+ * See mcp.h. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/mcp.h"
+
+/* The length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+static size_t utf8_sequence(const unsigned char *p, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return p[0] != 0 ? 1 : 0;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (len > n)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (p[i] & 0x3f);
+	}
+	/* no overlong forms, no surrogates, nothing past U+10FFFF */
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff))
+		return 0;
+	return len;
+}
+
+bool isol8_mcp_is_text(const void *data, size_t size)
+{
+	const unsigned char *p = data;
+
+	for (size_t i = 0; i < size;) {
+		size_t n = utf8_sequence(p + i, size - i);
+		if (n == 0)
+			return false;
+		i += n;
+	}
+	return true;
+}
+
+char *isol8_mcp_text(const void *data, size_t size)
+{
+	static const char replacement[] = "\xef\xbf\xbd";
+	const unsigned char *p = data;
+	char *out, *o;
+
+	if (size > (SIZE_MAX - 1) / 3)
+		return NULL;
+	out = malloc(size * 3 + 1); /* a bad byte becomes 3 */
+	if (out == NULL)
+		return NULL;
+	o = out;
+	for (size_t i = 0; i < size;) {
+		size_t n = utf8_sequence(p + i, size - i);
+		if (n == 0) {
+			memcpy(o, replacement, 3);
+			o += 3;
+			i++;
+		} else {
+			memcpy(o, p + i, n);
+			o += n;
+			i += n;
+		}
+	}
+	*o = '\0';
+	return out;
+}
+
+static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+char *isol8_mcp_base64_encode(const void *data, size_t size)
+{
+	const unsigned char *p = data;
+	char *out, *o;
+
+	if (size > (SIZE_MAX - 1) / 4 * 3 - 3)
+		return NULL;
+	out = malloc((size + 2) / 3 * 4 + 1);
+	if (out == NULL)
+		return NULL;
+	o = out;
+	for (size_t i = 0; i < size; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		size_t left = size - i;
+		if (left > 1)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (left > 2)
+			v |= p[i + 2];
+		*o++ = alphabet[(v >> 18) & 63];
+		*o++ = alphabet[(v >> 12) & 63];
+		*o++ = left > 1 ? alphabet[(v >> 6) & 63] : '=';
+		*o++ = left > 2 ? alphabet[v & 63] : '=';
+	}
+	*o = '\0';
+	return out;
+}
+
+static int sextet(char c)
+{
+	const char *at = c ? strchr(alphabet, c) : NULL;
+
+	return at ? (int)(at - alphabet) : -1;
+}
+
+int isol8_mcp_base64_decode(const char *text, size_t max, unsigned char **out, size_t *size)
+{
+	size_t len = strlen(text), n = 0;
+	unsigned char *buf;
+	uint32_t acc = 0;
+	int bits = 0;
+
+	while (len > 0 && text[len - 1] == '=' && len % 4 != 1)
+		len--;
+	if (len % 4 == 1 || len / 4 * 3 + 2 > max + 2)
+		return -1;
+	buf = malloc(len / 4 * 3 + 3);
+	if (buf == NULL)
+		return -1;
+	for (size_t i = 0; i < len; i++) {
+		int v = sextet(text[i]);
+		if (v < 0) {
+			free(buf);
+			return -1;
+		}
+		acc = (acc << 6) | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			buf[n++] = (unsigned char)(acc >> bits);
+		}
+	}
+	if (n > max) {
+		free(buf);
+		return -1;
+	}
+	*out = buf;
+	*size = n;
+	return 0;
+}
