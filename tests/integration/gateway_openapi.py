@@ -37,7 +37,7 @@ NOT_PROVOKED = {
     ("get", "/health"): {"414", "429"},
     ("post", "/execute"): {"431", "500", "504"},
     ("post", "/execute/stream"): {"401", "403", "405", "413", "414", "431", "500", "501", "504"},
-    ("get", "/execute/ws"): {"400", "403", "405", "414", "431", "429", "503"},
+    ("get", "/execute/ws"): {"403", "405", "414", "431", "429", "503"},
     ("post", "/file"): {"409", "414", "431", "429", "500", "503", "504"},
     ("get", "/file"): {"403", "413", "414", "431", "429", "500", "504"},
     ("delete", "/session/{id}"): {"403", "405", "414", "431", "429", "500", "504"},
@@ -397,6 +397,13 @@ class Live(unittest.TestCase):
         error_of("GET", "/execute/ws", r, 401, "Missing Authorization header")
         r = self.http.get("/execute/ws")  # no upgrade
         error_of("GET", "/execute/ws", r, 426)
+        self.assertEqual(r.headers.get("upgrade"), "websocket")
+        upgrade = {"Connection": "Upgrade", "Upgrade": "websocket", "Sec-WebSocket-Version": "13",
+                   "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ=="}
+        r = self.http.get("/execute/ws", headers=dict(upgrade, **{"Sec-WebSocket-Version": "8"}))
+        error_of("GET", "/execute/ws", r, 426, "Sec-WebSocket-Version")
+        r = self.http.get("/execute/ws", headers=dict(upgrade, **{"Sec-WebSocket-Key": "short"}))
+        error_of("GET", "/execute/ws", r, 400, "Sec-WebSocket-Key")
 
     def test_zz_keep_alive_comments_in_silence(self):
         self.silent_thread.join(60)
