@@ -113,3 +113,13 @@ void gw_worker_done(struct gw_server *srv)
 	pthread_mutex_unlock(&srv->lock);
 }
 
+
+bool gw_server_stopping(struct gw_server *srv)
+{
+	bool stopping;
+
+	pthread_mutex_lock(&srv->lock);
+	stopping = srv->stopping;
+	pthread_mutex_unlock(&srv->lock);
+	return stopping;
+}

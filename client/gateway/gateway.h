@@ -119,6 +119,9 @@ enum MHD_Result gw_on_request(void *cls, struct MHD_Connection *conn, const char
 			      const char *version, const char *upload_data, size_t *upload_size, void **con_cls);
 void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enum MHD_RequestTerminationCode toe);
 
+/* Whether SIGTERM/SIGINT came (call.c). */
+bool gw_server_stopping(struct gw_server *srv);
+
 /* Server life (lifecycle.c). */
 int gw_server_start(struct gw_server *srv, const struct gw_config *cfg, struct isol8_error *err);
 void gw_server_stop(struct gw_server *srv);

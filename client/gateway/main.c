@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "base/log.h"
+#include "base/paths.h"
 #include "gateway/args.h"
 #include "gateway/gateway.h"
 
@@ -24,11 +25,12 @@ static void ready(int fd, unsigned port)
 static void describe_upstream(const struct gw_config *cfg, char *buf, size_t size)
 {
 	const char *env = getenv("ISOL8_SOCKET");
+	char path[512];
 
 	if (cfg->upstream != NULL)
 		snprintf(buf, size, "%s", cfg->upstream);
-	else if (env != NULL && *env)
-		snprintf(buf, size, "unix:%s", env);
+	else if (isol8_default_socket_path(path, sizeof(path), getuid(), getenv("XDG_RUNTIME_DIR"), env) == 0)
+		snprintf(buf, size, "unix:%s", path);
 	else
 		snprintf(buf, size, "the local isol8d socket");
 }

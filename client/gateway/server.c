@@ -240,8 +240,9 @@ static enum MHD_Result call_begin(struct gw_server *srv, struct MHD_Connection *
 	info = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 	if (info)
 		call->fd = info->connect_fd;
-	m = gw_route_find(gw_routes, gw_routes_count, method, url, &call->route, &param, &param_len, call->allow,
-			  sizeof(call->allow));
+	/* HEAD is GET without the body (MHD leaves the body out) */
+	m = gw_route_find(gw_routes, gw_routes_count, strcmp(method, "HEAD") == 0 ? "GET" : method, url, &call->route,
+			  &param, &param_len, call->allow, sizeof(call->allow));
 	if ((m != GW_ROUTE_FOUND || call->route->auth) && strcmp(url, "/health") != 0 && check_auth(call, &answered) < 0)
 		return answered;
 	if (m == GW_ROUTE_NO_PATH)
@@ -302,7 +303,9 @@ static enum MHD_Result call_dispatch(struct gw_call *call)
 		return MHD_YES;
 	}
 	/* no worker: answer from here once resumed */
-	if (call->status == 0)
+	if (call->status == 0 && gw_server_stopping(call->srv))
+		gw_call_error(call, 503, "isol8-gateway is shutting down");
+	else if (call->status == 0)
 		gw_call_error(call, 429, "too many requests at once (%u running): try again later",
 			      call->srv->max_workers);
 	call->state = GW_CALL_READY;
@@ -337,8 +340,11 @@ void gw_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls, enu
 	(void)conn;
 	if (call == NULL)
 		return;
-	if (call->srv->cfg.debug)
-		isol8_log(ISOL8_LOG_INFO, "%s %s %u %lld ms%s", call->method, ISOL8_LOG_Q(call->url),
+	/* 5xx are worth a line without --debug (an unhealthy /health is what probes ask about) */
+	bool failed = call->status >= 500 && strcmp(call->url, "/health") != 0;
+
+	if (call->srv->cfg.debug || failed)
+		isol8_log(failed ? ISOL8_LOG_WARN : ISOL8_LOG_INFO, "%s %s %u %lld ms%s", call->method, ISOL8_LOG_Q(call->url),
 			  call->status ? call->status : (call->route && call->route->kind == GW_ROUTE_UPGRADE ? 101 : 0),
 			  (long long)(isol8_now_ms() - call->start_ms),
 			  toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " (connection ended early)");

@@ -201,6 +201,11 @@ static bool push(struct gw_sse *s, const char *data, size_t n)
 	pthread_mutex_lock(&s->lock);
 	while (!s->gone && s->out.len > s->off && s->out.len - s->off + n > GW_STREAM_BUFFER)
 		pthread_cond_wait(&s->room, &s->lock);
+	if (s->off > 0) { /* what MHD took goes: the buffer holds only what is unsent */
+		memmove(s->out.data, s->out.data + s->off, s->out.len - s->off);
+		s->out.len -= s->off;
+		s->off = 0;
+	}
 	ok = !s->gone && gw_buf_append(&s->out, data, n) == 0;
 	s->last_push_ms = isol8_now_ms();
 	commit_headers(s);
@@ -259,7 +264,7 @@ struct pump {
 	bool own_client;
 };
 
-static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_stream *st)
+static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_stream *st, struct gw_server *srv)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct gw_utf8_carry out = {{0}, 0}, errc = {{0}, 0};
@@ -291,6 +296,10 @@ static void pump_events(struct gw_sse *s, struct gw_call *call, struct isol8_str
 		}
 		if (!ok)
 			return;
+	}
+	if (r < 0 && err.code == ISOL8_E_CANCELLED && gw_server_stopping(srv)) {
+		isol8_error_clear(&err);
+		isol8_error_set(&err, ISOL8_E_UNAVAILABLE, "isol8-gateway is shutting down");
 	}
 	if (r < 0 && first && answer_error_first(s, call, &err))
 		return;
@@ -346,7 +355,10 @@ static void *run_pump(void *arg)
 		if (s->gone)
 			isol8_stream_cancel(st);
 		pthread_mutex_unlock(&s->lock);
-		pump_events(s, p->call, st);
+		/* a stop that came before s->stream was set did not see it (stopping is set before the sweep) */
+		if (gw_server_stopping(srv))
+			isol8_stream_cancel(st);
+		pump_events(s, p->call, st, srv);
 		pthread_mutex_lock(&s->lock);
 		s->stream = NULL;
 		pthread_mutex_unlock(&s->lock);

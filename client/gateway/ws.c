@@ -113,8 +113,7 @@ static int waiting_message(struct gw_ws *ws)
 	}
 	{
 		char text[300];
-		snprintf(text, sizeof(text), "Unknown message type: %.200s",
-			 cJSON_IsString(type) ? type->valuestring : "(none)");
+		gw_ws_unknown_type(type, text, sizeof(text));
 		gw_ws_send_event(ws, "error", text, strlen(text), NULL, 1000);
 	}
 	cJSON_Delete(msg);
@@ -234,6 +233,16 @@ static void upgrade_cb(void *cls, struct MHD_Connection *connection, void *con_c
 	ws->in_len = extra_in_size;
 	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	pthread_mutex_lock(&hub->lock);
+	if (hub->stopping) { /* upgraded as the stop began: the hub no longer runs */
+		pthread_mutex_unlock(&hub->lock);
+		gw_ws_send_close(ws, GW_WS_GOING_AWAY, "server shutting down", 1000);
+		MHD_upgrade_action(urh, MHD_UPGRADE_ACTION_CLOSE);
+		gw_ws_message_reset(&ws->msg);
+		free(ws->in);
+		free(ws->token);
+		free(ws);
+		return;
+	}
 	ws->next = hub->list;
 	if (hub->list)
 		hub->list->prev = ws;

@@ -57,6 +57,9 @@ void gw_ws_message_done(struct gw_ws *ws);
 
 void gw_ws_unref(struct gw_ws *ws);
 
+/* The error text for a message whose type is not known. */
+void gw_ws_unknown_type(const cJSON *type, char *out, size_t size);
+
 /* Starts the execution of an "execute" message (hub thread); on failure
  * the connection got its error event and close. */
 void gw_ws_session_start(struct gw_ws *ws, cJSON *msg);

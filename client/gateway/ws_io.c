@@ -174,3 +174,19 @@ void gw_ws_message_done(struct gw_ws *ws)
 	gw_ws_message_reset(&ws->msg);
 }
 
+
+void gw_ws_unknown_type(const cJSON *type, char *out, size_t size)
+{
+	char *printed = NULL;
+
+	/* as the original words it: `Unknown message type: ${msg.type}` */
+	if (cJSON_IsString(type))
+		snprintf(out, size, "Unknown message type: %.200s", type->valuestring);
+	else if (type == NULL)
+		snprintf(out, size, "Unknown message type: undefined");
+	else {
+		printed = cJSON_PrintUnformatted(type);
+		snprintf(out, size, "Unknown message type: %.200s", printed ? printed : "?");
+		cJSON_free(printed);
+	}
+}

@@ -95,6 +95,10 @@ static void *run_pump(void *arg)
 			break;
 		}
 	}
+	if (r < 0 && err.code == ISOL8_E_CANCELLED && gw_server_stopping(srv)) {
+		isol8_error_clear(&err);
+		isol8_error_set(&err, ISOL8_E_UNAVAILABLE, "isol8-gateway is shutting down");
+	}
 	if (r < 0 && err.code != ISOL8_E_CANCELLED)
 		send_error(ws, &err);
 	gw_buf_free(&joined);
@@ -145,8 +149,7 @@ static int running_message(struct gw_ws *ws)
 		snprintf(text, sizeof(text), "an execution is already running on this connection (one per connection)");
 		gw_ws_send_event(ws, "error", text, strlen(text), NULL, WS_WRITE_TIMEOUT_MS);
 	} else {
-		snprintf(text, sizeof(text), "Unknown message type: %.200s",
-			 cJSON_IsString(type) ? type->valuestring : "(none)");
+		gw_ws_unknown_type(type, text, sizeof(text));
 		gw_ws_send_event(ws, "error", text, strlen(text), NULL, WS_WRITE_TIMEOUT_MS);
 	}
 	cJSON_Delete(msg);

@@ -5,6 +5,7 @@ files, delete, cleanup, and the auth errors. Needs $ISOL8D, $GATEWAY and
 Docker with the runtime images (isol8 setup)."""
 import base64
 import json
+import shutil
 import os
 import socket
 import struct
@@ -177,6 +178,8 @@ def main():
         daemon.terminate()
         daemon.wait(timeout=60)
         dlog.close()
+    if not failures:
+        shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (0 if failures else 1, 1 if failures else 0))
     sys.exit(1 if failures else 0)
 
