@@ -30,7 +30,7 @@ readonly PACKAGES=(
 	libprotoc-dev protobuf-compiler libprotobuf-dev libcurl4-openssl-dev libcjson-dev
 	libcunit1-dev libmicrohttpd-dev grpc-proto python3-grpcio python3-protobuf python3-jsonschema docker.io
 	debootstrap debian-archive-keyring ca-certificates valgrind busybox-static openssl procps
-	hyperfine
+	hyperfine curl wrk python3-yaml
 )
 
 mode="${1:-quick}"

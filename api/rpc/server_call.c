@@ -16,6 +16,8 @@
 
 /* How long an ended call may take to close before it is cancelled. */
 #define CLOSE_WAIT_MS 5000
+/* How long a failed operation waits to learn whether the call was cancelled. */
+#define CANCEL_SETTLE_MS 250
 
 /* Runs one batch under tag and waits for it; true on success. Reads have
  * a tag of their own, so a read and a write may be in flight at once. */
@@ -91,17 +93,24 @@ void isol8_rpc_call_wait_close(struct isol8_rpc_call *c)
 	pthread_mutex_unlock(&c->close_lock);
 }
 
-bool isol8_rpc_call_cancelled(struct isol8_rpc_call *c)
+/* Whether the call was cancelled (its deadline, the client, a broken
+ * connection), waiting for the close batch until `until`. */
+static bool cancelled_by(struct isol8_rpc_call *c, gpr_timespec until)
 {
 	bool cancelled;
 
 	if (isol8_now_ms() >= c->deadline_ms)
 		return true;
 	pthread_mutex_lock(&c->close_lock);
-	close_pluck(c, gpr_inf_past(GPR_CLOCK_MONOTONIC));
+	close_pluck(c, until);
 	cancelled = c->closed && c->cancelled != 0;
 	pthread_mutex_unlock(&c->close_lock);
 	return cancelled;
+}
+
+bool isol8_rpc_call_cancelled(struct isol8_rpc_call *c)
+{
+	return cancelled_by(c, gpr_inf_past(GPR_CLOCK_MONOTONIC));
 }
 
 /* Adds SEND_INITIAL_METADATA to ops once per call; returns ops used. */
@@ -140,10 +149,14 @@ void isol8_rpc_call_finish(struct isol8_rpc_call *call, int isol8_code, const ch
 				   message);
 }
 
-/* The error for an operation that failed: the call was cancelled or broke. */
+/* The error for an operation that failed: the call was cancelled or broke.
+ * A client that cancels fails a pending read or write at once, and its close
+ * batch (which says `cancelled`) often completes only just after: it gets
+ * CANCEL_SETTLE_MS, or a cancel would pass for a broken call (ISOL8_E_IO,
+ * which ends a persistent session as broken). */
 static int call_broken(struct isol8_rpc_call *c, const char *what, struct isol8_error *err)
 {
-	if (isol8_rpc_call_cancelled(c))
+	if (cancelled_by(c, isol8_rpc_deadline(CANCEL_SETTLE_MS)))
 		return isol8_error_set(err, ISOL8_E_CANCELLED, "%s: the call was cancelled or timed out", what);
 	return isol8_error_set(err, ISOL8_E_IO, "%s: the call is broken", what);
 }

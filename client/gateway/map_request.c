@@ -60,7 +60,7 @@ static int get_number(const cJSON *obj, const char *key, const char *path, doubl
 	if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble))
 		return expected(err, path, "a number");
 	if (v->valuedouble < lo || v->valuedouble > hi)
-		return isol8_error_set(err, ISOL8_E_INVALID, "%s: %g is out of range (%g to %g)", path, v->valuedouble,
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s: %.16g is out of range (%.16g to %.16g)", path, v->valuedouble,
 				       lo, hi);
 	*out = v->valuedouble;
 	*present = true;

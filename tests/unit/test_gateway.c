@@ -166,7 +166,7 @@ static void test_envelope_errors(void)
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":\"x\"}"), "request: expected an object");
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{\"timeoutMs\":\"5\"}}"), "request.timeoutMs: expected a number");
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{\"timeoutMs\":-1}}"),
-			       "request.timeoutMs: -1 is out of range (0 to 9.0072e+15)");
+			       "request.timeoutMs: -1 is out of range (0 to 9007199254740991)");
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{\"code\":5}}"), "request.code: expected a string");
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{\"env\":{\"A\":1}}}"), "request.env.A: expected a string");
 	CU_ASSERT_STRING_EQUAL(fails("{\"request\":{\"env\":[]}}"), "request.env: expected an object");
