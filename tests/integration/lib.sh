@@ -74,6 +74,13 @@ stop_daemon() {
 	kill -TERM "$DAEMON_PID" 2>/dev/null
 	local status=0
 	if [ "$DAEMON_PID" = "$STARTED_PID" ]; then
+		# bounded: a daemon that does not stop is a failure that names itself, not a hang
+		for _ in $(seq 1 600); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
+		if kill -0 "$DAEMON_PID" 2>/dev/null; then
+			echo "isol8d (pid $DAEMON_PID) did not exit within 60 s of SIGTERM; its threads:" >&2
+			grep -H . /proc/"$DAEMON_PID"/task/*/comm /proc/"$DAEMON_PID"/task/*/wchan 2>/dev/null >&2
+			kill -KILL "$DAEMON_PID" 2>/dev/null
+		fi
 		wait "$DAEMON_PID" || status=$?
 	else
 		for _ in $(seq 1 300); do kill -0 "$DAEMON_PID" 2>/dev/null || break; sleep 0.1; done
