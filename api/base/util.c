@@ -1,6 +1,7 @@
 /* Internal helpers: see util.h. */
 #include "base/util.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <time.h>
 
@@ -74,4 +75,31 @@ void isol8_utc_timestamp_at(int64_t unix_ms, char *buf, size_t size)
 void isol8_utc_timestamp(char *buf, size_t size)
 {
 	isol8_utc_timestamp_at(isol8_unix_ms(), buf, size);
+}
+
+size_t isol8_utf8_sequence(const unsigned char *p, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+
+	if (p[0] < 0x80)
+		return 1;
+	if (p[0] >= 0xc2 && p[0] <= 0xdf)
+		len = 2, cp = p[0] & 0x1f;
+	else if (p[0] >= 0xe0 && p[0] <= 0xef)
+		len = 3, cp = p[0] & 0x0f;
+	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
+		len = 4, cp = p[0] & 0x07;
+	else
+		return 0;
+	if (n < len)
+		return 0;
+	for (size_t i = 1; i < len; i++) {
+		if ((p[i] & 0xc0) != 0x80)
+			return 0;
+		cp = cp << 6 | (p[i] & 0x3f);
+	}
+	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
+		return 0;
+	return len;
 }

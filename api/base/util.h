@@ -68,4 +68,9 @@ void isol8_utc_timestamp_at(int64_t unix_ms, char *buf, size_t size);
 int isol8_write_full(int fd, const void *buf, size_t len);
 ssize_t isol8_read_full(int fd, void *buf, size_t len);
 
+/* The length (1 to 4) of the valid UTF-8 sequence at p, reading at most n
+ * (>= 1) bytes; 0 when it is not one (overlong forms, surrogates and code
+ * points past U+10FFFF are not). A NUL byte is a sequence of 1. */
+size_t isol8_utf8_sequence(const unsigned char *p, size_t n);
+
 #endif

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "config/config_json.h"
 
 /* The line and column (from 1) of byte offset in text. */
@@ -33,34 +34,6 @@ static int syntax_error(const char *text, size_t offset, const char *what, struc
 	position(text, offset, &line, &column);
 	return isol8_error_set(err, ISOL8_E_INVALID, "not valid JSON at line %d, column %d (%s)", line, column,
 			       what);
-}
-
-/* The length of the UTF-8 sequence at p (at most n bytes), 0 if invalid. */
-static size_t utf8_sequence(const unsigned char *p, size_t n)
-{
-	size_t len;
-	unsigned cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xC2 && p[0] <= 0xDF)
-		len = 2, cp = p[0] & 0x1F;
-	else if (p[0] >= 0xE0 && p[0] <= 0xEF)
-		len = 3, cp = p[0] & 0x0F;
-	else if (p[0] >= 0xF0 && p[0] <= 0xF4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xC0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3F);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) || (len == 4 && (cp < 0x10000 || cp > 0x10FFFF)))
-		return 0;
-	return len;
 }
 
 /* A number token at text[i]: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)? */
@@ -256,7 +229,7 @@ int isol8_config_json_check(const char *text, size_t len, struct isol8_error *er
 	int ret;
 
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_sequence((const unsigned char *)text + i, len - i);
+		size_t n = isol8_utf8_sequence((const unsigned char *)text + i, len - i);
 		if (n == 0)
 			return syntax_error(text, i, "not UTF-8", err);
 		if (text[i] == '\0')

@@ -4,36 +4,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/util.h"
 #include "cli/mcp.h"
 
-/* The length of the valid UTF-8 sequence at p (at most n bytes), or 0. */
+/* A valid UTF-8 sequence at p that is not a NUL: its length, else 0. */
 static size_t utf8_sequence(const unsigned char *p, size_t n)
 {
-	size_t len;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return p[0] != 0 ? 1 : 0;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (len > n)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = (cp << 6) | (p[i] & 0x3f);
-	}
-	/* no overlong forms, no surrogates, nothing past U+10FFFF */
-	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
-	    (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
+	return p[0] == 0 ? 0 : isol8_utf8_sequence(p, n);
 }
 
 bool isol8_mcp_is_text(const void *data, size_t size)

@@ -91,34 +91,6 @@ void gw_buf_free(struct gw_buf *b)
 	b->len = b->cap = 0;
 }
 
-/* The length of the valid UTF-8 sequence at p (n bytes left), 0 if none. */
-size_t gw_utf8_sequence(const unsigned char *p, size_t n)
-{
-	size_t len;
-	uint32_t cp;
-
-	if (p[0] < 0x80)
-		return 1;
-	if (p[0] >= 0xc2 && p[0] <= 0xdf)
-		len = 2, cp = p[0] & 0x1f;
-	else if (p[0] >= 0xe0 && p[0] <= 0xef)
-		len = 3, cp = p[0] & 0x0f;
-	else if (p[0] >= 0xf0 && p[0] <= 0xf4)
-		len = 4, cp = p[0] & 0x07;
-	else
-		return 0;
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (p[i] & 0x3f);
-	}
-	if ((len == 3 && (cp < 0x800 || (cp >= 0xd800 && cp <= 0xdfff))) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)))
-		return 0;
-	return len;
-}
-
 int gw_json_string(struct gw_buf *b, const char *text, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)text;
@@ -149,7 +121,7 @@ int gw_json_string(struct gw_buf *b, const char *text, size_t n)
 			i++;
 			continue;
 		}
-		len = gw_utf8_sequence(p + i, n - i);
+		len = isol8_utf8_sequence(p + i, n - i);
 		if (len == 0) {
 			if (gw_buf_append(b, "\xef\xbf\xbd", 3) < 0)
 				goto fail;

@@ -43,9 +43,6 @@ int gw_json_kv_bool(struct gw_buf *b, const char *key, bool value);
 /* The bytes as a base64 JSON string. */
 int gw_json_base64(struct gw_buf *b, const void *data, size_t n);
 
-/* The length of the valid UTF-8 sequence at p (n bytes left), 0 if none. */
-size_t gw_utf8_sequence(const unsigned char *p, size_t n);
-
 /* How many of the last bytes of data[0..n) begin a UTF-8 sequence that
  * the bytes after n may complete (0 to 3): a stream of output chunks keeps
  * them for the next chunk, so a character cut between two chunks is not

@@ -6,6 +6,7 @@
 
 #include "base/base64.h"
 #include "base/sha1.h"
+#include "base/util.h"
 
 #define WS_GUID "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
@@ -199,7 +200,7 @@ bool gw_utf8_valid(const char *data, size_t n)
 	const unsigned char *p = (const unsigned char *)data;
 
 	for (size_t i = 0; i < n;) {
-		size_t len = gw_utf8_sequence(p + i, n - i);
+		size_t len = isol8_utf8_sequence(p + i, n - i);
 		if (len == 0)
 			return false;
 		i += len;
