@@ -61,7 +61,8 @@ esac
 
 # ---- two daemons on one TCP port
 start=$(date +%s)
-err=$("$ISOL8D" --socket "$TEST_DIR/second/isol8.sock" --listen 127.0.0.1:$port --key other --prewarm 0 2>&1)
+# bounded: were the port free, this daemon would serve until killed
+err=$(timeout 30 "$ISOL8D" --socket "$TEST_DIR/second/isol8.sock" --listen 127.0.0.1:$port --key other --prewarm 0 2>&1)
 expect_eq "a second daemon on the same port exits 1" 1 $?
 expect_contains "it names the port" "--listen: cannot listen on 127.0.0.1:$port: address already in use" "$err"
 check "it gives up at once" test $(( $(date +%s) - start )) -lt 20

@@ -47,8 +47,12 @@ start_daemon() {
 	"$ISOL8D" --socket "$ISOL8_SOCKET" "$@" >"$TEST_DIR/isol8d.log" 2>&1 &
 	DAEMON_PID=$!
 	STARTED_PID=$DAEMON_PID
+	# ready when the socket accepts: a stale socket file may be there before
+	# the daemon replaced it (a CLI call then would start a daemon of its own)
 	for _ in $(seq 1 100); do
-		[ -S "$ISOL8_SOCKET" ] && return 0
+		kill -0 "$DAEMON_PID" 2>/dev/null || break
+		/usr/bin/python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' \
+			"$ISOL8_SOCKET" 2>/dev/null && return 0
 		sleep 0.1
 	done
 	echo "isol8d did not start:"; cat "$TEST_DIR/isol8d.log"
