@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/base64.h"
 #include "base/util.h"
 #include "cli/mcp.h"
 
@@ -58,28 +59,12 @@ static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuv
 
 char *isol8_mcp_base64_encode(const void *data, size_t size)
 {
-	const unsigned char *p = data;
-	char *out, *o;
+	size_t len;
+	char *out;
 
-	if (size > (SIZE_MAX - 1) / 4 * 3 - 3)
+	if (!isol8_base64_encoded_size(size, &len) || len == SIZE_MAX || (out = malloc(len + 1)) == NULL)
 		return NULL;
-	out = malloc((size + 2) / 3 * 4 + 1);
-	if (out == NULL)
-		return NULL;
-	o = out;
-	for (size_t i = 0; i < size; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		size_t left = size - i;
-		if (left > 1)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (left > 2)
-			v |= p[i + 2];
-		*o++ = alphabet[(v >> 18) & 63];
-		*o++ = alphabet[(v >> 12) & 63];
-		*o++ = left > 1 ? alphabet[(v >> 6) & 63] : '=';
-		*o++ = left > 2 ? alphabet[v & 63] : '=';
-	}
-	*o = '\0';
+	isol8_base64_encode(data, size, out);
 	return out;
 }
 
