@@ -78,6 +78,9 @@ struct isol8_config {
 	} defaults;
 	struct {
 		struct isol8_config_list whitelist, blacklist;  /* POSIX extended regexes */
+		/* what the SSRF guard lets isol8d dial on a sandbox's or a fetch's
+		 * behalf: "127.0.0.1", "10.1.0.0/16" (server/egress/guard.h) */
+		struct isol8_config_list allowed_ranges;
 	} network;
 	struct {
 		bool auto_prune;

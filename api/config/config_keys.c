@@ -53,6 +53,7 @@ const struct isol8_config_key isol8_config_keys[] = {
 	OBJ("network"),
 	LIST("network.whitelist", network.whitelist, CI_REGEX, 0, "Network filter"),
 	LIST("network.blacklist", network.blacklist, CI_REGEX, 0, NULL),
+	LIST("network.allowedRanges", network.allowed_ranges, CI_ANY, 0, NULL),
 
 	OBJ("cleanup"),
 	BOOL("cleanup.autoPrune", cleanup.auto_prune, "Cleanup"),
@@ -80,8 +81,8 @@ const struct isol8_config_key isol8_config_keys[] = {
 	OBJ("remoteCode"),
 	BOOL("remoteCode.enabled", remote_code.enabled, "Remote code"),
 	LIST("remoteCode.allowedSchemes", remote_code.allowed_schemes, CI_ANY, 0, NULL),
-	LIST("remoteCode.allowedHosts", remote_code.allowed_hosts, CI_ANY, 0, NULL),
-	LIST("remoteCode.blockedHosts", remote_code.blocked_hosts, CI_ANY, 0, NULL),
+	LIST("remoteCode.allowedHosts", remote_code.allowed_hosts, CI_REGEX, 0, NULL),
+	LIST("remoteCode.blockedHosts", remote_code.blocked_hosts, CI_REGEX, 0, NULL),
 	INT("remoteCode.maxCodeSize", remote_code.max_code_size, 1, GIB, "bytes", NULL),
 	INT("remoteCode.fetchTimeoutMs", remote_code.fetch_timeout_ms, 1, 3600000, "ms", NULL),
 	BOOL("remoteCode.requireHash", remote_code.require_hash, NULL),
@@ -164,16 +165,17 @@ static void size_set(struct isol8_config_size *s, const char *text)
 	isol8_config_parse_size(text, &s->bytes);
 }
 
-/* The original's list: what remote code may never be fetched from. */
+/* The original's list: what remote code may never be fetched from, its
+ * "(?:" groups written as POSIX ERE groups. */
 static const char *const blocked_hosts[] = {
 	"^localhost$",
-	"^127(?:\\.[0-9]{1,3}){3}$",
+	"^127(\\.[0-9]{1,3}){3}$",
 	"^\\[::1\\]$",
 	"^::1$",
-	"^10(?:\\.[0-9]{1,3}){3}$",
-	"^172\\.(?:1[6-9]|2[0-9]|3[0-1])(?:\\.[0-9]{1,3}){2}$",
-	"^192\\.168(?:\\.[0-9]{1,3}){2}$",
-	"^169\\.254(?:\\.[0-9]{1,3}){2}$",
+	"^10(\\.[0-9]{1,3}){3}$",
+	"^172\\.(1[6-9]|2[0-9]|3[0-1])(\\.[0-9]{1,3}){2}$",
+	"^192\\.168(\\.[0-9]{1,3}){2}$",
+	"^169\\.254(\\.[0-9]{1,3}){2}$",
 	"^metadata\\.google\\.internal$",
 	"^169\\.254\\.169\\.254$",
 };

@@ -150,7 +150,7 @@ static void debug_request(const struct isol8_cli_run *run)
 {
 	const struct isol8_request *req = &run->req;
 
-	isol8_cli_log(ISOL8_CLI_DEBUG, "runtime %s, %s, %s", req->runtime, run->no_stream ? "buffered" : "streamed",
+	isol8_cli_log(ISOL8_CLI_DEBUG, "runtime %s, %s, %s", or_none(req->runtime), run->no_stream ? "buffered" : "streamed",
 		      req->cmd != NULL	       ? "cmd"
 		      : req->code_url != NULL ? "code from a URL"
 					      : "inline/file/stdin code");

@@ -240,7 +240,7 @@ static const struct run_flag run_flags[] = {
 	{"cmd", 0, "COMMAND", FLAG_CALL, 0, apply_cmd,
 	 "run a bash command instead of code (any runtime's image; default bash)", "cmd"},
 	{"runtime", 'r', "RT", FLAG_STRING, AT(runtime), NULL,
-	 "python, node, bun, deno or bash (default: by extension, else python)"},
+	 "python, node, bun, deno or bash (default: by extension, else python)", "runtime"},
 	{"net", 0, "MODE", FLAG_CALL, 0, apply_net, "network: none, host or filtered (default none)", "options.network"},
 	{"allow", 0, "REGEX", FLAG_CALL, 0, apply_allow,
 	 "host whitelist regex for --net filtered (repeatable)", "options.network_filter"},
@@ -296,7 +296,7 @@ static const struct run_flag run_flags[] = {
 	{"github", 0, "OWNER/REPO/REF/PATH", FLAG_STRING, AT(github), NULL,
 	 "fetch https://raw.githubusercontent.com/OWNER/REPO/REF/PATH"},
 	{"gist", 0, "ID/FILE", FLAG_STRING, AT(gist), NULL,
-	 "fetch https://gist.githubusercontent.com/raw/ID/FILE"},
+	 "fetch https://gist.githubusercontent.com/ID/raw/FILE"},
 	{"hash", 0, "SHA256", FLAG_CALL, 0, apply_hash, "expected SHA-256 of fetched code", "code_hash"},
 	{"allow-insecure-code-url", 0, NULL, FLAG_TRUE, AT(req.allow_insecure_code_url), NULL,
 	 "allow an http:// code URL"},
@@ -325,7 +325,8 @@ void isol8_cli_run_usage(FILE *out)
 	fprintf(out, "Usage: isol8 run [FILE] [flags]\n\n"
 		     "Runs code in a sandbox: FILE (\"-\" for stdin), -e CODE, --cmd COMMAND, a code\n"
 		     "URL, or code piped on stdin. The runtime comes from --runtime, else FILE's\n"
-		     "extension; -e and stdin run as python.\n"
+		     "(or the URL's) extension; -e and stdin run as python. A URL is fetched by\n"
+		     "isol8d under its remoteCode policy (off unless its configuration enables it).\n"
 		     "Exit status: the program's; 137 when it timed out or ran out of memory,\n"
 		     "128+N when signal N killed it; 1 for isol8's own errors (message on stderr).\n"
 		     "Flags left out take the daemon's configured defaults (shown below as the\n"

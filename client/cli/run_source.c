@@ -201,7 +201,13 @@ int isol8_cli_gist_url(const char *spec, char **out, struct isol8_error *err)
 {
 	if (!has_parts(spec, 2))
 		return isol8_error_set(err, ISOL8_E_INVALID, "--gist: \"%s\" is not ID/FILE", spec);
-	return make_url("https://gist.githubusercontent.com/raw/", spec, out, err);
+	/* the original's form: ID/raw/FILE */
+	size_t id = strcspn(spec, "/");
+	if (asprintf(out, "https://gist.githubusercontent.com/%.*s/raw/%s", (int)id, spec, spec + id + 1) < 0) {
+		*out = NULL;
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	}
+	return 0;
 }
 
 static int expand_code_url(struct isol8_cli_run *run, struct isol8_error *err)
@@ -258,17 +264,21 @@ int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err)
 		run->req.code = run->code;
 	if (run->code_url == NULL && run->cmd == NULL && (run->req.code == NULL || run->req.code[0] == '\0'))
 		return isol8_error_set(err, ISOL8_E_INVALID, "no code: the code is empty");
-	source_name = run->code_url;
-	if (source_name == NULL && run->file != NULL && strcmp(run->file, "-") != 0)
-		source_name = run->file;
+	fill_lists(run);
+	/* a code URL's runtime is isol8d's to take from its extension (so
+	 * every client gets the same); a --runtime given is checked here */
+	if (run->code_url != NULL && run->runtime == NULL)
+		return 0;
+	source_name = run->code_url != NULL ? NULL : run->file;
+	if (source_name != NULL && strcmp(source_name, "-") == 0)
+		source_name = NULL;
 	/* As the original: --cmd runs in bash's image, -e and stdin as python. */
-	if (source_name == NULL && run->runtime == NULL)
+	if (source_name == NULL && run->runtime == NULL && run->code_url == NULL)
 		forced = run->cmd != NULL ? "bash" : "python";
 	ret = isol8_cli_detect_runtime(source_name, forced, &choice, err);
 	if (ret < 0)
 		return ret;
 	run->req.runtime = choice.runtime;
 	run->req.file_extension = choice.file_extension;
-	fill_lists(run);
 	return 0;
 }

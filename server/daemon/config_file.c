@@ -1,9 +1,10 @@
 /*
  * The configuration file onto isol8d's settings (config/config.h reads
  * it): the daemon's own keys (maxConcurrent, poolStrategy, pool, listen,
- * tls, log, debug, cleanup), the engine's defaults (defaults, security) and
- * the policy. Flags win over the file: the flags given are written back
- * into the resolved configuration, so --check-config shows what runs.
+ * tls, log, debug, cleanup), the engine's defaults (defaults, security),
+ * the policy and the remote-code policy (remoteCode, network.allowedRanges).
+ * Flags win over the file: the flags given are written back into the
+ * resolved configuration, so --check-config shows what runs.
  */
 #include <math.h>
 #include <stdio.h>
@@ -86,6 +87,38 @@ static void map_policy(const struct isol8_config *f, struct isol8_policy *p)
 	p->local_is_trusted = f->policy.local_is_trusted;
 }
 
+static const char *const *strings(const struct isol8_config_list *l)
+{
+	return (const char *const *)l->items;
+}
+
+/* remoteCode and the guard's network.allowedRanges, compiled once here so
+ * that --check-config refuses what the engine would. */
+static int map_remote_code(const struct isol8_config *f, struct isol8_remote_settings *s, struct isol8_error *err)
+{
+	struct isol8_remote *check = NULL;
+	int ret;
+
+	isol8_remote_settings_init(s);
+	s->enabled = f->remote_code.enabled;
+	s->allowed_schemes = strings(&f->remote_code.allowed_schemes);
+	s->n_allowed_schemes = f->remote_code.allowed_schemes.n;
+	s->allowed_hosts = strings(&f->remote_code.allowed_hosts);
+	s->n_allowed_hosts = f->remote_code.allowed_hosts.n;
+	s->blocked_hosts = strings(&f->remote_code.blocked_hosts);
+	s->n_blocked_hosts = f->remote_code.blocked_hosts.n;
+	s->max_code_size = f->remote_code.max_code_size;
+	s->fetch_timeout_ms = f->remote_code.fetch_timeout_ms;
+	s->require_hash = f->remote_code.require_hash;
+	s->enable_cache = f->remote_code.enable_cache;
+	s->cache_ttl_s = f->remote_code.cache_ttl;
+	s->allowed_ranges = strings(&f->network.allowed_ranges);
+	s->n_allowed_ranges = f->network.allowed_ranges.n;
+	ret = isol8_remote_new(&check, s, err);
+	isol8_remote_free(check);
+	return ret;
+}
+
 int isol8d_config_file_apply(struct isol8d_config *cfg, struct isol8_error *err)
 {
 	const struct isol8_config *f = cfg->file;
@@ -117,6 +150,9 @@ int isol8d_config_file_apply(struct isol8d_config *cfg, struct isol8_error *err)
 	if (ret < 0)
 		return isol8_error_prefix(err, "%s", f->path[0] ? f->path : "configuration");
 	map_policy(f, &cfg->policy);
+	ret = map_remote_code(f, &cfg->remote_code, err);
+	if (ret < 0)
+		return isol8_error_prefix(err, "%s", f->path[0] ? f->path : "configuration");
 	return 0;
 }
 

@@ -17,6 +17,7 @@
 #include "config/config.h"
 #include "engine/engine.h"
 #include "engine/policy.h"
+#include "engine/remote.h"
 #include "service/service.h"
 #include "rpc/rpc.h"
 
@@ -52,6 +53,7 @@ struct isol8d_config {
 	int prewarm_by_runtime[ISOL8_RT_COUNT];
 	struct isol8_exec_defaults defaults;  /* profile and strings point into file */
 	struct isol8_policy policy;           /* allowed_images point into file */
+	struct isol8_remote_settings remote_code; /* remoteCode.*, network.allowedRanges; lists point into file */
 	bool auto_prune;
 	int64_t prune_age_ms;
 	int max_sessions;                     /* sessions.max (-1: none allowed) */

@@ -26,7 +26,7 @@
  * operator who set them must not believe they act. */
 static void warn_unserved_keys(const struct isol8d_config *cfg)
 {
-	static const char *const keys[] = {"remoteCode.enabled", "dependencies", "network.whitelist",
+	static const char *const keys[] = {"dependencies", "network.whitelist",
 					   "network.blacklist", "poolSize.dirty"};
 
 	for (size_t i = 0; cfg->file != NULL && i < ISOL8_ARRAY_LEN(keys); i++)
@@ -128,6 +128,7 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 		.no_prestart = d->cfg.no_prestart,
 		.defaults = &d->cfg.defaults,
 		.policy = &d->cfg.policy,
+		.remote_code = &d->cfg.remote_code,
 		.prewarm_by_runtime = d->cfg.prewarm_by_runtime,
 		.max_sessions = d->cfg.max_sessions,
 		.session_idle_ms = d->cfg.session_idle_ms,

@@ -19,6 +19,7 @@
 struct isol8_engine;
 struct isol8_exec_defaults;
 struct isol8_policy;
+struct isol8_remote_settings;
 
 /* Clean sandboxes across every pool when the configuration does not say. */
 #define ISOL8_DEFAULT_MAX_WARM 16
@@ -47,6 +48,9 @@ struct isol8_engine_config {
 	 * engine/policy.h); NULL: the built-in ones. Copied. */
 	const struct isol8_exec_defaults *defaults;
 	const struct isol8_policy *policy;
+	/* The remote-code policy (engine/remote.h), for every caller; NULL:
+	 * the built-in one (disabled). Compiled at start. */
+	const struct isol8_remote_settings *remote_code;
 	/* Clean sandboxes kept per runtime, by enum isol8_runtime_id; NULL:
 	 * prewarm for each. */
 	const int *prewarm_by_runtime;

@@ -9,6 +9,7 @@
 #include "isol8/agent/v1/agent.pb-c.h"
 #include "engine/options.h"
 #include "engine/policy.h"
+#include "engine/remote.h"
 #include "sandbox/registry.h"
 #include "sandbox/sessions.h"
 
@@ -26,6 +27,7 @@ struct isol8_engine {
 	struct isol8_exec_defaults defaults;    /* container.seccomp_profile: default_profile */
 	char *default_profile;
 	struct isol8_policy policy;             /* with its own image list */
+	struct isol8_remote *remote;            /* the remote-code policy and cache */
 	bool prestart;                 /* pre-start interpreters in clean sandboxes */
 	void (*log)(int level, const char *message);
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
@@ -59,6 +61,14 @@ struct isol8_exec_spec {
 int isol8_engine_settings_init(struct isol8_engine *e, const struct isol8_engine_config *cfg,
 			       struct isol8_error *err);
 void isol8_engine_settings_release(struct isol8_engine *e);
+
+/* A request with a code_url (remote_run.c): its code fetched under the
+ * remote-code policy (engine/remote.h) while the caller may cancel, and
+ * *copy made req with that code, no code_url, and the runtime and code
+ * file extension resolved. *code owns the text copy points to. */
+int isol8_engine_fetch_code(struct isol8_engine *e, const Isol8__V1__ExecuteRequest *req,
+			    const struct isol8_exec_sink *sink, Isol8__V1__ExecuteRequest *copy, char **code,
+			    struct isol8_error *err);
 
 /* Builds the Exec for req (code file, argv, environment, files, stdin, limits).
  * Environment names are checked (ISOL8_E_INVALID naming the variable). */

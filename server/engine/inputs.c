@@ -113,8 +113,13 @@ int isol8_inputs_resolve(const Isol8__V1__ExecuteRequest *req, struct isol8_exec
 
 	if (has_text(req->code) && has_text(req->cmd))
 		return isol8_error_set(err, ISOL8_E_INVALID, "code and cmd: give one of them, not both");
-	if (!has_text(req->code) && !has_text(req->cmd))
-		return isol8_error_set(err, ISOL8_E_INVALID, "code: empty (give the source to run, or cmd)");
+	if (has_text(req->code_url) && (has_text(req->code) || has_text(req->cmd)))
+		return isol8_error_set(err, ISOL8_E_INVALID, "code_url: give it instead of %s, not with it",
+				       has_text(req->code) ? "code" : "cmd");
+	if (has_text(req->code_hash) && !has_text(req->code_url))
+		return isol8_error_set(err, ISOL8_E_INVALID, "code_hash: only with code_url (it checks fetched code)");
+	if (!has_text(req->code) && !has_text(req->cmd) && !has_text(req->code_url))
+		return isol8_error_set(err, ISOL8_E_INVALID, "code: empty (give the source to run, cmd or code_url)");
 	opts->shell_cmd = has_text(req->cmd);
 	snprintf(opts->workdir, sizeof(opts->workdir), SANDBOX);
 	if (has_text(req->workdir)) {

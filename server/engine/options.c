@@ -9,7 +9,9 @@
 #include <unistd.h>
 
 #include "base/util.h"
+#include "base/runtimes.h"
 #include "docker/seccomp.h"
+#include "engine/remote.h"
 #include "sandbox/sessions.h"
 
 int isol8_parse_size(const char *text, int64_t *out)
@@ -187,8 +189,6 @@ static int refuse_unserved(const Isol8__V1__ExecuteRequest *req, struct isol8_er
 	if (req->n_install_packages > 0)
 		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
 				       "install_packages: runtime package installation is not served yet");
-	if (req->code_url && req->code_url[0])
-		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED, "code_url: remote code is not served yet");
 	return 0;
 }
 
@@ -212,17 +212,46 @@ static int check_payload(const Isol8__V1__ExecuteRequest *req, struct isol8_erro
 	return 0;
 }
 
+int isol8_options_request_runtime(const Isol8__V1__ExecuteRequest *req, const char **runtime,
+				  const char **file_extension, struct isol8_error *err)
+{
+	bool from_url = req->code_url != NULL && req->code_url[0] != '\0';
+	const char *url_ext = NULL;
+	const char *url_runtime = from_url ? isol8_remote_runtime_of(req->code_url, &url_ext) : NULL;
+
+	*runtime = req->runtime;
+	*file_extension = req->file_extension;
+	if ((*runtime == NULL || (*runtime)[0] == '\0') && from_url) {
+		if (url_runtime == NULL)
+			return isol8_error_set(err, ISOL8_E_INVALID,
+					       "runtime: cannot tell it from the extension of code_url \"%.200s\" (give "
+					       "runtime: %s; or a URL ending in %s)",
+					       req->code_url, isol8_runtime_names(), isol8_runtime_detected_extensions());
+		*runtime = url_runtime;
+	}
+	/* node code from a .cjs URL runs as CommonJS, as a .cjs file does */
+	if ((*file_extension == NULL || (*file_extension)[0] == '\0') && url_runtime != NULL &&
+	    strcmp(url_runtime, *runtime) == 0)
+		*file_extension = url_ext;
+	return 0;
+}
+
 static int resolve_runtime(const Isol8__V1__ExecuteRequest *req, struct isol8_exec_options *opts,
 			   struct isol8_error *err)
 {
-	if (req->runtime == NULL || req->runtime[0] == '\0')
+	const char *runtime, *file_extension;
+	int ret = isol8_options_request_runtime(req, &runtime, &file_extension, err);
+
+	if (ret < 0)
+		return ret;
+	if (runtime == NULL || runtime[0] == '\0')
 		return isol8_error_set(err, ISOL8_E_INVALID, "runtime: required (valid: %s)",
 				       isol8_runtime_names());
-	opts->runtime = isol8_runtime_find(req->runtime);
+	opts->runtime = isol8_runtime_find(runtime);
 	if (opts->runtime == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "runtime: unknown runtime \"%s\" (valid: %s)",
-				       req->runtime, isol8_runtime_names());
-	return isol8_runtime_code_path(opts->runtime, req->file_extension, opts->code_path,
+				       runtime, isol8_runtime_names());
+	return isol8_runtime_code_path(opts->runtime, file_extension, opts->code_path,
 				       sizeof(opts->code_path), err);
 }
 

@@ -82,6 +82,14 @@ struct isol8_exec_defaults {
 /* The built-in defaults. */
 void isol8_exec_defaults_init(struct isol8_exec_defaults *d);
 
+/* The runtime of req and its code file extension: the request's own; a
+ * request with a code_url and no runtime takes the one the URL's
+ * extension picks (engine/remote.h), ISOL8_E_INVALID naming runtime when
+ * it picks none; a code_url whose extension's runtime is the one run
+ * gives the file extension the request leaves out (.cjs: "cjs"). */
+int isol8_options_request_runtime(const Isol8__V1__ExecuteRequest *req, const char **runtime,
+				  const char **file_extension, struct isol8_error *err);
+
 /* Fills opts from req with defaults for unset fields and checks every value.
  * Features not served yet are refused with ISOL8_E_UNIMPLEMENTED naming them. */
 int isol8_options_resolve_with(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_defaults *d,

@@ -499,12 +499,22 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	struct isol8_exec_options opts;
 	struct isol8_exec_spec spec;
 	struct run r = {.engine = e, .sink = sink, .req = req, .first_output_us = -1, .relay = {.sink = sink}};
+	Isol8__V1__ExecuteRequest fetched;
+	_cleanup_free_ char *code = NULL;
 	int ret;
 
 	memset(res, 0, sizeof(*res));
 	if (req->tty && sink->next_input == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "tty: a terminal needs an interactive run (ExecuteInteractive)");
 	ret = resolve_request(e, req, local, &opts, err);
+	/* code_url: the request checked first, then run with the fetched code */
+	if (ret == 0 && req->code_url && req->code_url[0]) {
+		ret = isol8_engine_fetch_code(e, req, sink, &fetched, &code, err);
+		if (ret == 0) {
+			req = r.req = &fetched;
+			ret = resolve_request(e, req, local, &opts, err);
+		}
+	}
 	if (ret < 0)
 		return ret;
 	ret = isol8_random_hex(res->execution_id, 16, err);

@@ -1,4 +1,4 @@
-/* The engine's defaults, policy and prewarm counts, copied from its
+/* The engine's defaults, policy, remote-code policy and prewarm counts, copied from its
  * configuration: see engine_internal.h. */
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +25,15 @@ int isol8_engine_settings_init(struct isol8_engine *e, const struct isol8_engine
 			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 		e->defaults.container.seccomp_profile = e->default_profile;
 	}
+	if (cfg->remote_code != NULL) {
+		if (isol8_remote_new(&e->remote, cfg->remote_code, err) < 0)
+			return -err->code;
+	} else {
+		struct isol8_remote_settings off;
+		isol8_remote_settings_init(&off);
+		if (isol8_remote_new(&e->remote, &off, err) < 0)
+			return -err->code;
+	}
 	if (cfg->policy != NULL)
 		return isol8_policy_copy(&e->policy, cfg->policy, err);
 	isol8_policy_init(&e->policy);
@@ -34,6 +43,8 @@ int isol8_engine_settings_init(struct isol8_engine *e, const struct isol8_engine
 void isol8_engine_settings_release(struct isol8_engine *e)
 {
 	isol8_policy_release(&e->policy);
+	isol8_remote_free(e->remote);
+	e->remote = NULL;
 	free(e->default_profile);
 	e->default_profile = NULL;
 }

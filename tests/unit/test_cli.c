@@ -591,7 +591,10 @@ static void test_code_urls(void)
 	CU_ASSERT_STRING_EQUAL(url, "https://raw.githubusercontent.com/user/repo/main/src/a.py");
 	free(url);
 	CU_ASSERT_EQUAL(isol8_cli_gist_url("abc123/hello.js", &url, &err), 0);
-	CU_ASSERT_STRING_EQUAL(url, "https://gist.githubusercontent.com/raw/abc123/hello.js");
+	CU_ASSERT_STRING_EQUAL(url, "https://gist.githubusercontent.com/abc123/raw/hello.js");
+	free(url);
+	CU_ASSERT_EQUAL(isol8_cli_gist_url("abc123/sub/dir/x.py", &url, &err), 0);
+	CU_ASSERT_STRING_EQUAL(url, "https://gist.githubusercontent.com/abc123/raw/sub/dir/x.py");
 	free(url);
 	url = NULL;
 	CU_ASSERT_EQUAL(isol8_cli_github_url("user/repo/main", &url, &err), -ISOL8_E_INVALID);
@@ -601,8 +604,14 @@ static void test_code_urls(void)
 	isol8_error_clear(&err);
 	CU_ASSERT_EQUAL(isol8_cli_gist_url("abc123", &url, &err), -ISOL8_E_INVALID);
 	CU_ASSERT_PTR_NULL(url);
+	CU_ASSERT_STRING_EQUAL(err.message, "--gist: \"abc123\" is not ID/FILE");
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_cli_gist_url("/x.py", &url, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_PTR_NULL(url);
+	isol8_error_clear(&err);
 
-	/* --github fills code_url, leaves code empty, and names the runtime. */
+	/* --github fills code_url and leaves code and the runtime to isol8d,
+	 * which takes it from the URL's extension. */
 	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "--github", "u/r/v1/x.sh", "--hash",
 					"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
 					NULL),
@@ -611,8 +620,22 @@ static void test_code_urls(void)
 	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
 	CU_ASSERT_STRING_EQUAL(run.req.code_url, "https://raw.githubusercontent.com/u/r/v1/x.sh");
 	CU_ASSERT_PTR_NULL(run.req.code);
-	CU_ASSERT_STRING_EQUAL(run.req.runtime, "bash");
+	CU_ASSERT_PTR_NULL(run.req.runtime);
+	CU_ASSERT_PTR_NULL(run.req.file_extension);
 	CU_ASSERT_EQUAL(strlen(run.req.code_hash), 64);
+	isol8_cli_run_free(&run);
+
+	/* --gist with --runtime: the runtime is checked and sent as given. */
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "--gist", "abc/tool", "--runtime", "python", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, false, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_finish(&run, &err), 0);
+	CU_ASSERT_STRING_EQUAL(run.req.code_url, "https://gist.githubusercontent.com/abc/raw/tool");
+	CU_ASSERT_STRING_EQUAL(run.req.runtime, "python");
+	isol8_cli_run_free(&run);
+	CU_ASSERT_EQUAL_FATAL(parse_run(&run, &err, "--url", "https://h/a.py", "--runtime", "ruby", NULL), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_cli_run_load_code(&run, -1, false, &err), 0);
+	CU_ASSERT_EQUAL(isol8_cli_run_finish(&run, &err), -ISOL8_E_INVALID);
+	CU_ASSERT_STRING_EQUAL(err.message, "unknown runtime \"ruby\" (valid: python, node, bun, deno, bash)");
 	isol8_cli_run_free(&run);
 }
 
