@@ -125,6 +125,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c->defaults.pids_limit, 64);
 	CU_ASSERT_EQUAL(c->defaults.max_output_size, 1 << 20);
 	CU_ASSERT_EQUAL(c->network.whitelist.n, 0);
+	CU_ASSERT_EQUAL(c->network.allowed_ranges.n, 0);
 	CU_ASSERT_TRUE(c->cleanup.auto_prune);
 	CU_ASSERT_EQUAL(c->cleanup.max_container_age_ms, 3600000);
 	CU_ASSERT_STRING_EQUAL(c->security.seccomp, "strict");
@@ -234,7 +235,7 @@ static const char full_example[] =
 	"  \"defaults\": {\"timeoutMs\": 10000, \"memoryLimit\": \"256m\", \"cpuLimit\": 0.5, \"network\": \"host\",\n"
 	"    \"sandboxSize\": \"64m\", \"tmpSize\": \"32MB\", \"readonlyRootFs\": false, \"pidsLimit\": 32,\n"
 	"    \"maxOutputSize\": 65536},\n"
-	"  \"network\": {\"whitelist\": [\"^pypi\\\\.org$\"], \"blacklist\": [\"evil\"]},\n"
+	"  \"network\": {\"whitelist\": [\"^pypi\\\\.org$\"], \"blacklist\": [\"evil\"], \"allowedRanges\": [\"127.0.0.1\"]},\n"
 	"  \"cleanup\": {\"autoPrune\": false, \"maxContainerAgeMs\": 60000},\n"
 	"  \"dependencies\": {\"python\": [\"numpy\"], \"node\": [\"lodash\"], \"bun\": [], \"deno\": [], \"bash\": []},\n"
 	"  \"security\": {\"seccomp\": \"unconfined\", \"customProfilePath\": \"p.json\"},\n"
@@ -270,6 +271,8 @@ static void test_every_key(void)
 	CU_ASSERT_EQUAL(c->pool.max_sandboxes, 30);
 	CU_ASSERT_FALSE(c->pool.prestart);
 	CU_ASSERT_EQUAL(c->listen.n, 2);
+	CU_ASSERT_EQUAL_FATAL(c->network.allowed_ranges.n, 1);
+	CU_ASSERT_STRING_EQUAL(c->network.allowed_ranges.items[0], "127.0.0.1");
 	CU_ASSERT_STRING_EQUAL(c->tls.key, "/etc/isol8/key.pem");
 	CU_ASSERT_STRING_EQUAL(c->log.level, "error");
 	CU_ASSERT_FALSE(c->policy.local_is_trusted);
