@@ -1,7 +1,8 @@
 /*
  * Runtime detection for `isol8 run`: the --runtime flag wins; otherwise the
- * extension of the code's file name (or URL path) picks the runtime, from the
- * table both sides share (base/runtimes.h). Node code also gets a file extension so the daemon runs .cjs as
+ * extension of the code's file name picks the runtime, from the table both
+ * sides share (base/runtimes.h). A code URL's is isol8d's to pick, from the
+ * same table, so that every client gets the same. Node code also gets a file extension so the daemon runs .cjs as
  * CommonJS and everything else as ES modules.
  */
 #ifndef ISOL8_CLI_DETECT_H

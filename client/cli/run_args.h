@@ -104,7 +104,8 @@ int isol8_cli_run_load_code(struct isol8_cli_run *run, int stdin_fd, bool stdin_
 int isol8_cli_shell_parse(struct isol8_cli_run *run, int argc, char **argv, struct isol8_error *err);
 void isol8_cli_shell_usage(FILE *out);
 
-/* Picks the runtime, expands code URLs and fills the request's maps. */
+/* Picks the runtime (a code URL's without --runtime is left to isol8d),
+ * expands code URLs and fills the request's maps. */
 int isol8_cli_run_finish(struct isol8_cli_run *run, struct isol8_error *err);
 
 /* --github OWNER/REPO/REF/PATH and --gist ID/FILE to raw URLs (malloc'd). */
