@@ -11,7 +11,8 @@
  * to passes the SSRF guard (egress/guard.h; network.allowedRanges lets a
  * range through). Redirects are followed by hand, at most
  * ISOL8_REMOTE_MAX_REDIRECTS, each hop held to the same checks. The body
- * is read up to maxCodeSize, the whole fetch within fetchTimeoutMs; it
+ * is read up to maxCodeSize (and no further than the ISOL8_MAX_PAYLOAD
+ * one execution carries), the whole fetch within fetchTimeoutMs; it
  * must be UTF-8 text without a NUL byte (what inline code is), and match
  * code_hash (SHA-256, hex) when one is given. Verified code is kept in a
  * cache keyed by URL and code_hash for cacheTtl seconds (enableCache).

@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 
 #include "base/util.h"
+#include "engine/options.h"
 #include "engine/remote_internal.h"
 
 struct transfer {
@@ -136,6 +137,9 @@ static int set_options(CURL *c, struct transfer *t)
 /* The error of a hop that curl ended with rc. */
 static int hop_error(const struct transfer *t, CURLcode rc, struct isol8_error *err)
 {
+	if ((t->too_large || rc == CURLE_FILESIZE_EXCEEDED) && t->max < (size_t)t->r->max_code_size)
+		return isol8_error_set(err, ISOL8_E_EXHAUSTED, "the code is larger than the %zu bytes one execution "
+							       "carries", t->max);
 	if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED)
 		return isol8_error_set(err, ISOL8_E_EXHAUSTED, "the code is larger than remoteCode.maxCodeSize (%zu bytes)",
 				       t->max);
@@ -202,6 +206,9 @@ int isol8_remote_transfer(const struct isol8_remote *r, const struct isol8_remot
 	_cleanup_free_ char *url = NULL;
 	int ret = 0;
 
+	/* what an execution could not carry anyway is not read either */
+	if (t.max > ISOL8_MAX_PAYLOAD)
+		t.max = ISOL8_MAX_PAYLOAD;
 	if (c == NULL || set_options(c, &t) < 0)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	url = strdup(req->url);

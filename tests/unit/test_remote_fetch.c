@@ -60,6 +60,8 @@ static void serve(int fd, const char *path)
 	} else if (strcmp(path, "/big") == 0) {
 		snprintf(hdr, sizeof(hdr), "Content-Length: %zu\r\n", sizeof(big));
 		reply(fd, "200 OK", hdr, big, sizeof(big));
+	} else if (strcmp(path, "/huge") == 0) {
+		reply(fd, "200 OK", "Content-Length: 5000000\r\n", big, sizeof(big));
 	} else if (strcmp(path, "/big-stream") == 0) {
 		reply(fd, "200 OK", "", big, sizeof(big));
 	} else if (strcmp(path, "/headers") == 0) {
@@ -210,6 +212,11 @@ static void test_refusals(void)
 	expect_error(r, "/missing.py", false, ISOL8_E_UNAVAILABLE, "the server answered HTTP 404");
 	expect_error(r, "/slow", false, ISOL8_E_DEADLINE, "no complete answer within remoteCode.fetchTimeoutMs (300 ms)");
 	expect_error(r, "/ok.py", true, ISOL8_E_CANCELLED, "the call was cancelled during the fetch");
+	isol8_remote_free(r);
+
+	/* a maxCodeSize past what one execution carries: that is the limit */
+	r = make(10 << 20, 5000, false);
+	expect_error(r, "/huge", false, ISOL8_E_EXHAUSTED, "the code is larger than the 4128768 bytes one execution carries");
 	isol8_remote_free(r);
 }
 
