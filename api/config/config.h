@@ -78,9 +78,7 @@ struct isol8_config {
 	} defaults;
 	struct {
 		struct isol8_config_list whitelist, blacklist;  /* POSIX extended regexes */
-		/* what the SSRF guard lets isol8d dial on a sandbox's or a fetch's
-		 * behalf: "127.0.0.1", "10.1.0.0/16" (server/egress/guard.h) */
-		struct isol8_config_list allowed_ranges;
+		struct isol8_config_list allowed_ranges;       /* "127.0.0.1", "10.0.0.0/8": the SSRF guard's exceptions */
 	} network;
 	struct {
 		bool auto_prune;

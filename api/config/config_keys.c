@@ -53,7 +53,7 @@ const struct isol8_config_key isol8_config_keys[] = {
 	OBJ("network"),
 	LIST("network.whitelist", network.whitelist, CI_REGEX, 0, "Network filter"),
 	LIST("network.blacklist", network.blacklist, CI_REGEX, 0, NULL),
-	LIST("network.allowedRanges", network.allowed_ranges, CI_ANY, 0, NULL),
+	LIST("network.allowedRanges", network.allowed_ranges, CI_ANY, 64, NULL),
 
 	OBJ("cleanup"),
 	BOOL("cleanup.autoPrune", cleanup.auto_prune, "Cleanup"),
