@@ -59,6 +59,7 @@ struct egress_use {
 struct isol8_egress_port {
 	struct isol8_egress *eg;
 	struct evconnlistener *listener;
+	struct event *resume; /* accepting again after an accept error (EMFILE) */
 	char *path, *label;
 	struct egress_use *use;
 	struct egress_conn *conns;

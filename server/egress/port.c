@@ -36,6 +36,8 @@ void egress_port_free(struct isol8_egress_port *port)
 	struct isol8_egress *eg = port->eg;
 
 	egress_port_close_conns(port);
+	if (port->resume != NULL)
+		event_free(port->resume);
 	if (port->listener != NULL) {
 		evconnlistener_free(port->listener);
 		unlink(port->path);
@@ -98,13 +100,26 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
 	egress_conn_accept(arg, fd);
 }
 
+static void resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+	struct isol8_egress_port *port = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(port->listener);
+}
+
+/* Out of descriptors or memory: stop accepting for a moment rather than
+ * spin on a listener that stays readable. */
 static void on_accept_error(struct evconnlistener *listener, void *arg)
 {
+	static const struct timeval pause = {0, 100 * 1000};
 	struct isol8_egress_port *port = arg;
 	int e = EVUTIL_SOCKET_ERROR();
 
-	(void)listener;
 	egress_log(port->eg, ISOL8_LOG_WARN, "egress sandbox=%s cannot accept: %s", port->label, strerror(e));
+	evconnlistener_disable(listener);
+	evtimer_add(port->resume, &pause);
 }
 
 /* A unix socket listening on path, 0600, a stale file replaced. */
@@ -150,6 +165,11 @@ static void open_on_loop(void *arg)
 		goto fail;
 	}
 	port->eg = c->eg;
+	port->resume = evtimer_new(c->eg->base, resume_accepting, port);
+	if (port->resume == NULL) {
+		c->rc = isol8_error_set(c->err, ISOL8_E_NOMEM, "egress socket \"%s\": out of memory", c->path);
+		goto fail;
+	}
 	fd = listen_unix(c->path, c->err);
 	if (fd < 0) {
 		c->rc = fd;
@@ -172,6 +192,8 @@ static void open_on_loop(void *arg)
 	return;
 fail:
 	if (port != NULL) {
+		if (port->resume != NULL)
+			event_free(port->resume);
 		free(port->path);
 		free(port->label);
 		free(port);

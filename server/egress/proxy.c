@@ -91,6 +91,8 @@ static void *loop_main(void *arg)
 	struct isol8_egress *eg = arg;
 
 	event_base_loop(eg->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/* What stopping made pending (cancelled lookups report it deferred). */
+	event_base_loop(eg->base, EVLOOP_NONBLOCK);
 	return NULL;
 }
 

@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -296,7 +299,7 @@ static void test_rule_refusals(void)
 	struct isol8_egress_rules *rules = rules_of("\\.test$", "^blocked\\.");
 	struct isol8_egress_rules *none = rules_of(NULL, NULL);
 	struct isol8_egress_log log;
-	int accepts = atomic_load(&http.accepts);
+	int accepts = atomic_load(&http.accepts), queries = atomic_load(&dns.accepts);
 
 	clear_log();
 	bind_on(port, rules, 0);
@@ -313,9 +316,11 @@ static void test_rule_refusals(void)
 	/* an empty whitelist allows nothing */
 	bind_on(port, none, 0);
 	expect_answer("GET http://origin.test/ HTTP/1.1\r\n\r\n", 403, "Forbidden", "not in the whitelist");
+	expect_answer("CONNECT secret.example:443 HTTP/1.1\r\n\r\n", 403, "Forbidden", "not in the whitelist");
 	isol8_egress_unbind(port, NULL);
-	/* nothing was dialed */
+	/* nothing was dialed, no name was looked up */
 	CU_ASSERT_EQUAL(atomic_load(&http.accepts), accepts);
+	CU_ASSERT_EQUAL(atomic_load(&dns.accepts), queries);
 	isol8_egress_rules_free(rules);
 	isol8_egress_rules_free(none);
 }
@@ -385,8 +390,11 @@ static void test_dial_failures(void)
 	char text[256];
 
 	bind_on(port, rules, 0);
+	int queries = atomic_load(&dns.accepts);
+
 	expect_answer("CONNECT nowhere.test:443 HTTP/1.1\r\n\r\n", 502, "Bad Gateway",
 		      "cannot resolve nowhere.test (nodename nor servname provided, or not known)");
+	CU_ASSERT(atomic_load(&dns.accepts) > queries); /* an allowed name is looked up */
 	expect_answer("CONNECT origin.test:1 HTTP/1.1\r\n\r\n", 502, "Bad Gateway",
 		      "cannot connect to origin.test:1 (Connection refused)");
 	(void)text;
@@ -432,9 +440,11 @@ static void test_unbind_closes(void)
 	bind_on(port, rules, 0);
 	fd = open_tunnel(sock_path, "origin.test");
 	CU_ASSERT_FATAL(fd >= 0);
+	usleep(150 * 1000);
 	isol8_egress_unbind(port, &log);
 	CU_ASSERT(client_wait_eof(fd, 5000));
-	CU_ASSERT_EQUAL(log.n, 1);
+	CU_ASSERT_EQUAL_FATAL(log.n, 1);
+	CU_ASSERT(log.entries[0].duration_ms >= 150 && log.entries[0].duration_ms < 5000);
 	close(fd);
 	isol8_egress_log_release(&log);
 	/* the next use sees nothing of the last one */
@@ -517,8 +527,10 @@ static void test_max_connections(void)
 	a = open_tunnel(path, "origin.test");
 	b = open_tunnel(path, "origin.test");
 	CU_ASSERT(a >= 0 && b >= 0);
+	clear_log();
 	expect_answer_on(path, "CONNECT origin.test:1 HTTP/1.1\r\n\r\n", 429, "Too Many Requests",
 			 "too many connections from this sandbox (at most 2)");
+	CU_ASSERT(logged("egress BLOCK sandbox=small exec=e1 (429 too many connections from this sandbox (at most 2))"));
 	close(a);
 	close(b);
 	isol8_egress_unbind(p, NULL);
@@ -612,6 +624,83 @@ static void test_stop_with_tunnels(void)
 	isol8_egress_rules_free(rules);
 }
 
+/* An origin that never reads: the proxy stops reading the client once
+ * EGRESS_PIPE_HIGH bytes wait, so the client can push only that plus what
+ * the kernel's socket buffers hold. */
+static void test_backpressure(void)
+{
+	struct isol8_egress_rules *rules = rules_of("^origin\\.test$", NULL);
+	struct origin sink = {0};
+	struct isol8_egress_log log;
+	char text[256], got[64];
+	size_t pushed;
+	int fd = client_connect(sock_path);
+
+	CU_ASSERT_FATAL(origin_start(&sink, ORIGIN_SINK) == 0);
+	bind_on(port, rules, 0);
+	CU_ASSERT_FATAL(fd >= 0);
+	snprintf(text, sizeof(text), "CONNECT origin.test:%u HTTP/1.1\r\n\r\n", (unsigned)sink.port);
+	CU_ASSERT_EQUAL(client_send(fd, text), 0);
+	CU_ASSERT_EQUAL(client_read_n(fd, got, sizeof(connect_ok) - 1, 5000), (ssize_t)(sizeof(connect_ok) - 1));
+	pushed = client_push(fd, 64u << 20);
+	CU_ASSERT(pushed > 256 * 1024);
+	CU_ASSERT(pushed < 48u << 20);
+	if (pushed >= 48u << 20)
+		fprintf(stderr, "\npushed %zu bytes into a tunnel nobody reads\n", pushed);
+	close(fd);
+	isol8_egress_unbind(port, &log);
+	CU_ASSERT(log.bytes <= pushed);
+	isol8_egress_log_release(&log);
+	origin_stop(&sink);
+	isol8_egress_rules_free(rules);
+}
+
+/* A nameserver that never answers: the connect deadline covers the lookup,
+ * and stopping or unbinding with a lookup under way leaks nothing. */
+static void test_slow_resolver(void)
+{
+	struct isol8_egress_config cfg = {.connect_timeout_ms = 300, .log = capture_log};
+	struct isol8_egress *slow;
+	struct isol8_egress_port *p;
+	struct isol8_egress_rules *rules = rules_of("\\.test$", NULL);
+	struct isol8_error err = ISOL8_ERROR_INIT;
+	char path[160], conf[160], text[128];
+	int fd;
+
+	/* a nameserver's port that takes queries and never answers */
+	int udp = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in sin = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(sin);
+	CU_ASSERT_FATAL(udp >= 0 && bind(udp, (struct sockaddr *)&sin, sizeof(sin)) == 0 &&
+			getsockname(udp, (struct sockaddr *)&sin, &len) == 0);
+	snprintf(conf, sizeof(conf), "%s/silent.conf", dir);
+	snprintf(text, sizeof(text), "nameserver 127.0.0.1:%u\noptions timeout:30 attempts:1\n", (unsigned)ntohs(sin.sin_port));
+	CU_ASSERT_FATAL(write_file(conf, text) == 0);
+	CU_ASSERT_FATAL(egress_start_with(&cfg, conf, hosts_path, &slow, &err) == 0);
+	snprintf(path, sizeof(path), "%s/slow.sock", dir);
+	CU_ASSERT_FATAL(isol8_egress_port_open(slow, path, "slow", &p, &err) == 0);
+	bind_on(p, rules, 0);
+	expect_answer_on(path, "CONNECT slow.test:443 HTTP/1.1\r\n\r\n", 504, "Gateway Timeout",
+			 "timed out connecting to slow.test:443");
+	/* unbind, then stop, each with a lookup under way */
+	fd = client_connect(path);
+	CU_ASSERT(fd >= 0 && client_send(fd, "CONNECT slow.test:443 HTTP/1.1\r\n\r\n") == 0);
+	usleep(50 * 1000);
+	isol8_egress_unbind(p, NULL);
+	CU_ASSERT(client_wait_eof(fd, 5000));
+	close(fd);
+	bind_on(p, rules, 0);
+	fd = client_connect(path);
+	CU_ASSERT(fd >= 0 && client_send(fd, "GET http://slow.test/ HTTP/1.1\r\n\r\n") == 0);
+	usleep(50 * 1000);
+	isol8_egress_stop(slow);
+	CU_ASSERT(client_wait_eof(fd, 5000));
+	close(fd);
+	close(udp);
+	unlink(conf);
+	isol8_egress_rules_free(rules);
+}
+
 /* Runs a shell command, its stdout into out; returns its exit status. */
 static int run(const char *cmd, char *out, size_t size)
 {
@@ -670,6 +759,19 @@ static void test_port_errors(void)
 	CU_ASSERT_EQUAL(stat(sock_path, &st), 0);
 	CU_ASSERT_EQUAL(st.st_mode & 0777, 0600);
 	CU_ASSERT(S_ISSOCK(st.st_mode));
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL(isol8_egress_port_open(eg, "/nonexistent-dir/egress.sock", "x", &p, &err), -ISOL8_E_IO);
+	CU_ASSERT_STRING_EQUAL(err.message, "egress socket \"/nonexistent-dir/egress.sock\": No such file or directory");
+	/* a stale file is replaced, and closing removes the socket */
+	snprintf(path, sizeof(path), "%s/stale.sock", dir);
+	CU_ASSERT_FATAL(write_file(path, "stale") == 0);
+	isol8_error_clear(&err);
+	CU_ASSERT_EQUAL_FATAL(isol8_egress_port_open(eg, path, "stale", &p, &err), 0);
+	CU_ASSERT(stat(path, &st) == 0 && S_ISSOCK(st.st_mode));
+	isol8_egress_port_close(p);
+	CU_ASSERT_EQUAL(access(path, F_OK), -1);
+	isol8_egress_port_close(NULL);
+	isol8_egress_stop(NULL);
 }
 
 int main(void)
@@ -691,6 +793,8 @@ int main(void)
 		{"many tunnels", test_many_tunnels},
 		{"log limit", test_log_limit},
 		{"stop with tunnels", test_stop_with_tunnels},
+		{"backpressure", test_backpressure},
+		{"slow resolver", test_slow_resolver},
 		{"curl", test_curl},
 		{"port errors", test_port_errors},
 	};
