@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,8 +26,11 @@ static void use_free(struct egress_use *use)
 	free(use);
 }
 
-void egress_port_close_conns(struct isol8_egress_port *port)
+void egress_port_close_conns(struct isol8_egress_port *port, const char *why)
 {
+	for (struct egress_conn *c = port->conns; c != NULL; c = c->next)
+		if (c->reason[0] == '\0')
+			snprintf(c->reason, sizeof(c->reason), "%s", why);
 	while (port->conns != NULL)
 		egress_conn_finish(port->conns);
 }
@@ -35,7 +39,7 @@ void egress_port_free(struct isol8_egress_port *port)
 {
 	struct isol8_egress *eg = port->eg;
 
-	egress_port_close_conns(port);
+	egress_port_close_conns(port, "the proxy's socket closed");
 	if (port->resume != NULL)
 		event_free(port->resume);
 	if (port->listener != NULL) {
@@ -271,7 +275,7 @@ static void unbind_on_loop(void *arg)
 
 	if (use == NULL)
 		return;
-	egress_port_close_conns(c->port);
+	egress_port_close_conns(c->port, "the execution ended");
 	c->port->use = NULL;
 	*c->log = use->log;
 	memset(&use->log, 0, sizeof(use->log));
