@@ -209,8 +209,11 @@ static void decide(struct egress_conn *conn)
 	}
 	if (!conn->head.connect) {
 		conn->request = malloc(ISOL8_EGRESS_HEAD_MAX + 512);
-		if (conn->request != NULL)
-			conn->request_len = isol8_egress_head_forward(&conn->head, conn->request, ISOL8_EGRESS_HEAD_MAX + 512);
+		if (conn->request == NULL) {
+			egress_conn_answer(conn, 502, "out of memory");
+			return;
+		}
+		conn->request_len = isol8_egress_head_forward(&conn->head, conn->request, ISOL8_EGRESS_HEAD_MAX + 512);
 		if (conn->request_len == 0) {
 			egress_conn_answer(conn, 431, "request head larger than 16384 bytes");
 			return;

@@ -22,8 +22,8 @@ static struct bufferevent *other_side(struct egress_conn *conn, struct buffereve
 	return bev == conn->client ? conn->upstream : conn->client;
 }
 
-/* Counts n bytes to the use; false when that takes it past max_bytes (the
- * use's connections are then closed, conn with them). */
+/* Counts n bytes to the use; past max_bytes it cuts *n to what is left,
+ * marks the use capped and returns false (the caller closes its connections). */
 static bool count_bytes(struct egress_conn *conn, size_t *n)
 {
 	struct egress_use *use = conn->use;
