@@ -64,24 +64,24 @@ def openssl(*args):
         raise AssertionError("openssl %s: %s" % (" ".join(args), r.stderr.decode()))
 
 
-def make_ca():
-    """ca.pem (the operator's bundle) and a server certificate for 127.0.0.2 signed by it."""
+def make_ca(name):
+    """NAME.pem, a CA, and NAME-server.pem, a certificate for 127.0.0.2 signed by it."""
     openssl("req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-            "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=isol8 network test CA")
+            "-keyout", name + ".key", "-out", name + ".pem", "-days", "2", "-subj", "/CN=isol8 test " + name)
     openssl("req", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout",
-            "server.key", "-out", "server.csr", "-subj", "/CN=" + FIXTURE_IP)
+            name + "-server.key", "-out", name + "-server.csr", "-subj", "/CN=" + FIXTURE_IP)
     with open(os.path.join(TMP, "san.ext"), "w") as f:
         f.write("subjectAltName=IP:%s\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n" % FIXTURE_IP)
-    openssl("x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial",
-            "-out", "server.pem", "-days", "2", "-extfile", "san.ext")
+    openssl("x509", "-req", "-in", name + "-server.csr", "-CA", name + ".pem", "-CAkey", name + ".key",
+            "-CAcreateserial", "-out", name + "-server.pem", "-days", "2", "-extfile", "san.ext")
 
 
-def serve(handler, tls):
+def serve(handler, ca=None):
     srv = http.server.ThreadingHTTPServer((FIXTURE_IP, 0), handler)
     srv.daemon_threads = True
-    if tls:
+    if ca:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        ctx.load_cert_chain(os.path.join(TMP, "server.pem"), os.path.join(TMP, "server.key"))
+        ctx.load_cert_chain(os.path.join(TMP, ca + "-server.pem"), os.path.join(TMP, ca + "-server.key"))
         srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
     threading.Thread(target=srv.serve_forever, daemon=True).start()
     SERVERS.append(srv)
@@ -90,9 +90,9 @@ def serve(handler, tls):
 
 def setUpModule():
     global D, HTTP_URL, HTTPS_URL, HTTP_PORT
-    make_ca()
-    HTTP_PORT = serve(Fixture, False)
-    https_port = serve(TlsFixture, True)
+    make_ca("ca")
+    HTTP_PORT = serve(Fixture)
+    https_port = serve(TlsFixture, "ca")
     HTTP_URL = "http://%s:%d" % (FIXTURE_IP, HTTP_PORT)
     HTTPS_URL = "https://%s:%d" % (FIXTURE_IP, https_port)
     config = {
@@ -315,6 +315,51 @@ print(json.dumps({"left": [s for s in states if s not in ("0A", "06")]}))
         out, b = probe(self, "python", second_code, memory_limit="320m")
         self.assertEqual(a.container_id, b.container_id, "the second run did not reuse the sandbox")
         self.assertEqual(out["left"], [])
+
+
+class CaBundle(unittest.TestCase):
+    """The operator's bundle is trusted besides the image's own store, not instead of it: an
+    image whose system store holds a second CA reaches fixtures of both CAs in one run."""
+    images = []
+
+    @classmethod
+    def setUpClass(cls):
+        make_ca("image-ca")
+        cls.https_image = "https://%s:%d" % (FIXTURE_IP, serve(TlsFixture, "image-ca"))
+        builds = []
+        for runtime in ("python", "bash"):
+            ctx = os.path.join(TMP, "img-" + runtime)
+            os.makedirs(ctx)
+            shutil.copy(os.path.join(TMP, "image-ca.pem"), os.path.join(ctx, "image-ca.crt"))
+            with open(os.path.join(ctx, "Dockerfile"), "w") as f:
+                f.write("FROM isol8:%s\nUSER root\nCOPY image-ca.crt /usr/local/share/ca-certificates/\n"
+                        "RUN update-ca-certificates\n" % runtime)
+            tag = "isol8-test-netca-%d:%s" % (os.getpid(), runtime)
+            cls.images.append(tag)
+            builds.append(subprocess.Popen(["docker", "build", "-q", "-t", tag, ctx], stdout=subprocess.PIPE,
+                                           stderr=subprocess.PIPE))
+        for b in builds:
+            _, err = b.communicate(timeout=240)
+            if b.returncode != 0:
+                raise AssertionError("docker build failed: " + err.decode())
+
+    @classmethod
+    def tearDownClass(cls):
+        for tag in cls.images:
+            subprocess.run(["docker", "rmi", "-f", tag], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+    def test_python_and_curl_trust_both(self):
+        env = dict(fixture_env(), FIX_IMAGE=self.https_image)
+        code = ("import json, os, urllib.request\n"
+                "get = lambda u: urllib.request.urlopen(u, timeout=20).read().decode()\n"
+                "print(json.dumps({'operator': get(os.environ['FIX_HTTPS'] + '/op'),"
+                " 'image': get(os.environ['FIX_IMAGE'] + '/img')}))\n")
+        out, _ = probe(self, "python", code, env=env, image=self.images[0])
+        self.assertEqual(out, {"operator": "fixture https /op", "image": "fixture https /img"})
+        code = ("printf '{\"operator\":\"%s\",\"image\":\"%s\"}\\n' \"$(curl -sS \"$FIX_HTTPS/op\")\" "
+                "\"$(curl -sS \"$FIX_IMAGE/img\")\"")
+        out, _ = probe(self, "bash", code, env=env, image=self.images[1])
+        self.assertEqual(out, {"operator": "fixture https /op", "image": "fixture https /img"})
 
 
 class OtherModes(unittest.TestCase):
