@@ -307,7 +307,9 @@ import json
 states = [l.split()[3] for l in open("/proc/net/tcp").read().splitlines()[1:]]
 states += [l.split()[3] for l in open("/proc/net/tcp6").read().splitlines()[1:]]
 # only listeners (0A) and closed connections waiting out their time (06)
-print(json.dumps({"left": [s for s in states if s not in ("0A", "06")]}))
+import os, urllib.request
+print(json.dumps({"left": [s for s in states if s not in ("0A", "06")], "proxy": os.environ.get("HTTP_PROXY"),
+                  "http": urllib.request.urlopen(os.environ["FIX_HTTP"] + "/again", timeout=20).read().decode()}))
 """
         out, a = probe(self, "python", first_code, memory_limit="320m")
         self.assertTrue(out["reply"].startswith("HTTP/1.1 200"), out)
@@ -315,6 +317,26 @@ print(json.dumps({"left": [s for s in states if s not in ("0A", "06")]}))
         out, b = probe(self, "python", second_code, memory_limit="320m")
         self.assertEqual(a.container_id, b.container_id, "the second run did not reuse the sandbox")
         self.assertEqual(out["left"], [])
+        # a pooled filtered sandbox's pre-started interpreter has the proxy environment too
+        self.assertTrue(b.timings.prestarted, "the second run did not use the pre-started interpreter")
+        self.assertEqual(out["proxy"], "http://127.0.0.1:8118")
+        self.assertEqual(out["http"], "fixture http /again")
+
+
+class Session(unittest.TestCase):
+    def test_filtered_session_calls(self):
+        """Each call of a filtered session is its own use: its own rules and logs; the driver has the proxy env."""
+        got = []
+        for i in range(2):
+            r = D.request("python", "import os, urllib.request\n"
+                          "print(urllib.request.urlopen(os.environ['FIX_HTTP'] + '/s%d', timeout=20).read().decode())\n"
+                          % i, env=fixture_env(), network="filtered", log_network=True)
+            r.session_id = "net-%d" % os.getpid()
+            res = D.execute(r, timeout=120)
+            self.assertEqual(res.exit_code, 0, res.stderr)
+            got.append((res.stdout.decode().strip(), [(l.host, l.path) for l in res.network_logs]))
+        self.assertEqual(got, [("fixture http /s0", [(FIXTURE_IP, "/s0")]),
+                               ("fixture http /s1", [(FIXTURE_IP, "/s1")])])
 
 
 class CaBundle(unittest.TestCase):
