@@ -79,6 +79,10 @@ struct isol8_config {
 	struct {
 		struct isol8_config_list whitelist, blacklist;  /* POSIX extended regexes */
 		struct isol8_config_list allowed_ranges;       /* "127.0.0.1", "10.0.0.0/8": the SSRF guard's exceptions */
+		char *ca_bundle;                   /* PEM file trusted in filtered sandboxes besides the image's, or NULL */
+		int64_t idle_timeout_ms;           /* a tunnel quiet this long is closed */
+		int64_t max_bytes;                 /* through the proxy per execution (0: no cap) */
+		int64_t max_connections;           /* open at once per sandbox */
 	} network;
 	struct {
 		bool auto_prune;

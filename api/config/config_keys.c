@@ -54,6 +54,10 @@ const struct isol8_config_key isol8_config_keys[] = {
 	LIST("network.whitelist", network.whitelist, CI_REGEX, 0, "Network filter"),
 	LIST("network.blacklist", network.blacklist, CI_REGEX, 0, NULL),
 	LIST("network.allowedRanges", network.allowed_ranges, CI_ANY, 64, NULL),
+	STR("network.caBundle", network.ca_bundle, NULL),
+	INT("network.idleTimeoutMs", network.idle_timeout_ms, 1000, DAY_MS, "ms", NULL),
+	INT("network.maxBytes", network.max_bytes, 0, 1024 * GIB, "bytes", NULL),
+	INT("network.maxConnections", network.max_connections, 1, 4096, NULL, NULL),
 
 	OBJ("cleanup"),
 	BOOL("cleanup.autoPrune", cleanup.auto_prune, "Cleanup"),
@@ -196,6 +200,9 @@ int isol8_config_set_defaults(struct isol8_config *c, struct isol8_error *err)
 	c->defaults.readonly_root_fs = true;
 	c->defaults.pids_limit = 64;
 	c->defaults.max_output_size = 1 << 20;
+	c->network.idle_timeout_ms = 60000;
+	c->network.max_bytes = 0;
+	c->network.max_connections = 64;
 	c->cleanup.auto_prune = true;
 	c->cleanup.max_container_age_ms = 3600000;
 	snprintf(c->security.seccomp, sizeof(c->security.seccomp), "strict");

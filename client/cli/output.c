@@ -7,6 +7,9 @@
 #include <unistd.h>
 #include <string.h>
 
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+
 #include "base/util.h"
 
 static const char *const level_tags[] = {
@@ -99,6 +102,40 @@ void isol8_cli_result_notes(const struct isol8_result *res, bool saw_error)
 		isol8_cli_say("EXECUTION TIMED OUT");
 	else if (res->oom_killed && !stderr_says(res, "OUT OF MEMORY"))
 		isol8_cli_say("OUT OF MEMORY (the program passed its memory limit)");
+}
+
+char *isol8_cli_network_log_json(const struct isol8_network_log *l)
+{
+	cJSON *o = cJSON_CreateObject();
+	char *text = NULL;
+	bool ok = o != NULL;
+
+	ok = ok && cJSON_AddStringToObject(o, "timestamp", l->timestamp ? l->timestamp : "") != NULL;
+	ok = ok && cJSON_AddStringToObject(o, "method", l->method ? l->method : "") != NULL;
+	ok = ok && cJSON_AddStringToObject(o, "host", l->host ? l->host : "") != NULL;
+	if (ok && l->path != NULL && l->path[0] != '\0')
+		ok = cJSON_AddStringToObject(o, "path", l->path) != NULL;
+	else if (ok)
+		ok = cJSON_AddNullToObject(o, "path") != NULL;
+	ok = ok && cJSON_AddStringToObject(o, "action", l->allowed ? "ALLOW" : "BLOCK") != NULL;
+	ok = ok && cJSON_AddNumberToObject(o, "durationMs", (double)l->duration_ms) != NULL;
+	if (ok)
+		text = cJSON_PrintUnformatted(o);
+	cJSON_Delete(o);
+	return text;
+}
+
+void isol8_cli_network_logs(const struct isol8_result *res)
+{
+	if (res->n_network_logs == 0)
+		return;
+	fflush(stdout);
+	fputs("\n--- Network Logs ---\n", stderr);
+	for (size_t i = 0; i < res->n_network_logs; i++) {
+		char *line = isol8_cli_network_log_json(&res->network_logs[i]);
+		fprintf(stderr, "%s\n", line ? line : "(out of memory)");
+		free(line);
+	}
 }
 
 /* Tag and default text of each setup phase. */

@@ -65,6 +65,16 @@ void isol8_cli_quick_exit(int status);
  * stream `error` event came; else stderr is searched for the marker). */
 void isol8_cli_result_notes(const struct isol8_result *res, bool saw_error);
 
+/* One network log entry as the original prints it: a JSON object
+ * {"timestamp","method","host","path" (null for CONNECT),"action"
+ * ("ALLOW"/"BLOCK"),"durationMs"} on one line (malloc'd; NULL when out of
+ * memory). */
+char *isol8_cli_network_log_json(const struct isol8_network_log *l);
+
+/* A result's network logs (--log-network) on stderr, after the output:
+ * "\n--- Network Logs ---", then one JSON line per entry. Nothing without. */
+void isol8_cli_network_logs(const struct isol8_result *res);
+
 /* One line for a setup event, without newline, in the original's words:
  * "[..] isol8:python: Step 3/7 : RUN ...", "[OK] isol8:python: Up to date",
  * "[OK] isol8:python: Built", "[ERR] isol8:python: <why>"; "" for the

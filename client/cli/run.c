@@ -322,6 +322,7 @@ static int run_verb(int argc, char **argv, parse_fn parse, void (*usage)(FILE *o
 		return call_failed(&run, &conn, &err);
 	if (run.debug)
 		debug_result(res, &sink, start_ns, connected_ns, now_ns());
+	isol8_cli_network_logs(res);
 	isol8_cli_result_notes(res, sink.saw_error);
 	if (run.options.persist && res->container_id != NULL && res->container_id[0] != '\0')
 		isol8_cli_log(ISOL8_CLI_INFO, "Container kept: %s (`isol8 cleanup` removes it)",

@@ -27,7 +27,18 @@ struct agent_config {
 	uid_t uid;               /* sandbox identity: default of exec and put_file, used by get_file */
 	gid_t gid;
 	pid_t agent_pid;         /* the PID 1 process, reported in Pong */
+	const char *egress_socket; /* filtered sandbox: the proxy's socket the relay joins to, or NULL */
 };
+
+/* The egress relay (relay.c): 127.0.0.1:AGENT_RELAY_PORT joined to the
+ * proxy's unix socket. agent_relay_listen makes the listening socket (fd,
+ * or -1 with errno); agent_relay_spawn forks the relay on it (closing
+ * close_fds in the child) and returns its pid, or -1; agent_relay_run is
+ * its loop. */
+#define AGENT_RELAY_PORT 8118
+int agent_relay_listen(void);
+pid_t agent_relay_spawn(int listen_fd, const char *egress_socket, const int *close_fds, size_t n_close);
+int agent_relay_run(int listen_fd, const char *egress_socket);
 
 /* Serves one connection in a handler process; returns the process exit status. */
 int agent_handle_connection(const struct agent_config *cfg, int conn);

@@ -14,6 +14,9 @@
  *     request affects only its own handler. The supervisor never parses a
  *     byte from the socket. At most AGENT_MAX_HANDLERS run at once; past
  *     that a connection gets an Error frame and is closed;
+ *   - in a filtered sandbox (--egress SOCKET), keeps the egress relay
+ *     (relay.c) running: a root child with its own poll loop, started
+ *     again (at most once a second) when it dies;
  *   - on SIGTERM (docker stop) kills everything and exits 0: kill(-1) when it
  *     is PID 1 of its own pid namespace, otherwise (tests on the host) SIGTERM
  *     to each handler, which kills its program's process group.
@@ -42,6 +45,7 @@
 
 #define AGENT_MAX_HANDLERS 256
 #define AGENT_TERM_GRACE_MS 2000
+#define AGENT_RELAY_RESTART_MS 1000
 
 struct agent_state {
 	struct agent_config cfg;
@@ -49,6 +53,9 @@ struct agent_state {
 	int signal_fd;
 	pid_t handlers[AGENT_MAX_HANDLERS];
 	size_t handler_count;
+	int relay_listen_fd;      /* 127.0.0.1:8118 (filtered sandbox), or -1 */
+	pid_t relay_pid;          /* the egress relay, or 0 (none, or to be started again) */
+	int64_t relay_started_ms; /* when it was last started */
 };
 
 static void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -82,7 +89,7 @@ static int agent_parse_args(int argc, char **argv, struct agent_config *cfg)
 	static const struct option options[] = {
 		{"socket", required_argument, NULL, 's'}, {"sandbox-dir", required_argument, NULL, 'd'},
 		{"uid", required_argument, NULL, 'u'},    {"gid", required_argument, NULL, 'g'},
-		{NULL, 0, NULL, 0},
+		{"egress", required_argument, NULL, 'e'}, {NULL, 0, NULL, 0},
 	};
 	unsigned id;
 	int c;
@@ -92,6 +99,8 @@ static int agent_parse_args(int argc, char **argv, struct agent_config *cfg)
 			cfg->socket_path = optarg;
 		else if (c == 'd')
 			cfg->sandbox_dir = optarg;
+		else if (c == 'e')
+			cfg->egress_socket = optarg;
 		else if ((c == 'u' || c == 'g') && agent_parse_id(optarg, &id) == 0)
 			*(c == 'u' ? &cfg->uid : &cfg->gid) = id;
 		else
@@ -101,7 +110,7 @@ static int agent_parse_args(int argc, char **argv, struct agent_config *cfg)
 		goto usage;
 	return 0;
 usage:
-	fprintf(stderr, "usage: isol8-agent [--socket PATH] [--sandbox-dir DIR] [--uid N] [--gid N]\n"
+	fprintf(stderr, "usage: isol8-agent [--socket PATH] [--sandbox-dir DIR] [--uid N] [--gid N] [--egress SOCKET]\n"
 			"  uid and gid are positive; DIR is an absolute normalized path\n");
 	return -1;
 }
@@ -176,8 +185,34 @@ static void agent_reap(struct agent_state *st)
 {
 	pid_t pid;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+		if (pid == st->relay_pid) {
+			agent_log("egress relay %d ended: starting another", (int)pid);
+			st->relay_pid = 0;
+		}
 		agent_forget_handler(st, pid);
+	}
+}
+
+/* Starts the egress relay when it should run and does not; the time until
+ * it may be started again (poll's timeout), or -1 when nothing waits. */
+static int agent_keep_relay(struct agent_state *st)
+{
+	int fds[2] = {st->listen_fd, st->signal_fd};
+	int64_t now = isol8_now_ms(), due = st->relay_started_ms + AGENT_RELAY_RESTART_MS;
+
+	if (st->relay_listen_fd < 0 || st->relay_pid > 0)
+		return -1;
+	if (st->relay_started_ms != 0 && now < due)
+		return (int)(due - now);
+	st->relay_started_ms = now;
+	st->relay_pid = agent_relay_spawn(st->relay_listen_fd, st->cfg.egress_socket, fds, 2);
+	if (st->relay_pid < 0) {
+		agent_log("egress relay: fork: %s", strerror(errno));
+		st->relay_pid = 0;
+		return AGENT_RELAY_RESTART_MS;
+	}
+	return -1;
 }
 
 /* In a new handler process: undo the supervisor's signal setup. */
@@ -208,6 +243,8 @@ static void agent_accept(struct agent_state *st)
 	if (pid == 0) {
 		close(st->listen_fd);
 		close(st->signal_fd);
+		if (st->relay_listen_fd >= 0)
+			close(st->relay_listen_fd);
 		agent_handler_signals();
 		_exit(agent_handle_connection(&st->cfg, conn));
 	}
@@ -231,6 +268,8 @@ static void agent_terminate(struct agent_state *st)
 	}
 	for (size_t i = 0; i < st->handler_count; i++)
 		kill(st->handlers[i], SIGTERM);
+	if (st->relay_pid > 0)
+		kill(st->relay_pid, SIGKILL);
 	while (st->handler_count > 0 && isol8_now_ms() < deadline) {
 		agent_reap(st);
 		usleep(10000);
@@ -259,7 +298,7 @@ static int agent_run(struct agent_state *st)
 	struct pollfd fds[2] = {{.fd = st->signal_fd, .events = POLLIN}, {.fd = st->listen_fd, .events = POLLIN}};
 
 	for (;;) {
-		if (poll(fds, 2, -1) < 0) {
+		if (poll(fds, 2, agent_keep_relay(st)) < 0) {
 			if (errno == EINTR)
 				continue;
 			agent_log("poll: %s", strerror(errno));
@@ -278,6 +317,7 @@ int main(int argc, char **argv)
 		.cfg = {.socket_path = "/.isol8/run/agent.sock", .sandbox_dir = "/sandbox", .uid = 1000, .gid = 1000},
 		.listen_fd = -1,
 		.signal_fd = -1,
+		.relay_listen_fd = -1,
 	};
 	sigset_t set;
 
@@ -294,6 +334,14 @@ int main(int argc, char **argv)
 	if (st.signal_fd < 0) {
 		agent_log("signalfd: %s", strerror(errno));
 		return 1;
+	}
+	/* the relay's port is taken before any program runs, and kept */
+	if (st.cfg.egress_socket != NULL) {
+		st.relay_listen_fd = agent_relay_listen();
+		if (st.relay_listen_fd < 0) {
+			agent_log("egress relay: listen on 127.0.0.1:%d: %s", AGENT_RELAY_PORT, strerror(errno));
+			return 1;
+		}
 	}
 	st.listen_fd = agent_listen(st.cfg.socket_path);
 	if (st.listen_fd < 0)

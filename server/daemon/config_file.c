@@ -2,16 +2,20 @@
  * The configuration file onto isol8d's settings (config/config.h reads
  * it): the daemon's own keys (maxConcurrent, poolStrategy, pool, listen,
  * tls, log, debug, cleanup), the engine's defaults (defaults, security),
- * the policy and the remote-code policy (remoteCode, network.allowedRanges).
- * Flags win over the file: the flags given are written back into the
- * resolved configuration, so --check-config shows what runs.
+ * the egress proxy's settings (network), the policy and the remote-code
+ * policy (remoteCode, network.allowedRanges). Flags win over the file: the
+ * flags given are written back into the resolved configuration, so
+ * --check-config shows what runs.
  */
+#include <errno.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "base/log.h"
+#include "base/paths.h"
 #include "base/util.h"
 #include "daemon/daemon.h"
 #include "docker/seccomp.h"
@@ -22,10 +26,64 @@ static int network_mode(const char *name, enum isol8_network *out, struct isol8_
 		*out = ISOL8_NET_NONE;
 	else if (strcmp(name, "host") == 0)
 		*out = ISOL8_NET_HOST;
+	else if (strcmp(name, "filtered") == 0)
+		*out = ISOL8_NET_FILTERED;
 	else
 		return isol8_error_set(err, ISOL8_E_INVALID,
-				       "defaults.network: \"%s\" is not served yet (use \"none\" or \"host\")", name);
+				       "defaults.network: unknown mode \"%s\" (valid: none, host, filtered)", name);
 	return 0;
+}
+
+/* network.caBundle: relative to the file's directory, made absolute (Docker
+ * mounts it), and readable now. */
+static int map_ca_bundle(const struct isol8_config *f, char out[PATH_MAX], struct isol8_error *err)
+{
+	const char *given = f->network.ca_bundle;
+	char dir[PATH_MAX], path[PATH_MAX + 2];
+
+	out[0] = '\0';
+	if (given == NULL)
+		return 0;
+	isol8_dirname(f->path[0] ? f->path : ".", dir, sizeof(dir));
+	if ((size_t)snprintf(path, sizeof(path), "%s%s%s", given[0] == '/' ? "" : dir, given[0] == '/' ? "" : "/",
+			     given) >= sizeof(path))
+		return isol8_error_set(err, ISOL8_E_INVALID, "network.caBundle: \"%s\" is too long", given);
+	if (realpath(path, out) == NULL || access(out, R_OK) < 0) {
+		int saved = errno;
+		out[0] = '\0';
+		return isol8_error_errno(err, ISOL8_E_INVALID, saved, "network.caBundle: \"%s\"", path);
+	}
+	return 0;
+}
+
+/* network: the proxy's guard and limits; the default rules are compiled
+ * once here so that a bad regex stops the start, naming it. */
+static int map_network(const struct isol8_config *f, struct isol8d_config *cfg, struct isol8_error *err)
+{
+	struct isol8_egress_rules *rules = NULL;
+	char field[64];
+	int ret = 0;
+
+	memset(&cfg->egress, 0, sizeof(cfg->egress));
+	for (size_t i = 0; i < f->network.allowed_ranges.n && ret == 0; i++) {
+		snprintf(field, sizeof(field), "network.allowedRanges[%zu]", i);
+		ret = isol8_net_guard_allow(&cfg->egress.guard, field, f->network.allowed_ranges.items[i], err);
+	}
+	cfg->egress.idle_timeout_ms = f->network.idle_timeout_ms;
+	cfg->egress.max_connections_per_port = (int)f->network.max_connections;
+	cfg->egress_max_bytes = f->network.max_bytes;
+	cfg->defaults.whitelist = (const char *const *)f->network.whitelist.items;
+	cfg->defaults.n_whitelist = f->network.whitelist.n;
+	cfg->defaults.blacklist = (const char *const *)f->network.blacklist.items;
+	cfg->defaults.n_blacklist = f->network.blacklist.n;
+	if (ret == 0)
+		ret = isol8_egress_rules_compile("network.whitelist", cfg->defaults.whitelist, cfg->defaults.n_whitelist,
+						 "network.blacklist", cfg->defaults.blacklist, cfg->defaults.n_blacklist,
+						 &rules, err);
+	isol8_egress_rules_free(rules);
+	if (ret == 0)
+		ret = map_ca_bundle(f, cfg->ca_bundle, err);
+	return ret;
 }
 
 /* defaults and security: what a request gets for what it leaves unset. */
@@ -147,6 +205,8 @@ int isol8d_config_file_apply(struct isol8d_config *cfg, struct isol8_error *err)
 	cfg->auto_prune = f->cleanup.auto_prune;
 	cfg->prune_age_ms = f->cleanup.max_container_age_ms;
 	ret = map_defaults(f, &cfg->defaults, err);
+	if (ret == 0)
+		ret = map_network(f, cfg, err);
 	if (ret < 0)
 		return isol8_error_prefix(err, "%s", f->path[0] ? f->path : "configuration");
 	map_policy(f, &cfg->policy);

@@ -18,6 +18,7 @@
 #include "engine/engine.h"
 #include "engine/policy.h"
 #include "engine/remote.h"
+#include "egress/egress.h"
 #include "service/service.h"
 #include "rpc/rpc.h"
 
@@ -58,6 +59,12 @@ struct isol8d_config {
 	int64_t prune_age_ms;
 	int max_sessions;                     /* sessions.max (-1: none allowed) */
 	int64_t session_idle_ms;              /* sessions.idleTimeoutMs */
+	/* network: the egress proxy's settings (guard, timeouts, limits), the
+	 * operator's CA bundle (absolute host path, "" for none) and the
+	 * bytes one execution may move through it */
+	struct isol8_egress_config egress;
+	char ca_bundle[PATH_MAX];
+	int64_t egress_max_bytes;
 };
 
 struct isol8d {
@@ -65,6 +72,7 @@ struct isol8d {
 	struct isol8_engine *engine;
 	struct isol8_service service;   /* calls and their accounting, on the engine */
 	struct isol8_rpc_server *server;
+	struct isol8_egress *egress;    /* the egress proxy of filtered sandboxes */
 	atomic_int health_state;        /* the last health check's answer (grpc_other.c) */
 };
 

@@ -26,8 +26,7 @@
  * operator who set them must not believe they act. */
 static void warn_unserved_keys(const struct isol8d_config *cfg)
 {
-	static const char *const keys[] = {"dependencies", "network.whitelist",
-					   "network.blacklist", "poolSize.dirty"};
+	static const char *const keys[] = {"dependencies", "poolSize.dirty"};
 
 	for (size_t i = 0; cfg->file != NULL && i < ISOL8_ARRAY_LEN(keys); i++)
 		if (isol8_config_source_of(cfg->file, keys[i]) == ISOL8_CONFIG_FILE)
@@ -110,6 +109,13 @@ static void log_pool_event(int level, const char *message)
 	isol8_log(level, "%s", message);
 }
 
+/* The egress proxy of filtered sandboxes: one event loop, each decision a log line. */
+static int start_egress(struct isol8d *d, struct isol8_error *err)
+{
+	d->cfg.egress.log = log_pool_event;
+	return isol8_egress_start(&d->cfg.egress, &d->egress, err);
+}
+
 static int start_engine(struct isol8d *d, struct isol8_error *err)
 {
 	struct isol8_engine_config ecfg = {
@@ -133,6 +139,9 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 		.max_sessions = d->cfg.max_sessions,
 		.session_idle_ms = d->cfg.session_idle_ms,
 		.log = log_pool_event,
+		.egress = d->egress,
+		.ca_bundle = d->cfg.ca_bundle[0] ? d->cfg.ca_bundle : NULL,
+		.egress_max_bytes = d->cfg.egress_max_bytes,
 	};
 	struct isol8_error orphan_err = ISOL8_ERROR_INIT;
 	int removed = 0, ret;
@@ -218,6 +227,8 @@ int main(int argc, char **argv)
 
 	ret = take_socket(&d.cfg, &lock_fd, &err);
 	if (ret == 0)
+		ret = start_egress(&d, &err);
+	if (ret == 0)
 		ret = start_engine(&d, &err);
 	if (ret == 0)
 		ret = start_server(&d, &err);
@@ -226,6 +237,7 @@ int main(int argc, char **argv)
 		if (d.server)
 			isol8_rpc_server_free(d.server);
 		isol8_engine_free(d.engine);
+		isol8_egress_stop(d.egress);
 		if (lock_fd >= 0)
 			close(lock_fd);
 		isol8d_config_release(&d.cfg);
@@ -240,6 +252,7 @@ int main(int argc, char **argv)
 	isol8_rpc_server_shutdown(d.server, d.cfg.grace_ms);
 	isol8_rpc_server_free(d.server);
 	isol8_engine_free(d.engine);
+	isol8_egress_stop(d.egress);
 	unlink(d.cfg.socket_path);
 	close(lock_fd);
 	isol8_log(ISOL8_LOG_INFO, "stopped");

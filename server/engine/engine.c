@@ -70,7 +70,9 @@ static void prepare_sandbox(void *userdata, struct isol8_sandbox *sb)
 		Isol8__Agent__V1__Exec none = ISOL8__AGENT__V1__EXEC__INIT;
 		isol8_agent_prestart(sb->socket, &none, LAUNCHER_START_MS, &sb->launcher_fd, &err);
 	} else if (isol8_exec_spec_interpreter(rt, l->argv, &spec, &err) == 0) {
-		if (isol8_agent_prestart(sb->socket, &spec.exec, LAUNCHER_START_MS, &sb->launcher_fd, &err) == 0)
+		/* a filtered sandbox's programs all get the same proxy environment */
+		if ((sb->egress == NULL || isol8_proxy_env_add(&spec, sb->egress_ca, &err) == 0) &&
+		    isol8_agent_prestart(sb->socket, &spec.exec, LAUNCHER_START_MS, &sb->launcher_fd, &err) == 0)
 			sb->launcher_running = true;
 		isol8_exec_spec_release(&spec);
 	}
@@ -93,6 +95,7 @@ static int default_container_options(const struct isol8_engine *e, const struct 
 	ret = isol8_options_resolve_with(&req, &e->defaults, &opts, err);
 	if (ret == 0)
 		*out = opts.container;
+	isol8_exec_options_release(&opts);
 	return ret;
 }
 
@@ -161,8 +164,11 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 	e->image_prefix = strdup(cfg->image_prefix ? cfg->image_prefix : "isol8");
 	e->base_image = strdup(cfg->base_image ? cfg->base_image : "isol8:base");
 	e->owner = strdup(cfg->owner ? cfg->owner : "isol8d");
+	e->ca_bundle = dup_or_null(cfg->ca_bundle);
+	e->egress = cfg->egress;
+	e->egress_max_bytes = cfg->egress_max_bytes;
 	if (!e->run_dir || !e->agent_path || !e->images_dir || !e->image_prefix || !e->base_image ||
-	    !e->owner) {
+	    !e->owner || (cfg->ca_bundle != NULL && e->ca_bundle == NULL)) {
 		isol8_engine_free(e);
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	}
@@ -181,7 +187,7 @@ int isol8_engine_new(struct isol8_engine **out, const struct isol8_engine_config
 		return ret;
 	}
 	e->env = (struct isol8_sandbox_env){e->docker, e->run_dir, e->agent_path, e->owner, e->instance_id,
-					    e->image_prefix};
+					    e->image_prefix, cfg->egress, e->ca_bundle};
 	rc = registry_config(e, cfg);
 	rc.prepare = prepare_sandbox;
 	rc.prepare_userdata = e;
@@ -229,6 +235,7 @@ void isol8_engine_free(struct isol8_engine *e)
 	free(e->image_prefix);
 	free(e->base_image);
 	free(e->owner);
+	free(e->ca_bundle);
 	free(e);
 }
 

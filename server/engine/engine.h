@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "egress/egress.h"
 #include "isol8/error.h"
 #include "isol8/v1/admin.pb-c.h"
 #include "isol8/v1/isol8.pb-c.h"
@@ -57,6 +58,15 @@ struct isol8_engine_config {
 	int max_sessions;           /* sessions at once (0: 64; negative: none allowed) */
 	int64_t session_idle_ms;    /* an idle session is removed after this (0: 30 minutes) */
 	void (*log)(int level, const char *message); /* pool events; may be NULL */
+	/* "filtered" networking: the egress proxy its sandboxes get a port of
+	 * (NULL: filtered runs fail; the caller starts and stops it, and it
+	 * outlives the engine), the operator's CA bundle mounted into them
+	 * (host path, or NULL; copied), and the bytes one execution's phase
+	 * may move through the proxy (0: no cap). The rules a request gets by
+	 * default are in defaults (whitelist, blacklist). */
+	struct isol8_egress *egress;
+	const char *ca_bundle;
+	int64_t egress_max_bytes;
 };
 
 /* Which program of a run output comes from. */
@@ -153,7 +163,15 @@ struct isol8_exec_result {
 	int64_t cpu_system_ms;
 	int64_t max_rss_kb;
 	struct isol8_exec_phases phases;
+	/* A filtered run's egress decisions (options.log_network), in order
+	 * across its phases; owned, freed by isol8_exec_result_release. */
+	struct isol8_egress_entry *network_logs;
+	size_t n_network_logs;
+	size_t network_logs_dropped;  /* decisions past what the result keeps */
+	uint64_t network_bytes;       /* bytes both ways through the proxy */
+	bool network_capped;          /* network.maxBytes was reached */
 };
+
 
 /* Called for each set-up event (image may be "" for the whole set-up). */
 typedef void (*isol8_setup_fn)(void *userdata, const char *image, Isol8__V1__SetupEvent__Phase phase,
@@ -187,7 +205,7 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 /* What output files may take in all, at most. */
 #define ISOL8_OUT_FILES_MAX (32u << 20)
 
-/* Frees what a result owns (its files). */
+/* Frees what a result owns (its files and network logs). */
 void isol8_exec_result_release(struct isol8_exec_result *res);
 
 /* Executions running now. */

@@ -17,6 +17,9 @@
 struct isol8_engine {
 	atomic_bool shutting_down;
 	char *run_dir, *agent_path, *images_dir, *image_prefix, *base_image, *owner;
+	struct isol8_egress *egress;   /* borrowed (engine config), or NULL */
+	char *ca_bundle;               /* network.caBundle's host path, or NULL */
+	int64_t egress_max_bytes;      /* per phase of a run (0: no cap) */
 	char instance_id[17];
 	struct isol8_docker *docker;
 	struct isol8_sandbox_env env;
@@ -36,6 +39,30 @@ struct isol8_engine {
 	int64_t health_at_ms;          /* isol8_now_ms() of it; 0: none yet */
 	struct isol8_error health_err; /* its error (code 0: Docker answered) */
 };
+
+/* Egress of a filtered run (egress_run.c). A sandbox made with network
+ * ISOL8_NET_FILTERED has sb->egress, its port of the proxy.
+ *
+ * isol8_run_egress_begin starts a use of sb's port for one phase of a run
+ * (install, setup+code): rules NULL allows nothing; the engine's byte cap;
+ * keep_log = options.log_network. A no-op without sb->egress.
+ * isol8_run_egress_end ends it: its decisions are appended to res (in
+ * order, across phases) and its connections closed; res NULL drops them.
+ * isol8_exec_spec_proxy_env adds the proxy environment to a phase's
+ * program: HTTP_PROXY, HTTPS_PROXY, http_proxy, https_proxy
+ * (ISOL8_EGRESS_PROXY_URL), NO_PROXY/no_proxy (localhost,127.0.0.1,::1),
+ * NODE_USE_ENV_PROXY=1, and the CA bundle variables when the operator set
+ * one; a variable the request set itself is left as it set it. */
+int isol8_run_egress_begin(struct isol8_engine *e, struct isol8_sandbox *sb, const struct isol8_egress_rules *rules,
+			   const char *execution_id, bool keep_log, struct isol8_error *err);
+void isol8_run_egress_end(struct isol8_engine *e, struct isol8_sandbox *sb, struct isol8_exec_result *res);
+struct isol8_exec_spec;
+int isol8_exec_spec_proxy_env(const struct isol8_engine *e, struct isol8_exec_spec *spec, struct isol8_error *err);
+/* The same for a program started without the engine at hand (a session's
+ * driver): ca_bundle says whether the sandbox has the operator's bundle. */
+int isol8_proxy_env_add(struct isol8_exec_spec *spec, bool ca_bundle, struct isol8_error *err);
+/* Frees a result's network logs (isol8_exec_result_release calls it). */
+void isol8_exec_result_network_release(struct isol8_exec_result *res);
 
 /* One program of a session call in the session's sandbox (session.c). */
 struct isol8_agent_exec_io;

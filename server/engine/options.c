@@ -12,6 +12,7 @@
 #include "base/runtimes.h"
 #include "docker/seccomp.h"
 #include "engine/remote.h"
+#include "egress/egress.h"
 #include "sandbox/sessions.h"
 
 int isol8_parse_size(const char *text, int64_t *out)
@@ -94,15 +95,36 @@ static int resolve_network(const Isol8__V1__ExecutionOptions *o, struct isol8_ex
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(network_names); i++) {
 		if (strcmp(network_names[i].name, name) == 0) {
 			opts->container.network = network_names[i].value;
-			if (opts->container.network == ISOL8_NET_FILTERED)
-				return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
-						       "options.network: \"filtered\" is not served yet "
-						       "(use \"none\" or \"host\")");
 			return 0;
 		}
 	}
 	return isol8_error_set(err, ISOL8_E_INVALID,
 			       "options.network: unknown mode \"%s\" (valid: none, host, filtered)", name);
+}
+
+/* A filtered run's rules: the request's network_filter when it names any
+ * host, else the configured lists; compiled once for the whole run. */
+static int resolve_network_rules(const Isol8__V1__ExecutionOptions *o, const struct isol8_exec_defaults *d,
+				 struct isol8_exec_options *opts, struct isol8_error *err)
+{
+	const Isol8__V1__NetworkFilter *f = o ? o->network_filter : NULL;
+
+	opts->log_network = o && o->log_network;
+	if (opts->container.network != ISOL8_NET_FILTERED)
+		return 0;
+	opts->proxy_env = true;
+	if (f != NULL && (f->n_whitelist > 0 || f->n_blacklist > 0))
+		return isol8_egress_rules_compile("options.network_filter.whitelist", (const char *const *)f->whitelist,
+						  f->n_whitelist, "options.network_filter.blacklist",
+						  (const char *const *)f->blacklist, f->n_blacklist, &opts->rules, err);
+	return isol8_egress_rules_compile("network.whitelist", d->whitelist, d->n_whitelist, "network.blacklist",
+					  d->blacklist, d->n_blacklist, &opts->rules, err);
+}
+
+void isol8_exec_options_release(struct isol8_exec_options *opts)
+{
+	isol8_egress_rules_free(opts->rules);
+	opts->rules = NULL;
 }
 
 static int resolve_seccomp(const Isol8__V1__ExecutionOptions *o, struct isol8_exec_options *opts,
@@ -316,6 +338,8 @@ int isol8_options_resolve_with(const Isol8__V1__ExecuteRequest *req, const struc
 		ret = resolve_network(o, opts, err);
 	if (ret == 0)
 		ret = resolve_seccomp(o, opts, err);
+	if (ret == 0)
+		ret = resolve_network_rules(o, d, opts, err);
 	if (ret < 0)
 		return ret;
 	if (o && o->readonly_root_fs)

@@ -45,7 +45,17 @@ struct isol8_exec_options {
 	int64_t timeout_ms;
 	int64_t max_output;
 	bool persist;
+	/* network "filtered": the code phase's compiled rules (owned, freed by
+	 * isol8_exec_options_release; NULL allows nothing), whether the setup
+	 * script and the code get the proxy environment, and whether the
+	 * proxy's decisions go into the result (options.log_network) */
+	struct isol8_egress_rules *rules;
+	bool proxy_env;
+	bool log_network;
 };
+
+/* Frees what resolved options own (their rules). Safe on zeroed options. */
+void isol8_exec_options_release(struct isol8_exec_options *opts);
 
 /* inputs.c: the run's inputs — exactly one of code and cmd, the setup
  * script, workdir (resolved into opts->workdir), files and output_paths
@@ -77,6 +87,13 @@ struct isol8_exec_defaults {
 	struct isol8_container_options container;
 	int64_t timeout_ms;
 	int64_t max_output;
+	/* the hosts a filtered run may reach when the request gives no
+	 * network_filter (config network.whitelist and network.blacklist,
+	 * POSIX EREs; borrowed from whoever filled the struct) */
+	const char *const *whitelist;
+	size_t n_whitelist;
+	const char *const *blacklist;
+	size_t n_blacklist;
 };
 
 /* The built-in defaults. */
@@ -91,7 +108,10 @@ int isol8_options_request_runtime(const Isol8__V1__ExecuteRequest *req, const ch
 				  const char **file_extension, struct isol8_error *err);
 
 /* Fills opts from req with defaults for unset fields and checks every value.
- * Features not served yet are refused with ISOL8_E_UNIMPLEMENTED naming them. */
+ * Features not served yet are refused with ISOL8_E_UNIMPLEMENTED naming them.
+ * A filtered run's rules are compiled here (an invalid regex is
+ * ISOL8_E_INVALID naming it, e.g. options.network_filter.whitelist[0]);
+ * release opts with isol8_exec_options_release, on failure too. */
 int isol8_options_resolve_with(const Isol8__V1__ExecuteRequest *req, const struct isol8_exec_defaults *d,
 			       struct isol8_exec_options *opts, struct isol8_error *err);
 

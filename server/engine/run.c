@@ -338,6 +338,7 @@ void isol8_exec_result_release(struct isol8_exec_result *res)
 	free(res->files);
 	res->files = NULL;
 	res->n_files = 0;
+	isol8_exec_result_network_release(res);
 }
 
 /* The setup script, when there is one. *ran_code false when it failed. */
@@ -352,8 +353,12 @@ static int run_setup(struct run *r, struct isol8_sandbox *sb, const struct isol8
 	if (r->req->setup_script == NULL || r->req->setup_script[0] == '\0')
 		return 0;
 	ret = isol8_exec_spec_setup(r->req, opts, &spec, err);
-	if (ret < 0)
+	if (ret == 0 && opts->proxy_env)
+		ret = isol8_exec_spec_proxy_env(r->engine, &spec, err);
+	if (ret < 0) {
+		isol8_exec_spec_release(&spec);
 		return ret;
+	}
 	ret = run_program(r, sb, &spec, false, ISOL8_PHASE_SETUP, &x, err);
 	isol8_exec_spec_release(&spec);
 	if (ret == 0 && (x.exit_code != 0 || x.timed_out)) {
@@ -382,11 +387,16 @@ static int run_programs(struct run *r, const struct isol8_lease *lease, const st
 	res->phases.cold = lease->info.cold;
 	snprintf(res->container_id, sizeof(res->container_id), "%s", lease->sandbox->container_id);
 	r->exec_start_us = isol8_now_us();
-	ret = run_setup(r, lease->sandbox, opts, res, &run_code, err);
-	if (ret == 0 && run_code) {
-		ret = run_program(r, lease->sandbox, spec, fits, ISOL8_PHASE_CODE, &x, err);
-		if (ret == 0)
-			result_from_exit(res, &x);
+	/* one use of a filtered sandbox's egress port for the setup and the code */
+	ret = isol8_run_egress_begin(r->engine, lease->sandbox, opts->rules, res->execution_id, opts->log_network, err);
+	if (ret == 0) {
+		ret = run_setup(r, lease->sandbox, opts, res, &run_code, err);
+		if (ret == 0 && run_code) {
+			ret = run_program(r, lease->sandbox, spec, fits, ISOL8_PHASE_CODE, &x, err);
+			if (ret == 0)
+				result_from_exit(res, &x);
+		}
+		isol8_run_egress_end(r->engine, lease->sandbox, res);
 	}
 	res->phases.prestarted = r->prestarted;
 	res->phases.exec_us = isol8_now_us() - r->exec_start_us;
@@ -511,15 +521,17 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	if (ret == 0 && req->code_url && req->code_url[0]) {
 		ret = isol8_engine_fetch_code(e, req, sink, &fetched, &code, err);
 		if (ret == 0) {
+			isol8_exec_options_release(&opts);
 			req = r.req = &fetched;
 			ret = resolve_request(e, req, local, &opts, err);
 		}
 	}
-	if (ret < 0)
+	if (ret == 0)
+		ret = isol8_random_hex(res->execution_id, 16, err);
+	if (ret < 0) {
+		isol8_exec_options_release(&opts);
 		return ret;
-	ret = isol8_random_hex(res->execution_id, 16, err);
-	if (ret < 0)
-		return ret;
+	}
 	res->runtime = opts.runtime->info->name;
 	res->max_output = opts.max_output;
 	res->memory_bytes = opts.container.memory_bytes;
@@ -532,6 +544,8 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 		ret = isol8_error_set(err, ISOL8_E_UNAVAILABLE, "isol8d is shutting down");
 	if (ret == 0)
 		ret = isol8_exec_spec_build(req, &opts, &spec, err);
+	if (ret == 0 && opts.proxy_env && (ret = isol8_exec_spec_proxy_env(e, &spec, err)) < 0)
+		isol8_exec_spec_release(&spec);
 	if (ret == 0) {
 		spec_interactive(&r, &spec);
 		if (req->session_id && req->session_id[0])
@@ -542,5 +556,6 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	}
 	isol8_mask_release(&r.masks[0]);
 	isol8_mask_release(&r.masks[1]);
+	isol8_exec_options_release(&opts);
 	return ret;
 }

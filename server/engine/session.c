@@ -29,6 +29,9 @@ static int open_driver(struct isol8_sandbox *sb, const struct isol8_runtime *rt,
 	struct isol8_exec_spec spec;
 	int ret = isol8_exec_spec_interpreter(rt, d->argv, &spec, err);
 
+	/* a filtered session's interpreter reads the proxy environment once */
+	if (ret == 0 && sb->egress != NULL)
+		ret = isol8_proxy_env_add(&spec, sb->egress_ca, err);
 	if (ret == 0)
 		ret = isol8_agent_session_open(sb->socket, &spec.exec, SESSION_OPEN_MS, &sb->launcher_fd, err);
 	isol8_exec_spec_release(&spec);

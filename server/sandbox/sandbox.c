@@ -113,6 +113,19 @@ int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct i
 		return isol8_error_set(err, ISOL8_E_INVALID, "run dir \"%s\" is too long", dir);
 	out->binds[0] = out->bind_agent;
 	out->binds[1] = out->bind_run;
+	out->entrypoint[0] = ISOL8_AGENT_MOUNT;
+	if (opts->network == ISOL8_NET_FILTERED) {
+		out->entrypoint[1] = "--egress";
+		out->entrypoint[2] = ISOL8_EGRESS_MOUNT;
+		if (env->ca_bundle != NULL) {
+			n = snprintf(out->bind_ca, sizeof(out->bind_ca), "%s:%s:ro", env->ca_bundle,
+				     ISOL8_CA_BUNDLE_MOUNT);
+			if (n < 0 || (size_t)n >= sizeof(out->bind_ca))
+				return isol8_error_set(err, ISOL8_E_INVALID, "network.caBundle: \"%s\" is too long",
+						       env->ca_bundle);
+			out->binds[2] = out->bind_ca;
+		}
+	}
 	snprintf(out->tmpfs_sandbox, sizeof(out->tmpfs_sandbox), "rw,exec,nosuid,nodev,size=%lld",
 		 (long long)opts->sandbox_size);
 	snprintf(out->tmpfs_tmp, sizeof(out->tmpfs_tmp), "rw,noexec,nosuid,nodev,size=%lld,mode=1777",
@@ -126,7 +139,6 @@ int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct i
 	out->labels[3] = (struct isol8_label){"isol8.instance", env->instance_id};
 	out->labels[4] = (struct isol8_label){"isol8.sandbox", id};
 	out->labels[5] = (struct isol8_label){"isol8.created", out->created};
-	out->entrypoint[0] = ISOL8_AGENT_MOUNT;
 
 	s->image = image;
 	s->entrypoint = out->entrypoint;
@@ -144,7 +156,8 @@ int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct i
 	s->readonly_rootfs = opts->readonly_rootfs;
 	s->network_mode = opts->network == ISOL8_NET_HOST ? "host" : "none";
 	/* Docker's network layer is skipped (most of a start's time); the
-	 * sandbox still gets a network namespace of its own with only lo. */
+	 * sandbox still gets a network namespace of its own with only lo, up
+	 * (a filtered sandbox's relay listens there). */
 	s->network_disabled = opts->network != ISOL8_NET_HOST;
 	s->no_new_privileges = true;
 	s->seccomp = seccomp_option(opts);
@@ -155,8 +168,8 @@ int isol8_sandbox_spec_build(const struct isol8_sandbox_env *env, const struct i
 	return 0;
 }
 
-/* Removes the files of a sandbox's run dir (only the agent's sockets live
- * there, no subdirectories) and the dir itself. */
+/* Removes the files of a sandbox's run dir (only the agent's and the egress
+ * proxy's sockets live there, no subdirectories) and the dir itself. */
 static void remove_run_dir(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -191,6 +204,21 @@ static int make_run_dir(const struct isol8_sandbox_env *env, struct isol8_sandbo
 	return 0;
 }
 
+/* The sandbox's port of the proxy, listening before its agent starts. */
+static int open_egress_port(const struct isol8_sandbox_env *env, struct isol8_sandbox *sb, struct isol8_error *err)
+{
+	char path[PATH_MAX];
+
+	if (env->egress == NULL)
+		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "options.network: \"filtered\" needs the egress proxy, "
+				       "which this isol8d has not started");
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", sb->dir, ISOL8_EGRESS_SOCKET_NAME) >= 108)
+		return isol8_error_set(err, ISOL8_E_INVALID, "egress socket path \"%s\" is longer than a unix socket allows",
+				       path);
+	sb->egress_ca = env->ca_bundle != NULL;
+	return isol8_egress_port_open(env->egress, path, sb->id, &sb->egress, err);
+}
+
 int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8_container_options *opts,
 			 struct isol8_sandbox *out, struct isol8_error *err)
 {
@@ -207,9 +235,13 @@ int isol8_sandbox_create(const struct isol8_sandbox_env *env, const struct isol8
 	if (ret < 0)
 		return ret;
 	ret = isol8_sandbox_spec_build(env, opts, out->image, out->id, out->dir, &spec, err);
+	if (ret == 0 && opts->network == ISOL8_NET_FILTERED)
+		ret = open_egress_port(env, out, err);
 	if (ret == 0)
 		ret = isol8_docker_container_create(env->docker, &spec.spec, out->container_id, err);
 	if (ret < 0) {
+		isol8_egress_port_close(out->egress);
+		out->egress = NULL;
 		remove_run_dir(out->dir);
 		return isol8_error_prefix(err, "cannot create the sandbox from image \"%s\"", out->image);
 	}
@@ -249,6 +281,8 @@ int isol8_sandbox_destroy(const struct isol8_sandbox_env *env, struct isol8_sand
 	isol8_sandbox_drop_launcher(sb);
 	if (sb->container_id[0] != '\0')
 		ret = isol8_docker_container_remove(env->docker, sb->container_id, true, err);
+	isol8_egress_port_close(sb->egress);
+	sb->egress = NULL;
 	if (sb->dir[0] != '\0')
 		remove_run_dir(sb->dir);
 	return ret;

@@ -13,9 +13,14 @@
 #include <stdint.h>
 
 #include "docker/docker.h"
+#include "egress/egress.h"
 
 #define ISOL8_AGENT_MOUNT "/.isol8/agent"
 #define ISOL8_RUN_MOUNT "/.isol8/run"
+/* Where a filtered sandbox's agent relays to, and where the operator's CA
+ * bundle (network.caBundle) is mounted read-only. */
+#define ISOL8_EGRESS_MOUNT ISOL8_RUN_MOUNT "/egress.sock"
+#define ISOL8_CA_BUNDLE_MOUNT "/.isol8/ca-bundle.pem"
 #define ISOL8_AGENT_READY_MS 15000
 #define ISOL8_SANDBOX_UID 1000
 #define ISOL8_SANDBOX_GID 1000
@@ -64,6 +69,11 @@ struct isol8_sandbox_env {
 	const char *owner;        /* label isol8.owner: identifies this daemon across restarts */
 	const char *instance_id;  /* label isol8.instance: this run of the daemon */
 	const char *image_prefix; /* "isol8" -> images "isol8:<runtime>" */
+	/* The egress proxy filtered sandboxes get a port of (NULL: filtered
+	 * sandboxes cannot be made), and the operator's CA bundle they trust
+	 * besides the image's (host path, or NULL). */
+	struct isol8_egress *egress;
+	const char *ca_bundle;
 };
 
 struct isol8_sandbox {
@@ -79,15 +89,21 @@ struct isol8_sandbox {
 	 * interpreter driver behind it), -1 until its first call; session_lost:
 	 * that connection was dropped, so the next call's state is new. */
 	bool session_lost;
+	/* A filtered sandbox's port of the egress proxy (RUN_DIR/sandboxes/<id>/
+	 * egress.sock), opened before the container starts, closed by destroy;
+	 * NULL otherwise. */
+	struct isol8_egress_port *egress;
+	bool egress_ca;           /* ... and it has the operator's CA bundle mounted */
 };
 
 /* The container settings for opts, with storage for every string they point at. */
 struct isol8_sandbox_spec {
 	struct isol8_container_spec spec;
-	const char *entrypoint[2];
+	const char *entrypoint[4];
 	char bind_agent[PATH_MAX + 64];
 	char bind_run[PATH_MAX + 64];
-	const char *binds[3];
+	char bind_ca[PATH_MAX + 64];
+	const char *binds[4];
 	char tmpfs_sandbox[128];
 	char tmpfs_tmp[128];
 	struct isol8_tmpfs tmpfs[2];

@@ -183,6 +183,35 @@ static int result_files(struct isol8_service_result *r)
 	return 0;
 }
 
+/* A filtered run's egress decisions (options.log_network). */
+static int result_network_logs(struct isol8_service_result *r)
+{
+	const struct isol8_exec_result *res = &r->run;
+	Isol8__V1__ExecuteResult *out = &r->message;
+
+	if (res->n_network_logs == 0)
+		return 0;
+	r->net_entries = calloc(res->n_network_logs, sizeof(*r->net_entries));
+	r->net_ptrs = calloc(res->n_network_logs, sizeof(*r->net_ptrs));
+	if (r->net_entries == NULL || r->net_ptrs == NULL)
+		return -ISOL8_E_NOMEM;
+	for (size_t i = 0; i < res->n_network_logs; i++) {
+		const struct isol8_egress_entry *e = &res->network_logs[i];
+		Isol8__V1__NetworkLogEntry *m = &r->net_entries[i];
+		isol8__v1__network_log_entry__init(m);
+		m->timestamp = (char *)e->timestamp;
+		m->method = (char *)e->method;
+		m->host = e->host;
+		m->path = e->path;
+		m->allowed = e->allowed;
+		m->duration_ms = e->duration_ms;
+		r->net_ptrs[i] = m;
+	}
+	out->network_logs = r->net_ptrs;
+	out->n_network_logs = res->n_network_logs;
+	return 0;
+}
+
 static void result_fill(struct isol8_service_result *r)
 {
 	const struct isol8_exec_result *res = &r->run;
@@ -268,6 +297,8 @@ int isol8_service_execute(struct isol8_service *s, const Isol8__V1__ExecuteReque
 		int done = gathered ? gathered_finish(res) : streamed_finish(res);
 		if (done == 0)
 			done = result_files(res);
+		if (done == 0)
+			done = result_network_logs(res);
 		if (done == -ISOL8_E_NOMEM)
 			ret = isol8_error_set(err, ISOL8_E_NOMEM, "out of memory building the result");
 		else if (done < 0)
@@ -288,5 +319,9 @@ void isol8_service_result_release(struct isol8_service_result *res)
 	free(res->file_ptrs);
 	res->file_entries = NULL;
 	res->file_ptrs = NULL;
+	free(res->net_entries);
+	free(res->net_ptrs);
+	res->net_entries = NULL;
+	res->net_ptrs = NULL;
 	isol8_exec_result_release(&res->run);
 }

@@ -73,6 +73,8 @@ struct isol8_service_result {
 	Isol8__V1__EngineTimings timings;
 	Isol8__V1__ExecuteResult__FilesEntry *file_entries;
 	Isol8__V1__ExecuteResult__FilesEntry **file_ptrs;
+	Isol8__V1__NetworkLogEntry *net_entries;   /* the run's network logs, pointing into run */
+	Isol8__V1__NetworkLogEntry **net_ptrs;
 	struct isol8_exec_result run;
 	uint8_t *gathered[2];
 	size_t len[2], cap[2];

@@ -426,6 +426,23 @@ static int parse_cp(struct isol8_cli_cp *cp, struct isol8_error *err, ...)
 	return isol8_cli_cp_parse(cp, argc, argv, err);
 }
 
+/* --log-network lines are the original's JSON objects: path null for CONNECT. */
+static void test_network_log_json(void)
+{
+	struct isol8_network_log get = {"2026-01-02T03:04:05Z", "GET", "example.com", "/a\"b", true, 12};
+	struct isol8_network_log connect = {"2026-01-02T03:04:05Z", "CONNECT", "evil.test", NULL, false, 0};
+	char *a = isol8_cli_network_log_json(&get), *b = isol8_cli_network_log_json(&connect);
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(b);
+	CU_ASSERT_STRING_EQUAL(a, "{\"timestamp\":\"2026-01-02T03:04:05Z\",\"method\":\"GET\",\"host\":\"example.com\","
+			       "\"path\":\"/a\\\"b\",\"action\":\"ALLOW\",\"durationMs\":12}");
+	CU_ASSERT_STRING_EQUAL(b, "{\"timestamp\":\"2026-01-02T03:04:05Z\",\"method\":\"CONNECT\",\"host\":\"evil.test\","
+			       "\"path\":null,\"action\":\"BLOCK\",\"durationMs\":0}");
+	free(a);
+	free(b);
+}
+
 static void test_cp_sides(void)
 {
 	struct isol8_cli_cp cp;
@@ -946,6 +963,7 @@ static void test_docker_lists(void)
 int main(void)
 {
 	static const struct isol8_test tests[] = {
+		{"network log lines", test_network_log_json},
 		{"cp: the session side and the local side", test_cp_sides},
 		{"cp: usage errors", test_cp_usage_errors},
 		{"detect extensions", test_detect_extensions},

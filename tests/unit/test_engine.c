@@ -86,6 +86,7 @@ static void expect_error(Isol8__V1__ExecuteRequest *req, int code, const char *t
 	CU_ASSERT_EQUAL(isol8_options_resolve(req, &o, &err), -code);
 	CU_ASSERT_EQUAL(err.code, code);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.message, text));
+	isol8_exec_options_release(&o);
 }
 
 static void test_option_errors(void)
@@ -118,8 +119,6 @@ static void test_option_errors(void)
 	opts.pids_limit = 0;
 	opts.network = "wifi";
 	expect_error(&req, ISOL8_E_INVALID, "options.network: unknown mode \"wifi\"");
-	opts.network = "filtered";
-	expect_error(&req, ISOL8_E_UNIMPLEMENTED, "options.network");
 	opts.network = "";
 	opts.seccomp = "custom";
 	expect_error(&req, ISOL8_E_INVALID, "options.seccomp_profile");
@@ -130,6 +129,52 @@ static void test_option_errors(void)
 	req.stdin.len = 0;
 	req.session_id = "s 1";
 	expect_error(&req, ISOL8_E_INVALID, "session_id: character 2 of the session id");
+}
+
+/* network "filtered": the request's rules (or the defaults') compiled once,
+ * the proxy environment and the log flag; a bad regex names itself. */
+static void test_option_network_filtered(void)
+{
+	Isol8__V1__ExecuteRequest req = request("python", "x");
+	Isol8__V1__ExecutionOptions opts;
+	Isol8__V1__NetworkFilter filter;
+	char *white[] = {"^example\\.com$", "a("}, *black[] = {"evil"};
+	struct isol8_exec_options o;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	isol8__v1__execution_options__init(&opts);
+	isol8__v1__network_filter__init(&filter);
+	req.options = &opts;
+	opts.network = "filtered";
+	opts.log_network = true;
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	CU_ASSERT_EQUAL(o.container.network, ISOL8_NET_FILTERED);
+	CU_ASSERT_TRUE(o.proxy_env);
+	CU_ASSERT_TRUE(o.log_network);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(o.rules);
+	/* no filter and no configured whitelist: nothing is reachable */
+	CU_ASSERT_EQUAL(isol8_egress_rules_check(o.rules, "example.com"), ISOL8_EGRESS_NOT_WHITELISTED);
+	isol8_exec_options_release(&o);
+
+	opts.network_filter = &filter;
+	filter.whitelist = white;
+	filter.n_whitelist = 1;
+	filter.blacklist = black;
+	filter.n_blacklist = 1;
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	CU_ASSERT_EQUAL(isol8_egress_rules_check(o.rules, "example.com"), ISOL8_EGRESS_ALLOWED);
+	CU_ASSERT_EQUAL(isol8_egress_rules_check(o.rules, "other.com"), ISOL8_EGRESS_NOT_WHITELISTED);
+	isol8_exec_options_release(&o);
+
+	filter.n_whitelist = 2;
+	expect_error(&req, ISOL8_E_INVALID, "options.network_filter.whitelist[1]: \"a(\" is not a valid regular expression");
+
+	/* other modes get no rules and no proxy environment */
+	opts.network = "none";
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	CU_ASSERT_PTR_NULL(o.rules);
+	CU_ASSERT_FALSE(o.proxy_env);
+	isol8_exec_options_release(&o);
 }
 
 static void test_parse_size(void)
@@ -177,6 +222,52 @@ static void test_runtime_argv(void)
 		CU_ASSERT_STRING_EQUAL(joined, cases[i].argv);
 	}
 	CU_ASSERT_PTR_NULL(isol8_runtime_find("ruby"));
+}
+
+/* Count of "NAME=VALUE" entries of spec's environment. */
+static int env_count(const struct isol8_exec_spec *spec, const char *entry)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < spec->exec.n_env; i++)
+		n += strcmp(spec->exec.env[i], entry) == 0;
+	return n;
+}
+
+/* A filtered run's programs get the proxy environment; what the request
+ * set itself stays; the CA variables only with an operator bundle. */
+static void test_exec_spec_proxy_env(void)
+{
+	Isol8__V1__ExecuteRequest req = request("python", "print(1)");
+	Isol8__V1__ExecuteRequest__EnvEntry env = ISOL8__V1__EXECUTE_REQUEST__ENV_ENTRY__INIT, *envs[] = {&env};
+	struct isol8_exec_options o;
+	struct isol8_exec_spec spec;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	env.key = "NO_PROXY";
+	env.value = "";
+	req.env = envs;
+	req.n_env = 1;
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_exec_spec_build(&req, &o, &spec, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_proxy_env_add(&spec, false, &err), 0);
+	CU_ASSERT_EQUAL(env_count(&spec, "HTTP_PROXY=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "HTTPS_PROXY=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "http_proxy=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "https_proxy=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "no_proxy=localhost,127.0.0.1,::1"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "NODE_USE_ENV_PROXY=1"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "NO_PROXY="), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "NO_PROXY=localhost,127.0.0.1,::1"), 0);
+	CU_ASSERT_EQUAL(env_count(&spec, "SSL_CERT_FILE=/.isol8/ca-bundle.pem"), 0);
+	/* added once, however often asked */
+	CU_ASSERT_EQUAL_FATAL(isol8_proxy_env_add(&spec, true, &err), 0);
+	CU_ASSERT_EQUAL(env_count(&spec, "HTTP_PROXY=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "SSL_CERT_FILE=/.isol8/ca-bundle.pem"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "NODE_EXTRA_CA_CERTS=/.isol8/ca-bundle.pem"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "DENO_CERT=/.isol8/ca-bundle.pem"), 1);
+	isol8_exec_spec_release(&spec);
+	isol8_exec_options_release(&o);
 }
 
 static void test_exec_spec(void)
@@ -305,6 +396,34 @@ static void test_container_spec(void)
 
 /* The pool key: equal options give equal keys, any container-level
  * difference a different key; per-run options do not enter it. */
+/* A filtered sandbox: still no network but lo; the agent relays to the
+ * proxy's socket in its run dir, and the operator's CA bundle is mounted. */
+static void test_container_spec_filtered(void)
+{
+	struct isol8_sandbox_env env = {NULL, "/run/isol8", "/opt/isol8/isol8-agent", "/run/isol8/isol8.sock",
+					"abcd1234abcd1234", "isol8", NULL, "/etc/isol8/corp-ca.pem"};
+	struct isol8_container_options c = {.runtime = "python", .image_suffix = "python", .network = ISOL8_NET_FILTERED,
+					    .sandbox_size = 1 << 20, .tmp_size = 1 << 20};
+	struct isol8_sandbox_spec spec;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	CU_ASSERT_EQUAL_FATAL(isol8_sandbox_spec_build(&env, &c, "isol8:python", "0011", "/run/isol8/sandboxes/0011",
+						       &spec, &err), 0);
+	CU_ASSERT_STRING_EQUAL(spec.spec.network_mode, "none");
+	CU_ASSERT_TRUE(spec.spec.network_disabled);
+	CU_ASSERT_STRING_EQUAL(spec.spec.entrypoint[1], "--egress");
+	CU_ASSERT_STRING_EQUAL(spec.spec.entrypoint[2], "/.isol8/run/egress.sock");
+	CU_ASSERT_PTR_NULL(spec.spec.entrypoint[3]);
+	CU_ASSERT_STRING_EQUAL(spec.spec.binds[2], "/etc/isol8/corp-ca.pem:/.isol8/ca-bundle.pem:ro");
+	CU_ASSERT_PTR_NULL(spec.spec.binds[3]);
+	/* without filtering neither is there */
+	c.network = ISOL8_NET_NONE;
+	CU_ASSERT_EQUAL_FATAL(isol8_sandbox_spec_build(&env, &c, "isol8:python", "0011", "/run/isol8/sandboxes/0011",
+						       &spec, &err), 0);
+	CU_ASSERT_PTR_NULL(spec.spec.entrypoint[1]);
+	CU_ASSERT_PTR_NULL(spec.spec.binds[2]);
+}
+
 static void test_pool_key(void)
 {
 	Isol8__V1__ExecuteRequest a = request("python", "print(1)"), b = request("python", "print(2)");
@@ -420,10 +539,13 @@ int main(void)
 		{"option defaults", test_option_defaults},
 		{"option values", test_option_values},
 		{"option errors name the field", test_option_errors},
+		{"filtered network options", test_option_network_filtered},
 		{"size parsing", test_parse_size},
 		{"argv per runtime", test_runtime_argv},
 		{"agent exec request", test_exec_spec},
+		{"proxy environment", test_exec_spec_proxy_env},
 		{"container settings", test_container_spec},
+		{"filtered container settings", test_container_spec_filtered},
 		{"pool key", test_pool_key},
 		{"secret split across chunks", test_mask_split},
 		{"no secrets", test_mask_none},
