@@ -20,6 +20,7 @@
 struct isol8_engine;
 struct isol8_exec_defaults;
 struct isol8_policy;
+struct isol8_engine_packages;
 
 /* Clean sandboxes across every pool when the configuration does not say. */
 #define ISOL8_DEFAULT_MAX_WARM 16
@@ -63,6 +64,10 @@ struct isol8_engine_config {
 	struct isol8_egress *egress;
 	const char *ca_bundle;
 	int64_t egress_max_bytes;
+	/* Package registries (packages.registries) and the packages set-up
+	 * bakes into the images (dependencies), engine/install.h; NULL: the
+	 * public registries, nothing baked. Copied. */
+	const struct isol8_engine_packages *packages;
 };
 
 /* Which program of a run output comes from. */
@@ -145,6 +150,7 @@ struct isol8_exec_result {
 	bool truncated;
 	bool oom_killed;           /* the memory limit was hit and a process killed */
 	bool setup_failed;         /* the setup script exited non-zero: the code did not run */
+	bool install_failed;       /* the package install exited non-zero: nothing else ran */
 	bool state_reset;          /* a session call ended the session's interpreter */
 	uint64_t output_bytes;     /* what the program wrote to stdout and stderr */
 	int64_t max_output;        /* the run's output cap */

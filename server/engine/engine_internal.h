@@ -7,6 +7,7 @@
 
 #include "engine/engine.h"
 #include "isol8/agent/v1/agent.pb-c.h"
+#include "engine/install.h"
 #include "engine/options.h"
 #include "engine/policy.h"
 #include "sandbox/registry.h"
@@ -30,6 +31,7 @@ struct isol8_engine {
 	char *default_profile;
 	struct isol8_policy policy;             /* with its own image list */
 	bool prestart;                 /* pre-start interpreters in clean sandboxes */
+	struct isol8_packages packages; /* registries, their rules, what set-up bakes (install.h) */
 	void (*log)(int level, const char *message);
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
 	/* the last Docker ping (health.c), under health_lock */

@@ -25,6 +25,8 @@ int isol8_engine_settings_init(struct isol8_engine *e, const struct isol8_engine
 			return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 		e->defaults.container.seccomp_profile = e->default_profile;
 	}
+	if (isol8_packages_init(&e->packages, cfg->packages, err) < 0)
+		return -err->code;
 	if (cfg->policy != NULL)
 		return isol8_policy_copy(&e->policy, cfg->policy, err);
 	isol8_policy_init(&e->policy);
@@ -34,6 +36,7 @@ int isol8_engine_settings_init(struct isol8_engine *e, const struct isol8_engine
 void isol8_engine_settings_release(struct isol8_engine *e)
 {
 	isol8_policy_release(&e->policy);
+	isol8_packages_release(&e->packages);
 	free(e->default_profile);
 	e->default_profile = NULL;
 }
