@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "egress/egress.h"
+#include "base/runtimes.h"
 #include "isol8/error.h"
 #include "isol8/v1/admin.pb-c.h"
 #include "isol8/v1/isol8.pb-c.h"
@@ -20,7 +21,16 @@
 struct isol8_engine;
 struct isol8_exec_defaults;
 struct isol8_policy;
-struct isol8_engine_packages;
+
+/* Packages (struct isol8_engine_config.packages): lists by enum
+ * isol8_runtime_id; a runtime with no registry URL gets its public ones
+ * (base/runtimes.h). */
+struct isol8_engine_packages {
+	const char *const *registries[ISOL8_RT_COUNT];
+	size_t n_registries[ISOL8_RT_COUNT];
+	const char *const *dependencies[ISOL8_RT_COUNT];
+	size_t n_dependencies[ISOL8_RT_COUNT];
+};
 
 /* Clean sandboxes across every pool when the configuration does not say. */
 #define ISOL8_DEFAULT_MAX_WARM 16

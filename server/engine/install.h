@@ -36,6 +36,7 @@
 #define ISOL8_REGISTRY_HOST_MAX 256
 
 struct isol8_egress_rules;
+struct isol8_engine_packages;
 struct isol8_exec_options;
 struct isol8_runtime;
 
@@ -57,16 +58,6 @@ struct isol8_packages {
 	struct isol8_registries registries[ISOL8_RT_COUNT];
 	char **bake[ISOL8_RT_COUNT];
 	size_t n_bake[ISOL8_RT_COUNT];
-};
-
-/* What a caller configures (struct isol8_engine_config.packages): lists by
- * enum isol8_runtime_id; a runtime with no registry URL gets its public
- * ones (base/runtimes.h). */
-struct isol8_engine_packages {
-	const char *const *registries[ISOL8_RT_COUNT];
-	size_t n_registries[ISOL8_RT_COUNT];
-	const char *const *dependencies[ISOL8_RT_COUNT];
-	size_t n_dependencies[ISOL8_RT_COUNT];
 };
 
 /* Checks one list of package names for runtime (a row of base/runtimes.h):

@@ -12,7 +12,9 @@
 /* One RUN line per runtime: the command before the names, after them. The
  * installs are system wide, where the sandbox's read-only root keeps them:
  * python's system site; /node_modules, which CommonJS require and ESM
- * import from /sandbox/main.* both reach by walking up. */
+ * import from /sandbox/main.* both reach by walking up (installed in a
+ * scratch folder and moved there: npm cannot install with / as its
+ * project). */
 static const struct bake_row {
 	const char *runtime;
 	const char *head; /* {registry}: the first registry URL */
@@ -23,11 +25,13 @@ static const struct bake_row {
 	 "--progress-bar off --index-url '{registry}'{trusted} --",
 	 ""},
 	{"node",
-	 "npm install --prefix / --cache /tmp/isol8-npm --no-audit --no-fund --no-update-notifier "
-	 "--registry '{registry}' --",
-	 "&& rm -rf /tmp/isol8-npm"},
-	{"bun", "cd / && BUN_INSTALL_CACHE_DIR=/tmp/isol8-bun bun add --registry '{registry}'",
-	 "&& rm -rf /tmp/isol8-bun"},
+	 "mkdir -p /tmp/isol8-pkgs && cd /tmp/isol8-pkgs && npm install --cache /tmp/isol8-npm --no-audit --no-fund "
+	 "--no-update-notifier --registry '{registry}' --",
+	 "&& rm -rf /node_modules && mv node_modules /node_modules && cd / && rm -rf /tmp/isol8-pkgs /tmp/isol8-npm"},
+	{"bun",
+	 "mkdir -p /tmp/isol8-pkgs && cd /tmp/isol8-pkgs && BUN_INSTALL_CACHE_DIR=/tmp/isol8-bun bun add --registry "
+	 "'{registry}'",
+	 "&& rm -rf /node_modules && mv node_modules /node_modules && cd / && rm -rf /tmp/isol8-pkgs /tmp/isol8-bun"},
 	{"bash", "apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends",
 	 "&& apt-get clean && rm -rf /var/lib/apt/lists/*"},
 };

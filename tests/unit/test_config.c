@@ -290,7 +290,7 @@ static void test_every_key(void)
 static void test_type_errors(void)
 {
 	expect_error("[]", "the file must hold one JSON object (keys: $schema, maxConcurrent, debug, defaults, network, "
-			   "cleanup, dependencies, security, poolStrategy, poolSize, pool, remoteCode, policy, sessions, "
+			   "cleanup, dependencies, packages, security, poolStrategy, poolSize, pool, remoteCode, policy, sessions, "
 			   "listen, tls, log)");
 	expect_error("{\"defaults\": {\"memoryLimit\": 512}}",
 		     "defaults.memoryLimit: expected a size like \"512m\" (a number of bytes, or with k, m or g)");
