@@ -70,7 +70,9 @@ static void prepare_sandbox(void *userdata, struct isol8_sandbox *sb)
 		Isol8__Agent__V1__Exec none = ISOL8__AGENT__V1__EXEC__INIT;
 		isol8_agent_prestart(sb->socket, &none, LAUNCHER_START_MS, &sb->launcher_fd, &err);
 	} else if (isol8_exec_spec_interpreter(rt, l->argv, &spec, &err) == 0) {
-		if (isol8_agent_prestart(sb->socket, &spec.exec, LAUNCHER_START_MS, &sb->launcher_fd, &err) == 0)
+		/* a filtered sandbox's programs all get the same proxy environment */
+		if ((sb->egress == NULL || isol8_proxy_env_add(&spec, sb->egress_ca, &err) == 0) &&
+		    isol8_agent_prestart(sb->socket, &spec.exec, LAUNCHER_START_MS, &sb->launcher_fd, &err) == 0)
 			sb->launcher_running = true;
 		isol8_exec_spec_release(&spec);
 	}

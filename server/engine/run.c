@@ -123,9 +123,8 @@ static bool launcher_fits(const Isol8__V1__ExecuteRequest *req, const struct iso
 	const char *names[ISOL8_EXEC_MAX_ENV];
 	size_t n = 0;
 
-	/* a pre-started interpreter has no proxy environment */
 	if (opts->shell_cmd || (req->setup_script && req->setup_script[0]) || strcmp(opts->workdir, "/sandbox") != 0 ||
-	    req->tty || opts->proxy_env)
+	    req->tty)
 		return false;
 	for (size_t i = 0; i < req->n_env && n < ISOL8_EXEC_MAX_ENV; i++)
 		names[n++] = req->env[i]->key;

@@ -38,7 +38,7 @@ VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
 TMP = tempfile.mkdtemp(prefix="isol8-config.")
 # keys without a default: optional strings, and two derived from the host or other keys
 NO_DEFAULT = {"$schema", "security.customProfilePath", "tls.cert", "tls.key", "pool.maxSandboxes",
-              "policy.maxCpuLimit"}
+              "policy.maxCpuLimit", "network.caBundle"}
 
 
 def env(**extra):

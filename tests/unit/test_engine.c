@@ -224,6 +224,52 @@ static void test_runtime_argv(void)
 	CU_ASSERT_PTR_NULL(isol8_runtime_find("ruby"));
 }
 
+/* Count of "NAME=VALUE" entries of spec's environment. */
+static int env_count(const struct isol8_exec_spec *spec, const char *entry)
+{
+	int n = 0;
+
+	for (size_t i = 0; i < spec->exec.n_env; i++)
+		n += strcmp(spec->exec.env[i], entry) == 0;
+	return n;
+}
+
+/* A filtered run's programs get the proxy environment; what the request
+ * set itself stays; the CA variables only with an operator bundle. */
+static void test_exec_spec_proxy_env(void)
+{
+	Isol8__V1__ExecuteRequest req = request("python", "print(1)");
+	Isol8__V1__ExecuteRequest__EnvEntry env = ISOL8__V1__EXECUTE_REQUEST__ENV_ENTRY__INIT, *envs[] = {&env};
+	struct isol8_exec_options o;
+	struct isol8_exec_spec spec;
+	struct isol8_error err = ISOL8_ERROR_INIT;
+
+	env.key = "NO_PROXY";
+	env.value = "";
+	req.env = envs;
+	req.n_env = 1;
+	CU_ASSERT_EQUAL_FATAL(isol8_options_resolve(&req, &o, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_exec_spec_build(&req, &o, &spec, &err), 0);
+	CU_ASSERT_EQUAL_FATAL(isol8_proxy_env_add(&spec, false, &err), 0);
+	CU_ASSERT_EQUAL(env_count(&spec, "HTTP_PROXY=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "HTTPS_PROXY=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "http_proxy=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "https_proxy=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "no_proxy=localhost,127.0.0.1,::1"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "NODE_USE_ENV_PROXY=1"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "NO_PROXY="), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "NO_PROXY=localhost,127.0.0.1,::1"), 0);
+	CU_ASSERT_EQUAL(env_count(&spec, "SSL_CERT_FILE=/.isol8/ca-bundle.pem"), 0);
+	/* added once, however often asked */
+	CU_ASSERT_EQUAL_FATAL(isol8_proxy_env_add(&spec, true, &err), 0);
+	CU_ASSERT_EQUAL(env_count(&spec, "HTTP_PROXY=http://127.0.0.1:8118"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "SSL_CERT_FILE=/.isol8/ca-bundle.pem"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "NODE_EXTRA_CA_CERTS=/.isol8/ca-bundle.pem"), 1);
+	CU_ASSERT_EQUAL(env_count(&spec, "DENO_CERT=/.isol8/ca-bundle.pem"), 1);
+	isol8_exec_spec_release(&spec);
+	isol8_exec_options_release(&o);
+}
+
 static void test_exec_spec(void)
 {
 	Isol8__V1__ExecuteRequest req = request("python", "print(1)");
@@ -497,6 +543,7 @@ int main(void)
 		{"size parsing", test_parse_size},
 		{"argv per runtime", test_runtime_argv},
 		{"agent exec request", test_exec_spec},
+		{"proxy environment", test_exec_spec_proxy_env},
 		{"container settings", test_container_spec},
 		{"filtered container settings", test_container_spec_filtered},
 		{"pool key", test_pool_key},
