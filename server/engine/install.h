@@ -105,6 +105,13 @@ int isol8_install_spec_build(const struct isol8_runtime *rt, const struct isol8_
 			     struct isol8_exec_spec *spec, struct isol8_install_spec *install, struct isol8_error *err);
 void isol8_install_spec_release(struct isol8_install_spec *install);
 
+/* The code's environment for its runtime's packages: deno resolves
+ * npm: specifiers against the registry its cache was filled from, so its
+ * code gets NPM_CONFIG_REGISTRY (the runtime's first registry URL) unless
+ * the request sets it. Nothing for the other runtimes. */
+int isol8_install_code_env(const struct isol8_packages *p, const struct isol8_runtime *rt,
+			   const Isol8__V1__ExecuteRequest *req, struct isol8_exec_spec *spec, struct isol8_error *err);
+
 /* The Dockerfile of the layer that bakes packages into image from (a tag):
  * the runtime's installer as root, system wide (python: pip into the
  * system site; node and bun: /node_modules, found from /sandbox by both

@@ -193,3 +193,16 @@ void isol8_install_spec_release(struct isol8_install_spec *install)
 	free(install->argv);
 	memset(install, 0, sizeof(*install));
 }
+
+int isol8_install_code_env(const struct isol8_packages *p, const struct isol8_runtime *rt,
+			   const Isol8__V1__ExecuteRequest *req, struct isol8_exec_spec *spec, struct isol8_error *err)
+{
+	const struct isol8_registries *reg = &p->registries[rt->info - isol8_runtime_infos];
+
+	if (strcmp(rt->info->name, "deno") != 0 || reg->n == 0)
+		return 0;
+	for (size_t i = 0; i < req->n_env; i++)
+		if (strcmp(req->env[i]->key, "NPM_CONFIG_REGISTRY") == 0)
+			return 0;
+	return env_append(spec, "NPM_CONFIG_REGISTRY={registry}", reg->urls[0], err);
+}

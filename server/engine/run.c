@@ -388,6 +388,12 @@ static int run_install(struct run *r, struct isol8_sandbox *sb, const struct iso
 	*run_code = true;
 	if (r->req->n_install_packages == 0)
 		return 0;
+	if (sb->egress == NULL)
+		return isol8_error_set(err, ISOL8_E_PRECONDITION,
+				       "install_packages: session \"%s\" was made with network \"none\" and no packages, so "
+				       "its sandbox has no way out for an install (name packages in a session's first "
+				       "call, or give it network \"filtered\")",
+				       r->req->session_id);
 	reg = &r->engine->packages.registries[opts->runtime->info - isol8_runtime_infos];
 	ret = isol8_install_spec_build(opts->runtime, reg, r->req, opts, &spec, &install, err);
 	if (ret < 0)
@@ -582,6 +588,8 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	if (ret == 0)
 		ret = isol8_exec_spec_build(req, &opts, &spec, err);
 	if (ret == 0 && opts.proxy_env && (ret = isol8_exec_spec_proxy_env(e, &spec, err)) < 0)
+		isol8_exec_spec_release(&spec);
+	if (ret == 0 && (ret = isol8_install_code_env(&e->packages, opts.runtime, req, &spec, err)) < 0)
 		isol8_exec_spec_release(&spec);
 	if (ret == 0) {
 		spec_interactive(&r, &spec);

@@ -217,11 +217,34 @@ class Install(unittest.TestCase):
         self.assertEqual(errors, [("Package install failed (exit code %d)" % code, "setup")])
 
     def test_code_cannot_reach_the_registry(self):
-        probe = "import urllib.request\ntry:\n    urllib.request.urlopen(%r, timeout=5)\n    print('reached')\n" \
-                "except Exception as e:\n    print('blocked', type(e).__name__)\n" % self.registry.url("/simple/")
+        """With network none the install's sandbox is filtered, but the code's
+        rules allow nothing: neither directly nor through the proxy."""
+        probe = ("import urllib.request\n"
+                 "for proxies in ({}, {'http': 'http://127.0.0.1:8118'}):\n"
+                 "    opener = urllib.request.build_opener(urllib.request.ProxyHandler(proxies))\n"
+                 "    try:\n"
+                 "        opener.open(%r, timeout=5)\n"
+                 "        print('reached')\n"
+                 "    except Exception as e:\n"
+                 "        print('blocked', getattr(e, 'code', type(e).__name__))\n" % self.registry.url("/simple/"))
+        hits = len(self.registry.hits)
         r = self.run_install("python", probe, [PY_PACKAGE])
         self.assertEqual(r.exit_code, 0, r.stderr)
-        self.assertIn(b"blocked", r.stdout)
+        lines = r.stdout.decode().splitlines()[-2:]
+        self.assertTrue(lines[0].startswith("blocked "), lines)
+        self.assertEqual(lines[1], "blocked 403", lines)
+        self.assertNotIn(b"reached", r.stdout)
+        # the install fetched the page and the wheel, the code nothing
+        self.assertEqual(len(self.registry.hits), hits + 2, self.registry.hits[hits:])
+
+    def test_bun_and_deno(self):
+        r = self.run_install("bun", CODE_ESM, [NODE_PACKAGE])
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        self.assertTrue(r.stdout.endswith(b"hello from the tarball"), r.stdout)
+        code = "import p from 'npm:%s@1.0.0';\nconsole.log(p.hello());\n" % NODE_PACKAGE
+        r = self.run_install("deno", code, [NODE_PACKAGE + "@1.0.0"])
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        self.assertTrue(r.stdout.endswith(b"hello from the tarball"), r.stdout)
 
     def test_session_keeps_installed_packages(self):
         sid = "pk-session-%d" % os.getpid()
@@ -236,6 +259,27 @@ class Install(unittest.TestCase):
         self.assertEqual(r.exit_code, 0, r.stderr)
         self.assertTrue(r.stdout.endswith(b"hello from the wheel\n1") or r.stdout.endswith(b"hello from the wheel\n1\n"),
                         r.stdout)
+
+    def test_session_without_egress_refuses_a_later_install(self):
+        sid = "pk-late-%d" % os.getpid()
+        req = self.d.request("python", "x = 1", timeout_ms=60000)
+        req.session_id = sid
+        self.assertEqual(self.d.execute(req, timeout=60).exit_code, 0)
+        req = self.d.request("python", CODE_PY, timeout_ms=60000)
+        req.session_id = sid
+        req.install_packages.append(PY_PACKAGE)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.d.execute(req, timeout=60)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.FAILED_PRECONDITION)
+        self.assertEqual(cm.exception.details(),
+                         "install_packages: session \"%s\" was made with network \"none\" and no packages, so its "
+                         "sandbox has no way out for an install (name packages in a session's first call, or give "
+                         "it network \"filtered\")" % sid)
+        # the session lives on
+        req = self.d.request("python", "print(x)")
+        req.session_id = sid
+        r = self.d.execute(req, timeout=60)
+        self.assertEqual((r.exit_code, r.stdout), (0, b"1"), r.stderr)
 
 
 class Refusals(unittest.TestCase):
