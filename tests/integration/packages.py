@@ -43,6 +43,8 @@ PREFIX = "isol8pk%d" % os.getpid()
 PY_PACKAGE = "isol8-fixture-greet"
 PY_MODULE = "isol8_fixture_greet"
 NODE_PACKAGE = "isol8-fixture-hello"
+# A package whose tarball link points at a host that is no registry.
+ELSEWHERE_PACKAGE = "isol8-fixture-elsewhere"
 
 
 def wheel(name, module, version, code):
@@ -131,6 +133,12 @@ class Registry:
                                                       "integrity": integrity,
                                                       "shasum": hashlib.sha1(registry.tgz).hexdigest()}}}}
                     return self.send(200, json.dumps(doc).encode(), "application/json")
+                if path == "/" + ELSEWHERE_PACKAGE:
+                    doc = {"name": ELSEWHERE_PACKAGE, "dist-tags": {"latest": "1.0.0"},
+                           "versions": {"1.0.0": {"name": ELSEWHERE_PACKAGE, "version": "1.0.0",
+                                                  "dist": {"tarball": "http://elsewhere.invalid:%d/x.tgz" %
+                                                           registry.port}}}}
+                    return self.send(200, json.dumps(doc).encode(), "application/json")
                 if path == "/%s/-/%s-1.0.0.tgz" % (NODE_PACKAGE, NODE_PACKAGE):
                     return self.send(200, registry.tgz, "application/octet-stream")
                 self.send(404, b"not found\n", "text/plain")
@@ -147,13 +155,13 @@ def loopback_name():
     return name
 
 
-def config(path, registry):
+def config(path, registry, **extra):
     with open(path, "w") as f:
-        json.dump({"network": {"allowedRanges": ["127.0.0.1"]},
-                   "packages": {"registries": {"python": [registry.url("/simple/")],
-                                               "node": [registry.url("/")],
-                                               "bun": [registry.url("/")],
-                                               "deno": [registry.url("/")]}}}, f)
+        json.dump(dict({"network": {"allowedRanges": ["127.0.0.1"]},
+                        "packages": {"registries": {"python": [registry.url("/simple/")],
+                                                    "node": [registry.url("/")],
+                                                    "bun": [registry.url("/")],
+                                                    "deno": [registry.url("/")]}}}, **extra), f)
 
 
 CODE_PY = "import %s\nprint(%s.greet())\n" % (PY_MODULE, PY_MODULE)
@@ -237,6 +245,33 @@ class Install(unittest.TestCase):
         # the install fetched the page and the wheel, the code nothing
         self.assertEqual(len(self.registry.hits), hits + 2, self.registry.hits[hits:])
 
+    def test_only_the_registries_are_reached(self):
+        events = self.run_install("node", "console.log('never')", [ELSEWHERE_PACKAGE], stream=True, log_network=True)
+        result = events[-1].exit
+        self.assertNotEqual(result.exit_code, 0)
+        hosts = [(e.host, e.allowed) for e in result.network_logs]
+        self.assertIn((self.registry.host, True), hosts)
+        self.assertIn(("elsewhere.invalid", False), hosts)
+
+    def test_filtered_code_keeps_its_own_rules(self):
+        probe = ("import urllib.request\n"
+                 "try:\n"
+                 "    print(urllib.request.urlopen(%r, timeout=5).status)\n"
+                 "except Exception as e:\n"
+                 "    print('blocked', getattr(e, 'code', type(e).__name__))\n" % self.registry.url("/simple/%s/" % PY_PACKAGE))
+        req = self.d.request("python", CODE_PY + probe, timeout_ms=120000, network="filtered")
+        req.options.network_filter.whitelist.append("^%s$" % self.registry.host)
+        req.install_packages.append(PY_PACKAGE)
+        r = self.d.execute(req, timeout=180)
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().splitlines()[-2:], ["hello from the wheel", "200"])
+        req = self.d.request("python", CODE_PY + probe, timeout_ms=120000, network="filtered")
+        req.options.network_filter.whitelist.append("^nothing\\.example$")
+        req.install_packages.append(PY_PACKAGE)
+        r = self.d.execute(req, timeout=180)
+        self.assertEqual(r.exit_code, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().splitlines()[-2:], ["hello from the wheel", "blocked 403"])
+
     def test_bun_and_deno(self):
         r = self.run_install("bun", CODE_ESM, [NODE_PACKAGE])
         self.assertEqual(r.exit_code, 0, r.stderr)
@@ -245,6 +280,17 @@ class Install(unittest.TestCase):
         r = self.run_install("deno", code, [NODE_PACKAGE + "@1.0.0"])
         self.assertEqual(r.exit_code, 0, r.stderr)
         self.assertTrue(r.stdout.endswith(b"hello from the tarball"), r.stdout)
+
+    def test_cli_install(self):
+        r = subprocess.run([ISOL8, "run", "--host", "unix:" + self.d.socket, "--runtime", "python", "-e", CODE_PY,
+                            "--install", PY_PACKAGE], stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=300)
+        self.assertEqual(r.returncode, 0, r.stderr)
+        self.assertEqual(r.stdout.decode().splitlines()[-1], "hello from the wheel")
+        r = subprocess.run([ISOL8, "run", "--host", "unix:" + self.d.socket, "--runtime", "python", "-e", "1",
+                            "--install", "isol8-no-such-package"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                           timeout=300)
+        self.assertEqual(r.returncode, 1, r.stderr)
+        self.assertIn(b"Package install failed (exit code 1)", r.stderr)
 
     def test_session_keeps_installed_packages(self):
         sid = "pk-session-%d" % os.getpid()
@@ -345,7 +391,8 @@ class Bake(unittest.TestCase):
         for rt in ("base", "python", "node"):
             docker("tag", "isol8:" + rt, "%s:%s" % (PREFIX, rt))
         path = os.path.join(TMP, "bake.json")
-        config(path, cls.registry)
+        # node's list comes from the file, python's from the flag
+        config(path, cls.registry, dependencies={"node": [NODE_PACKAGE]})
         cls.d = isol8d.Daemon(ISOL8D, os.path.join(TMP, "bake"), PB, ADMIN, HEALTH,
                               flags=("--config", path, "--prewarm", "0", "--image-prefix", PREFIX,
                                      "--base-image", PREFIX + ":base"))
@@ -360,8 +407,10 @@ class Bake(unittest.TestCase):
                            stderr=subprocess.DEVNULL)
 
     def test_bake_then_run_then_no_rebuild(self):
-        r = cli("setup", "python", "node", "--python", PY_PACKAGE, "--node", NODE_PACKAGE, "--host", self.host)
+        r = cli("setup", "python", "node", "--python", PY_PACKAGE, "--host", self.host)
         self.assertIn(b"[DONE] Setup complete!", r.stdout)
+        self.assertIn(("[OK] %s:python: Built" % PREFIX).encode(), r.stdout)
+        self.assertIn(("[OK] %s:node: Built" % PREFIX).encode(), r.stdout)
         labels = docker("image", "inspect", "--format", "{{index .Config.Labels \"isol8.packages\"}}",
                         "%s:python" % PREFIX).strip()
         self.assertEqual(labels, PY_PACKAGE)
@@ -374,8 +423,9 @@ class Bake(unittest.TestCase):
             self.assertEqual((r.exit_code, r.stdout), (0, b"hello from the tarball"), (ext, r.stderr))
         # the same lists again: nothing is built
         hits = len(self.registry.hits)
-        r = cli("setup", "python", "node", "--python", PY_PACKAGE, "--node", NODE_PACKAGE, "--host", self.host)
-        self.assertIn(b"up to date", r.stdout.lower())
+        r = cli("setup", "python", "node", "--python", PY_PACKAGE, "--host", self.host)
+        self.assertIn(("[OK] %s:python: Up to date" % PREFIX).encode(), r.stdout)
+        self.assertIn(("[OK] %s:node: Up to date" % PREFIX).encode(), r.stdout)
         self.assertEqual(ids, (image_id("%s:python" % PREFIX), image_id("%s:node" % PREFIX)))
         self.assertEqual(len(self.registry.hits), hits)
         # an empty list drops the layer
