@@ -28,7 +28,7 @@ source "$repo/deploy/lib/dockerd.sh"
 readonly PACKAGES=(
 	build-essential cmake pkg-config libgrpc-dev protobuf-c-compiler libprotobuf-c-dev
 	libprotoc-dev protobuf-compiler libprotobuf-dev libcurl4-openssl-dev libcjson-dev
-	libcunit1-dev libmicrohttpd-dev grpc-proto python3-grpcio python3-protobuf python3-jsonschema docker.io
+	libcunit1-dev libmicrohttpd-dev libevent-dev grpc-proto python3-grpcio python3-protobuf python3-jsonschema docker.io
 	debootstrap debian-archive-keyring ca-certificates valgrind busybox-static openssl procps
 	hyperfine curl wrk python3-yaml
 )

@@ -48,13 +48,17 @@ struct isol8_egress_config {
 	int64_t idle_timeout_ms;       /* a tunnel quiet both ways this long is closed (0: 60 s) */
 	int64_t connect_timeout_ms;    /* reading the request head, resolving and dialing (0: 10 s) */
 	int max_connections_per_port;  /* open connections of one sandbox (0: 64); past it 429 */
-	/* Each decision, one line, at info (ALLOW) or warn (BLOCK); may be NULL. */
+	/* Each decision, one line, at info (ALLOW) or warn (BLOCK), when its
+	 * connection ends; may be NULL. Runs on the loop thread: it must not
+	 * block, nor call the functions below (they would run at once, with no
+	 * deadlock, but could free the connection being logged). */
 	void (*log)(int level, const char *message);
 };
 
 /* Starts the loop thread. */
 int isol8_egress_start(const struct isol8_egress_config *cfg, struct isol8_egress **out, struct isol8_error *err);
-/* Closes every port and connection and joins the thread. NULL is a no-op. */
+/* Closes every port and connection and joins the thread. Ports still open
+ * are freed with it: do not close them afterwards. NULL is a no-op. */
 void isol8_egress_stop(struct isol8_egress *eg);
 
 /* Compiles the rules once per request. field names the list in errors:
@@ -108,8 +112,8 @@ struct isol8_egress_log {
 };
 
 /* Ends the use: closes every connection made during it and moves its
- * decisions (when keep_log) into *log (zeroed otherwise). A port without a
- * use is left as it is. */
+ * decisions (when keep_log; none otherwise) and its byte count into *log
+ * (may be NULL). A port without a use is left as it is (*log zeroed). */
 void isol8_egress_unbind(struct isol8_egress_port *port, struct isol8_egress_log *log);
 void isol8_egress_log_release(struct isol8_egress_log *log);
 

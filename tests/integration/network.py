@@ -33,6 +33,10 @@ PB, ADMIN, HEALTH = isol8d.messages(TMP, SOURCE)
 FIXTURE_IP = "127.0.0.2"
 ALLOW_FIXTURE = r"^127\.0\.0\.2$"
 
+IDLE_MS = 1500
+MAX_BYTES = 4 << 20
+MAX_CONNECTIONS = 16
+
 D = None
 SERVERS = []
 HTTP_URL = HTTPS_URL = None
@@ -44,7 +48,10 @@ class Fixture(http.server.BaseHTTPRequestHandler):
     scheme = "http"
 
     def do_GET(self):
-        body = ("fixture %s %s" % (self.scheme, self.path)).encode()
+        if self.path.startswith("/big/"):
+            body = b"x" * int(self.path[5:])
+        else:
+            body = ("fixture %s %s" % (self.scheme, self.path)).encode()
         self.send_response(200)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -76,8 +83,13 @@ def make_ca(name):
             "-CAcreateserial", "-out", name + "-server.pem", "-days", "2", "-extfile", "san.ext")
 
 
+class QuietServer(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address):
+        pass  # the tests reset and cut connections on purpose
+
+
 def serve(handler, ca=None):
-    srv = http.server.ThreadingHTTPServer((FIXTURE_IP, 0), handler)
+    srv = QuietServer((FIXTURE_IP, 0), handler)
     srv.daemon_threads = True
     if ca:
         ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -97,7 +109,8 @@ def setUpModule():
     HTTPS_URL = "https://%s:%d" % (FIXTURE_IP, https_port)
     config = {
         "network": {"whitelist": [ALLOW_FIXTURE], "blacklist": [], "allowedRanges": [FIXTURE_IP],
-                    "caBundle": os.path.join(TMP, "ca.pem"), "idleTimeoutMs": 10000},
+                    "caBundle": os.path.join(TMP, "ca.pem"), "idleTimeoutMs": IDLE_MS, "maxBytes": MAX_BYTES,
+                    "maxConnections": MAX_CONNECTIONS},
         "pool": {"prewarm": 0, "maxWarm": 8},
     }
     with open(os.path.join(TMP, "isol8.config.json"), "w") as f:
@@ -321,6 +334,42 @@ print(json.dumps({"left": [s for s in states if s not in ("0A", "06")], "proxy":
         self.assertTrue(b.timings.prestarted, "the second run did not use the pre-started interpreter")
         self.assertEqual(out["proxy"], "http://127.0.0.1:8118")
         self.assertEqual(out["http"], "fixture http /again")
+
+
+class Limits(unittest.TestCase):
+    def test_idle_connections_and_bytes(self):
+        """network.idleTimeoutMs, maxConnections (per sandbox) and maxBytes (per run), in that order."""
+        code = r"""
+import json, os, socket, time, urllib.request
+h, p = os.environ["FIX_HTTP"].split("//")[1].split(":")
+def tunnel():
+    s = socket.create_connection(("127.0.0.1", 8118), timeout=20)
+    s.sendall(("CONNECT %s:%s HTTP/1.1\r\nHost: %s:%s\r\n\r\n" % (h, p, h, p)).encode())
+    return s, s.recv(200).decode().split("\r\n")[0]
+out = {}
+s, first = tunnel()
+time.sleep(IDLE_S)
+out["idle"] = [first, s.recv(10).decode()]
+s.close()
+tunnels = [tunnel() for _ in range(TUNNELS)]
+# past the limit: 429, or the connection closed before the answer was read
+out["statuses"] = sorted(t[1].split(" ")[1] if t[1] else "closed" for t in tunnels)
+for t in tunnels:
+    t[0].close()
+time.sleep(0.5)
+try:
+    got = len(urllib.request.urlopen(os.environ["FIX_HTTP"] + "/big/%d" % BIG_BODY, timeout=20).read())
+except Exception as e:
+    got = type(e).__name__
+out["big"] = got
+print(json.dumps(out))
+""".replace("IDLE_S", str(IDLE_MS / 1000 + 1)).replace("TUNNELS", str(MAX_CONNECTIONS + 4)).replace("BIG_BODY", str(2 * MAX_BYTES))
+        out, _ = probe(self, "python", code)
+        self.assertEqual(out["idle"], ["HTTP/1.1 200 Connection established", ""])
+        self.assertEqual(out["statuses"].count("200"), MAX_CONNECTIONS, out["statuses"])
+        self.assertIn("429", out["statuses"])
+        self.assertEqual(set(out["statuses"]) - {"200", "429", "closed"}, set())
+        self.assertNotEqual(out["big"], 2 * MAX_BYTES)
 
 
 class Session(unittest.TestCase):
