@@ -75,8 +75,8 @@ int isol8_bake_layer(struct isol8_engine *e, const struct isol8_runtime *rt, con
 	if (ret < 0)
 		return ret;
 	const struct isol8_build_file files[] = {{"Dockerfile", dockerfile, strlen(dockerfile), 0644}};
-	const struct isol8_label labels[] = {{ISOL8_PACKAGES_LABEL, bake->text}};
-	ret = isol8_docker_image_build_on(e->docker, "host", image, files, 1, labels, 1, NULL, 0, progress, userdata,
-					  err);
+	const struct isol8_label labels[] = {{ISOL8_PACKAGES_LABEL, bake->text}, {ISOL8_BAKED_TAG_LABEL, image}};
+	ret = isol8_docker_image_build_on(e->docker, "host", image, files, 1, labels, ISOL8_ARRAY_LEN(labels), NULL, 0,
+					  progress, userdata, err);
 	return ret < 0 ? isol8_error_prefix(err, "baking %s into %s", bake->text, image) : 0;
 }

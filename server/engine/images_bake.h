@@ -11,6 +11,8 @@
 #include "isol8/v1/admin.pb-c.h"
 
 #define ISOL8_PACKAGES_LABEL "isol8.packages"
+/* The tag a layer was baked for, so that set-up finds the layers it replaced. */
+#define ISOL8_BAKED_TAG_LABEL "isol8.baked.tag"
 
 struct isol8_engine;
 struct isol8_runtime;

@@ -24,6 +24,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 import unittest
 import zipfile
 
@@ -430,9 +431,18 @@ class Bake(unittest.TestCase):
         self.assertEqual(len(self.registry.hits), hits)
         # an empty list drops the layer
         cli("setup", "python", "--python", "", "--host", self.host)
+        self.assertEqual(image_id("%s:python" % PREFIX), image_id("isol8:python"))
         r = self.d.run("python", CODE_PY)
         self.assertNotEqual(r.exit_code, 0)
         self.assertIn(b"ModuleNotFoundError", r.stderr)
+        # the replaced layer is not left behind untagged: removed then, or by
+        # the next set-up once no sandbox runs it
+        self.d.wait_clean(2)
+        time.sleep(2)
+        cli("setup", "python", "--python", "", "--host", self.host)
+        gone = subprocess.run(["docker", "image", "inspect", ids[0]], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.DEVNULL)
+        self.assertNotEqual(gone.returncode, 0)
 
     def test_bad_lists_are_refused(self):
         r = cli("setup", "python", "--python", "ok,-e.", "--host", self.host, check=False)
