@@ -12,12 +12,17 @@ static const char *const bun_exts[] = {"ts", "js", "mjs", "cjs", "tsx", "mts", N
 static const char *const deno_exts[] = {"ts", "js", "mjs", "tsx", "mts", NULL};
 static const char *const bash_exts[] = {"sh", "bash", NULL};
 
+/* PyPI's simple index, and where its links point; the npm registry. */
+static const char *const pypi[] = {"https://pypi.org/simple", "https://files.pythonhosted.org", NULL};
+static const char *const npm[] = {"https://registry.npmjs.org", NULL};
+static const char *const none[] = {NULL};
+
 const struct isol8_runtime_info isol8_runtime_infos[ISOL8_RT_COUNT] = {
-	[ISOL8_RT_PYTHON] = {"python", "python", "py", python_exts},
-	[ISOL8_RT_NODE] = {"node", "node", "mjs", node_exts},
-	[ISOL8_RT_BUN] = {"bun", "bun", "ts", bun_exts},
-	[ISOL8_RT_DENO] = {"deno", "deno", "ts", deno_exts},
-	[ISOL8_RT_BASH] = {"bash", "bash", "sh", bash_exts},
+	[ISOL8_RT_PYTHON] = {"python", "python", "py", python_exts, pypi},
+	[ISOL8_RT_NODE] = {"node", "node", "mjs", node_exts, npm},
+	[ISOL8_RT_BUN] = {"bun", "bun", "ts", bun_exts, npm},
+	[ISOL8_RT_DENO] = {"deno", "deno", "ts", deno_exts, npm},
+	[ISOL8_RT_BASH] = {"bash", "bash", "sh", bash_exts, none},
 };
 
 /* Which runtime a file's extension picks (the original's rules: .ts is Bun,

@@ -17,6 +17,11 @@ struct isol8_runtime_info {
 	const char *image_suffix;  /* image is "<prefix>:<suffix>", e.g. "isol8:python" */
 	const char *default_ext;   /* code file extension without the dot */
 	const char *const *exts;   /* extensions the runtime accepts (NULL-terminated) */
+	/* The public package registries its installer uses unless the
+	 * configuration says (packages.registries.<runtime>): URLs, the first
+	 * the index or registry the installer is pointed at, the others further
+	 * hosts it downloads from; NULL-terminated, empty without an installer. */
+	const char *const *registries;
 };
 
 /* The rows, indexed by enum isol8_runtime_id. */

@@ -90,6 +90,11 @@ struct isol8_config {
 	} cleanup;
 	struct isol8_config_list dependencies[ISOL8_RT_COUNT];  /* by enum isol8_runtime_id */
 	struct {
+		/* by enum isol8_runtime_id (bash has none): URLs, the first the
+		 * installer's index or registry, the rest hosts it downloads from */
+		struct isol8_config_list registries[ISOL8_RT_COUNT];
+	} packages;
+	struct {
 		char seccomp[16];              /* strict, unconfined, custom */
 		char *custom_profile_path;     /* as written, or NULL */
 		char *custom_profile;          /* the profile's JSON text (seccomp custom), or NULL */

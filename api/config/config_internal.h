@@ -23,7 +23,7 @@ enum isol8_config_kind {
 };
 
 /* What each item of a list must be beyond a non-empty string. */
-enum isol8_config_item { CI_ANY, CI_REGEX, CI_LISTEN };
+enum isol8_config_item { CI_ANY, CI_REGEX, CI_LISTEN, CI_URL };
 
 struct isol8_config_key {
 	const char *path;            /* JSON path, "defaults.memoryLimit" */

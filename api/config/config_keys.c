@@ -70,6 +70,13 @@ const struct isol8_config_key isol8_config_keys[] = {
 	LIST("dependencies.deno", dependencies[ISOL8_RT_DENO], CI_ANY, 0, NULL),
 	LIST("dependencies.bash", dependencies[ISOL8_RT_BASH], CI_ANY, 0, NULL),
 
+	OBJ("packages"),
+	OBJ("packages.registries"),
+	LIST("packages.registries.python", packages.registries[ISOL8_RT_PYTHON], CI_URL, 8, "Package registries"),
+	LIST("packages.registries.node", packages.registries[ISOL8_RT_NODE], CI_URL, 8, NULL),
+	LIST("packages.registries.bun", packages.registries[ISOL8_RT_BUN], CI_URL, 8, NULL),
+	LIST("packages.registries.deno", packages.registries[ISOL8_RT_DENO], CI_URL, 8, NULL),
+
 	OBJ("security"),
 	ENUM("security.seccomp", security.seccomp, seccomps, "Security"),
 	STR("security.customProfilePath", security.custom_profile_path, NULL),
@@ -232,6 +239,13 @@ int isol8_config_set_defaults(struct isol8_config *c, struct isol8_error *err)
 	c->pool.prestart = true;
 	snprintf(c->log.level, sizeof(c->log.level), "info");
 	ret = list_set(&c->remote_code.allowed_schemes, https, 1, err);
+	for (int i = 0; ret == 0 && i < ISOL8_RT_COUNT; i++) {
+		size_t n = 0;
+		while (isol8_runtime_infos[i].registries[n] != NULL)
+			n++;
+		if (n > 0)
+			ret = list_set(&c->packages.registries[i], isol8_runtime_infos[i].registries, n, err);
+	}
 	if (ret == 0)
 		ret = list_set(&c->remote_code.blocked_hosts, blocked_hosts,
 			       sizeof(blocked_hosts) / sizeof(blocked_hosts[0]), err);

@@ -202,6 +202,8 @@ static int check_item(const char *path, size_t i, const char *item, enum isol8_c
 
 	if (kind == CI_LISTEN && !listen_address(item))
 		return isol8_error_set(err, ISOL8_E_INVALID, "%s[%zu]: expected \"HOST:PORT\"", path, i);
+	if (kind == CI_URL && strncmp(item, "https://", 8) != 0 && strncmp(item, "http://", 7) != 0)
+		return isol8_error_set(err, ISOL8_E_INVALID, "%s[%zu]: expected an http:// or https:// URL", path, i);
 	if (kind != CI_REGEX)
 		return 0;
 	rc = regcomp(&re, item, REG_EXTENDED | REG_NOSUB);

@@ -15,7 +15,7 @@ struct setup_args {
 	struct isol8_cli_conn conn;
 	bool force;
 	bool help;
-	const char *packages[5]; /* per runtime, in the order of package_flags */
+	char *packages[5]; /* per runtime, in the order of package_flags (argv's, split in place) */
 	struct isol8_cli_strv runtimes;
 };
 
@@ -33,11 +33,14 @@ void isol8_cli_setup_usage(FILE *out)
 		"image is ready, 1 when a build failed or on isol8's own errors. It ends\n"
 		"with [DONE] Setup complete!\n\nFlags:\n"
 		"  --force            rebuild even images that are up to date\n"
-		"  --python PKGS      comma-separated pip packages to bake in\n"
-		"  --node PKGS        comma-separated npm packages to install globally\n"
-		"  --bun PKGS         comma-separated bun packages\n"
-		"  --deno PKGS        comma-separated Deno module URLs to cache\n"
-		"  --bash PKGS        comma-separated Debian packages\n" ISOL8_CLI_CONN_HELP
+		"  --python PKGS      comma-separated pip packages to bake into isol8:python\n"
+		"  --node PKGS        comma-separated npm packages to bake into isol8:node\n"
+		"  --bun PKGS         comma-separated npm packages to bake into isol8:bun\n"
+		"  --deno PKGS        refused: Deno's cache lives on the sandbox's tmpfs\n"
+		"  --bash PKGS        comma-separated Debian packages to bake into isol8:bash\n"
+		"                     (a list replaces the daemon's dependencies.<runtime>;\n"
+		"                     \"\" bakes none; a layer is rebuilt only when its list changes)\n"
+		ISOL8_CLI_CONN_HELP
 		"  -h, --help         show this help\n");
 }
 
@@ -80,16 +83,36 @@ static int parse(struct setup_args *a, int argc, char **argv, struct isol8_error
 	return 0;
 }
 
-/* SetupRequest has no field for packages yet: refuse rather than build
- * images without them. */
-static int check_packages(const struct setup_args *a, struct isol8_error *err)
+/* Splits each --RUNTIME list at its commas into the request's packages
+ * (an empty flag value bakes none). The names point into argv. */
+struct bake_lists {
+	struct isol8_setup_packages rows[ISOL8_ARRAY_LEN(package_flags)];
+	struct isol8_cli_strv names[ISOL8_ARRAY_LEN(package_flags)];
+	size_t n;
+};
+
+static void bake_lists_free(struct bake_lists *b)
 {
 	for (size_t i = 0; i < ISOL8_ARRAY_LEN(package_flags); i++)
-		if (a->packages[i] != NULL)
-			return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
-					       "--%s: baking packages into the images is not "
-					       "supported yet; use `isol8 run --install PKG`",
-					       package_flags[i]);
+		isol8_cli_strv_free(&b->names[i]);
+}
+
+static int bake_lists(const struct setup_args *a, struct bake_lists *b, struct isol8_error *err)
+{
+	char flag[16];
+
+	for (size_t i = 0; i < ISOL8_ARRAY_LEN(package_flags); i++) {
+		char *save = NULL;
+		if (a->packages[i] == NULL)
+			continue;
+		snprintf(flag, sizeof(flag), "--%s", package_flags[i]);
+		for (char *name = strtok_r(a->packages[i], ",", &save); name != NULL; name = strtok_r(NULL, ",", &save))
+			if (name[0] != '\0' && isol8_cli_strv_push(&b->names[i], flag, name, err) < 0)
+				return -err->code;
+		b->rows[b->n++] = (struct isol8_setup_packages){package_flags[i],
+								 (const char *const *)b->names[i].items,
+								 b->names[i].n};
+	}
 	return 0;
 }
 
@@ -120,12 +143,13 @@ static int show_event(const struct isol8_setup_event *ev, void *userdata)
 }
 
 /* Streams the setup (builds take minutes); returns the exit status. */
-static int stream_setup(struct isol8_client *c, const struct setup_args *a)
+static int stream_setup(struct isol8_client *c, const struct setup_args *a, const struct bake_lists *b)
 {
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct progress p = {.failure = "", .done = false};
 
-	if (isol8_setup(c, a->force, a->runtimes.items, a->runtimes.n, show_event, &p, &err) < 0 &&
+	if (isol8_setup_with(c, a->force, (const char *const *)a->runtimes.items, a->runtimes.n, b->rows, b->n,
+			     show_event, &p, &err) < 0 &&
 	    p.failure[0] == '\0')
 		return isol8_cli_call_failed(&err, &a->conn);
 	if (p.failure[0] != '\0') {
@@ -143,22 +167,26 @@ static int stream_setup(struct isol8_client *c, const struct setup_args *a)
 int isol8_cli_setup_main(int argc, char **argv)
 {
 	struct setup_args a = {0};
+	struct bake_lists b = {0};
 	_cleanup_client_ struct isol8_client *c = NULL;
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	int status;
 
-	if (parse(&a, argc, argv, &err) < 0 || check_packages(&a, &err) < 0) {
+	if (parse(&a, argc, argv, &err) < 0 || bake_lists(&a, &b, &err) < 0) {
 		isol8_cli_strv_free(&a.runtimes);
+		bake_lists_free(&b);
 		return isol8_cli_fail(&err);
 	}
 	if (a.help) {
 		isol8_cli_strv_free(&a.runtimes);
+		bake_lists_free(&b);
 		isol8_cli_setup_usage(stdout);
 		return 0;
 	}
 	status = isol8_cli_open(&c, &a.conn);
 	if (status == 0)
-		status = stream_setup(c, &a);
+		status = stream_setup(c, &a, &b);
 	isol8_cli_strv_free(&a.runtimes);
+	bake_lists_free(&b);
 	return status;
 }

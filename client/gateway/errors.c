@@ -121,6 +121,14 @@ void gw_error_rename(const char *message, char *out, size_t size)
 			return;
 		}
 	}
+	/* an item of a list field: "install_packages[1]: ..." */
+	size_t base = strcspn(message, "[");
+	for (size_t i = 0; base < n && i < ISOL8_ARRAY_LEN(FIELDS); i++) {
+		if (strlen(FIELDS[i].proto) == base && strncmp(message, FIELDS[i].proto, base) == 0) {
+			snprintf(out, size, "%s%s", FIELDS[i].json, message + base);
+			return;
+		}
+	}
 	if (strncmp(message, "options.", 8) == 0) {
 		camel(message, n, field, sizeof(field));
 		snprintf(out, size, "%s%s", field, colon);

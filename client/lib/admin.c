@@ -4,6 +4,8 @@
 #include "isol8/v1/admin.rpc.h"
 #include "lib/client.h"
 #include "lib/result.h"
+#include "base/runtimes.h"
+#include "base/util.h"
 
 /* A clean-up removes containers (and images) one by one: more than a
  * health check's time. */
@@ -116,10 +118,50 @@ static int setup_event(const Isol8__V1__SetupEvent *m, isol8_setup_fn on_event, 
 int isol8_setup(struct isol8_client *c, bool force, const char *const *runtimes, size_t n_runtimes,
 		isol8_setup_fn on_event, void *userdata, struct isol8_error *err)
 {
+	return isol8_setup_with(c, force, runtimes, n_runtimes, NULL, 0, on_event, userdata, err);
+}
+
+/* The request's packages: entries point into packages (nothing copied). */
+static int setup_packages(const struct isol8_setup_packages *packages, size_t n, Isol8__V1__RuntimePackages *rows,
+			  Isol8__V1__RuntimePackages **ptrs, struct isol8_error *err)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (packages[i].runtime == NULL)
+			return isol8_error_set(err, ISOL8_E_INVALID, "packages[%zu].runtime is NULL", i);
+		if (packages[i].n_packages > 0 && packages[i].packages == NULL)
+			return isol8_error_set(err, ISOL8_E_INVALID, "packages[%zu].packages is NULL", i);
+		for (size_t j = 0; j < packages[i].n_packages; j++)
+			if (packages[i].packages[j] == NULL)
+				return isol8_error_set(err, ISOL8_E_INVALID, "packages[%zu].packages[%zu] is NULL", i, j);
+		isol8__v1__runtime_packages__init(&rows[i]);
+		rows[i].runtime = (char *)packages[i].runtime;
+		rows[i].packages = (char **)packages[i].packages;
+		rows[i].n_packages = packages[i].n_packages;
+		ptrs[i] = &rows[i];
+	}
+	return 0;
+}
+
+int isol8_setup_with(struct isol8_client *c, bool force, const char *const *runtimes, size_t n_runtimes,
+		     const struct isol8_setup_packages *packages, size_t n_packages, isol8_setup_fn on_event,
+		     void *userdata, struct isol8_error *err)
+{
 	Isol8__V1__SetupRequest req = ISOL8__V1__SETUP_REQUEST__INIT;
+	Isol8__V1__RuntimePackages rows[ISOL8_RT_COUNT * 2];
+	Isol8__V1__RuntimePackages *ptrs[ISOL8_RT_COUNT * 2];
 	struct isol8_rpc_stream *st = NULL;
 	bool done = false;
 	int ret = 0;
+
+	if (n_packages > ISOL8_ARRAY_LEN(rows))
+		return isol8_error_set(err, ISOL8_E_INVALID, "packages: %zu entries, more than %zu", n_packages,
+				       ISOL8_ARRAY_LEN(rows));
+	if (n_packages > 0 && packages == NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "packages is NULL but n_packages is %zu", n_packages);
+	if (c != NULL && setup_packages(packages, n_packages, rows, ptrs, err) < 0)
+		return -err->code;
+	req.packages = n_packages > 0 ? ptrs : NULL;
+	req.n_packages = n_packages;
 
 	if (c == NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "client is NULL");

@@ -419,6 +419,21 @@ typedef int (*isol8_setup_fn)(const struct isol8_setup_event *ev, void *userdata
 ISOL8_EXPORT int isol8_setup(struct isol8_client *c, bool force, const char *const *runtimes, size_t n_runtimes,
 			     isol8_setup_fn on_event, void *userdata, struct isol8_error *err);
 
+/* Packages to bake into one runtime's image (Admin.Setup's packages): a
+ * runtime named here takes this list instead of the daemon's
+ * configuration (dependencies.<runtime>); an empty list bakes none. */
+struct isol8_setup_packages {
+	const char *runtime; /* "python", "node", "bun", "bash" */
+	const char *const *packages;
+	size_t n_packages;
+};
+
+/* isol8_setup, baking the packages of each entry of packages (n_packages
+ * entries; NULL/0: the daemon's configuration decides). */
+ISOL8_EXPORT int isol8_setup_with(struct isol8_client *c, bool force, const char *const *runtimes, size_t n_runtimes,
+				  const struct isol8_setup_packages *packages, size_t n_packages,
+				  isol8_setup_fn on_event, void *userdata, struct isol8_error *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -26,7 +26,7 @@
  * operator who set them must not believe they act. */
 static void warn_unserved_keys(const struct isol8d_config *cfg)
 {
-	static const char *const keys[] = {"dependencies", "poolSize.dirty"};
+	static const char *const keys[] = {"poolSize.dirty"};
 
 	for (size_t i = 0; cfg->file != NULL && i < ISOL8_ARRAY_LEN(keys); i++)
 		if (isol8_config_source_of(cfg->file, keys[i]) == ISOL8_CONFIG_FILE)
@@ -116,8 +116,21 @@ static int start_egress(struct isol8d *d, struct isol8_error *err)
 	return isol8_egress_start(&d->cfg.egress, &d->egress, err);
 }
 
+/* packages.registries and dependencies of the configuration. */
+static void packages_from_file(const struct isol8_config *f, struct isol8_engine_packages *pk)
+{
+	memset(pk, 0, sizeof(*pk));
+	for (int i = 0; f != NULL && i < ISOL8_RT_COUNT; i++) {
+		pk->registries[i] = (const char *const *)f->packages.registries[i].items;
+		pk->n_registries[i] = f->packages.registries[i].n;
+		pk->dependencies[i] = (const char *const *)f->dependencies[i].items;
+		pk->n_dependencies[i] = f->dependencies[i].n;
+	}
+}
+
 static int start_engine(struct isol8d *d, struct isol8_error *err)
 {
+	struct isol8_engine_packages packages;
 	struct isol8_engine_config ecfg = {
 		.docker_socket = d->cfg.docker_socket,
 		.run_dir = d->cfg.run_dir,
@@ -142,10 +155,12 @@ static int start_engine(struct isol8d *d, struct isol8_error *err)
 		.egress = d->egress,
 		.ca_bundle = d->cfg.ca_bundle[0] ? d->cfg.ca_bundle : NULL,
 		.egress_max_bytes = d->cfg.egress_max_bytes,
+		.packages = &packages,
 	};
 	struct isol8_error orphan_err = ISOL8_ERROR_INIT;
 	int removed = 0, ret;
 
+	packages_from_file(d->cfg.file, &packages);
 	ret = isol8_engine_new(&d->engine, &ecfg, err);
 	if (ret < 0)
 		return ret;

@@ -108,7 +108,7 @@ static int pairs_param(const struct isol8_label *pairs, size_t n, char **out, st
 	return 0;
 }
 
-static int build_path(const char *tag, const struct isol8_label *labels, size_t n_labels,
+static int build_path(const char *tag, const char *network_mode, const struct isol8_label *labels, size_t n_labels,
 		      const struct isol8_label *build_args, size_t n_build_args, char **out, struct isol8_error *err)
 {
 	_cleanup_free_ char *tag_q = isol8_docker_url_escape(tag);
@@ -122,8 +122,11 @@ static int build_path(const char *tag, const struct isol8_label *labels, size_t 
 	if ((r = pairs_param(labels, n_labels, &labels_q, err)) < 0 ||
 	    (r = pairs_param(build_args, n_build_args, &args_q, err)) < 0)
 		return r;
-	*out = isol8_docker_format(NULL, "/build?t=%s&rm=1&forcerm=1&labels=%s&buildargs=%s", tag_q, labels_q,
-				   args_q);
+	if (network_mode != NULL && strcmp(network_mode, "host") != 0 && strcmp(network_mode, "none") != 0)
+		return isol8_error_set(err, ISOL8_E_INVALID, "image build: network mode \"%s\" (host or none)",
+				       network_mode);
+	*out = isol8_docker_format(NULL, "/build?t=%s&rm=1&forcerm=1&labels=%s&buildargs=%s%s%s", tag_q, labels_q,
+				   args_q, network_mode ? "&networkmode=" : "", network_mode ? network_mode : "");
 	if (*out == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "image build: out of memory");
 	return 0;
@@ -196,6 +199,15 @@ int isol8_docker_image_build(struct isol8_docker *d, const char *tag, const stru
 			     const struct isol8_label *build_args, size_t n_build_args,
 			     isol8_docker_progress_fn cb, void *userdata, struct isol8_error *err)
 {
+	return isol8_docker_image_build_on(d, NULL, tag, files, n_files, labels, n_labels, build_args, n_build_args, cb,
+					   userdata, err);
+}
+
+int isol8_docker_image_build_on(struct isol8_docker *d, const char *network_mode, const char *tag,
+				const struct isol8_build_file *files, size_t n_files, const struct isol8_label *labels,
+				size_t n_labels, const struct isol8_label *build_args, size_t n_build_args,
+				isol8_docker_progress_fn cb, void *userdata, struct isol8_error *err)
+{
 	_cleanup_free_ char *path = NULL;
 	_cleanup_free_ void *context = NULL;
 	size_t context_len;
@@ -207,7 +219,7 @@ int isol8_docker_image_build(struct isol8_docker *d, const char *tag, const stru
 	r = isol8_tar_write(files, n_files, &context, &context_len, err);
 	if (r < 0)
 		return r;
-	r = build_path(tag, labels, n_labels, build_args, n_build_args, &path, err);
+	r = build_path(tag, network_mode, labels, n_labels, build_args, n_build_args, &path, err);
 	if (r < 0)
 		return r;
 	struct isol8_docker_request req = {

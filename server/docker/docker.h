@@ -123,6 +123,14 @@ int isol8_docker_image_build(struct isol8_docker *d, const char *tag, const stru
 			     const struct isol8_label *build_args, size_t n_build_args,
 			     isol8_docker_progress_fn cb, void *userdata, struct isol8_error *err);
 
+/* The same with the build's RUN steps on a network: "host" (the host's,
+ * so a registry on its loopback is reachable) or "none"; NULL: Docker's
+ * default bridge. */
+int isol8_docker_image_build_on(struct isol8_docker *d, const char *network_mode, const char *tag,
+				const struct isol8_build_file *files, size_t n_files, const struct isol8_label *labels,
+				size_t n_labels, const struct isol8_label *build_args, size_t n_build_args,
+				isol8_docker_progress_fn cb, void *userdata, struct isol8_error *err);
+
 /* Imports a root file system: tar_len bytes of a tar read from tar_fd become
  * image `tag`, with Dockerfile-style changes ("ENV K=V", "LABEL k=v",
  * "CMD [...]"; NULL-terminated, may be NULL). Progress lines go to cb. */

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "egress/egress.h"
+#include "base/runtimes.h"
 #include "isol8/error.h"
 #include "isol8/v1/admin.pb-c.h"
 #include "isol8/v1/isol8.pb-c.h"
@@ -21,6 +22,16 @@ struct isol8_engine;
 struct isol8_exec_defaults;
 struct isol8_policy;
 struct isol8_remote_settings;
+
+/* Packages (struct isol8_engine_config.packages): lists by enum
+ * isol8_runtime_id; a runtime with no registry URL gets its public ones
+ * (base/runtimes.h). */
+struct isol8_engine_packages {
+	const char *const *registries[ISOL8_RT_COUNT];
+	size_t n_registries[ISOL8_RT_COUNT];
+	const char *const *dependencies[ISOL8_RT_COUNT];
+	size_t n_dependencies[ISOL8_RT_COUNT];
+};
 
 /* Clean sandboxes across every pool when the configuration does not say. */
 #define ISOL8_DEFAULT_MAX_WARM 16
@@ -67,6 +78,10 @@ struct isol8_engine_config {
 	struct isol8_egress *egress;
 	const char *ca_bundle;
 	int64_t egress_max_bytes;
+	/* Package registries (packages.registries) and the packages set-up
+	 * bakes into the images (dependencies), engine/install.h; NULL: the
+	 * public registries, nothing baked. Copied. */
+	const struct isol8_engine_packages *packages;
 };
 
 /* Which program of a run output comes from. */
@@ -149,6 +164,7 @@ struct isol8_exec_result {
 	bool truncated;
 	bool oom_killed;           /* the memory limit was hit and a process killed */
 	bool setup_failed;         /* the setup script exited non-zero: the code did not run */
+	bool install_failed;       /* the package install exited non-zero: nothing else ran */
 	bool state_reset;          /* a session call ended the session's interpreter */
 	uint64_t output_bytes;     /* what the program wrote to stdout and stderr */
 	int64_t max_output;        /* the run's output cap */

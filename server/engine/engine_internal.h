@@ -7,6 +7,7 @@
 
 #include "engine/engine.h"
 #include "isol8/agent/v1/agent.pb-c.h"
+#include "engine/install.h"
 #include "engine/options.h"
 #include "engine/policy.h"
 #include "engine/remote.h"
@@ -32,6 +33,7 @@ struct isol8_engine {
 	struct isol8_policy policy;             /* with its own image list */
 	struct isol8_remote *remote;            /* the remote-code policy and cache */
 	bool prestart;                 /* pre-start interpreters in clean sandboxes */
+	struct isol8_packages packages; /* registries, their rules, what set-up bakes (install.h) */
 	void (*log)(int level, const char *message);
 	pthread_mutex_t setup_lock;    /* one image set-up at a time */
 	/* the last Docker ping (health.c), under health_lock */

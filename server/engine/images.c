@@ -20,6 +20,7 @@
 
 #include "base/paths.h"
 #include "engine/engine_internal.h"
+#include "engine/images_bake.h"
 #include "base/sha256.h"
 #include "base/util.h"
 
@@ -262,37 +263,122 @@ static int ensure_base(struct isol8_engine *e, bool build, isol8_setup_fn cb, vo
 	return ret;
 }
 
-static int setup_one(struct isol8_engine *e, const struct isol8_runtime *rt, const char *base_id, bool force,
-		     isol8_setup_fn cb, void *ud, struct isol8_error *err)
+/* The runtime's image from its Dockerfile, labelled with its inputs. */
+static int build_runtime(struct isol8_engine *e, const struct isol8_runtime *rt, const char *image,
+			 const struct image_inputs *in, struct progress *p, struct isol8_error *err)
+{
+	const struct isol8_label labels[] = {
+		{"isol8.managed", "true"}, {INPUTS_LABEL, in->hash}, {"isol8.runtime", rt->info->name}};
+	const struct isol8_label args[] = {{"BASE", e->base_image}};
+
+	return isol8_docker_image_build(e->docker, image, in->files, in->n, labels, ISOL8_ARRAY_LEN(labels), args,
+					ISOL8_ARRAY_LEN(args), build_progress, p, err);
+}
+
+/* The image the tag named before a build, once the tag has moved on, is
+ * noted in replaced: a replaced layer would stay behind untagged. */
+static void note_replaced(struct isol8_engine *e, const char *image, const char *old_id, struct isol8_id_list *replaced)
+{
+	struct isol8_error ignored = ISOL8_ERROR_INIT;
+	char now[128];
+
+	if (isol8_docker_image_inspect(e->docker, image, now, sizeof(now), NULL, NULL, 0, &ignored) == 0 &&
+	    strcmp(now, old_id) != 0)
+		isol8_id_list_collect(old_id, "", replaced);
+}
+
+/* Removes the replaced images once no warm sandbox runs them (flushed:
+ * their removal has begun). Docker keeps one that a container still runs,
+ * another tag names or an image is built on (the image under a new
+ * layer); a layer kept so is swept by the next set-up (sweep_layers). */
+static void drop_replaced(struct isol8_engine *e, struct isol8_id_list *replaced)
+{
+	for (size_t i = 0; i < replaced->n; i++) {
+		struct isol8_error ignored = ISOL8_ERROR_INIT;
+		isol8_docker_image_remove(e->docker, replaced->items[i], false, &ignored);
+	}
+	free(replaced->items);
+}
+
+/* Docker 20.10 lists a dangling image's tags as "<none>:<none>". */
+static void collect_untagged(const char *id, const char *tag, void *userdata)
+{
+	if (tag[0] == '\0' || strcmp(tag, "<none>:<none>") == 0)
+		isol8_id_list_collect(id, tag, userdata);
+}
+
+/* Layers once baked for image (label isol8.baked.tag) that no tag names
+ * any more, removed when nothing runs them. */
+static void sweep_layers(struct isol8_engine *e, const char *image)
+{
+	struct isol8_error ignored = ISOL8_ERROR_INIT;
+	struct isol8_id_list old = {0};
+	char filter[320];
+
+	snprintf(filter, sizeof(filter), "%s=%s", ISOL8_BAKED_TAG_LABEL, image);
+	if (isol8_docker_image_list(e->docker, filter, collect_untagged, &old, &ignored) == 0)
+		drop_replaced(e, &old);
+	else
+		free(old.items);
+}
+
+/* Builds what changed: the image from its Dockerfile when its inputs
+ * changed (or a layer of other packages is on it: Docker's cache makes that
+ * quick), then the packages' layer when there are packages. */
+static int setup_one(struct isol8_engine *e, const Isol8__V1__SetupRequest *req, const struct isol8_runtime *rt,
+		     const char *base_id, isol8_setup_fn cb, void *ud, struct isol8_id_list *replaced,
+		     struct isol8_error *err)
 {
 	char image[256], id[128], have[128] = "";
 	struct image_inputs in;
 	struct isol8_error probe = ISOL8_ERROR_INIT;
 	struct progress p = {cb, ud, image};
+	struct isol8_bake *bake = calloc(1, sizeof(*bake));
+	_cleanup_free_ char *baked = calloc(1, sizeof(bake->text));
+	bool present, inputs_same;
 	int ret;
 
 	snprintf(image, sizeof(image), "%s:%s", e->image_prefix, rt->info->image_suffix);
-	cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__CHECKING, "");
-	ret = inputs_read(e, rt->info->name, base_id, &in, err);
-	if (ret < 0)
-		return ret;
-	if (isol8_docker_image_inspect(e->docker, image, id, sizeof(id), INPUTS_LABEL, have, sizeof(have),
-				       &probe) == 0 &&
-	    strcmp(have, in.hash) == 0 && !force) {
-		cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE, "");
-		inputs_release(&in);
-		return 0;
+	if (bake == NULL || baked == NULL) {
+		free(bake);
+		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	}
-	const struct isol8_label labels[] = {
-		{"isol8.managed", "true"}, {INPUTS_LABEL, in.hash}, {"isol8.runtime", rt->info->name}};
-	const struct isol8_label args[] = {{"BASE", e->base_image}};
-	ret = isol8_docker_image_build(e->docker, image, in.files, in.n, labels, ISOL8_ARRAY_LEN(labels), args,
-				       ISOL8_ARRAY_LEN(args), build_progress, &p, err);
-	inputs_release(&in);
+	cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__CHECKING, "");
+	sweep_layers(e, image);
+	ret = isol8_bake_list(e, req, rt, bake, err);
+	if (ret == 0)
+		ret = inputs_read(e, rt->info->name, base_id, &in, err);
+	if (ret < 0) {
+		free(bake);
+		return ret;
+	}
+	present = isol8_docker_image_inspect(e->docker, image, id, sizeof(id), INPUTS_LABEL, have, sizeof(have),
+					     &probe) == 0 &&
+		  isol8_docker_image_inspect(e->docker, image, id, sizeof(id), ISOL8_PACKAGES_LABEL, baked,
+					     sizeof(bake->text), &probe) == 0;
+	inputs_same = present && strcmp(have, in.hash) == 0 && !req->force;
+	if (inputs_same && strcmp(baked, bake->text) == 0) {
+		cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__UP_TO_DATE, "");
+		goto out;
+	}
+	if (!inputs_same || baked[0] != '\0')
+		ret = build_runtime(e, rt, image, &in, &p, err);
+	if (ret == 0 && bake->n > 0) {
+		char line[320];
+		snprintf(line, sizeof(line), "baking %zu package%s into %s", bake->n, bake->n == 1 ? "" : "s", image);
+		cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__BUILDING, line);
+		ret = isol8_bake_layer(e, rt, image, bake, build_progress, &p, err);
+	}
 	if (ret < 0)
-		return isol8_error_prefix(err, "building %s", image);
-	cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__BUILT, "");
-	return 0;
+		isol8_error_prefix(err, "building %s", image);
+	else
+		cb(ud, image, ISOL8__V1__SETUP_EVENT__PHASE__BUILT, "");
+	if (ret == 0 && present)
+		note_replaced(e, image, id, replaced);
+out:
+	inputs_release(&in);
+	free(bake);
+	return ret;
 }
 
 static bool wanted(const Isol8__V1__SetupRequest *req, const char *name)
@@ -309,6 +395,7 @@ int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *re
 		       void *userdata, struct isol8_error *err)
 {
 	const struct isol8_runtime *all;
+	struct isol8_id_list replaced = {0};
 	char base_id[128];
 	size_t count;
 	int failed = 0, ret;
@@ -317,6 +404,8 @@ int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *re
 		if (isol8_runtime_find(req->runtimes[i]) == NULL)
 			return isol8_error_set(err, ISOL8_E_INVALID, "runtimes: unknown runtime \"%s\" (valid: %s)",
 					       req->runtimes[i], isol8_runtime_names());
+	if (isol8_bake_check_request(req, err) < 0)
+		return -err->code;
 	pthread_mutex_lock(&e->setup_lock);
 	ret = ensure_base(e, true, cb, userdata, base_id, err);
 	all = isol8_runtime_all(&count);
@@ -324,7 +413,7 @@ int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *re
 		struct isol8_error one = ISOL8_ERROR_INIT;
 		if (!wanted(req, all[i].info->name))
 			continue;
-		if (setup_one(e, &all[i], base_id, req->force, cb, userdata, &one) < 0) {
+		if (setup_one(e, req, &all[i], base_id, cb, userdata, &replaced, &one) < 0) {
 			char image[256];
 			snprintf(image, sizeof(image), "%s:%s", e->image_prefix, all[i].info->image_suffix);
 			cb(userdata, image, ISOL8__V1__SETUP_EVENT__PHASE__FAILED, one.message);
@@ -335,6 +424,7 @@ int isol8_engine_setup(struct isol8_engine *e, const Isol8__V1__SetupRequest *re
 	pthread_mutex_unlock(&e->setup_lock);
 	/* warm sandboxes may run an image that was just replaced */
 	isol8_registry_flush(e->registry);
+	drop_replaced(e, &replaced);
 	if (ret < 0)
 		return ret;
 	return failed ? -err->code : 0;

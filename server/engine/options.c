@@ -13,6 +13,7 @@
 #include "docker/seccomp.h"
 #include "engine/remote.h"
 #include "egress/egress.h"
+#include "engine/install.h"
 #include "sandbox/sessions.h"
 
 int isol8_parse_size(const char *text, int64_t *out)
@@ -203,14 +204,32 @@ static int resolve_limits(const Isol8__V1__ExecutionOptions *o, struct isol8_exe
 	return 0;
 }
 
-/* Requested features whose issue has not landed: refused by name, never ignored. */
-static int refuse_unserved(const Isol8__V1__ExecuteRequest *req, struct isol8_error *err)
+/* The session id, when the request names one. */
+static int check_session_id(const Isol8__V1__ExecuteRequest *req, struct isol8_error *err)
 {
 	if (req->session_id && req->session_id[0] && isol8_session_id_check("session_id", req->session_id, err) < 0)
 		return -err->code;
-	if (req->n_install_packages > 0)
-		return isol8_error_set(err, ISOL8_E_UNIMPLEMENTED,
-				       "install_packages: runtime package installation is not served yet");
+	return 0;
+}
+
+/* A run that installs packages: the names checked, and a sandbox whose
+ * egress goes through the proxy, so that the install reaches the
+ * configured registries and nothing else; with network "none" the code
+ * still reaches nothing (its rules allow none), and "host" is refused: the
+ * install would reach everything. */
+static int resolve_install(const Isol8__V1__ExecuteRequest *req, struct isol8_exec_options *opts,
+			   struct isol8_error *err)
+{
+	if (req->n_install_packages == 0)
+		return 0;
+	if (isol8_install_check(req, opts->runtime->info, err) < 0)
+		return -err->code;
+	if (opts->container.network == ISOL8_NET_HOST)
+		return isol8_error_set(err, ISOL8_E_INVALID,
+				       "install_packages: packages are installed through the filtered egress proxy, "
+				       "never with network \"host\" (use network \"none\" or \"filtered\")");
+	if (opts->container.network == ISOL8_NET_NONE)
+		opts->container.network = ISOL8_NET_FILTERED;
 	return 0;
 }
 
@@ -313,7 +332,7 @@ int isol8_options_resolve_with(const Isol8__V1__ExecuteRequest *req, const struc
 	opts->container.image = NULL;
 	opts->timeout_ms = d->timeout_ms;
 	opts->max_output = d->max_output;
-	ret = refuse_unserved(req, err);
+	ret = check_session_id(req, err);
 	if (ret == 0)
 		ret = resolve_runtime(req, opts, err);
 	if (ret < 0)
@@ -340,6 +359,8 @@ int isol8_options_resolve_with(const Isol8__V1__ExecuteRequest *req, const struc
 		ret = resolve_seccomp(o, opts, err);
 	if (ret == 0)
 		ret = resolve_network_rules(o, d, opts, err);
+	if (ret == 0)
+		ret = resolve_install(req, opts, err);
 	if (ret < 0)
 		return ret;
 	if (o && o->readonly_root_fs)

@@ -36,6 +36,7 @@ struct run {
 	bool prestarted;           /* ran in a pre-started interpreter */
 	struct isol8_input_relay relay; /* interactive: the sink's input to the code */
 	struct isol8_session_call *session; /* a session's call, or NULL */
+	bool plain;                /* this program runs as its own process, even in a session */
 };
 
 /* Masked output to the sink, within the cap: masking can lengthen output,
@@ -149,6 +150,8 @@ static int agent_exec(struct run *r, struct isol8_sandbox *sb, bool fits, const 
 		io.input_fd = r->sink->input_fd;
 	}
 
+	if (r->session != NULL && r->plain)
+		return isol8_agent_exec(sb->socket, &spec->exec, &io, exit_status, err);
 	if (r->session != NULL)
 		return isol8_session_exec(sb, &spec->exec, &io, exit_status, err);
 
@@ -369,6 +372,52 @@ static int run_setup(struct run *r, struct isol8_sandbox *sb, const struct isol8
 	return ret;
 }
 
+/* The packages' install, when the request names some: its own process (in
+ * a session too, beside the session's interpreter, whose processes it
+ * leaves running), egress allowed to the runtime's registries only.
+ * *run_code false when it failed. */
+static int run_install(struct run *r, struct isol8_sandbox *sb, const struct isol8_exec_options *opts,
+		       struct isol8_exec_result *res, bool *run_code, struct isol8_error *err)
+{
+	const struct isol8_registries *reg;
+	struct isol8_install_spec install;
+	struct isol8_agent_exit x = {0};
+	struct isol8_exec_spec spec;
+	int ret;
+
+	*run_code = true;
+	if (r->req->n_install_packages == 0)
+		return 0;
+	if (sb->egress == NULL)
+		return isol8_error_set(err, ISOL8_E_PRECONDITION,
+				       "install_packages: session \"%s\" was made with network \"none\" and no packages, so "
+				       "its sandbox has no way out for an install (name packages in a session's first "
+				       "call, or give it network \"filtered\")",
+				       r->req->session_id);
+	reg = &r->engine->packages.registries[opts->runtime->info - isol8_runtime_infos];
+	ret = isol8_install_spec_build(opts->runtime, reg, r->req, opts, &spec, &install, err);
+	if (ret < 0)
+		return ret;
+	spec.exec.keep_detached = r->session != NULL;
+	ret = isol8_exec_spec_proxy_env(r->engine, &spec, err);
+	if (ret == 0)
+		ret = isol8_run_egress_begin(r->engine, sb, reg->rules, res->execution_id, opts->log_network, err);
+	if (ret == 0) {
+		r->plain = true;
+		ret = run_program(r, sb, &spec, false, ISOL8_PHASE_SETUP, &x, err);
+		r->plain = false;
+		isol8_run_egress_end(r->engine, sb, res);
+	}
+	isol8_exec_spec_release(&spec);
+	isol8_install_spec_release(&install);
+	if (ret == 0 && (x.exit_code != 0 || x.timed_out || x.signal != 0)) {
+		result_from_exit(res, &x);
+		res->install_failed = true;
+		*run_code = false;
+	}
+	return ret;
+}
+
 /* The run's programs in a leased sandbox: the setup script, then the code
  * (in the sandbox's pre-started interpreter when fits), its exit into res,
  * then the output files. *reported: the agent reported how the programs
@@ -387,16 +436,21 @@ static int run_programs(struct run *r, const struct isol8_lease *lease, const st
 	res->phases.cold = lease->info.cold;
 	snprintf(res->container_id, sizeof(res->container_id), "%s", lease->sandbox->container_id);
 	r->exec_start_us = isol8_now_us();
-	/* one use of a filtered sandbox's egress port for the setup and the code */
-	ret = isol8_run_egress_begin(r->engine, lease->sandbox, opts->rules, res->execution_id, opts->log_network, err);
-	if (ret == 0) {
-		ret = run_setup(r, lease->sandbox, opts, res, &run_code, err);
-		if (ret == 0 && run_code) {
-			ret = run_program(r, lease->sandbox, spec, fits, ISOL8_PHASE_CODE, &x, err);
-			if (ret == 0)
-				result_from_exit(res, &x);
+	/* the install has a use of a filtered sandbox's egress port of its own;
+	 * the setup script and the code share the next */
+	ret = run_install(r, lease->sandbox, opts, res, &run_code, err);
+	if (ret == 0 && run_code) {
+		ret = isol8_run_egress_begin(r->engine, lease->sandbox, opts->rules, res->execution_id,
+					     opts->log_network, err);
+		if (ret == 0) {
+			ret = run_setup(r, lease->sandbox, opts, res, &run_code, err);
+			if (ret == 0 && run_code) {
+				ret = run_program(r, lease->sandbox, spec, fits, ISOL8_PHASE_CODE, &x, err);
+				if (ret == 0)
+					result_from_exit(res, &x);
+			}
+			isol8_run_egress_end(r->engine, lease->sandbox, res);
 		}
-		isol8_run_egress_end(r->engine, lease->sandbox, res);
 	}
 	res->phases.prestarted = r->prestarted;
 	res->phases.exec_us = isol8_now_us() - r->exec_start_us;
@@ -545,6 +599,8 @@ int isol8_engine_execute(struct isol8_engine *e, const Isol8__V1__ExecuteRequest
 	if (ret == 0)
 		ret = isol8_exec_spec_build(req, &opts, &spec, err);
 	if (ret == 0 && opts.proxy_env && (ret = isol8_exec_spec_proxy_env(e, &spec, err)) < 0)
+		isol8_exec_spec_release(&spec);
+	if (ret == 0 && (ret = isol8_install_code_env(&e->packages, opts.runtime, req, &spec, err)) < 0)
 		isol8_exec_spec_release(&spec);
 	if (ret == 0) {
 		spec_interactive(&r, &spec);

@@ -34,6 +34,8 @@ int isol8_engine_settings_init(struct isol8_engine *e, const struct isol8_engine
 		if (isol8_remote_new(&e->remote, &off, err) < 0)
 			return -err->code;
 	}
+	if (isol8_packages_init(&e->packages, cfg->packages, err) < 0)
+		return -err->code;
 	if (cfg->policy != NULL)
 		return isol8_policy_copy(&e->policy, cfg->policy, err);
 	isol8_policy_init(&e->policy);
@@ -45,6 +47,7 @@ void isol8_engine_settings_release(struct isol8_engine *e)
 	isol8_policy_release(&e->policy);
 	isol8_remote_free(e->remote);
 	e->remote = NULL;
+	isol8_packages_release(&e->packages);
 	free(e->default_profile);
 	e->default_profile = NULL;
 }

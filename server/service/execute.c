@@ -95,6 +95,11 @@ static int early_ends(const struct isol8_exec_result *res, struct early_end ends
 		ends[n] = (struct early_end){"", true};
 		snprintf(ends[n++].text, sizeof(ends[0].text), "OUT OF MEMORY (limit %s)", mem);
 	}
+	if (res->install_failed) {
+		ends[n] = (struct early_end){"", false};
+		snprintf(ends[n++].text, sizeof(ends[0].text), "Package install failed (exit code %d)",
+			 res->timed_out ? 128 + SIGKILL : res->exit_code);
+	}
 	if (res->setup_failed) {
 		ends[n] = (struct early_end){"", false};
 		snprintf(ends[n++].text, sizeof(ends[0].text), "Setup script failed (exit code %d)",
@@ -152,7 +157,7 @@ static int gathered_finish(struct isol8_service_result *r)
 static int streamed_finish(struct isol8_service_result *r)
 {
 	const struct isol8_exec_result *res = &r->run;
-	enum isol8_phase phase = res->setup_failed ? ISOL8_PHASE_SETUP : ISOL8_PHASE_CODE;
+	enum isol8_phase phase = res->setup_failed || res->install_failed ? ISOL8_PHASE_SETUP : ISOL8_PHASE_CODE;
 	struct early_end ends[3];
 	int n = early_ends(res, ends), ret = 0;
 

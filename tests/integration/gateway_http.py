@@ -231,8 +231,8 @@ class Http(unittest.TestCase):
             (404, ("/no/such/path",), {}, None),
             (405, ("-X", "PUT", "/execute"), {}, None),
             (405, ("-X", "DELETE", "/sessions"), {}, None),
-            (501, ("-X", "POST", "/execute"), {"data": {"request": {"runtime": "python", "code": "1",
-                                                                    "installPackages": ["six"]}}},
+            (400, ("-X", "POST", "/execute"), {"data": {"request": {"runtime": "python", "code": "1",
+                                                                    "installPackages": ["-e."]}}},
              "request.installPackages"),
         ]
         for status, args, kw, text in cases:

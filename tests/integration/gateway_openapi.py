@@ -247,9 +247,13 @@ class Live(unittest.TestCase):
         r = self.http.execute({"runtime": "bash", "code": "true"}, {"network": "host"})
         error_of("POST", "/execute", r, 403, "network")
 
+    def test_execute_bad_package_is_400(self):
+        r = self.http.execute({"runtime": "python", "code": "1", "installPackages": ["--index-url=x"]})
+        error_of("POST", "/execute", r, 400, "request.installPackages[0]: ")
+
     def test_execute_unserved_field_is_501(self):
-        r = self.http.execute({"runtime": "python", "code": "1", "installPackages": ["numpy"]})
-        error_of("POST", "/execute", r, 501, "installPackages")
+        r = self.http.execute({"runtime": "python", "codeUrl": "https://example.com/x.py"})
+        error_of("POST", "/execute", r, 501, "codeUrl")
 
     def test_execute_405_and_413(self):
         error_of("POST", "/execute", self.http.get("/execute"), 405)

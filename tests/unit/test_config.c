@@ -293,7 +293,7 @@ static void test_every_key(void)
 static void test_type_errors(void)
 {
 	expect_error("[]", "the file must hold one JSON object (keys: $schema, maxConcurrent, debug, defaults, network, "
-			   "cleanup, dependencies, security, poolStrategy, poolSize, pool, remoteCode, policy, sessions, "
+			   "cleanup, dependencies, packages, security, poolStrategy, poolSize, pool, remoteCode, policy, sessions, "
 			   "listen, tls, log)");
 	expect_error("{\"defaults\": {\"memoryLimit\": 512}}",
 		     "defaults.memoryLimit: expected a size like \"512m\" (a number of bytes, or with k, m or g)");
@@ -334,7 +334,11 @@ static void test_key_errors(void)
 		     "tmpSize, readonlyRootFs, pidsLimit, maxOutputSize)");
 	expect_error("{\"defaults.timeoutMs\": 5}",
 		     "defaults.timeoutMs: unknown key (valid here: $schema, maxConcurrent, debug, defaults, network, cleanup, "
-		     "dependencies, security, poolStrategy, poolSize, pool, remoteCode, policy, sessions, listen, tls, log)");
+		     "dependencies, packages, security, poolStrategy, poolSize, pool, remoteCode, policy, sessions, listen, tls, log)");
+	expect_error("{\"packages\": {\"registries\": {\"bash\": [\"https://deb.debian.org\"]}}}",
+		     "packages.registries.bash: unknown key (valid here: python, node, bun, deno)");
+	expect_error("{\"packages\": {\"registries\": {\"python\": [\"ftp://x/simple\"]}}}",
+		     "packages.registries.python[0]: expected an http:// or https:// URL");
 	expect_error("{\"audit\": {\"enabled\": true}}",
 		     "audit: a key of the original isol8 that this isol8 does not serve (remove it)");
 	expect_error("{\"dependencies\": {\"ruby\": [\"rails\"]}}",

@@ -404,6 +404,8 @@ static const char *renamed(const char *message)
 
 static void test_error_rename(void)
 {
+	CU_ASSERT_STRING_EQUAL(renamed("install_packages[1]: \"-x\" starts with \"-\""),
+			       "request.installPackages[1]: \"-x\" starts with \"-\"");
 	CU_ASSERT_STRING_EQUAL(renamed("options.memory_limit: \"5x\" is not a size"),
 			       "options.memoryLimit: \"5x\" is not a size");
 	CU_ASSERT_STRING_EQUAL(renamed("options.max_output_size: 0 is out of range (1 to 2 bytes)"),
