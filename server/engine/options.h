@@ -108,7 +108,6 @@ int isol8_options_request_runtime(const Isol8__V1__ExecuteRequest *req, const ch
 				  const char **file_extension, struct isol8_error *err);
 
 /* Fills opts from req with defaults for unset fields and checks every value.
- * Features not served yet are refused with ISOL8_E_UNIMPLEMENTED naming them.
  * A filtered run's rules are compiled here (an invalid regex is
  * ISOL8_E_INVALID naming it, e.g. options.network_filter.whitelist[0]);
  * release opts with isol8_exec_options_release, on failure too. */

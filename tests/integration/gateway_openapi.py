@@ -251,9 +251,9 @@ class Live(unittest.TestCase):
         r = self.http.execute({"runtime": "python", "code": "1", "installPackages": ["--index-url=x"]})
         error_of("POST", "/execute", r, 400, "request.installPackages[0]: ")
 
-    def test_execute_unserved_field_is_501(self):
+    def test_execute_disabled_remote_code_is_403(self):
         r = self.http.execute({"runtime": "python", "codeUrl": "https://example.com/x.py"})
-        error_of("POST", "/execute", r, 501, "codeUrl")
+        error_of("POST", "/execute", r, 403, "remoteCode.enabled")
 
     def test_execute_405_and_413(self):
         error_of("POST", "/execute", self.http.get("/execute"), 405)
