@@ -164,31 +164,31 @@ static char *copy_path(const struct isol8_egress_head *h)
 	return p;
 }
 
+/* What a sandbox's program reads for each verdict of the rules. */
+static const char *const verdict_refusals[] = {
+	[ISOL8_EGRESS_ALLOWED] = NULL,
+	[ISOL8_EGRESS_BLACKLISTED] = "blocked by the blacklist",
+	[ISOL8_EGRESS_NOT_WHITELISTED] = "not in the whitelist",
+};
+
 static const char *refusal(struct egress_conn *conn)
 {
 	struct egress_use *use = conn->use;
+	const char *why;
 
 	if (use == NULL)
 		return "no execution is using this sandbox's network";
-	switch (isol8_egress_rules_check(use->rules, conn->head.host)) {
-	case ISOL8_EGRESS_BLACKLISTED:
-		return "blocked by the blacklist";
-	case ISOL8_EGRESS_NOT_WHITELISTED:
-		return "not in the whitelist";
-	case ISOL8_EGRESS_ALLOWED:
-		break;
-	}
-	if (use->log.capped)
-		return "the execution's network byte limit was reached";
-	return NULL;
+	why = verdict_refusals[isol8_egress_rules_check(use->rules, conn->head.host)];
+	if (why == NULL && use->log.capped)
+		why = "the execution's network byte limit was reached";
+	return why;
 }
 
-static void decide(struct egress_conn *conn, const char *head_bytes)
+static void decide(struct egress_conn *conn)
 {
 	struct evbuffer *in = bufferevent_get_input(conn->client);
 	const char *why;
 
-	(void)head_bytes;
 	conn->decided = true;
 	conn->request_ms = egress_now_ms();
 	isol8_utc_timestamp(conn->timestamp, sizeof(conn->timestamp));
@@ -209,8 +209,11 @@ static void decide(struct egress_conn *conn, const char *head_bytes)
 	}
 	if (!conn->head.connect) {
 		conn->request = malloc(ISOL8_EGRESS_HEAD_MAX + 512);
-		if (conn->request != NULL)
-			conn->request_len = isol8_egress_head_forward(&conn->head, conn->request, ISOL8_EGRESS_HEAD_MAX + 512);
+		if (conn->request == NULL) {
+			egress_conn_answer(conn, 502, "out of memory");
+			return;
+		}
+		conn->request_len = isol8_egress_head_forward(&conn->head, conn->request, ISOL8_EGRESS_HEAD_MAX + 512);
 		if (conn->request_len == 0) {
 			egress_conn_answer(conn, 431, "request head larger than 16384 bytes");
 			return;
@@ -246,7 +249,7 @@ static void head_read(struct bufferevent *bev, void *arg)
 		egress_conn_answer(conn, rc, why);
 		return;
 	}
-	decide(conn, bytes);
+	decide(conn);
 }
 
 static void head_event(struct bufferevent *bev, short what, void *arg)
@@ -256,31 +259,39 @@ static void head_event(struct bufferevent *bev, short what, void *arg)
 	egress_conn_finish(arg);
 }
 
+static void head_timed_out(struct egress_conn *conn)
+{
+	char why[96];
+
+	snprintf(why, sizeof(why), "no request head within %lld ms", (long long)conn->port->eg->cfg.connect_timeout_ms);
+	egress_conn_answer(conn, 408, why);
+}
+
+static void dial_timed_out(struct egress_conn *conn)
+{
+	const struct isol8_egress_head *h = &conn->head;
+	char why[384];
+
+	snprintf(why, sizeof(why), "timed out connecting to %s%s%s:%u", h->ipv6 ? "[" : "", h->host, h->ipv6 ? "]" : "",
+		 (unsigned)h->port);
+	egress_conn_answer(conn, 504, why);
+}
+
+/* What the connection's one timer means in each state. */
+static void (*const on_deadline[])(struct egress_conn *conn) = {
+	[CONN_HEAD] = head_timed_out,
+	[CONN_DIAL] = dial_timed_out,
+	[CONN_PIPE] = egress_pipe_idle_check,
+	[CONN_ANSWER] = egress_conn_finish,
+};
+
 static void on_timer(evutil_socket_t fd, short what, void *arg)
 {
 	struct egress_conn *conn = arg;
-	struct isol8_egress_config *cfg = &conn->port->eg->cfg;
-	char why[384];
 
 	(void)fd;
 	(void)what;
-	switch (conn->state) {
-	case CONN_HEAD:
-		snprintf(why, sizeof(why), "no request head within %lld ms", (long long)cfg->connect_timeout_ms);
-		egress_conn_answer(conn, 408, why);
-		break;
-	case CONN_DIAL:
-		snprintf(why, sizeof(why), "timed out connecting to %s%s%s:%u", conn->head.ipv6 ? "[" : "",
-			 conn->head.host, conn->head.ipv6 ? "]" : "", (unsigned)conn->head.port);
-		egress_conn_answer(conn, 504, why);
-		break;
-	case CONN_PIPE:
-		egress_pipe_idle_check(conn);
-		break;
-	case CONN_ANSWER:
-		egress_conn_finish(conn);
-		break;
-	}
+	on_deadline[conn->state](conn);
 }
 
 void egress_conn_accept(struct isol8_egress_port *port, evutil_socket_t fd)

@@ -99,7 +99,7 @@ struct isol8_egress_entry {
 	char method[16];      /* "CONNECT" or the HTTP method */
 	char *host;
 	char *path;           /* plain HTTP only; "" for CONNECT */
-	bool allowed;
+	bool allowed;         /* the rules and the guard let it through (a dial that failed stays allowed) */
 	int64_t duration_ms;  /* from the request to the connection's end */
 };
 

@@ -59,6 +59,7 @@ struct egress_use {
 struct isol8_egress_port {
 	struct isol8_egress *eg;
 	struct evconnlistener *listener;
+	struct event *resume; /* accepting again after an accept error (EMFILE) */
 	char *path, *label;
 	struct egress_use *use;
 	struct egress_conn *conns;
@@ -101,7 +102,8 @@ void egress_log(struct isol8_egress *eg, int level, const char *fmt, ...) __attr
 int64_t egress_now_ms(void);
 
 /* port.c */
-void egress_port_close_conns(struct isol8_egress_port *port);
+/* Closes every connection of port; why is logged for those without a reason. */
+void egress_port_close_conns(struct isol8_egress_port *port, const char *why);
 void egress_port_free(struct isol8_egress_port *port);
 long egress_use_add_entry(struct egress_use *use, const struct egress_conn *conn);
 

@@ -22,8 +22,8 @@ static struct bufferevent *other_side(struct egress_conn *conn, struct buffereve
 	return bev == conn->client ? conn->upstream : conn->client;
 }
 
-/* Counts n bytes to the use; false when that takes it past max_bytes (the
- * use's connections are then closed, conn with them). */
+/* Counts n bytes to the use; past max_bytes it cuts *n to what is left,
+ * marks the use capped and returns false (the caller closes its connections). */
 static bool count_bytes(struct egress_conn *conn, size_t *n)
 {
 	struct egress_use *use = conn->use;
@@ -52,8 +52,7 @@ static bool move_bytes(struct egress_conn *conn, struct bufferevent *src)
 	evbuffer_remove_buffer(in, out, n);
 	conn->last_ms = egress_now_ms();
 	if (!within) {
-		snprintf(conn->reason, sizeof(conn->reason), "the execution's network byte limit was reached");
-		egress_port_close_conns(conn->port);
+		egress_port_close_conns(conn->port, "the execution's network byte limit was reached");
 		return false;
 	}
 	if (evbuffer_get_length(out) >= EGRESS_PIPE_HIGH) {
@@ -140,9 +139,10 @@ void egress_pipe_start(struct egress_conn *conn)
 	egress_conn_arm_timer(conn, eg->cfg.idle_timeout_ms);
 	if (conn->head.connect)
 		rc = bufferevent_write(client, connect_ok, sizeof(connect_ok) - 1);
-	else if (!count_bytes(conn, &n))
-		rc = -1;
-	else
+	else if (!count_bytes(conn, &n)) {
+		egress_port_close_conns(conn->port, "the execution's network byte limit was reached");
+		return;
+	} else
 		rc = bufferevent_write(upstream, conn->request, conn->request_len);
 	if (rc != 0) {
 		egress_conn_finish(conn);

@@ -5,6 +5,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -25,8 +26,11 @@ static void use_free(struct egress_use *use)
 	free(use);
 }
 
-void egress_port_close_conns(struct isol8_egress_port *port)
+void egress_port_close_conns(struct isol8_egress_port *port, const char *why)
 {
+	for (struct egress_conn *c = port->conns; c != NULL; c = c->next)
+		if (c->reason[0] == '\0')
+			snprintf(c->reason, sizeof(c->reason), "%s", why);
 	while (port->conns != NULL)
 		egress_conn_finish(port->conns);
 }
@@ -35,7 +39,9 @@ void egress_port_free(struct isol8_egress_port *port)
 {
 	struct isol8_egress *eg = port->eg;
 
-	egress_port_close_conns(port);
+	egress_port_close_conns(port, "the proxy's socket closed");
+	if (port->resume != NULL)
+		event_free(port->resume);
 	if (port->listener != NULL) {
 		evconnlistener_free(port->listener);
 		unlink(port->path);
@@ -98,13 +104,26 @@ static void on_accept(struct evconnlistener *listener, evutil_socket_t fd, struc
 	egress_conn_accept(arg, fd);
 }
 
+static void resume_accepting(evutil_socket_t fd, short what, void *arg)
+{
+	struct isol8_egress_port *port = arg;
+
+	(void)fd;
+	(void)what;
+	evconnlistener_enable(port->listener);
+}
+
+/* Out of descriptors or memory: stop accepting for a moment rather than
+ * spin on a listener that stays readable. */
 static void on_accept_error(struct evconnlistener *listener, void *arg)
 {
+	static const struct timeval pause = {0, 100 * 1000};
 	struct isol8_egress_port *port = arg;
 	int e = EVUTIL_SOCKET_ERROR();
 
-	(void)listener;
 	egress_log(port->eg, ISOL8_LOG_WARN, "egress sandbox=%s cannot accept: %s", port->label, strerror(e));
+	evconnlistener_disable(listener);
+	evtimer_add(port->resume, &pause);
 }
 
 /* A unix socket listening on path, 0600, a stale file replaced. */
@@ -150,6 +169,11 @@ static void open_on_loop(void *arg)
 		goto fail;
 	}
 	port->eg = c->eg;
+	port->resume = evtimer_new(c->eg->base, resume_accepting, port);
+	if (port->resume == NULL) {
+		c->rc = isol8_error_set(c->err, ISOL8_E_NOMEM, "egress socket \"%s\": out of memory", c->path);
+		goto fail;
+	}
 	fd = listen_unix(c->path, c->err);
 	if (fd < 0) {
 		c->rc = fd;
@@ -172,6 +196,8 @@ static void open_on_loop(void *arg)
 	return;
 fail:
 	if (port != NULL) {
+		if (port->resume != NULL)
+			event_free(port->resume);
 		free(port->path);
 		free(port->label);
 		free(port);
@@ -249,7 +275,7 @@ static void unbind_on_loop(void *arg)
 
 	if (use == NULL)
 		return;
-	egress_port_close_conns(c->port);
+	egress_port_close_conns(c->port, "the execution ended");
 	c->port->use = NULL;
 	*c->log = use->log;
 	memset(&use->log, 0, sizeof(use->log));

@@ -6,8 +6,10 @@
  * itself (from cfg->log, which runs there) runs at once, so it cannot
  * deadlock.
  */
+#define _GNU_SOURCE /* pthread_setname_np */
 #include <event2/thread.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +23,24 @@
 static pthread_once_t threads_once = PTHREAD_ONCE_INIT;
 static int threads_rc;
 
+/* Where libevent's own warnings go (e.g. a nameserver not answering):
+ * the log of the last proxy started with one, never stderr. */
+static void (*_Atomic libevent_sink)(int level, const char *message);
+
+static void libevent_log(int severity, const char *message)
+{
+	void (*sink)(int, const char *) = atomic_load(&libevent_sink);
+	char line[512];
+
+	if (sink == NULL || severity < EVENT_LOG_WARN)
+		return;
+	snprintf(line, sizeof(line), "egress: libevent: %s", message);
+	sink(ISOL8_LOG_WARN, line);
+}
+
 static void use_pthreads(void)
 {
+	event_set_log_callback(libevent_log);
 	threads_rc = evthread_use_pthreads();
 }
 
@@ -90,7 +108,10 @@ static void *loop_main(void *arg)
 {
 	struct isol8_egress *eg = arg;
 
+	pthread_setname_np(pthread_self(), "isol8-egress");
 	event_base_loop(eg->base, EVLOOP_NO_EXIT_ON_EMPTY);
+	/* What stopping made pending (cancelled lookups report it deferred). */
+	event_base_loop(eg->base, EVLOOP_NONBLOCK);
 	return NULL;
 }
 
@@ -171,6 +192,8 @@ int egress_start_with(const struct isol8_egress_config *cfg, const char *resolv_
 	pthread_cond_init(&eg->cond, NULL);
 	eg->calls_tail = &eg->calls;
 	eg->cfg = *cfg;
+	if (cfg->log != NULL)
+		atomic_store(&libevent_sink, cfg->log);
 	if (eg->cfg.idle_timeout_ms == 0)
 		eg->cfg.idle_timeout_ms = 60000;
 	if (eg->cfg.connect_timeout_ms == 0)

@@ -47,7 +47,7 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-static void answer_nxdomain(int fd)
+static void answer_nxdomain(struct origin *o, int fd)
 {
 	unsigned char q[512];
 	struct sockaddr_storage from;
@@ -56,6 +56,7 @@ static void answer_nxdomain(int fd)
 
 	if (n < 12)
 		return;
+	atomic_fetch_add(&o->accepts, 1);
 	q[2] = 0x81; /* a response, recursion desired */
 	q[3] = 0x83; /* recursion available, NXDOMAIN */
 	memset(q + 6, 0, 6); /* no answers, authority or additional records */
@@ -114,7 +115,7 @@ static void *origin_main(void *arg)
 		pfd[n++] = (struct pollfd){o->listen_fd, POLLIN, 0};
 		for (size_t i = 0; i < n_conns; i++) {
 			slot[n] = (int)i;
-			pfd[n++] = (struct pollfd){conns[i].fd, POLLIN, 0};
+			pfd[n++] = (struct pollfd){conns[i].fd, o->mode == ORIGIN_SINK ? 0 : POLLIN, 0};
 			if (conns[i].peer >= 0) {
 				slot[n] = -(int)i - 1;
 				pfd[n++] = (struct pollfd){conns[i].peer, POLLIN, 0};
@@ -126,7 +127,7 @@ static void *origin_main(void *arg)
 			break;
 		if (pfd[1].revents) {
 			if (o->mode == ORIGIN_NXDOMAIN) {
-				answer_nxdomain(o->listen_fd);
+				answer_nxdomain(o, o->listen_fd);
 			} else {
 				int fd = accept4(o->listen_fd, NULL, NULL, SOCK_CLOEXEC);
 				if (fd >= 0 && n_conns < MAX_CONNS) {
@@ -298,4 +299,25 @@ int client_wait_eof(int fd, int timeout_ms)
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			return 1;
 	}
+}
+
+size_t client_push(int fd, size_t limit)
+{
+	static char chunk[65536];
+	size_t total = 0;
+
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	while (total < limit) {
+		ssize_t n = write(fd, chunk, sizeof(chunk));
+		if (n > 0) {
+			total += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno != EAGAIN && errno != EINTR)
+			break;
+		struct pollfd p = {fd, POLLOUT, 0};
+		if (poll(&p, 1, 500) <= 0)
+			break;
+	}
+	return total;
 }

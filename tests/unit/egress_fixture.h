@@ -13,7 +13,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-enum origin_mode { ORIGIN_ECHO, ORIGIN_HTTP, ORIGIN_NXDOMAIN, ORIGIN_BRIDGE };
+/* ORIGIN_SINK accepts and never reads; ORIGIN_NXDOMAIN counts queries in accepts. */
+enum origin_mode { ORIGIN_ECHO, ORIGIN_HTTP, ORIGIN_NXDOMAIN, ORIGIN_BRIDGE, ORIGIN_SINK };
 
 struct origin {
 	enum origin_mode mode;
@@ -44,6 +45,9 @@ int client_send(int fd, const char *text);
 ssize_t client_read_all(int fd, char *buf, size_t size, int timeout_ms);
 /* Reads until want bytes arrived; returns the length read. */
 ssize_t client_read_n(int fd, char *buf, size_t want, int timeout_ms);
+/* Writes to fd (made non-blocking) until it takes nothing for 500 ms or
+ * limit bytes went; returns the bytes written. */
+size_t client_push(int fd, size_t limit);
 /* Whether fd sees EOF within timeout_ms (reading and dropping bytes). */
 int client_wait_eof(int fd, int timeout_ms);
 

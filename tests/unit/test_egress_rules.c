@@ -1,6 +1,8 @@
 /* Unit tests of the egress proxy's pure parts: the rules (server/egress/
  * rules.c) and the request head parser and forwarder (head.c,
  * head_forward.c), with the exact refusals a sandbox's program reads. */
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "egress/egress.h"
@@ -203,6 +205,51 @@ static void test_head_forward(void)
 	CU_ASSERT(!isol8_egress_header_dropped("proxyx", 6));
 }
 
+/* Parses len bytes of text from a buffer of exactly that size, so that a
+ * read past it shows under valgrind or ASan. */
+static int parse_exact(const char *text, size_t len)
+{
+	struct isol8_egress_head h;
+	char why[160], *copy = malloc(len ? len : 1);
+	int rc;
+
+	CU_ASSERT_FATAL(copy != NULL);
+	memcpy(copy, text, len);
+	rc = isol8_egress_head_parse(copy, len, &h, why, sizeof(why));
+	free(copy);
+	return rc;
+}
+
+static void test_head_prefixes_and_noise(void)
+{
+	static const char *const heads[] = {
+		"CONNECT [::1]:443 HTTP/1.1\r\nHost: [::1]:443\r\n\r\n",
+		"GET http://a.example:8080/p?q HTTP/1.1\r\nA: b\r\nC: d\r\n\r\n",
+	};
+	unsigned seed = 42;
+
+	for (size_t k = 0; k < 2; k++) {
+		size_t len = strlen(heads[k]);
+		for (size_t n = 0; n < len; n++)
+			CU_ASSERT_EQUAL(parse_exact(heads[k], n), ISOL8_EGRESS_HEAD_MORE);
+		CU_ASSERT_EQUAL(parse_exact(heads[k], len), ISOL8_EGRESS_HEAD_DONE);
+	}
+	/* random edits of a valid head: any answer, no read past the bytes */
+	for (int round = 0; round < 20000; round++) {
+		char buf[128];
+		size_t len = strlen(heads[round % 2]);
+		int rc;
+
+		memcpy(buf, heads[round % 2], len);
+		for (int e = 0; e < 3; e++) {
+			seed = seed * 1103515245u + 12345u;
+			buf[(seed >> 8) % len] = (char)(" :/[]\r\n@x0\t\x80"[(seed >> 20) % 13]);
+		}
+		rc = parse_exact(buf, len);
+		CU_ASSERT(rc == ISOL8_EGRESS_HEAD_DONE || rc == ISOL8_EGRESS_HEAD_MORE || rc == 400);
+	}
+}
+
 int main(void)
 {
 	static const struct isol8_test tests[] = {
@@ -210,7 +257,7 @@ int main(void)
 		{"rules errors", test_rules_errors},     {"head connect", test_head_connect},
 		{"head absolute", test_head_absolute},   {"head more", test_head_more},
 		{"head refusals", test_head_refusals},   {"head too large", test_head_too_large},
-		{"head forward", test_head_forward},
+		{"head forward", test_head_forward},     {"head prefixes and noise", test_head_prefixes_and_noise},
 	};
 	return isol8_test_run("egress_rules", NULL, NULL, tests, ISOL8_TESTS_LEN(tests));
 }
