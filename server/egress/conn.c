@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "base/log.h"
 #include "base/util.h"
@@ -30,6 +31,8 @@ static const char *status_text(int status)
 }
 
 static void on_timer(evutil_socket_t fd, short what, void *arg);
+static void answer_drain(struct bufferevent *bev, void *arg);
+static void answer_event(struct bufferevent *bev, short what, void *arg);
 
 void egress_conn_arm_timer(struct egress_conn *conn, int64_t ms)
 {
@@ -106,10 +109,27 @@ void egress_conn_finish(struct egress_conn *conn)
 	free(conn);
 }
 
+/* A refusal is a lingering close: once the answer is written the proxy
+ * shuts its side and reads (and drops) what the program still sends until
+ * it closes, so that bytes it sent unread (a request behind a 429, a body
+ * behind a 403) do not turn the close into a reset that loses the answer. */
 static void answer_written(struct bufferevent *bev, void *arg)
 {
-	(void)bev;
-	egress_conn_finish(arg);
+	struct egress_conn *conn = arg;
+
+	if (shutdown(bufferevent_getfd(bev), SHUT_WR) != 0) {
+		egress_conn_finish(conn);
+		return;
+	}
+	bufferevent_setcb(bev, answer_drain, NULL, answer_event, conn);
+}
+
+static void answer_drain(struct bufferevent *bev, void *arg)
+{
+	struct evbuffer *in = bufferevent_get_input(bev);
+
+	(void)arg;
+	evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 static void answer_event(struct bufferevent *bev, short what, void *arg)
@@ -136,11 +156,12 @@ void egress_conn_answer(struct egress_conn *conn, int status, const char *reason
 		     "Connection: close\r\n\r\n%s\n",
 		     status, status_text(status), strlen(conn->reason) + 1, conn->reason);
 	conn->state = CONN_ANSWER;
-	bufferevent_disable(conn->client, EV_READ);
-	bufferevent_setcb(conn->client, NULL, answer_written, answer_event, conn);
+	evbuffer_drain(bufferevent_get_input(conn->client), evbuffer_get_length(bufferevent_get_input(conn->client)));
+	bufferevent_setcb(conn->client, answer_drain, answer_written, answer_event, conn);
 	bufferevent_setwatermark(conn->client, EV_WRITE, 0, 0);
+	bufferevent_setwatermark(conn->client, EV_READ, 0, 0);
 	if (n < 0 || (size_t)n >= sizeof(response) || bufferevent_write(conn->client, response, (size_t)n) != 0 ||
-	    bufferevent_enable(conn->client, EV_WRITE) != 0) {
+	    bufferevent_enable(conn->client, EV_READ | EV_WRITE) != 0) {
 		egress_conn_finish(conn);
 		return;
 	}

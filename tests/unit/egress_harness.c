@@ -39,7 +39,7 @@ void clear_log(void)
 
 /* Whether a captured line equals want, after its duration ("12ms") is
  * replaced by "Nms". */
-int logged(const char *want)
+static int logged_now(const char *want, bool report)
 {
 	int found = 0;
 
@@ -59,13 +59,25 @@ int logged(const char *want)
 		snprintf(line, sizeof(line), "%.*sNms%s", (int)(start - p), p, ms + 2);
 		found = strcmp(line, want) == 0;
 	}
-	if (!found) {
+	if (!found && report) {
 		fprintf(stderr, "\nnot logged: %s\n", want);
 		for (size_t i = 0; i < n_log_lines && i < 64; i++)
 			fprintf(stderr, "  logged: %s\n", log_lines[i]);
 	}
 	pthread_mutex_unlock(&log_lock);
 	return found;
+}
+
+/* A refusal's line is written when the program has closed its end (the
+ * proxy's lingering close), a moment after the answer was read: wait for it. */
+int logged(const char *want)
+{
+	for (int i = 0; i < 200; i++) {
+		if (logged_now(want, false))
+			return 1;
+		usleep(10 * 1000);
+	}
+	return logged_now(want, true);
 }
 
 int write_file(const char *path, const char *text)
