@@ -20,6 +20,10 @@ Benchmarks (names for --only):
               per runtime with a driver, against the warm ephemeral call and floors
               (b) and (c) into a running sandbox; and a 64 MiB PutFile / GetFile
               against `docker exec -i ... cat` into and out of the session's own container
+  egress      HTTP through the filtered proxy (relay, proxy, dial per request) from
+              inside a sandbox, against the same program in a host-network sandbox
+              connecting directly (the floor); a 64 MiB download over CONNECT against
+              the same direct (best of 3); and a warm hello world filtered against none
 
 Each prints min / median / p95 / max in ms and the ratios. It starts its own isol8d
 on a private socket and removes every container it made. Needs the images
@@ -513,8 +517,116 @@ def bench_session(ctx):
     ctx.results["session"] = res
 
 
+EGRESS_PROBE = r"""
+import json, os, socket, time, urllib.request
+url, n, big = os.environ["FIX_URL"], int(os.environ["N"]), int(os.environ["BIG"])
+proxied = bool(os.environ.get("HTTP_PROXY"))
+opener = urllib.request.build_opener() if proxied else urllib.request.build_opener(urllib.request.ProxyHandler({}))
+ms = []
+for _ in range(n):
+    t = time.perf_counter()
+    assert opener.open(url + "/ok", timeout=20).read() == b"ok"
+    ms.append((time.perf_counter() - t) * 1000)
+host, port = url.split("//")[1].split(":")
+big_ms = []
+for _ in range(3):
+    t = time.perf_counter()
+    if proxied:
+        s = socket.create_connection(("127.0.0.1", 8118))
+        s.sendall(("CONNECT %s:%s HTTP/1.1\r\n\r\n" % (host, port)).encode())
+        head = b""
+        while b"\r\n\r\n" not in head:
+            head += s.recv(1)
+    else:
+        s = socket.create_connection((host, int(port)))
+    s.sendall(("GET /big/%d HTTP/1.0\r\n\r\n" % big).encode())
+    got = 0
+    while True:
+        b = s.recv(1 << 16)
+        if not b:
+            break
+        got += len(b)
+    s.close()
+    assert got > big, got
+    big_ms.append((time.perf_counter() - t) * 1000)
+print(json.dumps({"ms": ms, "big_ms": min(big_ms)}))
+"""
+
+
+def egress_fixture():
+    """An HTTP server on 127.0.0.2: /ok, and /big/N (N bytes)."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.0"
+
+        def do_GET(self):
+            body_len = int(self.path.split("/")[2]) if self.path.startswith("/big/") else 2
+            self.send_response(200)
+            self.send_header("Content-Length", str(body_len))
+            self.end_headers()
+            if body_len == 2:
+                self.wfile.write(b"ok")
+                return
+            chunk = b"x" * (1 << 20)
+            for off in range(0, body_len, len(chunk)):
+                self.wfile.write(chunk[:min(len(chunk), body_len - off)])
+
+        def log_message(self, *args):
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    return srv
+
+
+def bench_egress(ctx):
+    print("\n## 8. Filtered egress (ms)")
+    srv = egress_fixture()
+    conf = os.path.join(ctx.tmp, "egress.config.json")
+    with open(conf, "w") as f:
+        json.dump({"network": {"allowedRanges": ["127.0.0.2"]}, "pool": {"prewarm": {"python": 1}}}, f)
+    d = ctx.daemon("egress", "--config", conf)
+    url = "http://127.0.0.2:%d" % srv.server_address[1]
+    n, big = max(ctx.runs, 50), 64 << 20
+    res = {}
+    try:
+        def probe(network):
+            req = PB.ExecuteRequest(code=EGRESS_PROBE, runtime="python", timeout_ms=120000)
+            for k, v in {"FIX_URL": url, "N": str(n), "BIG": str(big)}.items():
+                req.env[k] = v
+            req.options.network = network
+            if network == "filtered":
+                req.options.network_filter.whitelist.append("^127\\.0\\.0\\.2$")
+            r = d.execute(req, timeout=180)
+            if r.exit_code != 0:
+                raise RuntimeError("egress probe (%s) exited %d: %s" % (network, r.exit_code, r.stderr[:400]))
+            return json.loads(r.stdout)
+        proxied, direct = probe("filtered"), probe("host")
+        get_p, get_d = stats(proxied["ms"][3:]), stats(direct["ms"][3:])
+        print("GET, new connection each   proxy  %s" % fmt(get_p))
+        print("                           direct %s" % fmt(get_d))
+        print("                           ratio proxy/direct %.2f (+%.2f ms per request)" % (
+            get_p["median"] / get_d["median"], get_p["median"] - get_d["median"]))
+        print("64 MiB over CONNECT        proxy  %8.1f ms (%.0f MiB/s)" % (
+            proxied["big_ms"], 64 / (proxied["big_ms"] / 1000)))
+        print("                           direct %8.1f ms (%.0f MiB/s)   ratio %.2f" % (
+            direct["big_ms"], 64 / (direct["big_ms"] / 1000), proxied["big_ms"] / direct["big_ms"]))
+        hello = HELLO["python"][0]
+        filt = timed(lambda: d.run("python", hello, network="filtered"), ctx.runs, gap_s=ctx.gap)
+        none = timed(lambda: d.run("python", hello), ctx.runs, gap_s=ctx.gap)
+        print("warm hello, filtered       %s" % fmt(filt))
+        print("warm hello, none           %s   ratio filtered/none %.2f" % (fmt(none), filt["median"] / none["median"]))
+        res = {"get_proxy": get_p, "get_direct": get_d, "big_proxy_ms": proxied["big_ms"],
+               "big_direct_ms": direct["big_ms"], "hello_filtered": filt, "hello_none": none}
+    finally:
+        srv.shutdown()
+    ctx.results["egress"] = res
+
+
 BENCHES = {"warm": bench_warm, "cli": bench_cli, "cold": bench_cold, "phases": bench_phases,
-           "throughput": bench_throughput, "memory": bench_memory, "session": bench_session}
+           "throughput": bench_throughput, "memory": bench_memory, "session": bench_session,
+           "egress": bench_egress}
 
 
 def main():
