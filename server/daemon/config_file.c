@@ -150,9 +150,10 @@ static const char *const *strings(const struct isol8_config_list *l)
 	return (const char *const *)l->items;
 }
 
-/* remoteCode and the guard's network.allowedRanges, compiled once here so
- * that --check-config refuses what the engine would. */
-static int map_remote_code(const struct isol8_config *f, struct isol8_remote_settings *s, struct isol8_error *err)
+/* remoteCode, compiled once here so that --check-config refuses what the
+ * engine would; its SSRF guard is the proxy's (map_network). */
+static int map_remote_code(const struct isol8_config *f, const struct isol8_net_guard *guard,
+			   struct isol8_remote_settings *s, struct isol8_error *err)
 {
 	struct isol8_remote *check = NULL;
 	int ret;
@@ -170,8 +171,7 @@ static int map_remote_code(const struct isol8_config *f, struct isol8_remote_set
 	s->require_hash = f->remote_code.require_hash;
 	s->enable_cache = f->remote_code.enable_cache;
 	s->cache_ttl_s = f->remote_code.cache_ttl;
-	s->allowed_ranges = strings(&f->network.allowed_ranges);
-	s->n_allowed_ranges = f->network.allowed_ranges.n;
+	s->guard = *guard;
 	ret = isol8_remote_new(&check, s, err);
 	isol8_remote_free(check);
 	return ret;
@@ -210,7 +210,7 @@ int isol8d_config_file_apply(struct isol8d_config *cfg, struct isol8_error *err)
 	if (ret < 0)
 		return isol8_error_prefix(err, "%s", f->path[0] ? f->path : "configuration");
 	map_policy(f, &cfg->policy);
-	ret = map_remote_code(f, &cfg->remote_code, err);
+	ret = map_remote_code(f, &cfg->egress.guard, &cfg->remote_code, err);
 	if (ret < 0)
 		return isol8_error_prefix(err, "%s", f->path[0] ? f->path : "configuration");
 	return 0;

@@ -39,6 +39,7 @@
 #include <stdint.h>
 
 #include "isol8/error.h"
+#include "egress/guard.h"
 
 #define ISOL8_REMOTE_MAX_REDIRECTS 5
 /* Response headers one hop may send, in all. */
@@ -63,9 +64,9 @@ struct isol8_remote_settings {
 	bool require_hash;
 	bool enable_cache;
 	int64_t cache_ttl_s;       /* 0: nothing is kept */
-	/* network.allowedRanges: what the SSRF guard lets through */
-	const char *const *allowed_ranges;
-	size_t n_allowed_ranges;
+	/* what the SSRF guard lets through: network.allowedRanges, parsed
+	 * once for the egress proxy and this (copied) */
+	struct isol8_net_guard guard;
 };
 
 /* The built-in settings: disabled, https only, no host lists, 10 MiB,

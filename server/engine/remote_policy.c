@@ -84,11 +84,7 @@ static int compile(struct isol8_remote *r, const struct isol8_remote_settings *s
 	if (ret == 0)
 		ret = compile_hosts("remoteCode.blockedHosts", s->blocked_hosts, s->n_blocked_hosts, &r->blocked,
 				    &r->n_blocked, err);
-	for (size_t i = 0; ret == 0 && i < s->n_allowed_ranges; i++) {
-		char field[64];
-		snprintf(field, sizeof(field), "network.allowedRanges[%zu]", i);
-		ret = isol8_net_guard_allow(&r->guard, field, s->allowed_ranges[i], err);
-	}
+	r->guard = s->guard;
 	if (ret == 0 && s->max_code_size < 1)
 		ret = isol8_error_set(err, ISOL8_E_INVALID, "remoteCode.maxCodeSize: at least 1 byte");
 	if (ret == 0 && s->fetch_timeout_ms < 1)

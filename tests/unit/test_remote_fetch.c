@@ -127,7 +127,6 @@ static struct isol8_remote *make(int64_t max, int64_t timeout_ms, bool cache)
 {
 	static const char *const schemes[] = {"http"};
 	static const char *const blocked[] = {"^blocked\\.test$"};
-	static const char *const loopback[] = {"127.0.0.1"};
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_remote_settings s;
 	struct isol8_remote *r = NULL;
@@ -138,8 +137,7 @@ static struct isol8_remote *make(int64_t max, int64_t timeout_ms, bool cache)
 	s.n_allowed_schemes = 1;
 	s.blocked_hosts = blocked;
 	s.n_blocked_hosts = 1;
-	s.allowed_ranges = loopback;
-	s.n_allowed_ranges = 1;
+	CU_ASSERT_EQUAL_FATAL(isol8_net_guard_allow(&s.guard, "network.allowedRanges[0]", "127.0.0.1", &err), 0);
 	s.max_code_size = max;
 	s.fetch_timeout_ms = timeout_ms;
 	s.enable_cache = cache;
