@@ -11,13 +11,18 @@
 #define RUN_EGRESS_LOG_MAX ISOL8_EGRESS_LOG_MAX
 
 int isol8_run_egress_begin(struct isol8_engine *e, struct isol8_sandbox *sb, const struct isol8_egress_rules *rules,
-			   const char *execution_id, bool keep_log, struct isol8_error *err)
+			   const struct isol8_exec_result *res, bool keep_log, struct isol8_error *err)
 {
 	struct isol8_egress_use use = {.rules = rules, .keep_log = keep_log, .max_bytes = e->egress_max_bytes,
-				       .execution_id = execution_id};
+				       .execution_id = res->execution_id};
 
 	if (sb->egress == NULL)
 		return 0;
+	/* what an earlier phase moved counts: a spent cap leaves one byte */
+	if (use.max_bytes > 0) {
+		int64_t used = (int64_t)res->network_bytes;
+		use.max_bytes = used < use.max_bytes ? use.max_bytes - used : 1;
+	}
 	return isol8_egress_bind(sb->egress, &use, err);
 }
 

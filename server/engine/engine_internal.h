@@ -46,8 +46,10 @@ struct isol8_engine {
  * ISOL8_NET_FILTERED has sb->egress, its port of the proxy.
  *
  * isol8_run_egress_begin starts a use of sb's port for one phase of a run
- * (install, setup+code): rules NULL allows nothing; the engine's byte cap;
- * keep_log = options.log_network. A no-op without sb->egress.
+ * (install, setup+code) of the execution res is the result of: rules NULL
+ * allows nothing; the engine's byte cap less what res's earlier phases
+ * moved (the cap is per execution); keep_log = options.log_network. A
+ * no-op without sb->egress.
  * isol8_run_egress_end ends it: its decisions are appended to res (in
  * order, across phases) and its connections closed; res NULL drops them.
  * isol8_exec_spec_proxy_env adds the proxy environment to a phase's
@@ -56,7 +58,7 @@ struct isol8_engine {
  * NODE_USE_ENV_PROXY=1, and the CA bundle variables when the operator set
  * one; a variable the request set itself is left as it set it. */
 int isol8_run_egress_begin(struct isol8_engine *e, struct isol8_sandbox *sb, const struct isol8_egress_rules *rules,
-			   const char *execution_id, bool keep_log, struct isol8_error *err);
+			   const struct isol8_exec_result *res, bool keep_log, struct isol8_error *err);
 void isol8_run_egress_end(struct isol8_engine *e, struct isol8_sandbox *sb, struct isol8_exec_result *res);
 struct isol8_exec_spec;
 int isol8_exec_spec_proxy_env(const struct isol8_engine *e, struct isol8_exec_spec *spec, struct isol8_error *err);

@@ -401,7 +401,7 @@ static int run_install(struct run *r, struct isol8_sandbox *sb, const struct iso
 	spec.exec.keep_detached = r->session != NULL;
 	ret = isol8_exec_spec_proxy_env(r->engine, &spec, err);
 	if (ret == 0)
-		ret = isol8_run_egress_begin(r->engine, sb, reg->rules, res->execution_id, opts->log_network, err);
+		ret = isol8_run_egress_begin(r->engine, sb, reg->rules, res, opts->log_network, err);
 	if (ret == 0) {
 		r->plain = true;
 		ret = run_program(r, sb, &spec, false, ISOL8_PHASE_SETUP, &x, err);
@@ -440,8 +440,7 @@ static int run_programs(struct run *r, const struct isol8_lease *lease, const st
 	 * the setup script and the code share the next */
 	ret = run_install(r, lease->sandbox, opts, res, &run_code, err);
 	if (ret == 0 && run_code) {
-		ret = isol8_run_egress_begin(r->engine, lease->sandbox, opts->rules, res->execution_id,
-					     opts->log_network, err);
+		ret = isol8_run_egress_begin(r->engine, lease->sandbox, opts->rules, res, opts->log_network, err);
 		if (ret == 0) {
 			ret = run_setup(r, lease->sandbox, opts, res, &run_code, err);
 			if (ret == 0 && run_code) {
