@@ -6,7 +6,9 @@
  * scheme in allowedSchemes ("https"; "http" only when the request also
  * sets allow_insecure_code_url); its host matched by no blockedHosts
  * regex and, when allowedHosts is not empty, by one of those (POSIX
- * extended regexes, case-insensitive, compiled once); no user or password
+ * extended regexes, case-insensitive, compiled once, matched against the
+ * host without a trailing dot and with an IPv4-mapped IPv6 literal as its
+ * IPv4 address); no user or password
  * in it; with requireHash a code_hash. Every address the fetch connects
  * to passes the SSRF guard (egress/guard.h; network.allowedRanges lets a
  * range through). Redirects are followed by hand, at most

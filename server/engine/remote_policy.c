@@ -1,7 +1,9 @@
 /* The remote-code policy: its settings compiled once, and the checks of a
  * URL and a request before anything is fetched. See remote.h. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -181,6 +183,28 @@ static void url_parts_release(struct url_parts *p)
 	curl_free(p->password);
 }
 
+/* host as the rules see it, in place: lowercase, without the root's
+ * trailing dot ("example.com." is example.com), an IPv4-mapped IPv6
+ * literal as its IPv4 address ("[::ffff:127.0.0.1]" is 127.0.0.1). Each
+ * form is shorter than the one it replaces. */
+static void canonical_host(char *host)
+{
+	size_t n = strlen(host);
+	struct in6_addr a6;
+	char inner[INET6_ADDRSTRLEN];
+
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	while (n > 1 && host[n - 1] == '.')
+		host[--n] = '\0';
+	if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= sizeof(inner))
+		return;
+	memcpy(inner, host + 1, n - 2);
+	inner[n - 2] = '\0';
+	if (inet_pton(AF_INET6, inner, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6))
+		inet_ntop(AF_INET, &a6.s6_addr[12], host, (socklen_t)(n + 1));
+}
+
 static int split_url(const char *url, struct url_parts *p, struct isol8_error *err)
 {
 	CURLU *u = curl_url();
@@ -203,8 +227,7 @@ static int split_url(const char *url, struct url_parts *p, struct isol8_error *e
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
 	if (rc != CURLUE_OK)
 		return isol8_error_set(err, ISOL8_E_INVALID, "not a URL (%s)", curl_url_strerror(rc));
-	for (char *c = p->host; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	canonical_host(p->host);
 	return 0;
 }
 
