@@ -173,6 +173,7 @@ const char *isol8_remote_runtime_of(const char *url, const char **file_extension
 /* The parts of a URL the rules look at. */
 struct url_parts {
 	char *scheme, *host, *user, *password;
+	CURLUcode no_host;        /* why host is NULL, CURLUE_OK when it is not */
 };
 
 static void url_parts_release(struct url_parts *p)
@@ -218,6 +219,9 @@ static int split_url(const char *url, struct url_parts *p, struct isol8_error *e
 		rc = curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0);
 	if (rc == CURLUE_OK)
 		rc = curl_url_get(u, CURLUPART_HOST, &p->host, 0);
+	/* a scheme without a host (file:///etc/passwd) is refused for its scheme */
+	if (rc == CURLUE_NO_HOST)
+		p->no_host = rc;
 	if (rc == CURLUE_OK && curl_url_get(u, CURLUPART_USER, &p->user, 0) != CURLUE_OK)
 		p->user = NULL;
 	if (rc == CURLUE_OK && curl_url_get(u, CURLUPART_PASSWORD, &p->password, 0) != CURLUE_OK)
@@ -225,9 +229,10 @@ static int split_url(const char *url, struct url_parts *p, struct isol8_error *e
 	curl_url_cleanup(u);
 	if (rc == CURLUE_OUT_OF_MEMORY)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-	if (rc != CURLUE_OK)
+	if (rc != CURLUE_OK && rc != CURLUE_NO_HOST)
 		return isol8_error_set(err, ISOL8_E_INVALID, "not a URL (%s)", curl_url_strerror(rc));
-	canonical_host(p->host);
+	if (p->host != NULL)
+		canonical_host(p->host);
 	return 0;
 }
 
@@ -261,6 +266,8 @@ static int check_parts(const struct isol8_remote *r, const struct url_parts *p, 
 	if (!scheme_allowed(r, p->scheme))
 		return isol8_error_set(err, ISOL8_E_PERMISSION,
 				       "scheme \"%.16s\" is not in this isol8d's remoteCode.allowedSchemes", p->scheme);
+	if (p->host == NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "not a URL (%s)", curl_url_strerror(p->no_host));
 	if (p->user != NULL || p->password != NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "a user or password in the URL is refused (isol8d "
 							     "sends no credentials)");

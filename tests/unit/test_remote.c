@@ -76,6 +76,10 @@ static void test_schemes(void)
 		     "code_url: \"ftp://example.com/a.py\": scheme \"ftp\" is not in this isol8d's "
 		     "remoteCode.allowedSchemes");
 	expect_check(r, "example.com/a.py", NULL, false, ISOL8_E_INVALID, NULL);
+	/* a scheme without a host is still refused for its scheme */
+	expect_check(r, "file:///etc/passwd", NULL, false, ISOL8_E_PERMISSION,
+		     "code_url: \"file:///etc/passwd\": scheme \"file\" is not in this isol8d's "
+		     "remoteCode.allowedSchemes");
 	expect_check(r, "https://user:pw@example.com/a.py", NULL, false, ISOL8_E_INVALID,
 		     "code_url: \"https://user:pw@example.com/a.py\": a user or password in the URL is refused "
 		     "(isol8d sends no credentials)");

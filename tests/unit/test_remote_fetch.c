@@ -57,6 +57,8 @@ static void serve(int fd, const char *path)
 		reply(fd, "302 Found", "Location: /ok.py\r\nContent-Length: 0\r\n", "", 0);
 	} else if (strcmp(path, "/to-blocked") == 0) {
 		reply(fd, "301 Moved", "Location: http://blocked.test/x.py\r\nContent-Length: 0\r\n", "", 0);
+	} else if (strcmp(path, "/to-file") == 0) {
+		reply(fd, "302 Found", "Location: file:///etc/passwd\r\nContent-Length: 0\r\n", "", 0);
 	} else if (strcmp(path, "/big") == 0) {
 		snprintf(hdr, sizeof(hdr), "Content-Length: %zu\r\n", sizeof(big));
 		reply(fd, "200 OK", hdr, big, sizeof(big));
@@ -205,6 +207,9 @@ static void test_refusals(void)
 	expect_error(r, "/to-blocked", false, ISOL8_E_PERMISSION,
 		     "it redirects to \"http://blocked.test/x.py\": host \"blocked.test\" is blocked by "
 		     "remoteCode.blockedHosts (\"^blocked\\.test$\")");
+	expect_error(r, "/to-file", false, ISOL8_E_PERMISSION,
+		     "it redirects to \"file:///etc/passwd\": scheme \"file\" is not in this isol8d's "
+		     "remoteCode.allowedSchemes");
 	expect_error(r, "/big", false, ISOL8_E_EXHAUSTED, "the code is larger than remoteCode.maxCodeSize (1000 bytes)");
 	expect_error(r, "/big-stream", false, ISOL8_E_EXHAUSTED,
 		     "the code is larger than remoteCode.maxCodeSize (1000 bytes)");
