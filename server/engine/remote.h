@@ -17,7 +17,9 @@
  * one execution carries), the whole fetch within fetchTimeoutMs; it
  * must be UTF-8 text without a NUL byte (what inline code is), and match
  * code_hash (SHA-256, hex) when one is given. Verified code is kept in a
- * cache keyed by URL and code_hash for cacheTtl seconds (enableCache).
+ * cache keyed by URL and code_hash for cacheTtl seconds (enableCache),
+ * unless a redirect brought an https URL's code over plain http (a later
+ * caller need not allow that).
  *
  * Errors (each names the field, and the URL where there is one):
  * ISOL8_E_PERMISSION for what the policy refuses (disabled, scheme, host,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "base/util.h"
@@ -213,7 +214,7 @@ static int hop(CURL *c, struct transfer *t, const char *url, int64_t deadline_ms
 }
 
 int isol8_remote_transfer(const struct isol8_remote *r, const struct isol8_remote_request *req, char **body,
-			  size_t *len, struct isol8_error *err)
+			  size_t *len, bool *plain, struct isol8_error *err)
 {
 	__attribute__((cleanup(curl_cleanupp))) CURL *c = curl_easy_init();
 	struct transfer t = {.r = r, .req = req, .max = (size_t)r->max_code_size};
@@ -229,8 +230,10 @@ int isol8_remote_transfer(const struct isol8_remote *r, const struct isol8_remot
 	url = strdup(req->url);
 	if (url == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	*plain = false;
 	for (int hops = 0;; hops++) {
 		char *next = NULL;
+		*plain = *plain || strncasecmp(url, "http:", 5) == 0;
 		ret = hop(c, &t, url, deadline, &next, err);
 		if (ret < 0 || next == NULL)
 			break;

@@ -385,6 +385,15 @@ static void test_cache(void)
 	expect_cached(&c, "https://h/big", "", 95, "0123456789012345678");
 	isol8_remote_cache_release(&c);
 
+	/* code that came over plain http is kept only under an http URL,
+	 * which every reader must allow_insecure_code_url to ask for: an
+	 * https URL redirected to http is fetched again, so a caller without
+	 * the flag never gets code a hop sent in the clear */
+	CU_ASSERT_TRUE(isol8_remote_cacheable("https://h/a", false));
+	CU_ASSERT_FALSE(isol8_remote_cacheable("https://h/a", true));
+	CU_ASSERT_TRUE(isol8_remote_cacheable("http://h/a", true));
+	CU_ASSERT_TRUE(isol8_remote_cacheable("HTTP://h/a", true));
+
 	/* a TTL of 0 keeps nothing */
 	isol8_remote_cache_init(&c, 3, 20, 0);
 	CU_ASSERT_EQUAL(isol8_remote_cache_put(&c, "https://h/a", "", "a", 1, 0, &err), 0);
