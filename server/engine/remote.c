@@ -38,11 +38,17 @@ int isol8_remote_verify(const char *url, const char *hash, const char *body, siz
 	return 0;
 }
 
+bool isol8_remote_cacheable(const char *url, bool plain)
+{
+	return !plain || strncasecmp(url, "http:", 5) == 0;
+}
+
 int isol8_remote_fetch(struct isol8_remote *r, const struct isol8_remote_request *req, char **code, size_t *len,
 		       bool *from_cache, struct isol8_error *err)
 {
 	const char *hash = req->hash != NULL ? req->hash : "";
 	char *body = NULL;
+	bool plain = false;
 	int ret = isol8_remote_check(r, req, err);
 
 	*from_cache = false;
@@ -55,11 +61,11 @@ int isol8_remote_fetch(struct isol8_remote *r, const struct isol8_remote_request
 	}
 	if (ret < 0)
 		return ret;
-	ret = isol8_remote_transfer(r, req, &body, len, err);
+	ret = isol8_remote_transfer(r, req, &body, len, &plain, err);
 	if (ret < 0)
 		return isol8_error_prefix(err, "code_url: \"%.200s\"", req->url);
 	ret = isol8_remote_verify(req->url, hash, body, *len, err);
-	if (ret == 0 && r->use_cache)
+	if (ret == 0 && r->use_cache && isol8_remote_cacheable(req->url, plain))
 		ret = isol8_remote_cache_put(&r->cache, req->url, hash, body, *len, isol8_now_ms(), err);
 	if (ret < 0) {
 		free(body);

@@ -6,7 +6,9 @@
  * scheme in allowedSchemes ("https"; "http" only when the request also
  * sets allow_insecure_code_url); its host matched by no blockedHosts
  * regex and, when allowedHosts is not empty, by one of those (POSIX
- * extended regexes, case-insensitive, compiled once); no user or password
+ * extended regexes, case-insensitive, compiled once, matched against the
+ * host without a trailing dot and with an IPv4-mapped IPv6 literal as its
+ * IPv4 address); no user or password
  * in it; with requireHash a code_hash. Every address the fetch connects
  * to passes the SSRF guard (egress/guard.h; network.allowedRanges lets a
  * range through). Redirects are followed by hand, at most
@@ -15,7 +17,9 @@
  * one execution carries), the whole fetch within fetchTimeoutMs; it
  * must be UTF-8 text without a NUL byte (what inline code is), and match
  * code_hash (SHA-256, hex) when one is given. Verified code is kept in a
- * cache keyed by URL and code_hash for cacheTtl seconds (enableCache).
+ * cache keyed by URL and code_hash for cacheTtl seconds (enableCache),
+ * unless a redirect brought an https URL's code over plain http (a later
+ * caller need not allow that).
  *
  * Errors (each names the field, and the URL where there is one):
  * ISOL8_E_PERMISSION for what the policy refuses (disabled, scheme, host,

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 
 #include "base/util.h"
@@ -27,6 +28,7 @@ struct transfer {
 	bool too_large;
 	size_t header_bytes;
 	bool headers_too_big;
+	bool headers_done;        /* the blank line after the last status's headers came */
 	char refused[192];        /* why the guard refused an address, "" if it did not */
 	char errbuf[CURL_ERROR_SIZE];
 };
@@ -80,7 +82,7 @@ static size_t on_header(char *data, size_t size, size_t n, void *userdata)
 	struct transfer *t = userdata;
 	size_t len = size * n;
 
-	(void)data;
+	t->headers_done = len <= 2 && (len == 0 || data[0] == '\r' || data[0] == '\n');
 	t->header_bytes += len;
 	if (t->header_bytes > ISOL8_REMOTE_MAX_HEADERS) {
 		t->headers_too_big = true;
@@ -134,6 +136,17 @@ static int set_options(CURL *c, struct transfer *t)
 	return rc == CURLE_OK ? 0 : -1;
 }
 
+/* What curl ends a hop with when one header line passes its buffer:
+ * out of memory, CURLE_TOO_LARGE since 8.6.0. */
+static bool header_overflow(CURLcode rc)
+{
+#if LIBCURL_VERSION_NUM >= 0x080600
+	if (rc == CURLE_TOO_LARGE)
+		return true;
+#endif
+	return rc == CURLE_OUT_OF_MEMORY;
+}
+
 /* The error of a hop that curl ended with rc. */
 static int hop_error(const struct transfer *t, CURLcode rc, struct isol8_error *err)
 {
@@ -143,7 +156,9 @@ static int hop_error(const struct transfer *t, CURLcode rc, struct isol8_error *
 	if (t->too_large || rc == CURLE_FILESIZE_EXCEEDED)
 		return isol8_error_set(err, ISOL8_E_EXHAUSTED, "the code is larger than remoteCode.maxCodeSize (%zu bytes)",
 				       t->max);
-	if (t->headers_too_big)
+	/* curl gives up on one header line past its own buffer (100 KiB)
+	 * before on_header sees it: that is past ours too */
+	if (t->headers_too_big || (header_overflow(rc) && !t->headers_done))
 		return isol8_error_set(err, ISOL8_E_UNAVAILABLE, "the server's headers pass %u bytes",
 				       ISOL8_REMOTE_MAX_HEADERS);
 	if (rc == CURLE_ABORTED_BY_CALLBACK)
@@ -172,6 +187,7 @@ static int hop(CURL *c, struct transfer *t, const char *url, int64_t deadline_ms
 	*next = NULL;
 	t->len = 0;
 	t->header_bytes = 0;
+	t->headers_too_big = t->headers_done = false;
 	t->refused[0] = t->errbuf[0] = '\0';
 	if (left <= 0)
 		return hop_error(t, CURLE_OPERATION_TIMEDOUT, err);
@@ -198,7 +214,7 @@ static int hop(CURL *c, struct transfer *t, const char *url, int64_t deadline_ms
 }
 
 int isol8_remote_transfer(const struct isol8_remote *r, const struct isol8_remote_request *req, char **body,
-			  size_t *len, struct isol8_error *err)
+			  size_t *len, bool *plain, struct isol8_error *err)
 {
 	__attribute__((cleanup(curl_cleanupp))) CURL *c = curl_easy_init();
 	struct transfer t = {.r = r, .req = req, .max = (size_t)r->max_code_size};
@@ -214,8 +230,10 @@ int isol8_remote_transfer(const struct isol8_remote *r, const struct isol8_remot
 	url = strdup(req->url);
 	if (url == NULL)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
+	*plain = false;
 	for (int hops = 0;; hops++) {
 		char *next = NULL;
+		*plain = *plain || strncasecmp(url, "http:", 5) == 0;
 		ret = hop(c, &t, url, deadline, &next, err);
 		if (ret < 0 || next == NULL)
 			break;

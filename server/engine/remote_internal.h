@@ -74,8 +74,14 @@ int isol8_remote_check_url(const struct isol8_remote *r, const char *url, bool a
 			   struct isol8_error *err);
 
 /* Fetches req->url (its checks done), following redirects: the body into
- * *body (malloc'd, NUL-terminated), *len. */
+ * *body (malloc'd, NUL-terminated), *len; *plain says whether a hop was
+ * plain http. */
 int isol8_remote_transfer(const struct isol8_remote *r, const struct isol8_remote_request *req, char **body,
-			  size_t *len, struct isol8_error *err);
+			  size_t *len, bool *plain, struct isol8_error *err);
+
+/* Whether code fetched for url may be kept: not when a hop was plain
+ * http (plain) but url is not, since a reader of url need not allow
+ * insecure code URLs. */
+bool isol8_remote_cacheable(const char *url, bool plain);
 
 #endif

@@ -1,7 +1,9 @@
 /* The remote-code policy: its settings compiled once, and the checks of a
  * URL and a request before anything is fetched. See remote.h. */
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <curl/curl.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -167,6 +169,7 @@ const char *isol8_remote_runtime_of(const char *url, const char **file_extension
 /* The parts of a URL the rules look at. */
 struct url_parts {
 	char *scheme, *host, *user, *password;
+	CURLUcode no_host;        /* why host is NULL, CURLUE_OK when it is not */
 };
 
 static void url_parts_release(struct url_parts *p)
@@ -175,6 +178,28 @@ static void url_parts_release(struct url_parts *p)
 	curl_free(p->host);
 	curl_free(p->user);
 	curl_free(p->password);
+}
+
+/* host as the rules see it, in place: lowercase, without the root's
+ * trailing dot ("example.com." is example.com), an IPv4-mapped IPv6
+ * literal as its IPv4 address ("[::ffff:127.0.0.1]" is 127.0.0.1). Each
+ * form is shorter than the one it replaces. */
+static void canonical_host(char *host)
+{
+	size_t n = strlen(host);
+	struct in6_addr a6;
+	char inner[INET6_ADDRSTRLEN];
+
+	for (char *c = host; *c; c++)
+		*c = (char)tolower((unsigned char)*c);
+	while (n > 1 && host[n - 1] == '.')
+		host[--n] = '\0';
+	if (n < 3 || host[0] != '[' || host[n - 1] != ']' || n - 2 >= sizeof(inner))
+		return;
+	memcpy(inner, host + 1, n - 2);
+	inner[n - 2] = '\0';
+	if (inet_pton(AF_INET6, inner, &a6) == 1 && IN6_IS_ADDR_V4MAPPED(&a6))
+		inet_ntop(AF_INET, &a6.s6_addr[12], host, (socklen_t)(n + 1));
 }
 
 static int split_url(const char *url, struct url_parts *p, struct isol8_error *err)
@@ -190,6 +215,9 @@ static int split_url(const char *url, struct url_parts *p, struct isol8_error *e
 		rc = curl_url_get(u, CURLUPART_SCHEME, &p->scheme, 0);
 	if (rc == CURLUE_OK)
 		rc = curl_url_get(u, CURLUPART_HOST, &p->host, 0);
+	/* a scheme without a host (file:///etc/passwd) is refused for its scheme */
+	if (rc == CURLUE_NO_HOST)
+		p->no_host = rc;
 	if (rc == CURLUE_OK && curl_url_get(u, CURLUPART_USER, &p->user, 0) != CURLUE_OK)
 		p->user = NULL;
 	if (rc == CURLUE_OK && curl_url_get(u, CURLUPART_PASSWORD, &p->password, 0) != CURLUE_OK)
@@ -197,10 +225,10 @@ static int split_url(const char *url, struct url_parts *p, struct isol8_error *e
 	curl_url_cleanup(u);
 	if (rc == CURLUE_OUT_OF_MEMORY)
 		return isol8_error_set(err, ISOL8_E_NOMEM, "out of memory");
-	if (rc != CURLUE_OK)
+	if (rc != CURLUE_OK && rc != CURLUE_NO_HOST)
 		return isol8_error_set(err, ISOL8_E_INVALID, "not a URL (%s)", curl_url_strerror(rc));
-	for (char *c = p->host; *c; c++)
-		*c = (char)tolower((unsigned char)*c);
+	if (p->host != NULL)
+		canonical_host(p->host);
 	return 0;
 }
 
@@ -234,6 +262,8 @@ static int check_parts(const struct isol8_remote *r, const struct url_parts *p, 
 	if (!scheme_allowed(r, p->scheme))
 		return isol8_error_set(err, ISOL8_E_PERMISSION,
 				       "scheme \"%.16s\" is not in this isol8d's remoteCode.allowedSchemes", p->scheme);
+	if (p->host == NULL)
+		return isol8_error_set(err, ISOL8_E_INVALID, "not a URL (%s)", curl_url_strerror(p->no_host));
 	if (p->user != NULL || p->password != NULL)
 		return isol8_error_set(err, ISOL8_E_INVALID, "a user or password in the URL is refused (isol8d "
 							     "sends no credentials)");

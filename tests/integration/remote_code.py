@@ -7,8 +7,9 @@ Python HTTP server on loopback serving the code, and the CLI, gRPC
 it. Each refusal is checked for its status and its exact text: plain http
 without allow_insecure_code_url, a wrong hash (both hashes shown), a body
 past maxCodeSize (with and without a Content-Length), a server slower than
-fetchTimeoutMs, a redirect to a blocked host, an extension that names no
-runtime, and a daemon whose remoteCode is off. The cache is seen from the
+fetchTimeoutMs, a redirect to a blocked host or to file://, a blocked host
+spelt with a trailing dot, an extension that names no runtime, and a daemon
+whose remoteCode is off. The cache is seen from the
 server: two runs of one URL, one request. Needs Docker and the runtime
 images (isol8 setup)."""
 import hashlib
@@ -93,6 +94,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
             self.redirect("/hello.py")
         elif self.path == "/to-blocked.py":
             self.redirect("http://localhost:%d/hello.py" % port)
+        elif self.path == "/to-file.py":
+            self.redirect("file:///etc/passwd")
         elif self.path == "/loop.py":
             self.redirect("/loop.py")
         else:
@@ -245,6 +248,19 @@ class RemoteCode(unittest.TestCase):
         self.refused(self.request("/to-blocked.py"), grpc.StatusCode.PERMISSION_DENIED,
                      "code_url: \"%s\": it redirects to \"%s\": host \"localhost\" is blocked by "
                      "remoteCode.blockedHosts (\"^localhost$\")" % (self.url("/to-blocked.py"), target))
+
+    def test_blocked_host_other_spellings(self):
+        # the name with its root's dot is the same host: still blocked,
+        # before any lookup
+        url = "http://localhost.:%d/hello.py" % self.server.server_address[1]
+        self.refused(PB.ExecuteRequest(code_url=url, allow_insecure_code_url=True), grpc.StatusCode.PERMISSION_DENIED,
+                     "code_url: \"%s\": host \"localhost\" is blocked by remoteCode.blockedHosts (\"^localhost$\")"
+                     % url)
+
+    def test_redirect_to_another_scheme(self):
+        self.refused(self.request("/to-file.py"), grpc.StatusCode.PERMISSION_DENIED,
+                     "code_url: \"%s\": it redirects to \"file:///etc/passwd\": scheme \"file\" is not in this "
+                     "isol8d's remoteCode.allowedSchemes" % self.url("/to-file.py"))
 
     def test_redirect_loop(self):
         self.refused(self.request("/loop.py"), grpc.StatusCode.UNAVAILABLE,

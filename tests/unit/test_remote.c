@@ -76,6 +76,10 @@ static void test_schemes(void)
 		     "code_url: \"ftp://example.com/a.py\": scheme \"ftp\" is not in this isol8d's "
 		     "remoteCode.allowedSchemes");
 	expect_check(r, "example.com/a.py", NULL, false, ISOL8_E_INVALID, NULL);
+	/* a scheme without a host is still refused for its scheme */
+	expect_check(r, "file:///etc/passwd", NULL, false, ISOL8_E_PERMISSION,
+		     "code_url: \"file:///etc/passwd\": scheme \"file\" is not in this isol8d's "
+		     "remoteCode.allowedSchemes");
 	expect_check(r, "https://user:pw@example.com/a.py", NULL, false, ISOL8_E_INVALID,
 		     "code_url: \"https://user:pw@example.com/a.py\": a user or password in the URL is refused "
 		     "(isol8d sends no credentials)");
@@ -109,6 +113,12 @@ static void test_hosts(void)
 	expect_check(r, "https://example.com/a.py", NULL, false, ISOL8_E_PERMISSION,
 		     "code_url: \"https://example.com/a.py\": host \"example.com\" is not in this isol8d's "
 		     "remoteCode.allowedHosts");
+	/* a name with its root's dot is the same host; an IPv4-mapped IPv6
+	 * literal is the IPv4 address: the rules see what curl connects to */
+	expect_check(r, "https://evil.example.org./a.py", NULL, false, ISOL8_E_PERMISSION,
+		     "code_url: \"https://evil.example.org./a.py\": host \"evil.example.org\" is blocked by "
+		     "remoteCode.blockedHosts (\"^evil\\.example\\.org$\")");
+	expect_check(r, "https://raw.githubusercontent.com./u/r/main/a.py", NULL, false, 0, NULL);
 	isol8_remote_free(r);
 }
 
@@ -158,10 +168,12 @@ static void test_default_blocked_hosts(void)
 	static const char *const blocked[] = {
 		"localhost", "127.0.0.1", "127.1.2.3", "[::1]", "10.0.0.1", "172.16.0.1", "172.31.255.255",
 		"192.168.1.20", "169.254.10.1", "169.254.169.254", "metadata.google.internal", "LOCALHOST",
+		"localhost.", "metadata.google.internal.", "127.0.0.1.", "[::ffff:127.0.0.1]", "[::ffff:7f00:1]",
+		"[0:0:0:0:0:ffff:a9fe:a9fe]", "[::FFFF:10.0.0.1]",
 	};
 	static const char *const passed[] = {
 		"example.com", "172.32.0.1", "172.15.0.1", "11.0.0.1", "192.169.0.1", "localhost.example.com",
-		"1127.0.0.1", "metadata.google.internal.example",
+		"1127.0.0.1", "metadata.google.internal.example", "example.com.", "[::ffff:8.8.8.8]", "[2001:db8::1]",
 	};
 	struct isol8_error err = ISOL8_ERROR_INIT;
 	struct isol8_config *c = NULL;
@@ -363,6 +375,15 @@ static void test_cache(void)
 	expect_cached(&c, "https://h/huge", "", 95, NULL);
 	expect_cached(&c, "https://h/big", "", 95, "0123456789012345678");
 	isol8_remote_cache_release(&c);
+
+	/* code that came over plain http is kept only under an http URL,
+	 * which every reader must allow_insecure_code_url to ask for: an
+	 * https URL redirected to http is fetched again, so a caller without
+	 * the flag never gets code a hop sent in the clear */
+	CU_ASSERT_TRUE(isol8_remote_cacheable("https://h/a", false));
+	CU_ASSERT_FALSE(isol8_remote_cacheable("https://h/a", true));
+	CU_ASSERT_TRUE(isol8_remote_cacheable("http://h/a", true));
+	CU_ASSERT_TRUE(isol8_remote_cacheable("HTTP://h/a", true));
 
 	/* a TTL of 0 keeps nothing */
 	isol8_remote_cache_init(&c, 3, 20, 0);

@@ -57,6 +57,8 @@ static void serve(int fd, const char *path)
 		reply(fd, "302 Found", "Location: /ok.py\r\nContent-Length: 0\r\n", "", 0);
 	} else if (strcmp(path, "/to-blocked") == 0) {
 		reply(fd, "301 Moved", "Location: http://blocked.test/x.py\r\nContent-Length: 0\r\n", "", 0);
+	} else if (strcmp(path, "/to-file") == 0) {
+		reply(fd, "302 Found", "Location: file:///etc/passwd\r\nContent-Length: 0\r\n", "", 0);
 	} else if (strcmp(path, "/big") == 0) {
 		snprintf(hdr, sizeof(hdr), "Content-Length: %zu\r\n", sizeof(big));
 		reply(fd, "200 OK", hdr, big, sizeof(big));
@@ -69,6 +71,12 @@ static void serve(int fd, const char *path)
 		for (int i = 0; i < 2000; i++)
 			send_all(fd, "X-Filler: 0123456789012345678901234567890123456789\r\n", 52);
 		send_all(fd, "Content-Length: 2\r\n\r\nok", 23);
+	} else if (strcmp(path, "/long-header") == 0) {
+		/* one line past what curl buffers for a header */
+		send_all(fd, "HTTP/1.1 200 OK\r\nX-Filler: ", 27);
+		for (int i = 0; i < 40; i++)
+			send_all(fd, big, sizeof(big));
+		send_all(fd, "\r\nContent-Length: 2\r\n\r\nok", 25);
 	} else if (strcmp(path, "/slow") == 0) {
 		usleep(800 * 1000);
 		reply(fd, "200 OK", "Content-Length: 2\r\n", "ok", 2);
@@ -203,10 +211,14 @@ static void test_refusals(void)
 	expect_error(r, "/to-blocked", false, ISOL8_E_PERMISSION,
 		     "it redirects to \"http://blocked.test/x.py\": host \"blocked.test\" is blocked by "
 		     "remoteCode.blockedHosts (\"^blocked\\.test$\")");
+	expect_error(r, "/to-file", false, ISOL8_E_PERMISSION,
+		     "it redirects to \"file:///etc/passwd\": scheme \"file\" is not in this isol8d's "
+		     "remoteCode.allowedSchemes");
 	expect_error(r, "/big", false, ISOL8_E_EXHAUSTED, "the code is larger than remoteCode.maxCodeSize (1000 bytes)");
 	expect_error(r, "/big-stream", false, ISOL8_E_EXHAUSTED,
 		     "the code is larger than remoteCode.maxCodeSize (1000 bytes)");
 	expect_error(r, "/headers", false, ISOL8_E_UNAVAILABLE, "the server's headers pass 65536 bytes");
+	expect_error(r, "/long-header", false, ISOL8_E_UNAVAILABLE, "the server's headers pass 65536 bytes");
 	expect_error(r, "/missing.py", false, ISOL8_E_UNAVAILABLE, "the server answered HTTP 404");
 	expect_error(r, "/slow", false, ISOL8_E_DEADLINE, "no complete answer within remoteCode.fetchTimeoutMs (300 ms)");
 	expect_error(r, "/ok.py", true, ISOL8_E_CANCELLED, "the call was cancelled during the fetch");
