@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -109,9 +110,31 @@ static void log_pool_event(int level, const char *message)
 	isol8_log(level, "%s", message);
 }
 
+/* Every proxied connection holds two descriptors in isol8d, up to
+ * network.maxConnections per filtered sandbox: the usual soft limit of 1024
+ * would let a few busy sandboxes starve gRPC and Docker of descriptors, so
+ * it is raised to the hard limit (at most ISOL8D_MAX_FILES). */
+#define ISOL8D_MAX_FILES 65536
+static void raise_file_limit(void)
+{
+	struct rlimit rl;
+	rlim_t want;
+
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	want = rl.rlim_max < ISOL8D_MAX_FILES ? rl.rlim_max : ISOL8D_MAX_FILES;
+	if (rl.rlim_cur >= want)
+		return;
+	rl.rlim_cur = want;
+	if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+		isol8_log(ISOL8_LOG_WARN, "cannot raise the open files limit to %llu: %s", (unsigned long long)want,
+			  strerror(errno));
+}
+
 /* The egress proxy of filtered sandboxes: one event loop, each decision a log line. */
 static int start_egress(struct isol8d *d, struct isol8_error *err)
 {
+	raise_file_limit();
 	d->cfg.egress.log = log_pool_event;
 	return isol8_egress_start(&d->cfg.egress, &d->egress, err);
 }

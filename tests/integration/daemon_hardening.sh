@@ -42,6 +42,20 @@ err=$("$ISOL8D" --socket "$TEST_DIR/abs.sock" --listen unix-abstract:isol8-test 
 expect_eq "--listen unix-abstract: isol8d exits 2, as for any bad flag" 2 $?
 expect_contains "the refusal names it" '--listen: "unix-abstract:isol8-test" is not HOST:PORT' "$err"
 
+# Proxied connections take two descriptors each: a soft open-files limit
+# below the hard one is raised at start.
+prlimit --nofile=1024:8192 "$ISOL8D" --socket "$TEST_DIR/files.sock" --prewarm 0 --idle-exit 5 \
+	>"$TEST_DIR/files.log" 2>&1 &
+files_pid=$!
+limit=
+for _ in $(seq 1 100); do
+	limit=$(awk '/^Max open files/ {print $4}' /proc/$files_pid/limits 2>/dev/null)
+	[ "$limit" = 8192 ] && break
+	sleep 0.1
+done
+kill -TERM $files_pid 2>/dev/null; wait $files_pid
+expect_eq "isol8d raises its soft open-files limit to the hard one" 8192 "$limit"
+
 # A relative --socket is made absolute: it is the daemon's identity.
 mkdir -p "$TEST_DIR/rel"
 log=$(cd "$TEST_DIR/rel" && "$ISOL8D" --socket rel.sock --prewarm 0 --idle-exit 1 2>&1)
