@@ -20,6 +20,9 @@ static int send_input(struct isol8_stream *st, const Isol8__V1__InteractiveInput
 		return isol8_error_set(err, ISOL8_E_INVALID, "the stream is not interactive (isol8_interactive_open)");
 	if (atomic_load(&st->cancelled))
 		return isol8_error_set(err, ISOL8_E_CANCELLED, "the execution was cancelled");
+	/* gRPC may still take a write on a finished call for a moment */
+	if (atomic_load(&st->over))
+		return isol8_error_set(err, ISOL8_E_PRECONDITION, "the execution is over: it takes no more input");
 	pthread_mutex_lock(&st->write_lock);
 	ret = isol8__v1__isol8__execute_interactive__write(st->rpc, msg, err);
 	pthread_mutex_unlock(&st->write_lock);

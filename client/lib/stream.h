@@ -20,7 +20,7 @@ struct isol8_stream {
 	struct isol8_rpc_stream *rpc;
 	bool interactive;
 	atomic_bool cancelled;
-	bool over; /* the reader's: the last event went out */
+	atomic_bool over; /* set by the reader once the last event went out; writers then refuse */
 	Isol8__V1__ExecuteEvent *current;
 	struct isol8_event_store store;
 	pthread_mutex_t write_lock;

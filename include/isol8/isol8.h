@@ -260,7 +260,8 @@ ISOL8_EXPORT int isol8_stream_next(struct isol8_stream *st, struct isol8_event *
 
 /* Interactive streams only (ISOL8_E_INVALID otherwise). Each may be called
  * from another thread than the one in isol8_stream_next; one writer at a
- * time. */
+ * time. Once isol8_stream_next gave the last event they fail with
+ * ISOL8_E_PRECONDITION. */
 ISOL8_EXPORT int isol8_stream_write_stdin(struct isol8_stream *st, const void *data, size_t size,
 					  struct isol8_error *err);
 ISOL8_EXPORT int isol8_stream_close_stdin(struct isol8_stream *st, struct isol8_error *err);

@@ -268,7 +268,8 @@ static void test_interactive(void)
 	pthread_join(id, NULL);
 	CU_ASSERT_EQUAL(w.failed, 0);
 	/* the call is over: a write says so */
-	CU_ASSERT(isol8_stream_write_stdin(st, "late", 4, &err) < 0);
+	CU_ASSERT_EQUAL(isol8_stream_write_stdin(st, "late", 4, &err), -ISOL8_E_PRECONDITION);
+	CU_ASSERT_STRING_EQUAL(err.message, "the execution is over: it takes no more input");
 	isol8_stream_free(st);
 	isol8_client_free(c);
 	lib_fake_stop();
